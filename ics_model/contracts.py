@@ -1,0 +1,344 @@
+"""Frame contracts: one declared contract per frame that crosses a stage boundary.
+
+A :class:`Contract` names the columns (dtype, nullability, allowed values or
+pattern) and the key. :func:`validate` checks a frame against it and reports
+**every** violation at once -- row number, column, value, problem -- either by
+raising one :class:`DataContractError` (strict mode) or by moving the offending
+rows to a quarantine frame with a reason (lenient mode). Nothing is dropped
+silently.
+
+Row numbers: when the frame carries a ``source_row`` column (the row number in
+the file it was read from, header = row 1), violations cite it; otherwise they
+cite the 0-based frame index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+Mode = Literal["strict", "lenient"]
+
+VIOLATION_SCHEMA = {
+    "contract": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "problem": pl.String,
+}
+
+QUARANTINE_COLUMNS = ("source", "source_row", "reason")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a contract.
+
+    Parameters
+    ----------
+    name : column name (snake_case).
+    dtype : the polars dtype the column must have (Enum categories must match).
+    nullable : whether nulls are allowed.
+    allowed : optional set of allowed values (checked on non-null values).
+    pattern : optional regular expression every non-null string value must match in full.
+    min_value, max_value : optional inclusive numeric bounds.
+    required : a missing optional column is not a violation.
+    """
+
+    name: str
+    dtype: pl.DataType | type[pl.DataType]
+    nullable: bool = True
+    allowed: frozenset[str] | None = None
+    pattern: str | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    required: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A declared frame contract: columns and key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    description: str = ""
+    extra_columns: bool = True  # whether undeclared columns are allowed
+    _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return self._by_name[name]
+
+    def empty(self) -> pl.DataFrame:
+        """An empty frame with this contract's schema."""
+        return pl.DataFrame(schema={c.name: c.dtype for c in self.columns})
+
+    def describe(self) -> pl.DataFrame:
+        """The contract as a frame (for documentation and the metric catalogue)."""
+        return pl.DataFrame(
+            {
+                "column": [c.name for c in self.columns],
+                "dtype": [str(c.dtype) for c in self.columns],
+                "nullable": [c.nullable for c in self.columns],
+                "key": [c.name in self.key for c in self.columns],
+                "allowed": [
+                    ", ".join(sorted(c.allowed)) if c.allowed else None for c in self.columns
+                ],
+                "description": [c.description for c in self.columns],
+            }
+        )
+
+
+class DataContractError(ValueError):
+    """A frame broke its contract; ``violations`` lists every violation found.
+
+    The message shows the first violations (row, column, value, problem) and
+    the total count; the full list is in :attr:`violations` (a polars frame).
+    """
+
+    def __init__(self, contract: str, violations: pl.DataFrame, source: str | None = None):
+        self.contract = contract
+        self.violations = violations
+        self.source = source
+        n = violations.height
+        where = f" in {source}" if source else ""
+        lines = [f"{n} violation(s) of contract '{contract}'{where}:"]
+        for r in violations.head(20).iter_rows(named=True):
+            row = "-" if r["row"] is None else r["row"]
+            lines.append(
+                f"  row {row}, column {r['column']!r}, value {r['value']!r}: {r['problem']}"
+            )
+        if n > 20:
+            lines.append(f"  ... and {n - 20} more (see .violations)")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Result of :func:`validate`: the valid rows and the quarantined ones."""
+
+    frame: pl.DataFrame
+    quarantine: pl.DataFrame
+    violations: pl.DataFrame
+
+
+def _dtype_matches(actual: pl.DataType, expected: pl.DataType | type[pl.DataType]) -> bool:
+    if isinstance(expected, pl.Enum):
+        return isinstance(actual, pl.Enum) and list(actual.categories) == list(
+            expected.categories
+        )
+    if isinstance(expected, type):
+        return actual.base_type() == expected
+    return actual == expected
+
+
+def _row_numbers(frame: pl.DataFrame) -> pl.Series:
+    if "source_row" in frame.columns:
+        return frame["source_row"].cast(pl.Int64)
+    return pl.Series("row", range(frame.height), dtype=pl.Int64)
+
+
+def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """Every violation of ``contract`` in ``frame``, one row each.
+
+    Columns: contract, row (null for whole-column problems), column, value, problem.
+    A helper column ``_index`` (0-based frame index) is included for row-level
+    violations so callers can quarantine the rows.
+    """
+    pieces: list[pl.DataFrame] = []
+    rows = _row_numbers(frame)
+    index = pl.Series("_index", range(frame.height), dtype=pl.Int64)
+
+    def add_rows(mask: pl.Series, column: str, values: pl.Series, problem: str) -> None:
+        if mask.sum() == 0:
+            return
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "contract": [contract.name] * int(mask.sum()),
+                    "row": rows.filter(mask),
+                    "column": [column] * int(mask.sum()),
+                    "value": values.filter(mask).cast(pl.String),
+                    "problem": [problem] * int(mask.sum()),
+                    "_index": index.filter(mask),
+                },
+                schema={**VIOLATION_SCHEMA, "_index": pl.Int64},
+            )
+        )
+
+    def add_column(column: str, problem: str, value: str | None = None) -> None:
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "contract": [contract.name],
+                    "row": [None],
+                    "column": [column],
+                    "value": [value],
+                    "problem": [problem],
+                    "_index": [None],
+                },
+                schema={**VIOLATION_SCHEMA, "_index": pl.Int64},
+            )
+        )
+
+    missing = [c.name for c in contract.columns if c.required and c.name not in frame.columns]
+    if missing:
+        add_column(
+            ", ".join(missing),
+            f"missing required column(s); found: {', '.join(frame.columns)}",
+        )
+    if not contract.extra_columns:
+        extra = [c for c in frame.columns if c not in contract.column_names and c != "source_row"]
+        for c in extra:
+            add_column(c, "column not declared in the contract")
+
+    for col in contract.columns:
+        if col.name not in frame.columns:
+            continue
+        s = frame[col.name]
+        if not _dtype_matches(s.dtype, col.dtype):
+            add_column(col.name, f"dtype {s.dtype} where {col.dtype} is declared")
+            continue
+        if not col.nullable:
+            add_rows(s.is_null(), col.name, s, "null in a non-nullable column")
+        if col.allowed is not None:
+            txt = s.cast(pl.String)
+            bad = txt.is_not_null() & ~txt.is_in(sorted(col.allowed))
+            add_rows(bad, col.name, s, f"not one of the allowed values {sorted(col.allowed)}")
+        if col.pattern is not None:
+            txt = s.cast(pl.String)
+            bad = txt.is_not_null() & ~txt.str.contains(f"^(?:{col.pattern})$")
+            add_rows(bad, col.name, s, f"does not match the pattern {col.pattern!r}")
+        if col.min_value is not None:
+            bad = s.is_not_null() & (s < col.min_value)
+            add_rows(bad, col.name, s, f"below the minimum {col.min_value}")
+        if col.max_value is not None:
+            bad = s.is_not_null() & (s > col.max_value)
+            add_rows(bad, col.name, s, f"above the maximum {col.max_value}")
+
+    if contract.key and all(k in frame.columns for k in contract.key):
+        # rows with a null key part are reported by the nullability check, not here
+        complete = frame.select(
+            pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key])
+        ).to_series()
+        dup = (
+            frame.select(
+                pl.struct(list(contract.key)).is_duplicated().over(
+                    pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key])
+                )
+            ).to_series()
+            & complete
+        )
+        if dup.sum():
+            keyvals = frame.select(
+                pl.concat_str(
+                    [pl.col(k).cast(pl.String).fill_null("<null>") for k in contract.key],
+                    separator=" | ",
+                )
+            ).to_series()
+            add_rows(dup, "+".join(contract.key), keyvals, "duplicate key")
+
+    if not pieces:
+        return pl.DataFrame(schema={**VIOLATION_SCHEMA, "_index": pl.Int64})
+    return pl.concat(pieces, how="vertical").sort("row", "column", nulls_last=False)
+
+
+def validate(
+    frame: pl.DataFrame,
+    contract: Contract,
+    *,
+    mode: Mode = "strict",
+    source: str | None = None,
+) -> Validated:
+    """Check ``frame`` against ``contract``.
+
+    In ``strict`` mode any violation raises one :class:`DataContractError`
+    listing all of them. In ``lenient`` mode rows with row-level violations
+    move to the quarantine frame (with ``source``, ``source_row`` and a
+    ``reason`` joining all of a row's problems); whole-column problems
+    (a missing column, a wrong dtype) still raise, since no row can be kept.
+    """
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"mode must be 'strict' or 'lenient', got {mode!r}")
+    violations = find_violations(frame, contract)
+    public = violations.drop("_index")
+    if violations.is_empty():
+        return Validated(frame, empty_quarantine(), public)
+    column_level = violations.filter(pl.col("_index").is_null())
+    if mode == "strict" or not column_level.is_empty():
+        raise DataContractError(contract.name, public, source)
+    reasons = violations.group_by("_index").agg(
+        pl.concat_str(
+            [pl.col("column"), pl.lit(": "), pl.col("value").fill_null("<null>"),
+             pl.lit(" ("), pl.col("problem"), pl.lit(")")]
+        )
+        .str.join("; ")
+        .alias("reason")
+    )
+    indexed = frame.with_row_index("_index").with_columns(pl.col("_index").cast(pl.Int64))
+    bad = indexed.join(reasons, on="_index", how="inner").sort("_index")
+    good = indexed.join(reasons, on="_index", how="anti").drop("_index")
+    quarantine = to_quarantine(bad.drop("_index"), source or contract.name, bad["reason"])
+    return Validated(good, quarantine, public)
+
+
+def empty_quarantine() -> pl.DataFrame:
+    """The quarantine frame's schema, empty: source, source_row, reason, record."""
+    return pl.DataFrame(
+        schema={"source": pl.String, "source_row": pl.Int64, "reason": pl.String, "record": pl.String}
+    )
+
+
+def to_quarantine(rows: pl.DataFrame, source: str, reasons: pl.Series | str) -> pl.DataFrame:
+    """Quarantine rows: the source, the row number, a reason, and the row as JSON text."""
+    if rows.is_empty():
+        return empty_quarantine()
+    src_rows = _row_numbers(rows)
+    reason = (
+        pl.Series("reason", [reasons] * rows.height, dtype=pl.String)
+        if isinstance(reasons, str)
+        else reasons.cast(pl.String).alias("reason")
+    )
+    record = rows.drop("source_row", strict=False).select(
+        pl.struct(pl.all().cast(pl.String)).struct.json_encode().alias("record")
+    )["record"]
+    return pl.DataFrame(
+        {"source": [source] * rows.height, "source_row": src_rows, "reason": reason, "record": record},
+        schema=empty_quarantine().schema,
+    )
+
+
+def require_columns(found: Sequence[str], required: Iterable[str], source: str) -> None:
+    """Raise a :class:`DataContractError` listing missing and found columns."""
+    missing = [c for c in required if c not in found]
+    if missing:
+        v = pl.DataFrame(
+            {
+                "contract": [source],
+                "row": [None],
+                "column": [", ".join(missing)],
+                "value": [None],
+                "problem": [f"missing required column(s); found: {', '.join(found)}"],
+            },
+            schema=VIOLATION_SCHEMA,
+        )
+        raise DataContractError(source, v, source)
+
+
+def snake_case(name: str) -> str:
+    """``"Location ONSPD CCG Code"`` -> ``"location_onspd_ccg_code"``."""
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", name.strip()).strip("_")
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", s)
+    return s.lower()

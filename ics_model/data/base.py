@@ -1,0 +1,50 @@
+"""What every loader returns: the canonical frame plus everything it did not keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ics_model.contracts import empty_quarantine
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded source.
+
+    Attributes
+    ----------
+    frame : the canonical frame (it satisfies the loader's declared contract).
+    source : the file read.
+    variant : the header variant or layout recognised (e.g. ``"2018-providers"``).
+    quarantine : rows that broke the contract (lenient mode), with ``reason``.
+    superseded : rows replaced by a later publication of the same key, if any.
+    notes : human-readable remarks on what the loader recoded or skipped.
+    n_input_rows : data rows in the source, so that conservation can be checked:
+        ``n_input_rows == frame.height + quarantine.height + superseded.height``
+        unless the loader documents an aggregation (e.g. RTT flows).
+    """
+
+    frame: pl.DataFrame
+    source: str
+    n_input_rows: int
+    variant: str | None = None
+    quarantine: pl.DataFrame = field(default_factory=empty_quarantine)
+    superseded: pl.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+
+def source_name(path: str | Path) -> str:
+    """The file name used in messages and reports."""
+    return Path(path).name
+
+
+class SourceReadError(OSError):
+    """A file could not be read (missing, unreadable, truncated, wrong format)."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot read {path}: {reason}")

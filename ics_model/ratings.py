@@ -1,0 +1,213 @@
+"""Rating and key-question vocabularies, their numeric coding, and Wilson intervals.
+
+CQC ratings are ordinal: Outstanding > Good > Requires improvement > Inadequate.
+They are held as a polars ``Enum`` whose category order runs from worst to best,
+so that ``pl.col("rating") > "Good"`` and ``max`` behave as the ordering says.
+"Insufficient evidence to rate", "Not rated" and blanks are *not* ratings: they
+become a null rating with a ``rating_status`` saying why, and never a score.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import polars as pl
+
+#: Ratings from worst to best (the Enum's physical order).
+RATING_LABELS: Final[tuple[str, ...]] = (
+    "Inadequate",
+    "Requires improvement",
+    "Good",
+    "Outstanding",
+)
+RatingEnum: Final = pl.Enum(list(RATING_LABELS))
+
+#: Numeric coding used for ``mean_score``: Outstanding 4 ... Inadequate 1.
+RATING_SCORES: Final[dict[str, int]] = {label: i + 1 for i, label in enumerate(RATING_LABELS)}
+
+KEY_QUESTIONS: Final[tuple[str, ...]] = (
+    "Safe",
+    "Effective",
+    "Caring",
+    "Responsive",
+    "Well-led",
+    "Overall",
+)
+KeyQuestionEnum: Final = pl.Enum(list(KEY_QUESTIONS))
+
+#: Why a rating cell holds no rating.
+RATING_STATUSES: Final[tuple[str, ...]] = (
+    "rated",
+    "insufficient_evidence",
+    "not_rated",
+    "missing",
+)
+RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
+
+SECTORS: Final[tuple[str, ...]] = ("nhs_trust", "gp_practice", "location")
+SectorEnum: Final = pl.Enum(list(SECTORS))
+
+# Labels seen in CQC files mapped to (rating, status). Matching is case- and
+# whitespace-insensitive; anything else is an unknown label (an error).
+_NON_RATINGS: Final[dict[str, str]] = {
+    "insufficient evidence to rate": "insufficient_evidence",
+    "insufficient evidence": "insufficient_evidence",
+    "not rated": "not_rated",
+    "not yet rated": "not_rated",
+    "": "missing",
+    "na": "missing",
+    "n/a": "missing",
+    "-": "missing",
+}
+_RATING_ALIASES: Final[dict[str, str]] = {
+    "outstanding": "Outstanding",
+    "good": "Good",
+    "requires improvement": "Requires improvement",
+    "requires improvements": "Requires improvement",
+    "inadequate": "Inadequate",
+}
+_KEY_QUESTION_ALIASES: Final[dict[str, str]] = {
+    "safe": "Safe",
+    "effective": "Effective",
+    "caring": "Caring",
+    "responsive": "Responsive",
+    "well-led": "Well-led",
+    "well led": "Well-led",
+    "wellled": "Well-led",
+    "overall": "Overall",
+}
+
+
+def normalise_label(value: str | None) -> str:
+    """Lower-case, trim and collapse internal whitespace of a label."""
+    if value is None:
+        return ""
+    return " ".join(str(value).split()).lower()
+
+
+def parse_rating(value: str | None) -> tuple[str | None, str | None]:
+    """Parse one rating cell.
+
+    Returns
+    -------
+    (rating, status)
+        ``rating`` is a canonical label or None; ``status`` is one of
+        :data:`RATING_STATUSES`, or None when the label is unknown.
+    """
+    key = normalise_label(value)
+    if key in _RATING_ALIASES:
+        return _RATING_ALIASES[key], "rated"
+    if key in _NON_RATINGS:
+        return None, _NON_RATINGS[key]
+    return None, None
+
+
+def parse_key_question(value: str | None) -> str | None:
+    """Canonical key question for a label, or None when unknown."""
+    return _KEY_QUESTION_ALIASES.get(normalise_label(value))
+
+
+def rating_expr_from_text(column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Expressions turning a text column of rating labels into canonical columns.
+
+    Returns ``(rating, rating_status, known)`` where ``known`` is False for a
+    label that is neither a rating nor a recognised non-rating.
+    """
+    norm = (
+        pl.col(column)
+        .cast(pl.String)
+        .fill_null("")
+        .str.strip_chars()
+        .str.replace_all(r"\s+", " ")
+        .str.to_lowercase()
+    )
+    rating = norm.replace_strict(_RATING_ALIASES, default=None, return_dtype=pl.String).cast(
+        RatingEnum
+    )
+    status = (
+        pl.when(norm.is_in(list(_RATING_ALIASES)))
+        .then(pl.lit("rated"))
+        .otherwise(norm.replace_strict(_NON_RATINGS, default=None, return_dtype=pl.String))
+    )
+    known = status.is_not_null()
+    return rating, status.cast(RatingStatusEnum), known
+
+
+def key_question_expr_from_text(column: str) -> pl.Expr:
+    """Expression mapping a text column of key-question labels to :data:`KeyQuestionEnum`.
+
+    Unknown labels become null (callers report them).
+    """
+    norm = (
+        pl.col(column)
+        .cast(pl.String)
+        .fill_null("")
+        .str.strip_chars()
+        .str.replace_all(r"\s+", " ")
+        .str.to_lowercase()
+    )
+    return norm.replace_strict(_KEY_QUESTION_ALIASES, default=None, return_dtype=pl.String).cast(
+        KeyQuestionEnum
+    )
+
+
+def score_expr(column: str = "rating") -> pl.Expr:
+    """Numeric code of a rating column: Outstanding 4, Good 3, RI 2, Inadequate 1, null stays null."""
+    return pl.col(column).cast(pl.String).replace_strict(
+        RATING_SCORES, default=None, return_dtype=pl.Int8
+    )
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    r"""Wilson score interval for a binomial proportion.
+
+    .. math::
+
+        \frac{\hat p + \frac{z^2}{2n} \pm z\sqrt{\frac{\hat p(1-\hat p)}{n} + \frac{z^2}{4n^2}}}
+             {1 + \frac{z^2}{n}}
+
+    with :math:`\hat p = x/n` and :math:`z` the standard normal quantile at
+    :math:`1-(1-c)/2`. Returns ``(nan, nan)`` when ``n == 0``.
+
+    References
+    ----------
+    Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
+    inference. *JASA* 22(158), 209-212. Newcombe, R. G. (1998). Two-sided confidence
+    intervals for the single proportion. *Statistics in Medicine* 17, 857-872.
+    """
+    if n < 0 or successes < 0 or successes > n:
+        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+    if n == 0:
+        return math.nan, math.nan
+    z = _normal_quantile(1 - (1 - confidence) / 2)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def wilson_exprs(
+    successes: str, n: str, prefix: str, confidence: float = 0.95
+) -> list[pl.Expr]:
+    """Vectorised :func:`wilson_interval` as ``{prefix}_lower`` and ``{prefix}_upper`` columns."""
+    z = _normal_quantile(1 - (1 - confidence) / 2)
+    x = pl.col(successes).cast(pl.Float64)
+    m = pl.col(n).cast(pl.Float64)
+    p = x / m
+    denom = 1 + z * z / m
+    centre = (p + z * z / (2 * m)) / denom
+    half = z * (p * (1 - p) / m + z * z / (4 * m * m)).sqrt() / denom
+    ok = pl.col(n) > 0
+    return [
+        pl.when(ok).then((centre - half).clip(lower_bound=0.0)).alias(f"{prefix}_lower"),
+        pl.when(ok).then((centre + half).clip(upper_bound=1.0)).alias(f"{prefix}_upper"),
+    ]
+
+
+def _normal_quantile(p: float) -> float:
+    """Standard normal quantile (inverse CDF) via :class:`statistics.NormalDist`."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(p)
