@@ -185,7 +185,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lower = 0.0 if successes == 0 else max(0.0, centre - half)
+    upper = 1.0 if successes == n else min(1.0, centre + half)
+    return lower, upper
 
 
 def wilson_exprs(
@@ -201,8 +203,16 @@ def wilson_exprs(
     half = z * (p * (1 - p) / m + z * z / (4 * m * m)).sqrt() / denom
     ok = pl.col(n) > 0
     return [
-        pl.when(ok).then((centre - half).clip(lower_bound=0.0)).alias(f"{prefix}_lower"),
-        pl.when(ok).then((centre + half).clip(upper_bound=1.0)).alias(f"{prefix}_upper"),
+        pl.when(ok & (x == 0))
+        .then(0.0)
+        .when(ok)
+        .then((centre - half).clip(lower_bound=0.0))
+        .alias(f"{prefix}_lower"),
+        pl.when(ok & (x == m))
+        .then(1.0)
+        .when(ok)
+        .then((centre + half).clip(upper_bound=1.0))
+        .alias(f"{prefix}_upper"),
     ]
 
 

@@ -1,0 +1,192 @@
+"""Derive the compact processed tables (Parquet) from ``datasets/raw``, deterministically.
+
+Each processed table is a loader's canonical frame, sorted by its key, so a rebuild
+gives the same decoded data (file bytes may differ: Parquet files carry the writer's
+version). ``check_processed`` rebuilds in memory and compares frames.
+``sources_table`` renders the provenance table of ``datasets/README.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from ics_model.data import cqc, deprivation, geography, ods, population, rtt
+from ics_model.data.base import Loaded
+from ics_model.data.bundled import datasets_dir
+from ics_model.data.sources import SOURCES, sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def _p(name: str):
+    return SOURCES[name].path
+
+
+#: processed table name -> (builder, sort key, raw source names it reads)
+TABLES: dict[str, tuple[Callable[[], Loaded], tuple[str, ...], tuple[str, ...]]] = {
+    "cqc_trust_ratings": (
+        lambda: cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")),
+        ("provider_id", "service", "key_question"),
+        ("cqc_trust_ratings_2018",),
+    ),
+    "cqc_gp_practices": (
+        lambda: cqc.read_gp_practices(_p("cqc_gp_practices_2024")),
+        ("source_row",),
+        ("cqc_gp_practices_2024",),
+    ),
+    "ods_trusts_2025": (
+        lambda: ods.read_ods_trusts(_p("ods_etr_2025"), vintage="2025"),
+        ("org_code",),
+        ("ods_etr_2025",),
+    ),
+    "ods_trusts_2026": (
+        lambda: ods.read_ods_trusts(_p("ods_etr_2026"), vintage="2026"),
+        ("org_code",),
+        ("ods_etr_2026",),
+    ),
+    "ods_sub_icbs": (
+        lambda: ods.read_ods_sub_icbs(_p("ods_eccg_2025")),
+        ("org_code",),
+        ("ods_eccg_2025",),
+    ),
+    "ods_successors": (
+        lambda: ods.read_ods_successors(_p("ods_succ")),
+        ("source_row",),
+        ("ods_succ",),
+    ),
+    "icb_codes": (
+        lambda: geography.read_icb_codes(_p("icb_codes_2024")),
+        ("icb_code",),
+        ("icb_codes_2024",),
+    ),
+    "lsoa11_icb23": (
+        lambda: geography.read_lsoa_icb_lookup(_p("lsoa11_icb23")),
+        ("lsoa11_code",),
+        ("lsoa11_icb23",),
+    ),
+    "imd2019_lsoa": (
+        lambda: deprivation.read_imd(_p("imd2019"), _p("iod2019_population")),
+        ("lsoa11_code",),
+        ("imd2019", "iod2019_population"),
+    ),
+    "sub_icb_population": (
+        lambda: population.read_sub_icb_population(_p("sub_icb_population_2022")),
+        ("sub_icb_gss",),
+        ("sub_icb_population_2022",),
+    ),
+    "rtt_flows": (
+        lambda: rtt.read_rtt_flows(_p("rtt_2026_04")),
+        (
+            "part_type",
+            "provider_code",
+            "commissioner_code",
+            "treatment_function_code",
+        ),
+        ("rtt_2026_04",),
+    ),
+}
+
+
+def _sorted(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    cols = [k for k in key if k in frame.columns]
+    return frame.sort(cols, nulls_last=True, maintain_order=True) if cols else frame
+
+
+def build_table(name: str) -> pl.DataFrame:
+    """Build one processed table in memory (the loader's canonical frame, sorted)."""
+    builder, key, _ = TABLES[name]
+    loaded = builder()
+    if loaded.quarantine.height:
+        raise ValueError(f"{name}: {loaded.quarantine.height} raw rows quarantined")
+    return _sorted(loaded.frame, key)
+
+
+def build_processed(out: str | Path | None = None) -> dict[str, int]:
+    """Write every processed table to ``out`` (default ``datasets/processed``).
+
+    Returns table name -> rows written.
+    """
+    out = Path(out) if out is not None else datasets_dir() / "processed"
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in TABLES:
+        frame = build_table(name)
+        frame.write_parquet(out / f"{name}.parquet", compression="zstd", statistics=False)
+        written[name] = frame.height
+        log.info("built %s: %d rows", name, frame.height)
+    return written
+
+
+def load_processed(name: str, folder: str | Path | None = None) -> pl.DataFrame:
+    """Read one committed processed table."""
+    if name not in TABLES:
+        raise KeyError(f"unknown processed table {name!r}; known: {', '.join(TABLES)}")
+    folder = Path(folder) if folder is not None else datasets_dir() / "processed"
+    return pl.read_parquet(folder / f"{name}.parquet")
+
+
+def check_processed(folder: str | Path | None = None) -> list[str]:
+    """Rebuild each table in memory and compare with the committed file; list differences."""
+    problems = []
+    for name in TABLES:
+        try:
+            committed = load_processed(name, folder)
+        except FileNotFoundError:
+            problems.append(f"{name}: missing")
+            continue
+        rebuilt = build_table(name)
+        try:
+            assert_frame_equal(committed, rebuilt, check_exact=True)
+        except AssertionError as exc:
+            problems.append(f"{name}: {str(exc).splitlines()[0]}")
+    return problems
+
+
+def sources_table() -> str:
+    """The Markdown provenance table (one row per raw source) for ``datasets/README.md``."""
+    rows = [
+        "| source | file | publisher | original source | licence | vintage | rows | sha256 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    counts = raw_row_counts()
+    for s in SOURCES.values():
+        rows.append(
+            f"| `{s.name}` | `raw/{'/'.join(s.relpath)}` | {s.publisher} | {s.url} | "
+            f"{s.licence} | {s.vintage} | {counts[s.name]:,} | `{sha256_file(s.path)}` |"
+        )
+    return "\n".join(rows)
+
+
+def raw_row_counts() -> dict[str, int]:
+    """Data rows (or features) in each raw source, counted by its loader."""
+    counts = {
+        "cqc_trust_ratings_2018": cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")).n_input_rows,
+        "cqc_gp_practices_2024": cqc.read_gp_practices(_p("cqc_gp_practices_2024")).n_input_rows,
+        "ods_etr_2025": ods.read_ods_trusts(_p("ods_etr_2025"), vintage="2025").n_input_rows,
+        "ods_etr_2026": ods.read_ods_trusts(_p("ods_etr_2026"), vintage="2026").n_input_rows,
+        "ods_eccg_2025": ods.read_ods_sub_icbs(_p("ods_eccg_2025")).n_input_rows,
+        "ods_succ": ods.read_ods_successors(_p("ods_succ")).n_input_rows,
+        "icb_codes_2024": geography.read_icb_codes(_p("icb_codes_2024")).n_input_rows,
+        "lsoa11_icb23": geography.read_lsoa_icb_lookup(_p("lsoa11_icb23")).n_input_rows,
+        "icb_boundaries_2023": len(geography.read_boundaries("icb")),
+        "sub_icb_boundaries_2023": len(geography.read_boundaries("sub_icb")),
+        "region_boundaries_2024": len(geography.read_boundaries("region")),
+        "sub_icb_population_2022": population.read_sub_icb_population(
+            _p("sub_icb_population_2022")
+        ).n_input_rows,
+        "rtt_2026_04": rtt.read_rtt_flows(_p("rtt_2026_04")).n_input_rows,
+    }
+    imd = deprivation.read_imd(_p("imd2019"), _p("iod2019_population")).n_input_rows
+    counts["imd2019"] = imd
+    counts["iod2019_population"] = imd
+    counts["iod2019_domains"] = _count_csv_rows(_p("iod2019_domains"))
+    return counts
+
+
+def _count_csv_rows(path: Path) -> int:
+    return pl.read_csv(path, infer_schema=False, columns=[0]).height

@@ -1,0 +1,306 @@
+"""The registry of embedded raw sources: where each file came from and on what terms.
+
+One entry per raw file in ``datasets/raw``. The registry feeds the dataset
+build (sha256 and row counts), ``datasets/README.md`` and run manifests, so a
+source's publisher, URL, licence and vintage are written down once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ics_model.data.bundled import raw_path
+
+OGL_ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    "(https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/)."
+)
+OS_ATTRIBUTION = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
+    "Contains OS data © Crown copyright and database right 2023."
+)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """One embedded raw file and its provenance."""
+
+    name: str
+    relpath: tuple[str, ...]
+    title: str
+    publisher: str
+    url: str
+    licence: str
+    attribution: str
+    vintage: str
+    copied_from: str
+    caveats: str
+
+    @property
+    def path(self) -> Path:
+        return raw_path(*self.relpath)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_OGL = "Open Government Licence v3.0"
+
+SOURCES: dict[str, RawSource] = {
+    s.name: s
+    for s in (
+        RawSource(
+            name="cqc_trust_ratings_2018",
+            relpath=(
+                "cqc",
+                "providers_2018-09_miqdadasaria",
+                "CQC score 3 September 2018 Latest ratings.xlsx",
+            ),
+            title="CQC Latest ratings, Providers sheet (6 columns), 3 September 2018 edition",
+            publisher="Care Quality Commission",
+            url="https://www.cqc.org.uk/about-us/transparency/using-cqc-data",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © Care Quality Commission.",
+            vintage="2018-09-03 (ratings published 2013-12-18 to 2018-08-31)",
+            copied_from="github.com/miqdadasaria/hospital_management@29a376fa "
+            "data/csv/CQC score 3 September 2018 Latest ratings.xlsx",
+            caveats="Ratings are 2014-2018 vintage: pre-ICB, pre-merger; many trusts were "
+            "re-inspected since. Trimmed by its uploader to 6 columns (no names, no Locations "
+            "sheet). RXE repeats 12 core-service keys with two publication dates; RA2 and RN7 "
+            "carry core-service rows under Report Type 'Provider'.",
+        ),
+        RawSource(
+            name="cqc_gp_practices_2024",
+            relpath=("cqc", "gp_practices_2024-04_HEEC", "cqc.csv"),
+            title="GP practice Overall CQC ratings with practice IMD 2019 score and ICB name",
+            publisher="Care Quality Commission; OHID Fingertips (IMD); compiled by the "
+            "Health Equity Evidence Centre",
+            url="https://www.cqc.org.uk/about-us/transparency/using-cqc-data",
+            licence=_OGL + " (underlying data); compilation by HEEC, unlicensed: attribute HEEC",
+            attribution=OGL_ATTRIBUTION + " © Care Quality Commission; OHID. Compiled by HEEC.",
+            vintage="2024-04 (ratings published 2015-2024)",
+            copied_from="github.com/HealthEquityEvidenceCentre/HEEC@7c150b32 data/CQC/cqc.csv",
+            caveats="IMD_quintile runs 1 = least deprived (opposite of the IoD); recoded to "
+            "1 = most deprived. 'NA' is missing. 42 rows have no practice code and no ICB. "
+            "Some practices appear twice with different years (the later is current). "
+            "Overall rating only.",
+        ),
+        RawSource(
+            name="ods_etr_2025",
+            relpath=("ods_trusts", "etr_2025_jhau-nhs-spend", "etr.csv"),
+            title="ODS NHS Trusts (etr), 42-ICB geography",
+            publisher="NHS England Organisation Data Service",
+            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
+            "csv-downloads/other-nhs-organisations",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2025 (between Jan 2025 and April 2026; exact publication date unknown)",
+            copied_from="github.com/jhau/nhs-spend@e602ea98 data/etr.csv",
+            caveats="Headerless, 27 columns. Care trusts (TAD, TAF, TAH, TAJ) are not in etr.",
+        ),
+        RawSource(
+            name="ods_etr_2026",
+            relpath=("ods_trusts", "etr_2026-07_riyaburman", "etr.csv"),
+            title="ODS NHS Trusts (etr), April-2026 36-ICB codes",
+            publisher="NHS England Organisation Data Service",
+            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
+            "csv-downloads/other-nhs-organisations",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2026-07",
+            copied_from="github.com/Riyaburman-analytics/UK-healthcare-analysis@be5d9213 etr.csv",
+            caveats="Uses the April 2026 ICB codes (36 ICBs), for which no boundaries are "
+            "embedded.",
+        ),
+        RawSource(
+            name="ods_eccg_2025",
+            relpath=("ods_trusts", "etr_2025_jhau-nhs-spend", "eccg.csv"),
+            title="ODS CCGs and sub-ICB locations (eccg)",
+            publisher="NHS England Organisation Data Service",
+            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
+            "csv-downloads/other-nhs-organisations",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2025",
+            copied_from="github.com/jhau/nhs-spend@e602ea98 data/eccg.csv",
+            caveats="Headerless. Mixes sub-ICB locations, commissioning hubs, reporting "
+            "entities and closed CCGs.",
+        ),
+        RawSource(
+            name="ods_succ",
+            relpath=("ods_trusts", "succ.csv"),
+            title="ODS successor organisations (succ)",
+            publisher="NHS England Organisation Data Service",
+            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
+            "csv-downloads/miscellaneous",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2026 (latest effective date 2026-04-01)",
+            copied_from="github.com/Maglehoj/42578-Project@c0ee0545 data/succ.csv",
+            caveats="Headerless, 5 columns. Has no D4U1Y -> U2G6B row (Frimley sub-ICB).",
+        ),
+        RawSource(
+            name="icb_codes_2024",
+            relpath=("icb_lookups", "icb_names_codes_dec_2024.csv"),
+            title="Integrated Care Boards (December 2024) Names and Codes in EN",
+            publisher="Office for National Statistics",
+            url="https://geoportal.statistics.gov.uk/",
+            licence=_OGL,
+            attribution=OS_ATTRIBUTION,
+            vintage="2024-12 (same 42 codes as April 2023)",
+            copied_from="github.com/jhau/nhs-spend@e602ea98 data/icb_names_codes_dec_2024.csv",
+            caveats="42 ICBs of the 2022-2026 structure; not the April 2026 mergers.",
+        ),
+        RawSource(
+            name="lsoa11_icb23",
+            relpath=("icb_lookups", "LSOA2011_to_ICB2023.csv"),
+            title="LSOA (2011) to Sub-ICB Locations to ICB (April 2023), reduced to LSOA and ICB",
+            publisher="Office for National Statistics (reduced by The Strategy Unit)",
+            url="https://geoportal.statistics.gov.uk/",
+            licence=_OGL + " (repository CC0 1.0)",
+            attribution=OS_ATTRIBUTION,
+            vintage="2023-04",
+            copied_from="github.com/The-Strategy-Unit/cqc_soc@7aa427f5 data/LSOA2011_to_ICB2023.csv",
+            caveats="Sub-ICB columns were dropped by the uploader.",
+        ),
+        RawSource(
+            name="icb_boundaries_2023",
+            relpath=(
+                "icb_boundaries",
+                "Integrated_Care_Boards_April_2023_EN_BSC_-187828753279616787.geo.json",
+            ),
+            title="Integrated Care Boards (April 2023) boundaries, BSC",
+            publisher="Office for National Statistics (via DHSC FingertipsNext)",
+            url="https://geoportal.statistics.gov.uk/",
+            licence=_OGL + " (repository MIT, © Crown copyright DHSC)",
+            attribution=OS_ATTRIBUTION,
+            vintage="2023-04",
+            copied_from="github.com/dhsc-govuk/FingertipsNext@d1600f4a "
+            "frontend/fingertips-frontend/public/maps/",
+            caveats="Super-generalised (200 m), clipped to the coastline; 42 ICBs; not the "
+            "April 2026 mergers.",
+        ),
+        RawSource(
+            name="sub_icb_boundaries_2023",
+            relpath=(
+                "icb_boundaries",
+                "NHS_SubICB_April_2023_EN_BSC_8040841744469859785.geo.json",
+            ),
+            title="Sub-ICB Locations (April 2023) boundaries, BSC",
+            publisher="Office for National Statistics (via DHSC FingertipsNext)",
+            url="https://geoportal.statistics.gov.uk/",
+            licence=_OGL + " (repository MIT, © Crown copyright DHSC)",
+            attribution=OS_ATTRIBUTION,
+            vintage="2023-04",
+            copied_from="github.com/dhsc-govuk/FingertipsNext@d1600f4a "
+            "frontend/fingertips-frontend/public/maps/",
+            caveats="106 sub-ICB locations, super-generalised.",
+        ),
+        RawSource(
+            name="region_boundaries_2024",
+            relpath=(
+                "icb_boundaries",
+                "NHS_England_Regions_January_2024_EN_BSC_7500404208533377417.geo.json",
+            ),
+            title="NHS England Regions (January 2024) boundaries, BSC",
+            publisher="Office for National Statistics (via DHSC FingertipsNext)",
+            url="https://geoportal.statistics.gov.uk/",
+            licence=_OGL + " (repository MIT, © Crown copyright DHSC)",
+            attribution=OS_ATTRIBUTION,
+            vintage="2024-01",
+            copied_from="github.com/dhsc-govuk/FingertipsNext@d1600f4a "
+            "frontend/fingertips-frontend/public/maps/",
+            caveats="7 regions, super-generalised.",
+        ),
+        RawSource(
+            name="imd2019",
+            relpath=("deprivation", "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
+            title="English indices of deprivation 2019, File 1 (IMD rank and decile by LSOA 2011)",
+            publisher="Ministry of Housing, Communities & Local Government",
+            url="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
+            licence=_OGL + " (repository MIT)",
+            attribution=OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+            vintage="2019 (IoD2019; IoD2025 on 2021 LSOAs exists but is not embedded)",
+            copied_from="github.com/anetobradley/energy_flex@709f2f8b "
+            "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
+            caveats="UTF-8 with BOM; ranks have thousands separators. Rank 1 / decile 1 = most "
+            "deprived. Scores (File 5) not included.",
+        ),
+        RawSource(
+            name="iod2019_domains",
+            relpath=("deprivation", "File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"),
+            title="English indices of deprivation 2019, File 2 (domains of deprivation)",
+            publisher="Ministry of Housing, Communities & Local Government",
+            url="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
+            licence=_OGL + " (repository MIT)",
+            attribution=OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+            vintage="2019",
+            copied_from="github.com/anetobradley/energy_flex@709f2f8b "
+            "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
+            caveats="UTF-8 with BOM. Kept for domain-level inequality work.",
+        ),
+        RawSource(
+            name="iod2019_population",
+            relpath=("deprivation", "File_6_-_IoD2019_Population_Denominators.csv.gz"),
+            title="English indices of deprivation 2019, File 6 (population denominators)",
+            publisher="Ministry of Housing, Communities & Local Government",
+            url="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
+            licence=_OGL + " (repository MIT)",
+            attribution=OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+            vintage="2019 (populations mid-2015, excluding prisoners)",
+            copied_from="github.com/anetobradley/energy_flex@709f2f8b "
+            "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
+            caveats="UTF-8 with BOM; thousands separators ('1,296').",
+        ),
+        RawSource(
+            name="sub_icb_population_2022",
+            relpath=("population", "ICB Population estimates 2022.csv"),
+            title="Mid-2022 population estimates by sub-ICB location, ICB 2023 geography",
+            publisher="Office for National Statistics",
+            url="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/"
+            "populationestimates",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © Crown copyright ONS.",
+            vintage="mid-2022",
+            copied_from="github.com/The-Strategy-Unit/paediatric_fracture_management@aa827642 "
+            "Data/ICB Population estimates 2022.csv",
+            caveats="UTF-8 with BOM; the source column 'NSHER 2023 Name' is misspelt in the file.",
+        ),
+        RawSource(
+            name="rtt_2026_04",
+            relpath=(
+                "indicators",
+                "rtt_2026-04",
+                "20260430-RTT-April-2026-full-extract.csv.zip",
+            ),
+            title="Consultant-led Referral to Treatment waiting times, April 2026 full extract",
+            publisher="NHS England",
+            url="https://www.england.nhs.uk/statistics/statistical-work-areas/rtt-waiting-times/",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2026-04",
+            copied_from="github.com/Riyaburman-analytics/UK-healthcare-analysis@7ae87aca "
+            "20260430-RTT-April-2026-full-extract.csv.zip",
+            caveats="Commissioner parent codes are the April 2026 ICB codes. Part_2 counts are "
+            "in 'Total All' (Total is 0); Part_2A is a subset of Part_2. Commissioning hubs and "
+            "non-geographic commissioners belong to no ICS. Some trusts submitted no data "
+            "(e.g. RHQ, RA9). Frimley's sub-ICB D4U1Y is absent.",
+        ),
+    )
+}
+
+
+def source(name: str) -> RawSource:
+    """Look up a registered raw source by name (the error lists the names)."""
+    try:
+        return SOURCES[name]
+    except KeyError:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(SOURCES)}") from None

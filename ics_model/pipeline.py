@@ -1,0 +1,268 @@
+"""The main job: load -> place -> view, once; writing outputs is a separate, atomic step.
+
+``run(config) -> Result`` holds the validated config and every frame;
+``write_outputs(result, out)`` writes ``ics_view.csv``/``.parquet``, ``unmapped.csv``,
+``quarantine.csv``, ``superseded.csv``, ``conservation.csv`` and ``manifest.json``
+into a temporary folder beside ``out`` and moves them into place only when all are
+written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from ics_model import __version__
+from ics_model.config import RunConfig, config_to_dict, load_config
+from ics_model.contracts import empty_quarantine
+from ics_model.data import cqc, geography, ods, population
+from ics_model.data.sources import SOURCES, sha256_file
+from ics_model.mapping import (
+    conservation,
+    icb_table,
+    loader_accounts,
+    place_gp_practices,
+    place_locations,
+    place_trusts,
+)
+from ics_model.views import ics_view
+
+log = logging.getLogger(__name__)
+
+MODELLED_NOTE = (
+    "ICS figures are modelled summaries of provider ratings; there are no official ICS ratings."
+)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file a run read."""
+
+    role: str
+    path: str
+    sha256: str
+    vintage: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything a run produced, with the validated config that produced it."""
+
+    config: RunConfig
+    mapped: pl.DataFrame
+    ics_view: pl.DataFrame
+    unmapped: pl.DataFrame
+    quarantine: pl.DataFrame
+    superseded: pl.DataFrame
+    conservation: pl.DataFrame
+    icbs: pl.DataFrame
+    inputs: tuple[InputFile, ...]
+    vintages: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+class OutputError(OSError):
+    """Outputs could not be written (the message names the path)."""
+
+
+def _input(role: str, path: Path, vintage: str) -> InputFile:
+    return InputFile(role, str(path), sha256_file(path), vintage)
+
+
+def _superseded_rows(loaded, source: str) -> pl.DataFrame:
+    sup = loaded.superseded
+    if sup is None or sup.is_empty():
+        return pl.DataFrame(
+            schema={"source": pl.String, "source_row": pl.Int64, "provider_id": pl.String,
+                    "reason": pl.String}
+        )
+    id_col = "provider_id" if "provider_id" in sup.columns else "practice_code"
+    return sup.select(
+        pl.lit(source).alias("source"),
+        pl.col("source_row").cast(pl.Int64),
+        pl.col(id_col).cast(pl.String).alias("provider_id"),
+        pl.col("reason").cast(pl.String),
+    )
+
+
+def run(config: RunConfig | str | Path | None = None) -> Result:
+    """Run the main job on the embedded data (or the files the config names).
+
+    Parameters
+    ----------
+    config : a validated :class:`RunConfig`, a YAML path, or None for ``configs/default.yaml``.
+    """
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    mode = cfg.data.validation
+    m = cfg.mapping
+    inputs: list[InputFile] = []
+
+    trust_src = SOURCES[f"ods_etr_{m.trust_vintage}"]
+    trusts = ods.read_ods_trusts(trust_src.path, vintage=m.trust_vintage, mode=mode)
+    succ = ods.read_ods_successors(SOURCES["ods_succ"].path, mode=mode)
+    icb_src = SOURCES["icb_codes_2024"]
+    icb_codes = geography.read_icb_codes(icb_src.path, mode=mode)
+    for role, src in (("ods_trusts", trust_src), ("ods_successors", SOURCES["ods_succ"]),
+                      ("icb_codes", icb_src)):
+        inputs.append(_input(role, src.path, src.vintage))
+    icbs, _ = icb_table(icb_codes.frame, succ.frame, m.icb_vintage)
+
+    placed = []
+    quarantines = [trusts.quarantine, succ.quarantine, icb_codes.quarantine]
+    superseded = []
+    n_inputs: dict[str, int] = {}
+    vintages: dict[str, str] = {}
+
+    if "nhs_trust" in cfg.views.sectors:
+        src = SOURCES["cqc_trust_ratings_2018"]
+        path = cfg.data.trust_ratings or src.path
+        vintage = src.vintage if cfg.data.trust_ratings is None else f"user file {Path(path).name}"
+        loaded = cqc.read_cqc_ratings(path, mode=mode)
+        name = "trust_ratings"
+        p = place_trusts(
+            loaded.frame, trusts.frame, succ.frame, icb_codes.frame, source=name,
+            icb_vintage=m.icb_vintage, inherit=m.inherit_predecessor_rating,
+        )
+        placed.append(p)
+        inputs.append(_input(name, Path(path), vintage))
+        quarantines.append(loaded.quarantine)
+        superseded.append(_superseded_rows(loaded, name))
+        n_inputs[name] = loaded.n_input_rows
+        p_acc = loader_accounts(
+            name, loaded.quarantine.height,
+            0 if loaded.superseded is None else loaded.superseded.height,
+        )
+        placed[-1] = type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc]))
+        vintages["nhs_trust"] = f"CQC ratings {vintage}; trusts ODS etr {m.trust_vintage}"
+
+    if "gp_practice" in cfg.views.sectors:
+        src = SOURCES["cqc_gp_practices_2024"]
+        path = cfg.data.gp_practices or src.path
+        vintage = src.vintage if cfg.data.gp_practices is None else f"user file {Path(path).name}"
+        loaded = cqc.read_gp_practices(path, mode=mode)
+        name = "gp_practices"
+        p = place_gp_practices(
+            loaded.frame, icb_codes.frame, source=name, successors=succ.frame,
+            icb_vintage=m.icb_vintage,
+        )
+        p_acc = loader_accounts(
+            name, loaded.quarantine.height,
+            0 if loaded.superseded is None else loaded.superseded.height,
+        )
+        placed.append(type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc])))
+        inputs.append(_input(name, Path(path), vintage))
+        quarantines.append(loaded.quarantine)
+        superseded.append(_superseded_rows(loaded, name))
+        n_inputs[name] = loaded.n_input_rows
+        vintages["gp_practice"] = f"CQC GP ratings {vintage}"
+
+    if "location" in cfg.views.sectors or cfg.data.locations is not None:
+        if cfg.data.locations is None:
+            raise ValueError("views.sectors includes 'location' but data.locations is not set")
+        loaded = cqc.read_cqc_ratings(cfg.data.locations, mode=mode)
+        pop_src = SOURCES["sub_icb_population_2022"]
+        subs = population.read_sub_icb_population(pop_src.path, mode=mode)
+        name = "locations"
+        p = place_locations(
+            loaded.frame, subs.frame, trusts.frame, icb_codes.frame, source=name,
+            successors=succ.frame, icb_vintage=m.icb_vintage,
+        )
+        p_acc = loader_accounts(
+            name, loaded.quarantine.height,
+            0 if loaded.superseded is None else loaded.superseded.height,
+        )
+        placed.append(type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc])))
+        inputs.append(_input(name, Path(cfg.data.locations), "user file"))
+        inputs.append(_input("sub_icb_lookup", pop_src.path, pop_src.vintage))
+        quarantines.append(loaded.quarantine)
+        superseded.append(_superseded_rows(loaded, name))
+        n_inputs[name] = loaded.n_input_rows
+        vintages["location"] = f"CQC locations, user file {Path(cfg.data.locations).name}"
+
+    mapped = pl.concat([p.ratings for p in placed])
+    sectors = tuple(s for s in ("nhs_trust", "gp_practice", "location") if s in vintages)
+    view = ics_view(mapped, icbs, vintages=vintages, confidence=cfg.views.confidence,
+                    sectors=sectors)
+    accounts = pl.concat([p.accounts for p in placed])
+    cons = conservation(accounts, n_inputs)
+    if not cons["balanced"].all():
+        raise AssertionError(f"row conservation failed:\n{cons}")
+    quarantine = pl.concat([q for q in quarantines if q.height] or [empty_quarantine()])
+    return Result(
+        config=cfg,
+        mapped=mapped,
+        ics_view=view,
+        unmapped=pl.concat([p.unmapped for p in placed]),
+        quarantine=quarantine,
+        superseded=pl.concat(superseded),
+        conservation=cons,
+        icbs=icbs,
+        inputs=tuple(inputs),
+        vintages=vintages,
+        notes=(MODELLED_NOTE,),
+    )
+
+
+def manifest(result: Result, files: list[str]) -> dict:
+    """The run manifest: validated config, inputs with sha256, package version, time."""
+    return {
+        "tool": "ics_model",
+        "version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "note": MODELLED_NOTE,
+        "config": config_to_dict(result.config),
+        "inputs": [vars(i) for i in result.inputs],
+        "vintages": result.vintages,
+        "outputs": sorted(files),
+        "conservation": result.conservation.to_dicts(),
+    }
+
+
+def write_outputs(result: Result, out: str | Path) -> list[Path]:
+    """Write a run's outputs into ``out``.
+
+    Every file is first written into a temporary folder inside ``out``; only when all
+    are written is each moved into place with an atomic rename, so a failed write
+    never leaves a half-written file behind.
+
+    Raises
+    ------
+    OutputError
+        when ``out`` cannot be created or written (e.g. it lies under a regular file).
+    """
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".ics_model-", dir=out))
+    except OSError as exc:
+        raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
+    try:
+        result.ics_view.write_csv(tmp / "ics_view.csv")
+        result.ics_view.write_parquet(tmp / "ics_view.parquet")
+        result.unmapped.write_csv(tmp / "unmapped.csv")
+        result.quarantine.write_csv(tmp / "quarantine.csv")
+        result.superseded.write_csv(tmp / "superseded.csv")
+        result.conservation.write_csv(tmp / "conservation.csv")
+        files = [p.name for p in tmp.iterdir()] + ["manifest.json"]
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest(result, files), indent=2, default=str), encoding="utf-8"
+        )
+        written = []
+        for f in sorted(tmp.iterdir()):
+            target = out / f.name
+            os.replace(f, target)
+            written.append(target)
+    except OSError as exc:
+        raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("wrote %d files to %s", len(written), out)
+    return written
