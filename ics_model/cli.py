@@ -26,8 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-datasets_app = typer.Typer(help="Build and check the embedded processed tables.",
-                           no_args_is_help=True)
+datasets_app = typer.Typer(
+    help="Build and check the embedded processed tables.", no_args_is_help=True
+)
 app.add_typer(datasets_app, name="datasets")
 
 console = Console()
@@ -71,7 +72,8 @@ def run(
     """Run the main job and write the ICS views, reports and manifest."""
     from ics_model.contracts import DataContractError
     from ics_model.data.base import SourceReadError
-    from ics_model.pipeline import OutputError, run as run_pipeline, write_outputs
+    from ics_model.pipeline import OutputError, write_outputs
+    from ics_model.pipeline import run as run_pipeline
 
     _setup_logging(verbose)
     cfg = _load(config)
@@ -82,8 +84,9 @@ def run(
     except (DataContractError, SourceReadError, OutputError, ValueError) as exc:
         _fail(str(exc), 1)
     _print_summary(result)
-    console.print(f"Wrote {len(written)} files to [bold]{out}[/]: "
-                  + ", ".join(p.name for p in written))
+    console.print(
+        f"Wrote {len(written)} files to [bold]{out}[/]: " + ", ".join(p.name for p in written)
+    )
 
 
 def _print_summary(result) -> None:
@@ -91,7 +94,8 @@ def _print_summary(result) -> None:
     console.print(f"[dim]{result.notes[0]}[/]")
     for sector, vintage in result.vintages.items():
         sub = view.filter(
-            (pl.col("sector") == sector) & (pl.col("key_question") == "Overall")
+            (pl.col("sector") == sector)
+            & (pl.col("key_question") == "Overall")
             & (pl.col("n_rated") > 0)
         ).sort("share_good_or_outstanding", "n_rated", descending=True)
         if sub.is_empty():
@@ -102,7 +106,7 @@ def _print_summary(result) -> None:
         )
         for col in ("ICB", "rated", "Good or Outstanding", "95% CI", "Outstanding"):
             table.add_column(col, justify="left" if col == "ICB" else "right")
-        rows = sub.head(5).to_dicts() + [None] + sub.tail(5).to_dicts()
+        rows = [*sub.head(5).to_dicts(), None, *sub.tail(5).to_dicts()]
         for r in rows:
             if r is None:
                 table.add_row("...", "", "", "", "")

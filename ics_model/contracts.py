@@ -136,9 +136,7 @@ class Validated:
 
 def _dtype_matches(actual: pl.DataType, expected: pl.DataType | type[pl.DataType]) -> bool:
     if isinstance(expected, pl.Enum):
-        return isinstance(actual, pl.Enum) and list(actual.categories) == list(
-            expected.categories
-        )
+        return isinstance(actual, pl.Enum) and list(actual.categories) == list(expected.categories)
     if isinstance(expected, type):
         return actual.base_type() == expected
     return actual == expected
@@ -235,9 +233,9 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
         ).to_series()
         dup = (
             frame.select(
-                pl.struct(list(contract.key)).is_duplicated().over(
-                    pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key])
-                )
+                pl.struct(list(contract.key))
+                .is_duplicated()
+                .over(pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key]))
             ).to_series()
             & complete
         )
@@ -281,8 +279,14 @@ def validate(
         raise DataContractError(contract.name, public, source)
     reasons = violations.group_by("_index").agg(
         pl.concat_str(
-            [pl.col("column"), pl.lit(": "), pl.col("value").fill_null("<null>"),
-             pl.lit(" ("), pl.col("problem"), pl.lit(")")]
+            [
+                pl.col("column"),
+                pl.lit(": "),
+                pl.col("value").fill_null("<null>"),
+                pl.lit(" ("),
+                pl.col("problem"),
+                pl.lit(")"),
+            ]
         )
         .str.join("; ")
         .alias("reason")
@@ -297,7 +301,12 @@ def validate(
 def empty_quarantine() -> pl.DataFrame:
     """The quarantine frame's schema, empty: source, source_row, reason, record."""
     return pl.DataFrame(
-        schema={"source": pl.String, "source_row": pl.Int64, "reason": pl.String, "record": pl.String}
+        schema={
+            "source": pl.String,
+            "source_row": pl.Int64,
+            "reason": pl.String,
+            "record": pl.String,
+        }
     )
 
 
@@ -315,7 +324,12 @@ def to_quarantine(rows: pl.DataFrame, source: str, reasons: pl.Series | str) -> 
         pl.struct(pl.all().cast(pl.String)).struct.json_encode().alias("record")
     )["record"]
     return pl.DataFrame(
-        {"source": [source] * rows.height, "source_row": src_rows, "reason": reason, "record": record},
+        {
+            "source": [source] * rows.height,
+            "source_row": src_rows,
+            "reason": reason,
+            "record": record,
+        },
         schema=empty_quarantine().schema,
     )
 

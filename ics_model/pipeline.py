@@ -81,8 +81,12 @@ def _superseded_rows(loaded, source: str) -> pl.DataFrame:
     sup = loaded.superseded
     if sup is None or sup.is_empty():
         return pl.DataFrame(
-            schema={"source": pl.String, "source_row": pl.Int64, "provider_id": pl.String,
-                    "reason": pl.String}
+            schema={
+                "source": pl.String,
+                "source_row": pl.Int64,
+                "provider_id": pl.String,
+                "reason": pl.String,
+            }
         )
     id_col = "provider_id" if "provider_id" in sup.columns else "practice_code"
     return sup.select(
@@ -110,8 +114,11 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
     succ = ods.read_ods_successors(SOURCES["ods_succ"].path, mode=mode)
     icb_src = SOURCES["icb_codes_2024"]
     icb_codes = geography.read_icb_codes(icb_src.path, mode=mode)
-    for role, src in (("ods_trusts", trust_src), ("ods_successors", SOURCES["ods_succ"]),
-                      ("icb_codes", icb_src)):
+    for role, src in (
+        ("ods_trusts", trust_src),
+        ("ods_successors", SOURCES["ods_succ"]),
+        ("icb_codes", icb_src),
+    ):
         inputs.append(_input(role, src.path, src.vintage))
     icbs, _ = icb_table(icb_codes.frame, succ.frame, m.icb_vintage)
 
@@ -128,8 +135,13 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         loaded = cqc.read_cqc_ratings(path, mode=mode)
         name = "trust_ratings"
         p = place_trusts(
-            loaded.frame, trusts.frame, succ.frame, icb_codes.frame, source=name,
-            icb_vintage=m.icb_vintage, inherit=m.inherit_predecessor_rating,
+            loaded.frame,
+            trusts.frame,
+            succ.frame,
+            icb_codes.frame,
+            source=name,
+            icb_vintage=m.icb_vintage,
+            inherit=m.inherit_predecessor_rating,
         )
         placed.append(p)
         inputs.append(_input(name, Path(path), vintage))
@@ -137,7 +149,8 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         superseded.append(_superseded_rows(loaded, name))
         n_inputs[name] = loaded.n_input_rows
         p_acc = loader_accounts(
-            name, loaded.quarantine.height,
+            name,
+            loaded.quarantine.height,
             0 if loaded.superseded is None else loaded.superseded.height,
         )
         placed[-1] = type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc]))
@@ -150,11 +163,15 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         loaded = cqc.read_gp_practices(path, mode=mode)
         name = "gp_practices"
         p = place_gp_practices(
-            loaded.frame, icb_codes.frame, source=name, successors=succ.frame,
+            loaded.frame,
+            icb_codes.frame,
+            source=name,
+            successors=succ.frame,
             icb_vintage=m.icb_vintage,
         )
         p_acc = loader_accounts(
-            name, loaded.quarantine.height,
+            name,
+            loaded.quarantine.height,
             0 if loaded.superseded is None else loaded.superseded.height,
         )
         placed.append(type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc])))
@@ -172,11 +189,17 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         subs = population.read_sub_icb_population(pop_src.path, mode=mode)
         name = "locations"
         p = place_locations(
-            loaded.frame, subs.frame, trusts.frame, icb_codes.frame, source=name,
-            successors=succ.frame, icb_vintage=m.icb_vintage,
+            loaded.frame,
+            subs.frame,
+            trusts.frame,
+            icb_codes.frame,
+            source=name,
+            successors=succ.frame,
+            icb_vintage=m.icb_vintage,
         )
         p_acc = loader_accounts(
-            name, loaded.quarantine.height,
+            name,
+            loaded.quarantine.height,
             0 if loaded.superseded is None else loaded.superseded.height,
         )
         placed.append(type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc])))
@@ -189,8 +212,9 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
 
     mapped = pl.concat([p.ratings for p in placed])
     sectors = tuple(s for s in ("nhs_trust", "gp_practice", "location") if s in vintages)
-    view = ics_view(mapped, icbs, vintages=vintages, confidence=cfg.views.confidence,
-                    sectors=sectors)
+    view = ics_view(
+        mapped, icbs, vintages=vintages, confidence=cfg.views.confidence, sectors=sectors
+    )
     accounts = pl.concat([p.accounts for p in placed])
     cons = conservation(accounts, n_inputs)
     if not cons["balanced"].all():

@@ -153,9 +153,11 @@ def key_question_expr_from_text(column: str) -> pl.Expr:
 
 
 def score_expr(column: str = "rating") -> pl.Expr:
-    """Numeric code of a rating column: Outstanding 4, Good 3, RI 2, Inadequate 1, null stays null."""
-    return pl.col(column).cast(pl.String).replace_strict(
-        RATING_SCORES, default=None, return_dtype=pl.Int8
+    """Rating code: Outstanding 4, Good 3, RI 2, Inadequate 1; null stays null."""
+    return (
+        pl.col(column)
+        .cast(pl.String)
+        .replace_strict(RATING_SCORES, default=None, return_dtype=pl.Int8)
     )
 
 
@@ -190,9 +192,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return lower, upper
 
 
-def wilson_exprs(
-    successes: str, n: str, prefix: str, confidence: float = 0.95
-) -> list[pl.Expr]:
+def wilson_exprs(successes: str, n: str, prefix: str, confidence: float = 0.95) -> list[pl.Expr]:
     """Vectorised :func:`wilson_interval` as ``{prefix}_lower`` and ``{prefix}_upper`` columns."""
     z = _normal_quantile(1 - (1 - confidence) / 2)
     x = pl.col(successes).cast(pl.Float64)

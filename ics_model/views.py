@@ -28,23 +28,36 @@ ICS_VIEW = Contract(
         Column("icb_name", pl.String, nullable=False),
         Column("sector", SectorEnum, nullable=False),
         Column("key_question", KeyQuestionEnum, nullable=False),
-        Column("n_providers", pl.Int64, nullable=False, min_value=0,
-               description="providers (units) placed in the ICB, rated or not"),
+        Column(
+            "n_providers",
+            pl.Int64,
+            nullable=False,
+            min_value=0,
+            description="providers (units) placed in the ICB, rated or not",
+        ),
         Column("n_rated", pl.Int64, nullable=False, min_value=0),
         Column("n_outstanding", pl.Int64, nullable=False, min_value=0),
         Column("n_good", pl.Int64, nullable=False, min_value=0),
         Column("n_requires_improvement", pl.Int64, nullable=False, min_value=0),
         Column("n_inadequate", pl.Int64, nullable=False, min_value=0),
-        Column("share_outstanding", pl.Float64, **_SHARE,
-               description="n_outstanding / n_rated"),
+        Column("share_outstanding", pl.Float64, **_SHARE, description="n_outstanding / n_rated"),
         Column("share_outstanding_lower", pl.Float64, **_SHARE),
         Column("share_outstanding_upper", pl.Float64, **_SHARE),
-        Column("share_good_or_outstanding", pl.Float64, **_SHARE,
-               description="(n_good + n_outstanding) / n_rated"),
+        Column(
+            "share_good_or_outstanding",
+            pl.Float64,
+            **_SHARE,
+            description="(n_good + n_outstanding) / n_rated",
+        ),
         Column("share_good_or_outstanding_lower", pl.Float64, **_SHARE),
         Column("share_good_or_outstanding_upper", pl.Float64, **_SHARE),
-        Column("mean_score", pl.Float64, min_value=1.0, max_value=4.0,
-               description="mean of Outstanding 4, Good 3, RI 2, Inadequate 1 over rated"),
+        Column(
+            "mean_score",
+            pl.Float64,
+            min_value=1.0,
+            max_value=4.0,
+            description="mean of Outstanding 4, Good 3, RI 2, Inadequate 1 over rated",
+        ),
         Column("ratings_vintage", pl.String, nullable=False),
     ),
     key=("icb_code", "sector", "key_question"),
@@ -81,16 +94,16 @@ def ics_view(
         [
             icbs.select("icb_code", "icb_gss", "icb_name").join(
                 pl.DataFrame(
-                    {"sector": [s] * len(SECTOR_KEY_QUESTIONS[s]),
-                     "key_question": list(SECTOR_KEY_QUESTIONS[s])}
+                    {
+                        "sector": [s] * len(SECTOR_KEY_QUESTIONS[s]),
+                        "key_question": list(SECTOR_KEY_QUESTIONS[s]),
+                    }
                 ),
                 how="cross",
             )
             for s in sectors
         ]
-    ).with_columns(
-        pl.col("sector").cast(SectorEnum), pl.col("key_question").cast(KeyQuestionEnum)
-    )
+    ).with_columns(pl.col("sector").cast(SectorEnum), pl.col("key_question").cast(KeyQuestionEnum))
     r = pl.col("rating").cast(pl.String)
     counts = mapped.group_by("icb_code", "sector", "key_question").agg(
         pl.col("provider_id").n_unique().cast(pl.Int64).alias("n_providers"),
@@ -101,8 +114,14 @@ def ics_view(
         (r == "Inadequate").sum().cast(pl.Int64).alias("n_inadequate"),
         score_expr("rating").cast(pl.Float64).mean().alias("mean_score"),
     )
-    n_cols = ["n_providers", "n_rated", "n_outstanding", "n_good",
-              "n_requires_improvement", "n_inadequate"]
+    n_cols = [
+        "n_providers",
+        "n_rated",
+        "n_outstanding",
+        "n_good",
+        "n_requires_improvement",
+        "n_inadequate",
+    ]
     view = (
         grid.join(counts, on=["icb_code", "sector", "key_question"], how="left")
         .with_columns([pl.col(c).fill_null(0) for c in n_cols])

@@ -78,7 +78,9 @@ def test_require_columns_lists_missing_and_found():
 
 
 def test_enum_with_other_categories_is_a_dtype_violation():
-    df = _frame().with_columns(pl.col("rating").cast(pl.String).cast(pl.Enum(["Good", "Inadequate"])))
+    df = _frame().with_columns(
+        pl.col("rating").cast(pl.String).cast(pl.Enum(["Good", "Inadequate"]))
+    )
     with pytest.raises(DataContractError, match="dtype"):
         validate(df, C)
 
@@ -91,10 +93,15 @@ def test_snake_case():
 
 @given(st.lists(st.sampled_from(["RJ1", "RXE", "R0A", "bad", None]), max_size=30))
 def test_lenient_conserves_rows(codes):
-    df = pl.DataFrame({"code": codes, "rating": [None] * len(codes), "n": [1] * len(codes),
-                       "kind": ["a"] * len(codes)},
-                      schema={"code": pl.String, "rating": RatingEnum, "n": pl.Int64,
-                              "kind": pl.String})
+    df = pl.DataFrame(
+        {
+            "code": codes,
+            "rating": [None] * len(codes),
+            "n": [1] * len(codes),
+            "kind": ["a"] * len(codes),
+        },
+        schema={"code": pl.String, "rating": RatingEnum, "n": pl.Int64, "kind": pl.String},
+    )
     out = validate(df, C, mode="lenient")
     assert out.frame.height + out.quarantine.height == len(codes)
     assert out.frame["code"].is_duplicated().sum() == 0

@@ -49,8 +49,11 @@ def _ratings(rows):
     return df.with_columns(
         pl.col("key_question").cast(KeyQuestionEnum),
         pl.col("rating").cast(RatingEnum),
-        pl.when(pl.col("rating").is_null()).then(pl.lit("not_rated")).otherwise(pl.lit("rated"))
-        .cast(RatingStatusEnum).alias("rating_status"),
+        pl.when(pl.col("rating").is_null())
+        .then(pl.lit("not_rated"))
+        .otherwise(pl.lit("rated"))
+        .cast(RatingStatusEnum)
+        .alias("rating_status"),
         pl.lit(date(2018, 1, 1)).alias("publication_date"),
         pl.lit("provider").alias("level"),
     )
@@ -167,13 +170,15 @@ def test_place_locations_by_sub_icb_then_trust_code():
         ]
     ).with_columns(
         pl.Series("location_id", ["L1", "L1", "L2", "L3", "L4"]),
-        pl.Series("location_onspd_ccg_code", ["E38000002", "E38000002", "E38999999", None,
-                                              "E38000003"]),
+        pl.Series(
+            "location_onspd_ccg_code", ["E38000002", "E38000002", "E38999999", None, "E38000003"]
+        ),
         pl.Series("location_name", ["one", "one", "two", "three", "four"]),
         pl.lit("location").alias("level"),
     )
-    subs = pl.DataFrame({"sub_icb_gss": ["E38000002", "E38000003"],
-                         "icb_gss": ["E54000003", "E54000001"]})
+    subs = pl.DataFrame(
+        {"sub_icb_gss": ["E38000002", "E38000003"], "icb_gss": ["E54000003", "E54000001"]}
+    )
     p = place_locations(locs, subs, TRUSTS, ICBS)
     o = p.ratings.filter(pl.col("key_question") == "Overall")
     got = {r["provider_id"]: (r["icb_code"], r["mapping_method"]) for r in o.to_dicts()}

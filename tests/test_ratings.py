@@ -25,7 +25,9 @@ def test_enum_order_is_worst_to_best():
 
 
 def test_scores_are_one_to_four_and_non_ratings_stay_null():
-    df = pl.DataFrame({"rating": ["Outstanding", "Good", "Requires improvement", "Inadequate", None]})
+    df = pl.DataFrame(
+        {"rating": ["Outstanding", "Good", "Requires improvement", "Inadequate", None]}
+    )
     df = df.with_columns(pl.col("rating").cast(RatingEnum))
     assert df.select(score_expr())["rating"].to_list() == [4, 3, 2, 1, None]
 
@@ -76,8 +78,11 @@ def test_wilson_by_hand():
         wilson_interval(6, 5)
 
 
-@given(st.integers(min_value=1, max_value=500).flatmap(
-    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))))
+@given(
+    st.integers(min_value=1, max_value=500).flatmap(
+        lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+    )
+)
 def test_wilson_contains_estimate_and_vector_matches_scalar(xn):
     x, n = xn
     lo, hi = wilson_interval(x, n)

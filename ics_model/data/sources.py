@@ -168,7 +168,8 @@ SOURCES: dict[str, RawSource] = {
             licence=_OGL + " (repository CC0 1.0)",
             attribution=OS_ATTRIBUTION,
             vintage="2023-04",
-            copied_from="github.com/The-Strategy-Unit/cqc_soc@7aa427f5 data/LSOA2011_to_ICB2023.csv",
+            copied_from="github.com/The-Strategy-Unit/cqc_soc@7aa427f5 "
+            "data/LSOA2011_to_ICB2023.csv",
             caveats="Sub-ICB columns were dropped by the uploader.",
         ),
         RawSource(

@@ -1,0 +1,128 @@
+"""Contracts and bookkeeping shared by the placement routes: the mapped-ratings frame,
+the unmapped report and row conservation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract, validate
+from ics_model.ratings import (
+    KEY_QUESTIONS,
+    KeyQuestionEnum,
+    RatingEnum,
+    RatingStatusEnum,
+    SectorEnum,
+)
+
+MAPPING_METHODS = frozenset(
+    {"ods_trust", "ods_successor", "icb_name", "sub_icb_gss", "ods_trust_location"}
+)
+RATING_SOURCES = frozenset({"own", "inherited", "none"})
+OUTCOMES = ("used", "inherited", "superseded", "quarantined", "unmapped")
+TRUST_KEY_QUESTIONS = KEY_QUESTIONS
+GP_KEY_QUESTIONS = ("Overall",)
+
+MAPPED_RATINGS = Contract(
+    name="mapped_ratings",
+    description="One row per sector x provider (unit) x key question, placed in an ICB.",
+    columns=(
+        Column("sector", SectorEnum, nullable=False),
+        Column("provider_id", pl.String, nullable=False),
+        Column("provider_name", pl.String),
+        Column("key_question", KeyQuestionEnum, nullable=False),
+        Column("rating", RatingEnum),
+        Column("rating_status", RatingStatusEnum, nullable=False),
+        Column("publication_date", pl.Date),
+        Column("icb_code", pl.String, nullable=False),
+        Column("icb_gss", pl.String),
+        Column("icb_name", pl.String, nullable=False),
+        Column("mapping_method", pl.String, nullable=False, allowed=MAPPING_METHODS),
+        Column("rating_source", pl.String, nullable=False, allowed=RATING_SOURCES),
+        Column("inherited_from", pl.String),
+        Column("unrated_reason", pl.String),
+    ),
+    key=("sector", "provider_id", "key_question"),
+)
+
+UNMAPPED_SCHEMA = {
+    "source": pl.String,
+    "sector": pl.String,
+    "provider_id": pl.String,
+    "n_rows": pl.Int64,
+    "reason": pl.String,
+}
+ACCOUNT_SCHEMA = {"source": pl.String, "outcome": pl.String, "n_rows": pl.Int64}
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Result of placing one sector's providers.
+
+    Attributes
+    ----------
+    ratings : the :data:`MAPPED_RATINGS` frame for this sector.
+    unmapped : one row per provider that could not be placed (source, sector,
+        provider_id, n_rows, reason).
+    accounts : rows of the source per outcome (source, outcome, n_rows).
+    """
+
+    ratings: pl.DataFrame
+    unmapped: pl.DataFrame
+    accounts: pl.DataFrame
+
+
+def finish(frame: pl.DataFrame) -> pl.DataFrame:
+    cols = MAPPED_RATINGS.column_names
+    for c in cols:
+        if c not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, MAPPED_RATINGS.column(c).dtype).alias(c))
+    frame = frame.select([pl.col(c).cast(MAPPED_RATINGS.column(c).dtype) for c in cols]).sort(
+        "sector", "icb_code", "provider_id", "key_question"
+    )
+    return validate(frame, MAPPED_RATINGS).frame
+
+
+# --------------------------------------------------------------------------- conservation
+
+
+def loader_accounts(source: str, quarantined: int, superseded: int) -> pl.DataFrame:
+    """Rows a loader set aside, in the accounts layout."""
+    return pl.DataFrame(
+        {
+            "source": [source, source],
+            "outcome": ["quarantined", "superseded"],
+            "n_rows": [quarantined, superseded],
+        },
+        schema=ACCOUNT_SCHEMA,
+    )
+
+
+def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.DataFrame:
+    """Per source: rows per outcome, their total, the input rows, and whether they balance.
+
+    Every input row must be counted exactly once as used, inherited, superseded,
+    quarantined or unmapped: ``balanced`` is ``total == n_input_rows``.
+    """
+    wide = (
+        accounts.group_by("source", "outcome")
+        .agg(pl.col("n_rows").sum())
+        .pivot(on="outcome", index="source", values="n_rows")
+    )
+    for o in OUTCOMES:
+        if o not in wide.columns:
+            wide = wide.with_columns(pl.lit(0, pl.Int64).alias(o))
+    inputs = pl.DataFrame(
+        {"source": list(n_input_rows), "n_input_rows": list(n_input_rows.values())},
+        schema={"source": pl.String, "n_input_rows": pl.Int64},
+    )
+    return (
+        wide.select("source", *[pl.col(o).fill_null(0).cast(pl.Int64) for o in OUTCOMES])
+        .with_columns(pl.sum_horizontal(*OUTCOMES).alias("total"))
+        .join(inputs, on="source", how="full", coalesce=True)
+        .with_columns(
+            (pl.col("total") == pl.col("n_input_rows")).fill_null(False).alias("balanced")
+        )
+        .sort("source")
+    )

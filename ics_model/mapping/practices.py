@@ -1,0 +1,200 @@
+"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ics_model.mapping.base import ACCOUNT_SCHEMA, UNMAPPED_SCHEMA, Placed, finish
+from ics_model.mapping.successors import place_by_icb
+from ics_model.ratings import SectorEnum
+
+# --------------------------------------------------------------------------- GP practices
+
+
+def place_gp_practices(
+    practices: pl.DataFrame,
+    icb_codes: pl.DataFrame,
+    *,
+    source: str = "gp_practices",
+    successors: pl.DataFrame | None = None,
+    icb_vintage: str = "2023",
+) -> Placed:
+    """Place GP practices in ICSs through the ICB name in the ratings file.
+
+    Names are matched after normalisation (case, a leading "NHS", a trailing
+    "Integrated Care Board"/"ICB", "&" for "and", punctuation and spaces): see
+    :func:`ics_model.data.geography.normalise_icb_name`. Rows with no practice code, no
+    ICB name or an unrecognised name go to the unmapped report.
+    """
+    from ics_model.data.geography import match_icb_names
+
+    names = practices["icb_name_source"].drop_nulls().unique()
+    matches = (
+        match_icb_names(names, icb_codes)
+        .filter(pl.col("matched"))
+        .select(pl.col("name").alias("icb_name_source"), "icb_code")
+    )
+    df = place_by_icb(
+        practices.join(matches, on="icb_name_source", how="left"),
+        icb_codes,
+        successors,
+        icb_vintage,
+    )
+    reason = (
+        pl.when(pl.col("practice_code").is_null())
+        .then(pl.lit("no practice code"))
+        .when(pl.col("icb_name_source").is_null())
+        .then(pl.lit("no ICB name"))
+        .when(pl.col("icb_code_2023").is_null())
+        .then(pl.concat_str(pl.lit("ICB name not recognised: "), pl.col("icb_name_source")))
+        .otherwise(pl.col("lost_reason"))
+    )
+    df = df.with_columns(reason.alias("reason"))
+    bad = df.filter(pl.col("reason").is_not_null())
+    good = df.filter(pl.col("reason").is_null())
+    unmapped = bad.select(
+        pl.lit(source).alias("source"),
+        pl.lit("gp_practice").alias("sector"),
+        pl.coalesce(
+            pl.col("practice_code"),
+            pl.concat_str(pl.lit("row "), pl.col("source_row").cast(pl.String)),
+        ).alias("provider_id"),
+        pl.lit(1, pl.Int64).alias("n_rows"),
+        "reason",
+    )
+    out = good.select(
+        pl.lit("gp_practice").cast(SectorEnum).alias("sector"),
+        pl.col("practice_code").alias("provider_id"),
+        pl.col("practice_name").alias("provider_name"),
+        "key_question",
+        "rating",
+        "rating_status",
+        pl.lit(None, pl.Date).alias("publication_date"),
+        "icb_code",
+        "icb_gss",
+        "icb_name",
+        pl.lit("icb_name").alias("mapping_method"),
+        pl.when(pl.col("rating").is_not_null())
+        .then(pl.lit("own"))
+        .otherwise(pl.lit("none"))
+        .alias("rating_source"),
+        pl.when(pl.col("rating").is_null())
+        .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
+        .alias("unrated_reason"),
+    )
+    accounts = pl.DataFrame(
+        {
+            "source": [source, source],
+            "outcome": ["used", "unmapped"],
+            "n_rows": [good.height, bad.height],
+        }
+    )
+    return Placed(finish(out), unmapped.cast(UNMAPPED_SCHEMA), accounts.cast(ACCOUNT_SCHEMA))
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def place_locations(
+    ratings: pl.DataFrame,
+    sub_icbs: pl.DataFrame,
+    trusts: pl.DataFrame,
+    icb_codes: pl.DataFrame,
+    *,
+    source: str = "locations",
+    successors: pl.DataFrame | None = None,
+    icb_vintage: str = "2023",
+) -> Placed:
+    """Place a CQC Locations sheet in ICSs.
+
+    Route 1 (``sub_icb_gss``): ``location_onspd_ccg_code`` (GSS E38...) -> 2023 sub-ICB
+    location -> ICB (``sub_icbs``: sub_icb_gss, icb_gss). Route 2 (``ods_trust_location``):
+    the provider's ODS code is an open NHS trust in ``etr`` -> its host ICB. Otherwise the
+    location is unmapped with the reason. Location-level rows (``service == "Overall"``)
+    give each location's key-question ratings.
+    """
+    loc = ratings.filter(pl.col("level") == "location")
+    gss_to_icb = sub_icbs.select(
+        pl.col("sub_icb_gss").alias("location_onspd_ccg_code"),
+        pl.col("icb_gss").alias("_icb_gss_sub"),
+    ).unique()
+    icb_by_gss = icb_codes.select(pl.col("icb_gss").alias("_icb_gss_sub"), "icb_code")
+    trust_icb = trusts.filter(pl.col("is_open") & pl.col("icb_code").is_not_null()).select(
+        pl.col("org_code").alias("provider_id"), pl.col("icb_code").alias("_icb_trust")
+    )
+    code_col = "location_onspd_ccg_code" if "location_onspd_ccg_code" in loc.columns else None
+    if code_col is None:
+        loc = loc.with_columns(pl.lit(None, pl.String).alias("location_onspd_ccg_code"))
+    placed = (
+        loc.join(gss_to_icb, on="location_onspd_ccg_code", how="left")
+        .join(icb_by_gss, on="_icb_gss_sub", how="left")
+        .join(trust_icb, on="provider_id", how="left")
+        .with_columns(
+            pl.when(pl.col("icb_code").is_not_null())
+            .then(pl.lit("sub_icb_gss"))
+            .when(pl.col("_icb_trust").is_not_null())
+            .then(pl.lit("ods_trust_location"))
+            .alias("mapping_method"),
+            pl.coalesce("icb_code", "_icb_trust").alias("icb_code"),
+        )
+    )
+    placed = place_by_icb(placed, icb_codes, successors, icb_vintage)
+    bad = placed.filter(pl.col("icb_code").is_null())
+    good = placed.filter(pl.col("icb_code").is_not_null())
+    unmapped = (
+        bad.group_by("location_id")
+        .agg(
+            pl.len().alias("n_rows"),
+            pl.col("location_onspd_ccg_code").first(),
+            pl.col("lost_reason").first(),
+        )
+        .select(
+            pl.lit(source).alias("source"),
+            pl.lit("location").alias("sector"),
+            pl.col("location_id").alias("provider_id"),
+            pl.col("n_rows").cast(pl.Int64),
+            pl.coalesce(
+                "lost_reason",
+                pl.concat_str(
+                    pl.lit("sub-ICB code "),
+                    pl.col("location_onspd_ccg_code").fill_null("<missing>"),
+                    pl.lit(
+                        " is not a 2023 sub-ICB location and the provider is not an open NHS trust"
+                    ),
+                ),
+            ).alias("reason"),
+        )
+    )
+    name_col = "location_name" if "location_name" in good.columns else None
+    unit = good.filter(pl.col("service") == "Overall").select(
+        pl.lit("location").cast(SectorEnum).alias("sector"),
+        pl.col("location_id").alias("provider_id"),
+        (pl.col(name_col) if name_col else pl.lit(None, pl.String)).alias("provider_name"),
+        "key_question",
+        "rating",
+        "rating_status",
+        "publication_date",
+        "icb_code",
+        "icb_gss",
+        "icb_name",
+        "mapping_method",
+        pl.when(pl.col("rating").is_not_null())
+        .then(pl.lit("own"))
+        .otherwise(pl.lit("none"))
+        .alias("rating_source"),
+        pl.when(pl.col("rating").is_null())
+        .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
+        .alias("unrated_reason"),
+    )
+    accounts = (
+        pl.DataFrame(
+            {
+                "source": [source] * 3,
+                "outcome": ["used", "unmapped", "unmapped"],
+                "n_rows": [good.height, bad.height, ratings.height - loc.height],
+            }
+        )
+        .group_by("source", "outcome", maintain_order=True)
+        .agg(pl.col("n_rows").sum())
+    )
+    return Placed(finish(unit), unmapped.cast(UNMAPPED_SCHEMA), accounts.cast(ACCOUNT_SCHEMA))

@@ -1,0 +1,255 @@
+"""NHS trusts: the current open trust is the unit.
+
+A trust inherits a rating only from its sole rated predecessor.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+
+from ics_model.mapping.base import (
+    ACCOUNT_SCHEMA,
+    TRUST_KEY_QUESTIONS,
+    UNMAPPED_SCHEMA,
+    Placed,
+    finish,
+)
+from ics_model.mapping.successors import icb_table, lost_reason, resolve_successors, with_icb
+from ics_model.ratings import KeyQuestionEnum, SectorEnum
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- trusts
+
+
+def place_trusts(
+    ratings: pl.DataFrame,
+    trusts: pl.DataFrame,
+    successors: pl.DataFrame,
+    icb_codes: pl.DataFrame,
+    *,
+    source: str = "trust_ratings",
+    icb_vintage: str = "2023",
+    inherit: bool = True,
+    ratings_vintage: str | None = None,
+) -> Placed:
+    """Place NHS trust ratings in ICSs, with the current open trust as the unit.
+
+    Parameters
+    ----------
+    ratings : canonical CQC ratings (``read_cqc_ratings(...).frame``), Providers sheet.
+    trusts : canonical ODS ``etr`` frame (org_code, name, icb_code, is_open).
+    successors : canonical ODS ``succ`` frame.
+    icb_codes : canonical ICB list (icb_code, icb_gss, icb_name).
+    inherit : let a trust with no rating inherit its only rated predecessor's rating.
+
+    Returns
+    -------
+    Placed
+        ``ratings``: one row per open English trust x key question (Overall and the five),
+        trust-level ratings (``service == "Overall"``); unrated trusts have null ratings and an
+        ``unrated_reason``. ``accounts`` counts every input row once.
+    """
+    open_trusts = trusts.filter(pl.col("is_open"))
+    icbs, cmap = icb_table(icb_codes, successors, icb_vintage)
+    hosted = with_icb(
+        open_trusts.filter(pl.col("icb_code").is_not_null()).select("org_code", "name", "icb_code"),
+        icbs,
+        cmap,
+    )
+    lost = {
+        code: lost_reason(old, note, icb_vintage)
+        for code, old, note in hosted.filter(pl.col("icb_code").is_null())
+        .select("org_code", "icb_code_2023", "icb_note")
+        .iter_rows()
+    }
+    england = hosted.filter(pl.col("icb_code").is_not_null())
+    england_codes = set(england["org_code"])
+    open_codes = set(open_trusts["org_code"])
+    all_etr = set(trusts["org_code"])
+
+    row_counts = ratings.group_by("provider_id").len("n_rows")
+    rated_ids = sorted(row_counts["provider_id"])
+    resolved = resolve_successors(rated_ids, successors, open_codes)
+    has_own = set(rated_ids) & england_codes
+
+    decisions: dict[str, tuple[str, str | None, str | None]] = {}  # id -> (outcome, unit, reason)
+    candidates: dict[str, list[str]] = {}
+    for code, current, status, chain in resolved.iter_rows():
+        if current in lost:
+            decisions[code] = ("unmapped", None, lost[current])
+        elif status == "open":
+            if code in england_codes:
+                decisions[code] = ("used", code, None)
+            else:
+                decisions[code] = ("unmapped", None, "open trust outside England (no host ICB)")
+        elif status == "successor":
+            if current not in england_codes:
+                decisions[code] = (
+                    "unmapped",
+                    None,
+                    f"successor {current} is outside England ({chain})",
+                )
+            elif current in has_own:
+                decisions[code] = (
+                    "superseded",
+                    None,
+                    f"closed; successor {current} has its own rating ({chain})",
+                )
+            elif not inherit:
+                decisions[code] = ("unmapped", None, f"closed; inheritance switched off ({chain})")
+            else:
+                candidates.setdefault(current, []).append(code)
+        elif status == "split":
+            decisions[code] = ("unmapped", None, f"split into several organisations ({chain})")
+        elif code.startswith("1-"):
+            decisions[code] = (
+                "unmapped",
+                None,
+                "independent provider (CQC ID, not an NHS trust ODS code)",
+            )
+        elif code not in all_etr:
+            decisions[code] = (
+                "unmapped",
+                None,
+                "not in ODS etr (e.g. a care trust) and no open successor",
+            )
+        else:
+            decisions[code] = ("unmapped", None, f"closed trust with no open successor ({chain})")
+
+    inherited_from: dict[str, str] = {}
+    unrated_reason: dict[str, str] = {}
+    for unit, preds in candidates.items():
+        if len(preds) == 1:
+            decisions[preds[0]] = ("inherited", unit, None)
+            inherited_from[unit] = preds[0]
+        else:
+            names = ", ".join(sorted(preds))
+            unrated_reason[unit] = f"several rated predecessors ({names}); ratings not combined"
+            for p in preds:
+                decisions[p] = (
+                    "unmapped",
+                    None,
+                    f"one of {len(preds)} rated predecessors of {unit} ({names}); "
+                    "ratings not combined",
+                )
+
+    dec = pl.DataFrame(
+        [(k, *v) for k, v in decisions.items()],
+        schema={
+            "provider_id": pl.String,
+            "outcome": pl.String,
+            "unit": pl.String,
+            "reason": pl.String,
+        },
+        orient="row",
+    ).join(row_counts, on="provider_id", how="left")
+
+    accounts = (
+        dec.group_by("outcome")
+        .agg(pl.col("n_rows").sum())
+        .select(pl.lit(source).alias("source"), "outcome", pl.col("n_rows").cast(pl.Int64))
+    )
+    unmapped = dec.filter(pl.col("outcome") == "unmapped").select(
+        pl.lit(source).alias("source"),
+        pl.lit("nhs_trust").alias("sector"),
+        "provider_id",
+        pl.col("n_rows").cast(pl.Int64),
+        "reason",
+    )
+
+    # trust-level ratings of each unit's rating source
+    unit_source = dec.filter(pl.col("outcome").is_in(["used", "inherited"])).select(
+        "provider_id", "unit"
+    )
+    trust_level = ratings.filter(pl.col("service") == "Overall").join(
+        unit_source, on="provider_id", how="inner"
+    )
+    grid = england.select(
+        pl.col("org_code").alias("provider_id"),
+        pl.col("name").alias("provider_name"),
+        "icb_code",
+        "icb_gss",
+        "icb_name",
+    ).join(
+        pl.DataFrame({"key_question": list(TRUST_KEY_QUESTIONS)}).cast(
+            {"key_question": KeyQuestionEnum}
+        ),
+        how="cross",
+    )
+    joined = grid.join(
+        trust_level.select(
+            pl.col("unit").alias("provider_id"),
+            pl.col("provider_id").alias("rated_as"),
+            "key_question",
+            "rating",
+            "rating_status",
+            "publication_date",
+        ),
+        on=["provider_id", "key_question"],
+        how="left",
+    )
+    inh = pl.DataFrame(
+        {"provider_id": list(inherited_from), "inherited_from": list(inherited_from.values())},
+        schema={"provider_id": pl.String, "inherited_from": pl.String},
+    )
+    why = pl.DataFrame(
+        {"provider_id": list(unrated_reason), "why": list(unrated_reason.values())},
+        schema={"provider_id": pl.String, "why": pl.String},
+    )
+    out = (
+        joined.join(inh, on="provider_id", how="left")
+        .join(why, on="provider_id", how="left")
+        .with_columns(
+            pl.lit("nhs_trust").cast(SectorEnum).alias("sector"),
+            pl.when(pl.col("inherited_from").is_not_null())
+            .then(pl.lit("ods_successor"))
+            .otherwise(pl.lit("ods_trust"))
+            .alias("mapping_method"),
+            pl.when(pl.col("inherited_from").is_not_null())
+            .then(pl.lit("inherited"))
+            .when(pl.col("provider_id").is_in(sorted(has_own)))
+            .then(pl.lit("own"))
+            .otherwise(pl.lit("none"))
+            .alias("rating_source"),
+            pl.col("rating_status").fill_null("missing"),
+            pl.when(pl.col("rating").is_null())
+            .then(
+                pl.coalesce(
+                    pl.col("why"),
+                    pl.when(pl.col("provider_id").is_in(sorted(has_own)))
+                    .then(pl.lit("no trust-level rating for this key question"))
+                    .otherwise(pl.lit("no rating of its own and no rated predecessor")),
+                )
+            )
+            .alias("unrated_reason"),
+        )
+    )
+    if lost:
+        unrated_lost = [c for c in lost if c not in has_own]
+        unmapped = pl.concat(
+            [
+                unmapped,
+                pl.DataFrame(
+                    {
+                        "source": [source] * len(unrated_lost),
+                        "sector": ["nhs_trust"] * len(unrated_lost),
+                        "provider_id": unrated_lost,
+                        "n_rows": [0] * len(unrated_lost),
+                        "reason": [lost[c] for c in unrated_lost],
+                    },
+                    schema=UNMAPPED_SCHEMA,
+                ),
+            ]
+        )
+    ratings_out = finish(out)
+    log.info(
+        "placed %d trusts (%d inherited), %d rated providers unmapped",
+        ratings_out["provider_id"].n_unique(),
+        len(inherited_from),
+        unmapped.height,
+    )
+    return Placed(ratings_out, unmapped.cast(UNMAPPED_SCHEMA), accounts.cast(ACCOUNT_SCHEMA))
