@@ -1,0 +1,199 @@
+"""The main job on the embedded real data, checked against an independent recount."""
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+
+import fastexcel
+import polars as pl
+import pytest
+
+from ics_model.config import RunConfig
+from ics_model.data.sources import SOURCES, sha256_file
+from ics_model.pipeline import OutputError, run, write_outputs
+from ics_model.views import ICS_VIEW
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(RunConfig())
+
+
+def test_42_icbs_each_with_a_rated_trust(result):
+    v = result.ics_view
+    assert v["icb_code"].n_unique() == 42
+    trusts = v.filter((pl.col("sector") == "nhs_trust") & (pl.col("key_question") == "Overall"))
+    assert trusts.height == 42
+    assert trusts["n_rated"].min() >= 1
+    gp = v.filter(pl.col("sector") == "gp_practice")
+    assert gp.height == 42 and gp["n_rated"].min() > 0
+    # six key questions for trusts, Overall only for GP practices
+    assert v.height == 42 * 6 + 42
+
+
+def test_conservation_on_the_real_files(result):
+    c = result.conservation
+    assert c["balanced"].all()
+    rows = {r["source"]: r for r in c.to_dicts()}
+    assert rows["trust_ratings"]["n_input_rows"] == 7930
+    assert rows["gp_practices"]["n_input_rows"] == 6229
+    for r in rows.values():
+        parts = ("used", "inherited", "superseded", "quarantined", "unmapped")
+        assert sum(r[k] for k in parts) == r["n_input_rows"]
+
+
+def test_known_placements_on_real_data(result):
+    m = result.mapped.filter(pl.col("key_question") == "Overall")
+    trusts = m.filter(pl.col("sector") == "nhs_trust")
+    assert trusts.height == 202  # open English trusts in ODS etr 2025
+    assert set(trusts["mapping_method"]) <= {"ods_trust", "ods_successor"}
+    rj1 = trusts.filter(pl.col("provider_id") == "RJ1")
+    assert rj1["icb_code"][0] == "QKK"  # Guy's and St Thomas' -> South East London
+    unmapped = dict(zip(result.unmapped["provider_id"], result.unmapped["reason"], strict=False))
+    for care_trust in ("TAD", "TAH", "TAJ"):
+        assert "care trust" in unmapped[care_trust]
+    # TAF (Camden and Islington) and RRP (Barnet, Enfield and Haringey) both became G6V2S
+    assert unmapped["TAF"].startswith("one of 2 rated predecessors of G6V2S (RRP, TAF)")
+    g6v2s = trusts.filter(pl.col("provider_id") == "G6V2S")
+    assert g6v2s["rating"][0] is None
+    assert "several rated predecessors (RRP, TAF)" in g6v2s["unrated_reason"][0]
+    # several rated predecessors: never combined
+    r0a = trusts.filter(pl.col("provider_id") == "R0A")
+    assert r0a["rating"][0] is None and r0a["unrated_reason"][0]
+
+
+def _independent_recount():
+    """Recount trust and GP ratings per ICB from the raw files without ics_model code."""
+    etr_rows = list(csv.reader(open(SOURCES["ods_etr_2025"].path, encoding="utf-8")))
+    open_eng = {r[0]: r[3] for r in etr_rows if not r[11] and r[3]}
+    open_all = {r[0] for r in etr_rows if not r[11]}
+    succ = defaultdict(list)
+    latest = {}
+    for pred, suc, _, date, _ in csv.reader(open(SOURCES["ods_succ"].path, encoding="utf-8")):
+        latest[pred] = max(latest.get(pred, ""), date)
+        succ[pred].append((suc, date))
+    nxt = {p: sorted({s for s, d in v if d == latest[p]}) for p, v in succ.items()}
+
+    def current(code):
+        seen = [code]
+        while code not in open_all:
+            following = nxt.get(code, [])
+            if len(following) != 1 or following[0] in seen:
+                return None
+            code = following[0]
+            seen.append(code)
+        return code
+
+    sheet = fastexcel.read_excel(str(SOURCES["cqc_trust_ratings_2018"].path)).load_sheet(0)
+    df = sheet.to_polars()
+    rated_ids = set(df["Provider ID"])
+    overall = {}
+    for r in df.filter(pl.col("Service / Population Group") == "Overall").iter_rows(named=True):
+        key = (r["Provider ID"], r["Key Question"])
+        if key not in overall or r["Publication Date"] > overall[key][1]:
+            overall[key] = (r["Latest Rating"], r["Publication Date"])
+    preds = defaultdict(list)
+    for pid in rated_ids:
+        if pid not in open_all:
+            cur = current(pid)
+            if cur is not None:
+                preds[cur].append(pid)
+    source_of = {}
+    for unit in open_eng:
+        if unit in rated_ids:
+            source_of[unit] = unit
+        elif len(preds.get(unit, [])) == 1:
+            source_of[unit] = preds[unit][0]
+    counts = Counter()
+    for unit, icb in open_eng.items():
+        for kq in ("Overall", "Safe", "Effective", "Caring", "Responsive", "Well-led"):
+            counts[(icb, "nhs_trust", kq, "n_providers")] += 1
+            src = source_of.get(unit)
+            if src and (src, kq) in overall:
+                counts[(icb, "nhs_trust", kq, "n_rated")] += 1
+                counts[(icb, "nhs_trust", kq, overall[(src, kq)][0])] += 1
+
+    names = {}
+    for r in csv.DictReader(open(SOURCES["icb_codes_2024"].path, encoding="utf-8-sig")):
+        short = r["ICB24NM"].removeprefix("NHS ").removesuffix(" Integrated Care Board")
+        names[short.lower()] = r["ICB24CDH"]
+    latest_gp = {}
+    text = SOURCES["cqc_gp_practices_2024"].path.read_text(encoding="utf-8")
+    for r in csv.DictReader(io.StringIO(text)):
+        code, icb = r["Practice.Code"], r["ICB_NAME"]
+        if code in ("", "NA") or icb in ("", "NA"):
+            continue
+        if code not in latest_gp or int(r["Year"]) > int(latest_gp[code]["Year"]):
+            latest_gp[code] = r
+    for r in latest_gp.values():
+        icb = names[r["ICB_NAME"].lower()]
+        counts[(icb, "gp_practice", "Overall", "n_providers")] += 1
+        if r["latest_rating"] not in ("", "NA"):
+            counts[(icb, "gp_practice", "Overall", "n_rated")] += 1
+            counts[(icb, "gp_practice", "Overall", r["latest_rating"])] += 1
+    return counts
+
+
+def test_every_number_equals_an_independent_recount(result):
+    counts = _independent_recount()
+    label = {
+        "n_outstanding": "Outstanding",
+        "n_good": "Good",
+        "n_requires_improvement": "Requires improvement",
+        "n_inadequate": "Inadequate",
+        "n_providers": "n_providers",
+        "n_rated": "n_rated",
+    }
+    checked = 0
+    for r in result.ics_view.to_dicts():
+        key = (r["icb_code"], r["sector"], r["key_question"])
+        for col, lab in label.items():
+            assert r[col] == counts[(*key, lab)], (key, col)
+            checked += 1
+        n = counts[(*key, "n_rated")]
+        if n:
+            good_out = counts[(*key, "Good")] + counts[(*key, "Outstanding")]
+            assert r["share_good_or_outstanding"] == pytest.approx(good_out / n)
+            score = sum(counts[(*key, k)] * s for k, s in
+                        (("Outstanding", 4), ("Good", 3), ("Requires improvement", 2),
+                         ("Inadequate", 1)))
+            assert r["mean_score"] == pytest.approx(score / n)
+    assert checked == result.ics_view.height * len(label)
+
+
+def test_write_outputs_and_manifest(result, tmp_path):
+    out = tmp_path / "out"
+    written = write_outputs(result, out)
+    names = sorted(p.name for p in written)
+    assert names == sorted(
+        ["ics_view.csv", "ics_view.parquet", "unmapped.csv", "quarantine.csv",
+         "superseded.csv", "conservation.csv", "manifest.json"]
+    )
+    view = pl.read_csv(out / "ics_view.csv")
+    assert view.columns == ICS_VIEW.column_names
+    assert pl.read_parquet(out / "ics_view.parquet").height == view.height
+    q = (out / "quarantine.csv").read_text().splitlines()
+    assert q == ["source,source_row,reason,record"]  # header only when empty
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["config"]["mapping"]["icb_vintage"] == "2023"
+    shas = {i["role"]: i["sha256"] for i in man["inputs"]}
+    assert shas["trust_ratings"] == sha256_file(SOURCES["cqc_trust_ratings_2018"].path)
+    assert man["version"] and man["created_utc"]
+    assert not list(out.glob(".ics_model-*"))  # no temporary folder left
+
+
+def test_output_under_a_regular_file_is_an_output_error(result, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot write outputs"):
+        write_outputs(result, blocker / "out")
+
+
+def test_icb_vintage_2026_option_runs_and_reports_splits():
+    res = run(RunConfig.model_validate({"mapping": {"icb_vintage": "2026"}}))
+    codes = set(res.ics_view["icb_code"])
+    assert "QNQ" not in codes  # Frimley split in April 2026
+    assert len(codes) < 42
+    assert res.unmapped.filter(pl.col("reason").str.contains("not guessed")).height > 0
+    assert res.conservation["balanced"].all()
