@@ -114,12 +114,16 @@ class DataContractError(ValueError):
         self.source = source
         n = violations.height
         where = f" in {source}" if source else ""
-        lines = [f"{n} violation(s) of contract '{contract}'{where}:"]
+        what = f"contract '{contract}'" if contract != source else "the data contract"
+        lines = [f"{n} violation(s) of {what}{where}:"]
         for r in violations.head(20).iter_rows(named=True):
-            row = "-" if r["row"] is None else r["row"]
-            lines.append(
-                f"  row {row}, column {r['column']!r}, value {r['value']!r}: {r['problem']}"
-            )
+            if r["row"] is None:
+                lines.append(f"  column {r['column']!r}: {r['problem']}")
+            else:
+                lines.append(
+                    f"  row {r['row']}, column {r['column']!r}, value {r['value']!r}: "
+                    f"{r['problem']}"
+                )
         if n > 20:
             lines.append(f"  ... and {n - 20} more (see .violations)")
         super().__init__("\n".join(lines))

@@ -155,9 +155,15 @@ def test_every_number_equals_an_independent_recount(result):
         if n:
             good_out = counts[(*key, "Good")] + counts[(*key, "Outstanding")]
             assert r["share_good_or_outstanding"] == pytest.approx(good_out / n)
-            score = sum(counts[(*key, k)] * s for k, s in
-                        (("Outstanding", 4), ("Good", 3), ("Requires improvement", 2),
-                         ("Inadequate", 1)))
+            score = sum(
+                counts[(*key, k)] * s
+                for k, s in (
+                    ("Outstanding", 4),
+                    ("Good", 3),
+                    ("Requires improvement", 2),
+                    ("Inadequate", 1),
+                )
+            )
             assert r["mean_score"] == pytest.approx(score / n)
     assert checked == result.ics_view.height * len(label)
 
@@ -167,8 +173,15 @@ def test_write_outputs_and_manifest(result, tmp_path):
     written = write_outputs(result, out)
     names = sorted(p.name for p in written)
     assert names == sorted(
-        ["ics_view.csv", "ics_view.parquet", "unmapped.csv", "quarantine.csv",
-         "superseded.csv", "conservation.csv", "manifest.json"]
+        [
+            "ics_view.csv",
+            "ics_view.parquet",
+            "unmapped.csv",
+            "quarantine.csv",
+            "superseded.csv",
+            "conservation.csv",
+            "manifest.json",
+        ]
     )
     view = pl.read_csv(out / "ics_view.csv")
     assert view.columns == ICS_VIEW.column_names

@@ -1,0 +1,131 @@
+"""The command line: outputs, exit codes and one-message errors."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ics_model.cli import app
+
+runner = CliRunner()
+
+PROVIDERS_HEADER = "Provider ID,Service / Population Group,Key Question,Latest Rating,Publication Date,Report Type\n"
+
+
+def _invoke(*args):
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def _config(tmp_path, body: str):
+    p = tmp_path / "run.yaml"
+    p.write_text(body)
+    return p
+
+
+def test_run_writes_outputs_and_prints_a_table(tmp_path):
+    r = _invoke("run", "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.output
+    assert "share rated Good or Outstanding" in r.output
+    assert "2018-09-03" in r.output  # the vintage is shown with the results
+    assert (tmp_path / "out" / "ics_view.csv").exists()
+    man = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert man["config"]["name"] == "default"
+
+
+def test_output_under_a_regular_file_exits_1_with_one_message(tmp_path):
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    r = _invoke("run", "--out", str(blocker / "out"))
+    assert r.exit_code == 1
+    assert "cannot write outputs" in r.output
+    assert r.output.count("error:") == 1
+
+
+def test_config_with_unknown_key_exits_2(tmp_path):
+    cfg = _config(tmp_path, "mapping:\n  icb_vintage: '2023'\n  inherit: true\n")
+    r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2
+    assert "mapping.inherit: unknown key" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_with_bad_value_exits_2_naming_allowed_values(tmp_path):
+    cfg = _config(tmp_path, "data:\n  validation: sloppy\n")
+    r = _invoke("validate", str(cfg))
+    assert r.exit_code == 2
+    assert "data.validation" in r.output and "'strict'" in r.output and "sloppy" in r.output
+
+
+def test_validate_accepts_the_default_config():
+    r = _invoke("validate", "configs/default.yaml")
+    assert r.exit_code == 0 and "valid" in r.output
+
+
+def test_unknown_rating_label_in_user_file_exits_1_naming_label_row_file(tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text(
+        PROVIDERS_HEADER + "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
+        "RJ1,Overall,Safe,Superb,01/02/2018,Provider\n"
+    )
+    cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
+    r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1
+    assert "Superb" in r.output and "mine.csv" in r.output and "3" in r.output
+
+
+def test_missing_column_in_user_file_lists_missing_and_found(tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text("Provider ID,Key Question,Latest Rating\nRJ1,Overall,Good\n")
+    cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
+    r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1
+    assert "Report Type" in r.output and "found" in r.output and "Latest Rating" in r.output
+
+
+def test_duplicates_error_in_strict_and_quarantine_in_lenient(tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text(
+        PROVIDERS_HEADER + "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
+        "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
+        "R1H,Overall,Overall,Outstanding,01/02/2018,Provider\n"
+    )
+    strict = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
+    r = _invoke("run", str(strict), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1 and "duplicate" in r.output.lower()
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text(f"data:\n  trust_ratings: {f}\n  validation: lenient\n")
+    r = _invoke("run", str(lenient), "--out", str(tmp_path / "o2"))
+    assert r.exit_code == 0, r.output
+    q = (tmp_path / "o2" / "quarantine.csv").read_text().splitlines()
+    assert len(q) == 3 and "duplicate" in q[1].lower()
+
+
+def test_unknown_trust_code_goes_to_the_unmapped_report(tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text(
+        PROVIDERS_HEADER + "RZZ,Overall,Overall,Good,01/02/2018,Provider\n"
+        "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
+    )
+    cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
+    r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 0, r.output
+    unmapped = (tmp_path / "o" / "unmapped.csv").read_text()
+    assert "RZZ" in unmapped and "not in ODS etr" in unmapped
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage-not-a-zip"])
+def test_unreadable_or_truncated_file_exits_1_naming_the_file(tmp_path, content):
+    f = tmp_path / "broken.xlsx"
+    f.write_bytes(content)
+    cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
+    r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1
+    assert "broken.xlsx" in r.output
+
+
+def test_missing_input_file_exits_1(tmp_path):
+    cfg = _config(tmp_path, f"data:\n  gp_practices: {tmp_path / 'nope.csv'}\n")
+    r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1 and "nope.csv" in r.output
