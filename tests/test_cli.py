@@ -9,7 +9,10 @@ from ics_model.cli import app
 
 runner = CliRunner()
 
-PROVIDERS_HEADER = "Provider ID,Service / Population Group,Key Question,Latest Rating,Publication Date,Report Type\n"
+PROVIDERS_HEADER = (
+    "Provider ID,Service / Population Group,Key Question,Latest Rating,Publication Date,"
+    "Report Type\n"
+)
 
 
 def _invoke(*args):

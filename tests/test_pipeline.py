@@ -63,14 +63,18 @@ def test_known_placements_on_real_data(result):
     assert r0a["rating"][0] is None and r0a["unrated_reason"][0]
 
 
+def _lines(source, encoding="utf-8"):
+    return io.StringIO(SOURCES[source].path.read_text(encoding=encoding))
+
+
 def _independent_recount():
     """Recount trust and GP ratings per ICB from the raw files without ics_model code."""
-    etr_rows = list(csv.reader(open(SOURCES["ods_etr_2025"].path, encoding="utf-8")))
+    etr_rows = list(csv.reader(_lines("ods_etr_2025")))
     open_eng = {r[0]: r[3] for r in etr_rows if not r[11] and r[3]}
     open_all = {r[0] for r in etr_rows if not r[11]}
     succ = defaultdict(list)
     latest = {}
-    for pred, suc, _, date, _ in csv.reader(open(SOURCES["ods_succ"].path, encoding="utf-8")):
+    for pred, suc, _, date, _ in csv.reader(_lines("ods_succ")):
         latest[pred] = max(latest.get(pred, ""), date)
         succ[pred].append((suc, date))
     nxt = {p: sorted({s for s, d in v if d == latest[p]}) for p, v in succ.items()}
@@ -115,7 +119,7 @@ def _independent_recount():
                 counts[(icb, "nhs_trust", kq, overall[(src, kq)][0])] += 1
 
     names = {}
-    for r in csv.DictReader(open(SOURCES["icb_codes_2024"].path, encoding="utf-8-sig")):
+    for r in csv.DictReader(_lines("icb_codes_2024", "utf-8-sig")):
         short = r["ICB24NM"].removeprefix("NHS ").removesuffix(" Integrated Care Board")
         names[short.lower()] = r["ICB24CDH"]
     latest_gp = {}
