@@ -143,11 +143,17 @@ def datasets_build(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Rebuild the processed Parquet tables from datasets/raw (deterministic)."""
-    from ics_model.data.build import build_processed
+    from ics_model.data.build import build_processed, readme_with_sources_table
+    from ics_model.data.bundled import datasets_dir
 
     _setup_logging(verbose)
     with console.status("Building processed tables..."):
         built = build_processed(out)
+        readme = datasets_dir() / "README.md"
+        if out is None and readme.exists():
+            readme.write_text(
+                readme_with_sources_table(readme.read_text(encoding="utf-8")), encoding="utf-8"
+            )
     for name, rows in built.items():
         console.print(f"{name}: {rows:,} rows")
 

@@ -162,6 +162,19 @@ def sources_table() -> str:
     return "\n".join(rows)
 
 
+README_START = "<!-- sources-table:start -->"
+README_END = "<!-- sources-table:end -->"
+
+
+def readme_with_sources_table(text: str) -> str:
+    """``datasets/README.md`` text with its sources table replaced by :func:`sources_table`."""
+    if README_START not in text or README_END not in text:
+        raise ValueError("datasets/README.md lacks the sources-table markers")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{sources_table()}\n{README_END}{tail}"
+
+
 def raw_row_counts() -> dict[str, int]:
     """Data rows (or features) in each raw source, counted by its loader."""
     counts = {

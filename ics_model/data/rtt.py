@@ -1,0 +1,354 @@
+"""NHS England Referral to Treatment (RTT) full CSV extract -> provider x commissioner flows.
+
+The monthly "full CSV data file" has one row per provider x commissioner x
+RTT part x treatment function, with 105 weekly wait bands (``Gt 00 To 01 Weeks
+SUM 1`` ... ``Gt 104 Weeks SUM 1``), ``Total``, ``Patients with unknown clock
+start date`` and ``Total All``. What the count columns hold differs by part
+(checked on the April 2026 extract, and re-checked row by row on every load):
+
+========  =====================================  =========================================
+part      meaning                                count columns
+========  =====================================  =========================================
+Part_1A   completed pathways, admitted           bands sum to ``Total`` (known clock start);
+Part_1B   completed pathways, non-admitted       ``Total All`` = ``Total`` + unknown clock start
+Part_2    incomplete pathways (waiting list)     ``Total`` and unknown are empty;
+Part_2A   incomplete with a decision to admit    bands sum to ``Total All``
+Part_3    new RTT periods (clock starts)         ``Total``, unknown and bands are empty or 0;
+                                                 only ``Total All`` is filled
+========  =====================================  =========================================
+
+So ``pathways`` is ``Total All`` for every part: it is the only column filled
+for all five, and for completed pathways it includes those with an unknown
+clock start (held separately in ``unknown_clock_start``). Part_2A is a subset
+of Part_2: never add them. Treatment function ``C_999`` is the all-specialty
+total: never add it to the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import logging
+import zipfile
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract, Mode, require_columns
+from ics_model.data.base import Loaded, SourceReadError, source_name
+from ics_model.data.bundled import raw_path
+from ics_model.data.ods import rule_hits, validate_with_rules
+
+logger = logging.getLogger(__name__)
+
+PART_TYPES: Final[tuple[str, ...]] = ("Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3")
+PartType: Final = pl.Enum(list(PART_TYPES))
+COMPLETED_PARTS: Final = ("Part_1A", "Part_1B")
+INCOMPLETE_PARTS: Final = ("Part_2", "Part_2A")
+ALL_SPECIALTIES: Final = "C_999"
+
+#: Identifier columns of the extract -> canonical names.
+ID_COLUMNS: Final[dict[str, str]] = {
+    "Period": "period",
+    "Provider Parent Org Code": "provider_parent_code",
+    "Provider Parent Name": "provider_parent_name",
+    "Provider Org Code": "provider_code",
+    "Provider Org Name": "provider_name",
+    "Commissioner Parent Org Code": "commissioner_parent_code",
+    "Commissioner Parent Name": "commissioner_parent_name",
+    "Commissioner Org Code": "commissioner_code",
+    "Commissioner Org Name": "commissioner_name",
+    "RTT Part Type": "part_type",
+    "RTT Part Description": "part_description",
+    "Treatment Function Code": "treatment_function_code",
+    "Treatment Function Name": "treatment_function_name",
+}
+TOTAL: Final = "Total"
+UNKNOWN: Final = "Patients with unknown clock start date"
+TOTAL_ALL: Final = "Total All"
+KEY: Final = ("provider_code", "commissioner_code", "part_type", "treatment_function_code")
+
+_CODE = r"[A-Z0-9]{3,5}"
+
+RTT_FLOWS_CONTRACT: Final = Contract(
+    name="rtt_flows",
+    description="RTT pathways per provider x commissioner x part x treatment function.",
+    key=KEY,
+    columns=(
+        Column("period", pl.String, nullable=False, pattern=r"RTT-[A-Za-z]+-[0-9]{4}"),
+        Column("period_start", pl.Date, nullable=False, description="first day of the month"),
+        Column("provider_parent_code", pl.String, nullable=False, pattern=_CODE),
+        Column("provider_parent_name", pl.String),
+        Column("provider_code", pl.String, nullable=False, pattern=_CODE),
+        Column("provider_name", pl.String, nullable=False),
+        Column(
+            "commissioner_parent_code",
+            pl.String,
+            pattern=_CODE,
+            description="ICB (April 2026 codes); null for hubs, regions and NONC",
+        ),
+        Column("commissioner_parent_name", pl.String),
+        Column("commissioner_code", pl.String, nullable=False, pattern=r"[A-Z0-9]{3,5}|NONC"),
+        Column("commissioner_name", pl.String),
+        Column("part_type", PartType, nullable=False),
+        Column("part_description", pl.String),
+        Column(
+            "treatment_function_code", pl.String, nullable=False, pattern=r"C_[0-9]{3}|X[0-9]{2}"
+        ),
+        Column("treatment_function_name", pl.String),
+        Column("pathways", pl.Int64, nullable=False, min_value=0, description="Total All"),
+        Column(
+            "unknown_clock_start",
+            pl.Int64,
+            min_value=0,
+            description="completed pathways with unknown clock start; null for Part_2/2A/3",
+        ),
+        Column("source_row", pl.Int64, nullable=False, description="CSV row (header = 1)"),
+    ),
+)
+
+
+def _csv_bytes(path: Path) -> bytes:
+    """The CSV bytes: the single ``.csv`` member of a zip (``__MACOSX/`` ignored) or the file."""
+    if not path.is_file():
+        raise SourceReadError(path, "no such file")
+    try:
+        if not zipfile.is_zipfile(path):
+            data = path.read_bytes()
+            if path.suffix.lower() == ".zip":
+                raise SourceReadError(path, "not a valid zip archive (truncated or corrupt)")
+            return data
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m
+                for m in archive.infolist()
+                if not m.is_dir()
+                and not m.filename.startswith("__MACOSX/")
+                and m.filename.lower().endswith(".csv")
+            ]
+            if len(members) != 1:
+                names = ", ".join(m.filename for m in members) or "none"
+                raise SourceReadError(path, f"expected one CSV member, found {names}")
+            return archive.read(members[0])
+    except SourceReadError:
+        raise
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise SourceReadError(path, f"truncated or corrupt archive ({exc})") from exc
+
+
+def _header(data: bytes, path: Path) -> list[str]:
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)]
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceReadError(path, f"header is not UTF-8 text ({exc})") from exc
+    header = next(csv.reader([line.strip("\r\n")]), [])
+    if not any(h.strip() for h in header):
+        raise SourceReadError(path, "the file is empty")
+    return [h.strip() for h in header]
+
+
+def _band_exprs(names: list[str]) -> tuple[pl.Expr, pl.Expr]:
+    """Sum of the weekly band columns, and the number of band values that are not integers."""
+    parsed = [_int(c) for c in names]
+    if not parsed:
+        return pl.lit(0, dtype=pl.Int64), pl.lit(0, dtype=pl.Int64)
+    bad = [pl.col(c).is_not_null() & p.is_null() for c, p in zip(names, parsed, strict=True)]
+    return pl.sum_horizontal(parsed), pl.sum_horizontal(bad)
+
+
+def _int(name: str) -> pl.Expr:
+    return pl.col(name).str.replace_all(",", "").str.strip_chars().cast(pl.Int64, strict=False)
+
+
+def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> Loaded:
+    """Read an RTT full extract as provider x commissioner pathway counts.
+
+    Parameters
+    ----------
+    path : the NHS England "full CSV data file", zipped (the CSV member is read in
+        memory; ``__MACOSX/`` entries are ignored) or plain; default the embedded
+        April 2026 extract.
+    mode : ``"strict"`` or ``"lenient"``.
+
+    Returns
+    -------
+    Loaded
+        Frame per :data:`RTT_FLOWS_CONTRACT`, one row per (provider_code,
+        commissioner_code, part_type, treatment_function_code), all treatment
+        functions kept including ``C_999`` (total): ``period, period_start,
+        provider_parent_code, provider_parent_name, provider_code, provider_name,
+        commissioner_parent_code, commissioner_parent_name, commissioner_code,
+        commissioner_name, part_type`` (Enum), ``part_description,
+        treatment_function_code, treatment_function_name, pathways`` (``Total All``),
+        ``unknown_clock_start``, ``source_row``. ``n_input_rows`` = CSV data rows.
+        Rows repeating a key are summed (reported in ``notes``); the extract has none.
+
+    Raises
+    ------
+    SourceReadError
+        Missing, truncated or corrupt file; not exactly one CSV in the zip.
+    DataContractError
+        Missing columns; in strict mode, any violation, including count columns
+        inconsistent with the part type (see the module docstring).
+    """
+    path = (
+        Path(path)
+        if path is not None
+        else raw_path("indicators", "rtt_2026-04", "20260430-RTT-April-2026-full-extract.csv.zip")
+    )
+    name = source_name(path)
+    data = _csv_bytes(path)
+    header = _header(data, path)
+    require_columns(header, [*ID_COLUMNS, TOTAL, UNKNOWN, TOTAL_ALL], name)
+    band_sum, band_bad = _band_exprs([h for h in header if h.startswith("Gt ")])
+    try:
+        raw = (
+            pl.scan_csv(
+                io.BytesIO(data),
+                infer_schema=False,
+                encoding="utf8",
+                truncate_ragged_lines=False,
+            )
+            .select(
+                *[pl.col(h).str.strip_chars().alias(h) for h in ID_COLUMNS],
+                TOTAL,
+                UNKNOWN,
+                TOTAL_ALL,
+                band_sum.alias("_bands"),
+                band_bad.alias("_bands_bad"),
+            )
+            .with_row_index("_i")
+            .collect()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise SourceReadError(path, f"malformed CSV ({exc})") from exc
+    del data
+    n_input = raw.height
+    part = pl.col("RTT Part Type")
+    completed = part.is_in(list(COMPLETED_PARTS))
+    work = raw.with_columns(
+        source_row=(pl.col("_i") + 2).cast(pl.Int64),
+        _total=_int(TOTAL),
+        _unknown=_int(UNKNOWN),
+        _all=_int(TOTAL_ALL),
+    )
+    frame = work.select(
+        *[pl.col(src).alias(dst) for src, dst in ID_COLUMNS.items()],
+        pl.col("Period").str.to_date("RTT-%B-%Y", strict=False).alias("period_start"),
+        pl.col("_all").alias("pathways"),
+        pl.when(completed).then(pl.col("_unknown").fill_null(0)).alias("unknown_clock_start"),
+        "source_row",
+    ).with_columns(pl.col("part_type").cast(PartType, strict=False))
+    frame = frame.select(RTT_FLOWS_CONTRACT.column_names)
+
+    hits = [
+        rule_hits(
+            work,
+            src,
+            pl.col(src).is_not_null() & pl.col(col).is_null(),
+            pl.col(src),
+            "not a whole number",
+        )
+        for src, col in ((TOTAL, "_total"), (UNKNOWN, "_unknown"), (TOTAL_ALL, "_all"))
+    ]
+    hits += [
+        rule_hits(
+            work,
+            "weekly bands",
+            pl.col("_bands_bad") > 0,
+            pl.col("_bands_bad"),
+            "weekly band value(s) that are not whole numbers",
+        ),
+        rule_hits(
+            work,
+            "part_type",
+            part.is_not_null() & ~part.is_in(list(PART_TYPES)),
+            part,
+            f"not one of {list(PART_TYPES)}",
+        ),
+        rule_hits(
+            work,
+            "period",
+            pl.col("Period").is_not_null()
+            & pl.col("Period").str.to_date("RTT-%B-%Y", strict=False).is_null(),
+            pl.col("Period"),
+            "not a period like 'RTT-April-2026'",
+        ),
+        rule_hits(
+            work,
+            TOTAL_ALL,
+            completed & (pl.col("_all") != pl.col("_total") + pl.col("_unknown").fill_null(0)),
+            pl.format("{} vs Total {} + unknown {}", "_all", "_total", "_unknown"),
+            "completed pathways: Total All is not Total + unknown clock start",
+        ),
+        rule_hits(
+            work,
+            TOTAL,
+            completed & (pl.col("_total") != pl.col("_bands")),
+            pl.format("{} vs bands {}", "_total", "_bands"),
+            "completed pathways: Total is not the sum of the weekly bands",
+        ),
+        rule_hits(
+            work,
+            TOTAL_ALL,
+            part.is_in(list(INCOMPLETE_PARTS)) & (pl.col("_all") != pl.col("_bands")),
+            pl.format("{} vs bands {}", "_all", "_bands"),
+            "incomplete pathways: Total All is not the sum of the weekly bands",
+        ),
+        rule_hits(
+            work,
+            TOTAL,
+            ~completed & (pl.col("_total").fill_null(0) != 0),
+            pl.col("_total"),
+            "Total is filled for a part where only Total All is expected",
+        ),
+    ]
+    del work, raw
+    # row-level checks first (the key is enforced after any duplicates are summed)
+    rows_contract = dataclasses.replace(RTT_FLOWS_CONTRACT, key=())
+    checked = validate_with_rules(frame, rows_contract, hits, mode=mode, source=name)
+    out = checked.frame
+    notes: list[str] = []
+    dup = out.select(pl.struct(list(KEY)).is_duplicated()).to_series()
+    if dup.any():
+        n_dup = int(dup.sum())
+        out = (
+            out.group_by(list(KEY), maintain_order=True)
+            .agg(
+                pl.exclude("pathways", "unknown_clock_start").first(),
+                pl.col("pathways").sum(),
+                pl.when(pl.col("unknown_clock_start").is_not_null().any()).then(
+                    pl.col("unknown_clock_start").sum()
+                ),
+            )
+            .select(RTT_FLOWS_CONTRACT.column_names)
+        )
+        notes.append(
+            f"{n_dup} rows repeat a (provider, commissioner, part, treatment function) key: "
+            "summed (source_row is the first row of each key)"
+        )
+        logger.warning("%s: %s", name, notes[-1])
+    waiting = out.filter(
+        (pl.col("part_type") == "Part_2") & (pl.col("treatment_function_code") == ALL_SPECIALTIES)
+    )
+    notes += [
+        "pathways = 'Total All' for every part; Part_2A is a subset of Part_2 and C_999 the "
+        "total of all treatment functions: never add them",
+        f"Part_2 C_999 (waiting list): {waiting['pathways'].sum():,} pathways at "
+        f"{waiting['provider_code'].n_unique()} providers",
+        f"{out.filter(pl.col('commissioner_parent_code').is_null()).height} rows have no "
+        "commissioner parent (commissioning hubs, NHS England regions, NONC)",
+    ]
+    logger.info("read %s: %d rows -> %d flows", path, n_input, out.height)
+    return Loaded(
+        frame=out,
+        source=str(path),
+        n_input_rows=n_input,
+        variant="rtt-full-extract",
+        quarantine=checked.quarantine,
+        notes=tuple(notes),
+    )

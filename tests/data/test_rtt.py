@@ -1,0 +1,189 @@
+"""RTT full-extract loader: count semantics per part type, zip handling, real totals."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+
+import polars as pl
+import pytest
+
+from ics_model.contracts import DataContractError
+from ics_model.data.base import SourceReadError
+from ics_model.data.rtt import ID_COLUMNS, PART_TYPES, read_rtt_flows
+
+BANDS = ["Gt 00 To 01 Weeks SUM 1", "Gt 01 To 02 Weeks SUM 1", "Gt 104 Weeks SUM 1"]
+HEADER = ",".join(
+    [*ID_COLUMNS, *BANDS, "Total", "Patients with unknown clock start date", "Total All"]
+)
+PROVIDER = "QMF,NHS NORTH EAST LONDON ICB,R1H,BARTS HEALTH NHS TRUST"
+SUB_ICB = "QMF,NHS NORTH EAST LONDON ICB,A3A8R,NHS NORTH EAST LONDON ICB - A3A8R"
+NONC = ",,NONC,"
+DESCRIPTION = {
+    "Part_1A": "Completed Pathways For Admitted Patients",
+    "Part_1B": "Completed Pathways For Non-Admitted Patients",
+    "Part_2": "Incomplete Pathways",
+    "Part_2A": "Incomplete Pathways with DTA",
+    "Part_3": "New RTT Periods - All Patients",
+}
+
+
+def line(part, counts, commissioner=SUB_ICB, tf="C_999,Total"):
+    """counts = (band1, band2, band104, Total, unknown, Total All) as text."""
+    return ",".join(
+        ["RTT-April-2026", PROVIDER, commissioner, part, DESCRIPTION[part], tf, *counts]
+    )
+
+
+ROWS = [
+    line("Part_1A", ("1", "2", "0", "3", "1", "4")),
+    line("Part_1B", ("0", "1", "1", "2", "", "2")),
+    line("Part_2", ("5", "5", "", "", "", "10")),
+    line("Part_2A", ("3", "0", "0", "", "", "3")),
+    line("Part_3", ("", "", "", "", "", "7")),
+    line("Part_2", ("1", "0", "0", "", "", "1"), commissioner=NONC),
+    line("Part_2", ("2", "0", "0", "", "", "2"), tf="C_110,Trauma and Orthopaedic Service"),
+]
+
+
+def write_zip(tmp_path, rows, name="rtt.csv.zip", header=HEADER):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("__MACOSX/._rtt.csv", b"\x00\x05\x16\x07 resource fork junk")
+        archive.writestr("rtt.csv", "\r\n".join([header, *rows]) + "\r\n")
+    return path
+
+
+def test_fixture_by_hand(tmp_path):
+    loaded = read_rtt_flows(write_zip(tmp_path, ROWS))
+    f = loaded.frame
+    assert loaded.n_input_rows == 7 and f.height == 7
+    assert f.schema["part_type"] == pl.Enum(list(PART_TYPES))
+    # Total All for every part: completed includes the unknown clock start
+    assert f["pathways"].to_list() == [4, 2, 10, 3, 7, 1, 2]
+    assert f["unknown_clock_start"].to_list() == [1, 0, None, None, None, None, None]
+    assert f["source_row"].to_list() == [2, 3, 4, 5, 6, 7, 8]
+    assert f["period_start"][0].isoformat() == "2026-04-01"
+    nonc = f.filter(pl.col("commissioner_code") == "NONC")
+    assert nonc["commissioner_parent_code"][0] is None and nonc["commissioner_name"][0] is None
+    assert set(f["treatment_function_code"]) == {"C_999", "C_110"}
+    assert loaded.quarantine.is_empty()
+
+
+def test_plain_csv_is_accepted(tmp_path):
+    path = tmp_path / "rtt.csv"
+    path.write_text("\n".join([HEADER, *ROWS]), encoding="utf-8")
+    assert read_rtt_flows(path).frame["pathways"].sum() == 29
+
+
+def test_duplicate_keys_are_summed_and_noted(tmp_path):
+    rows = [*ROWS, line("Part_2", ("4", "0", "0", "", "", "4"))]
+    loaded = read_rtt_flows(write_zip(tmp_path, rows))
+    assert loaded.n_input_rows == 8
+    assert loaded.frame.height == 7
+    part2 = loaded.frame.filter(
+        (pl.col("part_type") == "Part_2")
+        & (pl.col("commissioner_code") == "A3A8R")
+        & (pl.col("treatment_function_code") == "C_999")
+    )
+    assert part2["pathways"].to_list() == [14]
+    assert any("summed" in n for n in loaded.notes)
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (line("Part_1A", ("1", "2", "0", "3", "1", "5")), r"Total All is not Total \+ unknown"),
+        (line("Part_1B", ("1", "2", "0", "4", "0", "4")), "Total is not the sum of the weekly"),
+        (line("Part_2", ("5", "5", "", "", "", "11")), "Total All is not the sum of the weekly"),
+        (line("Part_3", ("", "", "", "6", "", "7")), "only Total All is expected"),
+        (line("Part_2", ("5", "x", "", "", "", "5")), "not whole numbers"),
+        (line("Part_2", ("5", "", "", "", "", "five")), "not a whole number"),
+    ],
+)
+def test_count_semantics_are_checked_per_row(tmp_path, bad, problem):
+    path = write_zip(tmp_path, [*ROWS, bad])
+    with pytest.raises(DataContractError, match=problem) as err:
+        read_rtt_flows(path)
+    assert set(err.value.violations["row"].to_list()) == {9}
+    lenient = read_rtt_flows(path, mode="lenient")
+    assert lenient.quarantine["source_row"].to_list() == [9]
+    assert lenient.frame.height + lenient.quarantine.height == lenient.n_input_rows
+
+
+def test_unknown_part_type(tmp_path):
+    bad = line("Part_2", ("1", "0", "0", "", "", "1")).replace("Part_2,", "Part_9,")
+    with pytest.raises(DataContractError, match="Part_9"):
+        read_rtt_flows(write_zip(tmp_path, [*ROWS, bad]))
+
+
+def test_missing_column_lists_missing_and_found(tmp_path):
+    header = HEADER.replace(",Total All", "")
+    rows = [r.rsplit(",", 1)[0] for r in ROWS]
+    with pytest.raises(DataContractError) as err:
+        read_rtt_flows(write_zip(tmp_path, rows, header=header))
+    assert "Total All" in str(err.value) and "found: Period" in str(err.value)
+
+
+def test_truncated_zip_names_the_file(tmp_path):
+    good = write_zip(tmp_path, ROWS * 50)
+    cut = tmp_path / "rtt_cut.csv.zip"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(SourceReadError, match=r"rtt_cut\.csv\.zip"):
+        read_rtt_flows(cut)
+
+
+def test_zip_without_csv_and_missing_file(tmp_path):
+    path = tmp_path / "empty.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__MACOSX/._x.csv", b"junk")
+        archive.writestr("readme.txt", "nothing here")
+    with pytest.raises(SourceReadError, match="expected one CSV member"):
+        read_rtt_flows(path)
+    with pytest.raises(SourceReadError, match=r"absent\.zip"):
+        read_rtt_flows(tmp_path / "absent.zip")
+
+
+def test_truncated_csv_row_is_a_violation(tmp_path):
+    path = tmp_path / "rtt.csv"
+    text = "\n".join([HEADER, *ROWS])
+    path.write_text(text[: text.rindex(",")], encoding="utf-8")  # last row loses Total All
+    with pytest.raises(DataContractError) as err:
+        read_rtt_flows(path)
+    assert err.value.violations.filter(pl.col("column") == "pathways")["row"].to_list() == [8]
+
+
+@pytest.fixture(scope="module")
+def real():
+    start = time.perf_counter()
+    loaded = read_rtt_flows()
+    return loaded, time.perf_counter() - start
+
+
+@pytest.mark.slow
+def test_real_extract(real):
+    loaded, seconds = real
+    f = loaded.frame
+    assert loaded.n_input_rows == 180_781
+    assert f.height == 180_781  # no repeated keys in this extract
+    assert loaded.quarantine.is_empty()
+    waiting = f.filter(
+        (pl.col("part_type") == "Part_2") & (pl.col("treatment_function_code") == "C_999")
+    )
+    assert waiting["pathways"].sum() == 7_123_980
+    assert waiting["provider_code"].n_unique() == 528
+    # C_999 is the total of the treatment functions
+    by_tf = f.filter(
+        (pl.col("part_type") == "Part_2") & (pl.col("treatment_function_code") != "C_999")
+    )
+    assert by_tf["pathways"].sum() == 7_123_980
+    per_part = dict(
+        f.group_by(pl.col("part_type").cast(pl.String))
+        .agg(pl.col("unknown_clock_start").sum())
+        .iter_rows()
+    )
+    assert per_part == {"Part_1A": 162, "Part_1B": 1210, "Part_2": 0, "Part_2A": 0, "Part_3": 0}
+    assert f["treatment_function_code"].n_unique() == 24
+    assert f["period"].unique().to_list() == ["RTT-April-2026"]
+    assert f.filter(pl.col("commissioner_parent_code").is_null()).height == 10_266
+    assert seconds < 60
