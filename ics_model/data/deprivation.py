@@ -19,7 +19,7 @@ import polars as pl
 from ics_model.contracts import Column, Contract, Mode, require_columns
 from ics_model.data.base import Loaded, source_name
 from ics_model.data.bundled import raw_path
-from ics_model.data.ods import read_csv_records, rule_hits, validate_with_rules
+from ics_model.data.readers import parse_count, read_csv_records, rule_hits, validate_with_rules
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +77,6 @@ IMD_CONTRACT: Final = Contract(
         Column("source_row", pl.Int64, nullable=False, description="record in File 1"),
     ),
 )
-
-
-def parse_count(name: str, dtype: pl.DataType | type[pl.DataType] = pl.Int64) -> pl.Expr:
-    """Text with optional thousands separators (``"29,199"``) -> integer (null if invalid)."""
-    return pl.col(name).str.replace_all(",", "").str.strip_chars().cast(dtype, strict=False)
 
 
 def _count_rules(raw: pl.DataFrame, mapping: dict[str, str], dtype) -> list[pl.DataFrame]:

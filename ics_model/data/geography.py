@@ -28,7 +28,7 @@ from ics_model.contracts import (
 )
 from ics_model.data.base import Loaded, SourceReadError, source_name
 from ics_model.data.bundled import raw_path
-from ics_model.data.ods import read_csv_records, rule_hits, validate_with_rules
+from ics_model.data.readers import read_csv_records, rule_hits, validate_with_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd

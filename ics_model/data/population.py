@@ -20,8 +20,7 @@ import polars as pl
 from ics_model.contracts import Column, Contract, Mode, require_columns
 from ics_model.data.base import Loaded, source_name
 from ics_model.data.bundled import raw_path
-from ics_model.data.deprivation import parse_count
-from ics_model.data.ods import read_csv_records, rule_hits, validate_with_rules
+from ics_model.data.readers import parse_count, read_csv_records, rule_hits, validate_with_rules
 
 logger = logging.getLogger(__name__)
 

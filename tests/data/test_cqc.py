@@ -351,6 +351,23 @@ def test_older_publications_superseded_even_when_the_current_is_duplicated(tmp_p
     assert _conserved(loaded)
 
 
+def test_unreadable_newer_publication_still_supersedes(tmp_path):
+    path = _csv(
+        tmp_path,
+        "newer_bad.csv",
+        [
+            PROVIDERS_2018_HEADER,
+            "RXE,Overall,Safe,Good,12/01/2017,Provider",
+            "RXE,Overall,Safe,Superb,28/06/2018,Provider",
+        ],
+    )
+    loaded = read_cqc_ratings(path, mode="lenient")
+    assert loaded.frame.is_empty()  # the 2017 rating is not reported as current
+    assert loaded.superseded["source_row"].to_list() == [2]
+    assert loaded.quarantine["source_row"].to_list() == [3]
+    assert _conserved(loaded)
+
+
 def test_unknown_labels_name_label_row_and_file(tmp_path):
     path = _csv(
         tmp_path,

@@ -1,0 +1,339 @@
+"""Reading CQC ratings tables: CSV (UTF-8, BOM, cp1252), XLSX and ODS through calamine.
+
+Shared by the CQC loaders in :mod:`ics_model.data.cqc`: every cell is read as text
+(only date columns may arrive as date cells), headers are matched by name
+case- and whitespace-insensitively, and repeated keys are resolved (latest
+publication current, earlier superseded, ties duplicates).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Final
+
+import fastexcel
+import polars as pl
+
+from ics_model.contracts import (
+    VIOLATION_SCHEMA,
+    Contract,
+    DataContractError,
+    Mode,
+    find_violations,
+    to_quarantine,
+    validate,
+)
+from ics_model.data.base import SourceReadError
+
+logger = logging.getLogger(__name__)
+
+_SPREADSHEETS: Final = {
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xlsb": "xlsb",
+    ".xls": "xls",
+    ".ods": "ods",
+}
+ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+DMY_DATE = r"^\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet read as text (original headers) plus ``source_row``."""
+
+    frame: pl.DataFrame
+    fmt: str
+    sheet: str | None
+    dates: str  # date-cells, datetime-cells, text-dates, mixed-dates, no-dates
+    notes: tuple[str, ...]
+
+
+def norm_header(header: str) -> str:
+    """``" Practice.Code "`` -> ``"practice code"``: lower case, ``_``/``.`` as spaces."""
+    return " ".join(str(header).replace("_", " ").replace(".", " ").split()).lower()
+
+
+def file_format(path: Path) -> str:
+    if path.suffix.lower() in _SPREADSHEETS:
+        return _SPREADSHEETS[path.suffix.lower()]
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise SourceReadError(path, str(exc)) from exc
+    if head.startswith(b"PK\x03\x04"):
+        return "ods" if b"opendocument.spreadsheet" in head else "xlsx"
+    return "xls" if head.startswith(b"\xd0\xcf\x11\xe0") else "csv"
+
+
+def decode(path: Path, data: bytes) -> tuple[str, str]:
+    """CSV bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    if b"\x00" in data[:8192]:
+        raise SourceReadError(path, "binary content (NUL bytes), not CSV text")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return data[3 if bom else 0 :].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError as exc:
+        if bom:
+            raise SourceReadError(path, f"UTF-8 byte-order mark but invalid UTF-8: {exc}") from exc
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise SourceReadError(path, f"text is neither UTF-8 nor cp1252: {exc}") from exc
+
+
+def read_csv(path: Path) -> Table:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceReadError(path, str(exc)) from exc
+    if not data.strip():
+        raise SourceReadError(path, "empty file")
+    text, encoding = decode(path, data)
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise SourceReadError(path, f"malformed CSV: {exc}") from exc
+    headers: list[str] = []
+    for h in (h.strip() for h in records[0]):
+        headers.append(h if h not in headers else f"{h}_{headers.count(h)}")
+    width = len(headers)
+    body = records[1:]
+    for number, rec in enumerate(body, start=2):
+        if len(rec) != width:
+            if any(v.strip() for v in rec[width:]):
+                raise SourceReadError(
+                    path, f"row {number} has {len(rec)} fields, header has {width}"
+                )
+            body[number - 2] = (rec + [""] * width)[:width]
+    frame = pl.DataFrame(body, schema={h: pl.String for h in headers}, orient="row")
+    stripped = [pl.col(h).str.strip_chars() for h in headers]
+    frame = frame.select(
+        pl.when(s != "").then(s).alias(h) for h, s in zip(headers, stripped, strict=True)
+    ).with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("source_row"))
+    tab = ", tab-separated" if delimiter == "\t" else ""
+    return Table(frame, "csv", None, "text-dates", (f"CSV decoded as {encoding}{tab}",))
+
+
+def pick_sheet(path: Path, names: Sequence[str], sheet: str | None) -> str:
+    lookup = {n.strip().lower(): n for n in names}
+    if sheet is not None:
+        if sheet.strip().lower() in lookup:
+            return lookup[sheet.strip().lower()]
+        raise SourceReadError(path, f"no sheet named {sheet!r}; sheets: {', '.join(names)}")
+    for wanted in ("locations", "providers"):
+        if wanted in lookup:
+            return lookup[wanted]
+    if len(names) == 1:
+        return names[0]
+    raise SourceReadError(path, f"no Locations or Providers sheet; sheets: {', '.join(names)}")
+
+
+def read_spreadsheet(path: Path, fmt: str, sheet: str | None, date_pattern: str) -> Table:
+    """One sheet through calamine: all columns as text, the date column typed when uniform."""
+    opts = {"whitespace_as_null": True, "skip_whitespace_tail_rows": True}
+    try:
+        reader = fastexcel.read_excel(str(path))
+        name = pick_sheet(path, reader.sheet_names, sheet)
+        headers = [c.name for c in reader.load_sheet(name, n_rows=0).available_columns()]
+        dated = [i for i, h in enumerate(headers) if re.fullmatch(date_pattern, norm_header(h))]
+        as_text = {i: "string" for i in range(len(headers)) if i not in dated[:1]}
+        try:
+            sheet_data = reader.load_sheet(
+                name, dtypes=as_text, dtype_coercion="strict", schema_sample_rows=None, **opts
+            )
+            frame, mixed = sheet_data.to_polars(), False
+        except fastexcel.UnsupportedColumnTypeCombinationError:
+            frame, mixed = reader.load_sheet(name, dtypes="string", **opts).to_polars(), True
+    except SourceReadError:
+        raise
+    except (fastexcel.FastExcelError, OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise SourceReadError(path, f"not a readable {fmt} workbook: {exc}") from exc
+    dates, notes = "no-dates", [f"sheet {name!r}"]
+    if dated:
+        col = frame.columns[dated[0]]
+        dtype = frame.schema[col]
+        if mixed:
+            dates = "mixed-dates"
+            notes.append("publication dates mix date cells and text")
+        elif isinstance(dtype, pl.Datetime):
+            timed = frame.select((pl.col(col).dt.time() != dt.time(0)).sum()).item()
+            dates = "datetime-cells" if timed else "date-cells"
+            if timed:
+                notes.append(f"{timed} publication date(s) carry a time of day; date kept")
+            frame = frame.with_columns(pl.col(col).dt.date())
+        elif dtype == pl.Date:
+            dates = "date-cells"
+        elif dtype == pl.String:
+            dates = "text-dates"
+        frame = frame.with_columns(pl.col(col).cast(pl.String))
+    frame = frame.with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("source_row"))
+    return Table(frame, fmt, name, dates, tuple(notes))
+
+
+def read_table(path: Path, sheet: str | None, date_pattern: str) -> tuple[Table, pl.DataFrame, int]:
+    """Read a file; returns the table, its non-blank rows and the count of blank rows."""
+    if not path.exists():
+        raise SourceReadError(path, "no such file")
+    if path.is_dir():
+        raise SourceReadError(path, "is a directory, not a file")
+    fmt = file_format(path)
+    table = read_csv(path) if fmt == "csv" else read_spreadsheet(path, fmt, sheet, date_pattern)
+    data = [c for c in table.frame.columns if c != "source_row"]
+    rows = table.frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data] or [False]))
+    return table, rows, table.frame.height - rows.height
+
+
+def map_headers(headers: Sequence[str], patterns: Mapping[str, str], source: str):
+    """Canonical name -> header in the file. Two headers for one field is an error."""
+    found: dict[str, list[str]] = {}
+    for h in headers:
+        name = next((k for k, p in patterns.items() if re.fullmatch(p, norm_header(h))), None)
+        if name is not None:
+            found.setdefault(name, []).append(h)
+    clashes = {k: v for k, v in found.items() if len(v) > 1}
+    if clashes:
+        rows = [
+            (source, None, ", ".join(hs), None, f"several headers match {k!r}")
+            for k, hs in clashes.items()
+        ]
+        v = pl.DataFrame(rows, schema=VIOLATION_SCHEMA, orient="row")
+        raise DataContractError(source, v, source)
+    return {k: v[0] for k, v in found.items()}
+
+
+def text_frame(
+    rows: pl.DataFrame, mapping: Mapping[str, str], names: Sequence[str], nulls: Sequence[str] = ()
+) -> pl.DataFrame:
+    """The file's text under canonical names (trimmed; empty or ``nulls`` -> null), ``_index``."""
+
+    def text(header: str) -> pl.Expr:
+        s = pl.col(header).cast(pl.String).str.strip_chars()
+        return pl.when(~s.is_in(["", *nulls])).then(s)
+
+    return rows.with_row_index("_index").select(
+        pl.col("_index").cast(pl.Int64),
+        *((text(mapping[c]) if c in mapping else pl.lit(None, pl.String)).alias(c) for c in names),
+        "source_row",
+    )
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def date_from_text(col: str) -> pl.Expr:
+    s = pl.col(col)
+    iso = s.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})").str.to_date("%Y-%m-%d", strict=False)
+    dmy = s.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})").str.to_date("%d/%m/%Y", strict=False)
+    return pl.when(s.str.contains(ISO_DATE)).then(iso).when(s.str.contains(DMY_DATE)).then(dmy)
+
+
+def yes_no(col: str) -> pl.Expr:
+    flags = {"y": True, "yes": True, "true": True, "n": False, "no": False, "false": False}
+    return (
+        pl.col(col).str.to_lowercase().replace_strict(flags, default=None, return_dtype=pl.Boolean)
+    )
+
+
+def parse_violations(
+    text: pl.DataFrame, checks: Sequence[tuple[str, pl.Expr, str]], contract: str
+) -> pl.DataFrame:
+    """Violations for cells whose text did not parse: (column, parsed expression, problem)."""
+    pieces = [
+        text.filter(pl.col(col).is_not_null() & parsed.is_null()).select(
+            pl.lit(contract).alias("contract"),
+            pl.col("source_row").alias("row"),
+            pl.lit(col).alias("column"),
+            pl.col(col).alias("value"),
+            pl.lit(problem).alias("problem"),
+            "_index",
+        )
+        for col, parsed, problem in checks
+    ]
+    return pl.concat(pieces, how="vertical")
+
+
+def resolve(
+    canon: pl.DataFrame,
+    text: pl.DataFrame,
+    parse_violations: pl.DataFrame,
+    contract: Contract,
+    order: str,
+    fill_keys: Sequence[str],
+    mode: Mode,
+    source: str,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Check rows, split superseded publications off, find duplicates; strict mode raises.
+
+    ``canon`` (parsed) and ``text`` (the file's text, for quarantine records) share
+    ``_index``. A key's rows with an ``order`` value below the key's latest are
+    superseded; two or more rows left for one key are duplicates. The latest is taken
+    over all rows, quarantined ones included, so that an older row never stands in
+    for a newer publication that could not be read. Key parts in ``fill_keys`` may be
+    null (they key as ""); a row with another null key part is never grouped.
+    Returns (frame, quarantine, superseded).
+    """
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"mode must be 'strict' or 'lenient', got {mode!r}")
+    checks = find_violations(canon.drop("_index"), replace(contract, key=()))
+    if checks["_index"].null_count():  # whole-column problem: no row can be kept
+        raise DataContractError(contract.name, checks.drop("_index"), source)
+    bad = pl.concat([parse_violations, checks], how="vertical")
+    keys = list(contract.key)
+    k = [pl.col(c).fill_null("") if c in fill_keys else pl.col(c) for c in keys]
+    keyed = pl.all_horizontal([pl.col(c).is_not_null() for c in keys if c not in fill_keys])
+    latest = pl.col(order).max().over(k)
+    old = (keyed & pl.col(order).is_not_null() & (pl.col(order) < latest)).fill_null(False)
+    ok = canon.with_columns(_latest=latest, _old=old)  # latest over all rows, even bad ones
+    ok = ok.filter(~pl.col("_index").is_in(bad["_index"].implode()))
+    current = ok.filter(~pl.col("_old"))
+    dup = (keyed & (pl.len().over(k) > 1)).fill_null(False)
+    key_text = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("<null>") for c in keys], separator=" | "
+    )
+    dups = current.filter(dup).select(
+        pl.lit(contract.name).alias("contract"),
+        pl.col("source_row").alias("row"),
+        pl.lit("+".join(keys)).alias("column"),
+        key_text.alias("value"),
+        pl.format(
+            "duplicate key: {} rows share it and the latest {} ({})",
+            pl.len().over(k),
+            pl.lit(order),
+            pl.col(order).cast(pl.String).fill_null("missing"),
+        ).alias("problem"),
+        "_index",
+    )
+    violations = pl.concat([bad, dups], how="vertical").sort("row", "column")
+    if violations.height and mode == "strict":
+        raise DataContractError(contract.name, violations.drop("_index"), source)
+    reasons = violations.group_by("_index").agg(
+        pl.format("{}: {} ({})", "column", pl.col("value").fill_null("<null>"), "problem")
+        .str.join("; ")
+        .alias("reason")
+    )
+    q_rows = text.join(reasons, on="_index", how="inner").sort("_index")
+    quarantine = to_quarantine(q_rows.drop("_index", "reason"), source, q_rows["reason"])
+    if quarantine.height:
+        logger.warning("%s: %d row(s) quarantined", source, quarantine.height)
+    names = contract.column_names
+    frame = current.filter(~dup).select(names)
+    reason = pl.format("superseded by publication of {}", pl.col("_latest").cast(pl.String))
+    superseded = ok.filter("_old").select(*names, reason.alias("reason"))
+    validate(frame, contract, mode="strict", source=source)
+    return frame, quarantine, superseded
