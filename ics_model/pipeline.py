@@ -1,7 +1,8 @@
 """The main job: load -> place -> view, once; writing outputs is a separate, atomic step.
 
 ``run(config) -> Result`` holds the validated config and every frame;
-``write_outputs(result, out)`` writes ``ics_view.csv``/``.parquet``, ``unmapped.csv``,
+``write_outputs(result, out)`` writes ``ics_view.csv``/``.parquet``, ``providers.csv``
+(every placed provider x key question with its ICB and mapping method), ``unmapped.csv``,
 ``quarantine.csv``, ``superseded.csv``, ``conservation.csv`` and ``manifest.json``
 into a temporary folder beside ``out`` and moves them into place only when all are
 written.
@@ -24,8 +25,11 @@ from ics_model import __version__
 from ics_model.config import RunConfig, config_to_dict, load_config
 from ics_model.contracts import empty_quarantine
 from ics_model.data import cqc, geography, ods, population
+from ics_model.data.base import Loaded
 from ics_model.data.sources import SOURCES, sha256_file
 from ics_model.mapping import (
+    SUPERSEDED_SCHEMA,
+    Placed,
     conservation,
     icb_table,
     loader_accounts,
@@ -78,23 +82,34 @@ def _input(role: str, path: Path, vintage: str) -> InputFile:
 
 
 def _superseded_rows(loaded, source: str) -> pl.DataFrame:
+    """A loader's superseded rows in the superseded report's layout (one row each)."""
     sup = loaded.superseded
     if sup is None or sup.is_empty():
-        return pl.DataFrame(
-            schema={
-                "source": pl.String,
-                "source_row": pl.Int64,
-                "provider_id": pl.String,
-                "reason": pl.String,
-            }
-        )
+        return pl.DataFrame(schema=SUPERSEDED_SCHEMA)
     id_col = "provider_id" if "provider_id" in sup.columns else "practice_code"
     return sup.select(
         pl.lit(source).alias("source"),
         pl.col("source_row").cast(pl.Int64),
         pl.col(id_col).cast(pl.String).alias("provider_id"),
+        pl.lit(1, pl.Int64).alias("n_rows"),
         pl.col("reason").cast(pl.String),
     )
+
+
+@dataclass(frozen=True)
+class _Sector:
+    """One sector's loaded source, its placement, and where it came from."""
+
+    sector: str
+    source: str
+    loaded: Loaded
+    placed: Placed
+    vintage: str
+    inputs: tuple[InputFile, ...]
+
+
+def _n(frame: pl.DataFrame | None) -> int:
+    return 0 if frame is None else frame.height
 
 
 def run(config: RunConfig | str | Path | None = None) -> Result:
@@ -122,103 +137,115 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         inputs.append(_input(role, src.path, src.vintage))
     icbs, _ = icb_table(icb_codes.frame, succ.frame, m.icb_vintage)
 
-    placed = []
-    quarantines = [trusts.quarantine, succ.quarantine, icb_codes.quarantine]
-    superseded = []
-    n_inputs: dict[str, int] = {}
-    vintages: dict[str, str] = {}
+    reference_quarantine = [trusts.quarantine, succ.quarantine, icb_codes.quarantine]
+    sectors: list[_Sector] = []
 
     if "nhs_trust" in cfg.views.sectors:
         src = SOURCES["cqc_trust_ratings_2018"]
-        path = cfg.data.trust_ratings or src.path
-        vintage = src.vintage if cfg.data.trust_ratings is None else f"user file {Path(path).name}"
+        path = Path(cfg.data.trust_ratings or src.path)
+        vintage = src.vintage if cfg.data.trust_ratings is None else f"user file {path.name}"
         loaded = cqc.read_cqc_ratings(path, mode=mode)
-        name = "trust_ratings"
-        p = place_trusts(
+        placed = place_trusts(
             loaded.frame,
             trusts.frame,
             succ.frame,
             icb_codes.frame,
-            source=name,
+            source="trust_ratings",
             icb_vintage=m.icb_vintage,
             inherit=m.inherit_predecessor_rating,
         )
-        placed.append(p)
-        inputs.append(_input(name, Path(path), vintage))
-        quarantines.append(loaded.quarantine)
-        superseded.append(_superseded_rows(loaded, name))
-        n_inputs[name] = loaded.n_input_rows
-        p_acc = loader_accounts(
-            name,
-            loaded.quarantine.height,
-            0 if loaded.superseded is None else loaded.superseded.height,
+        sectors.append(
+            _Sector(
+                "nhs_trust",
+                "trust_ratings",
+                loaded,
+                placed,
+                f"CQC ratings {vintage}; trusts ODS etr {m.trust_vintage}",
+                (_input("trust_ratings", path, vintage),),
+            )
         )
-        placed[-1] = type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc]))
-        vintages["nhs_trust"] = f"CQC ratings {vintage}; trusts ODS etr {m.trust_vintage}"
 
     if "gp_practice" in cfg.views.sectors:
         src = SOURCES["cqc_gp_practices_2024"]
-        path = cfg.data.gp_practices or src.path
-        vintage = src.vintage if cfg.data.gp_practices is None else f"user file {Path(path).name}"
+        path = Path(cfg.data.gp_practices or src.path)
+        vintage = src.vintage if cfg.data.gp_practices is None else f"user file {path.name}"
         loaded = cqc.read_gp_practices(path, mode=mode)
-        name = "gp_practices"
-        p = place_gp_practices(
+        placed = place_gp_practices(
             loaded.frame,
             icb_codes.frame,
-            source=name,
+            source="gp_practices",
             successors=succ.frame,
             icb_vintage=m.icb_vintage,
         )
-        p_acc = loader_accounts(
-            name,
-            loaded.quarantine.height,
-            0 if loaded.superseded is None else loaded.superseded.height,
+        sectors.append(
+            _Sector(
+                "gp_practice",
+                "gp_practices",
+                loaded,
+                placed,
+                f"CQC GP ratings {vintage}",
+                (_input("gp_practices", path, vintage),),
+            )
         )
-        placed.append(type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc])))
-        inputs.append(_input(name, Path(path), vintage))
-        quarantines.append(loaded.quarantine)
-        superseded.append(_superseded_rows(loaded, name))
-        n_inputs[name] = loaded.n_input_rows
-        vintages["gp_practice"] = f"CQC GP ratings {vintage}"
 
     if "location" in cfg.views.sectors or cfg.data.locations is not None:
         if cfg.data.locations is None:
             raise ValueError("views.sectors includes 'location' but data.locations is not set")
-        loaded = cqc.read_cqc_ratings(cfg.data.locations, mode=mode)
+        path = Path(cfg.data.locations)
+        loaded = cqc.read_cqc_ratings(path, mode=mode)
         pop_src = SOURCES["sub_icb_population_2022"]
         subs = population.read_sub_icb_population(pop_src.path, mode=mode)
-        name = "locations"
-        p = place_locations(
+        placed = place_locations(
             loaded.frame,
             subs.frame,
             trusts.frame,
             icb_codes.frame,
-            source=name,
+            source="locations",
             successors=succ.frame,
             icb_vintage=m.icb_vintage,
         )
-        p_acc = loader_accounts(
-            name,
-            loaded.quarantine.height,
-            0 if loaded.superseded is None else loaded.superseded.height,
+        sectors.append(
+            _Sector(
+                "location",
+                "locations",
+                loaded,
+                placed,
+                f"CQC locations, user file {path.name}",
+                (
+                    _input("locations", path, "user file"),
+                    _input("sub_icb_lookup", pop_src.path, pop_src.vintage),
+                ),
+            )
         )
-        placed.append(type(p)(p.ratings, p.unmapped, pl.concat([p.accounts, p_acc])))
-        inputs.append(_input(name, Path(cfg.data.locations), "user file"))
-        inputs.append(_input("sub_icb_lookup", pop_src.path, pop_src.vintage))
-        quarantines.append(loaded.quarantine)
-        superseded.append(_superseded_rows(loaded, name))
-        n_inputs[name] = loaded.n_input_rows
-        vintages["location"] = f"CQC locations, user file {Path(cfg.data.locations).name}"
 
-    mapped = pl.concat([p.ratings for p in placed])
-    sectors = tuple(s for s in ("nhs_trust", "gp_practice", "location") if s in vintages)
-    view = ics_view(
-        mapped, icbs, vintages=vintages, confidence=cfg.views.confidence, sectors=sectors
+    vintages = {s.sector: s.vintage for s in sectors}
+    for s in sectors:
+        inputs.extend(s.inputs)
+    accounts = pl.concat(
+        [
+            pl.concat(
+                [
+                    s.placed.accounts,
+                    loader_accounts(s.source, s.loaded.quarantine.height, _n(s.loaded.superseded)),
+                ]
+            )
+            for s in sectors
+        ]
     )
-    accounts = pl.concat([p.accounts for p in placed])
-    cons = conservation(accounts, n_inputs)
+    cons = conservation(accounts, {s.source: s.loaded.n_input_rows for s in sectors})
     if not cons["balanced"].all():
         raise AssertionError(f"row conservation failed:\n{cons}")
+    placed = [s.placed for s in sectors]
+    quarantines = reference_quarantine + [s.loaded.quarantine for s in sectors]
+    superseded = [_superseded_rows(s.loaded, s.source) for s in sectors]
+    mapped = pl.concat([p.ratings for p in placed])
+    view = ics_view(
+        mapped,
+        icbs,
+        vintages=vintages,
+        confidence=cfg.views.confidence,
+        sectors=tuple(vintages),
+    )
     quarantine = pl.concat([q for q in quarantines if q.height] or [empty_quarantine()])
     return Result(
         config=cfg,
@@ -226,7 +253,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         ics_view=view,
         unmapped=pl.concat([p.unmapped for p in placed]),
         quarantine=quarantine,
-        superseded=pl.concat(superseded),
+        superseded=pl.concat([*superseded, *(p.superseded for p in placed)]),
         conservation=cons,
         icbs=icbs,
         inputs=tuple(inputs),
@@ -271,6 +298,7 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
     try:
         result.ics_view.write_csv(tmp / "ics_view.csv")
         result.ics_view.write_parquet(tmp / "ics_view.parquet")
+        result.mapped.write_csv(tmp / "providers.csv")
         result.unmapped.write_csv(tmp / "unmapped.csv")
         result.quarantine.write_csv(tmp / "quarantine.csv")
         result.superseded.write_csv(tmp / "superseded.csv")

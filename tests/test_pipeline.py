@@ -43,6 +43,18 @@ def test_conservation_on_the_real_files(result):
         assert sum(r[k] for k in parts) == r["n_input_rows"]
 
 
+def test_superseded_report_lists_loader_rows_and_closed_predecessors(result):
+    sup = result.superseded
+    rxe = sup.filter(pl.col("provider_id") == "RXE")
+    assert rxe.height == 12 and rxe["source_row"].is_not_null().all()
+    closed = sup.filter(pl.col("source_row").is_null())
+    assert closed.height > 0
+    assert closed["reason"].str.contains("successor .* has its own rating").all()
+    by_source = sup.group_by("source").agg(pl.col("n_rows").sum())
+    cons = result.conservation.join(by_source, on="source")
+    assert (cons["superseded"] == cons["n_rows"]).all()
+
+
 def test_known_placements_on_real_data(result):
     m = result.mapped.filter(pl.col("key_question") == "Overall")
     trusts = m.filter(pl.col("sector") == "nhs_trust")
@@ -180,6 +192,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
         [
             "ics_view.csv",
             "ics_view.parquet",
+            "providers.csv",
             "unmapped.csv",
             "quarantine.csv",
             "superseded.csv",

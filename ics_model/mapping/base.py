@@ -3,7 +3,7 @@ the unmapped report and row conservation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -54,6 +54,15 @@ UNMAPPED_SCHEMA = {
     "reason": pl.String,
 }
 ACCOUNT_SCHEMA = {"source": pl.String, "outcome": pl.String, "n_rows": pl.Int64}
+#: superseded report: loader rows (one each, with source_row) and whole providers
+#: superseded by a successor's own rating (source_row null, n_rows = their rows)
+SUPERSEDED_SCHEMA = {
+    "source": pl.String,
+    "source_row": pl.Int64,
+    "provider_id": pl.String,
+    "n_rows": pl.Int64,
+    "reason": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,14 @@ class Placed:
     unmapped : one row per provider that could not be placed (source, sector,
         provider_id, n_rows, reason).
     accounts : rows of the source per outcome (source, outcome, n_rows).
+    superseded : providers whose rows were superseded during placement (e.g. a closed
+        trust whose successor has its own rating), in :data:`SUPERSEDED_SCHEMA`.
     """
 
     ratings: pl.DataFrame
     unmapped: pl.DataFrame
     accounts: pl.DataFrame
+    superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
 
 
 def finish(frame: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,7 @@ import polars as pl
 
 from ics_model.mapping.base import (
     ACCOUNT_SCHEMA,
+    SUPERSEDED_SCHEMA,
     TRUST_KEY_QUESTIONS,
     UNMAPPED_SCHEMA,
     Placed,
@@ -153,6 +154,13 @@ def place_trusts(
         .agg(pl.col("n_rows").sum())
         .select(pl.lit(source).alias("source"), "outcome", pl.col("n_rows").cast(pl.Int64))
     )
+    superseded = dec.filter(pl.col("outcome") == "superseded").select(
+        pl.lit(source).alias("source"),
+        pl.lit(None, pl.Int64).alias("source_row"),
+        "provider_id",
+        pl.col("n_rows").cast(pl.Int64),
+        "reason",
+    )
     unmapped = dec.filter(pl.col("outcome") == "unmapped").select(
         pl.lit(source).alias("source"),
         pl.lit("nhs_trust").alias("sector"),
@@ -252,4 +260,9 @@ def place_trusts(
         len(inherited_from),
         unmapped.height,
     )
-    return Placed(ratings_out, unmapped.cast(UNMAPPED_SCHEMA), accounts.cast(ACCOUNT_SCHEMA))
+    return Placed(
+        ratings_out,
+        unmapped.cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        superseded.cast(SUPERSEDED_SCHEMA).sort("provider_id"),
+    )
