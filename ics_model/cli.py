@@ -113,7 +113,7 @@ def _print_summary(result) -> None:
                 table.add_row("...", "", "", "", "")
                 continue
             table.add_row(
-                r["icb_name"],
+                r["icb_name"].removeprefix("NHS ").removesuffix(" Integrated Care Board"),
                 str(r["n_rated"]),
                 f"{r['share_good_or_outstanding']:.0%}",
                 f"{r['share_good_or_outstanding_lower']:.0%}-"
