@@ -227,3 +227,22 @@ def test_icb_vintage_2026_option_runs_and_reports_splits():
     assert len(codes) < 42
     assert res.unmapped.filter(pl.col("reason").str.contains("not guessed")).height > 0
     assert res.conservation["balanced"].all()
+
+
+@pytest.mark.parametrize("fmt", ["locations_csv_cp1252", "locations_xlsx", "locations_ods"])
+def test_user_locations_file_is_placed_through_sub_icb_codes(cqc_fixtures, fmt):
+    cfg = RunConfig.model_validate(
+        {"data": {"locations": str(cqc_fixtures[fmt])}, "views": {"sectors": ["location"]}}
+    )
+    res = run(cfg)
+    loc = res.mapped.filter(pl.col("sector") == "location")
+    placed = dict(zip(loc["provider_id"], loc["icb_code"], strict=False))
+    methods = dict(zip(loc["provider_id"], loc["mapping_method"], strict=False))
+    # RJ122 (St Thomas') sits in E38000244 (South East London sub-ICB) -> QKK
+    assert placed["RJ122"] == "QKK" and methods["RJ122"] == "sub_icb_gss"
+    # a Leeds care home (E38000225) -> West Yorkshire ICB
+    assert placed["1-1000000001"] == "QWO"
+    assert res.conservation["balanced"].all()
+    view = res.ics_view.filter(pl.col("sector") == "location")
+    assert view.filter(pl.col("icb_code") == "QKK")["n_providers"][0] >= 1
+    assert "user file" in view["ratings_vintage"][0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from ics_model.data.cqc import (
     read_cqc_ratings,
     read_gp_practices,
 )
+from tests.conftest import load_fixture_module
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_2018 = (
@@ -39,17 +39,9 @@ GP_HEADER = (
 )
 
 
-def _load_fixture_module():
-    path = ROOT / "tests" / "fixtures" / "make_cqc_fixtures.py"
-    spec = importlib.util.spec_from_file_location("make_cqc_fixtures", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
-def fx(tmp_path_factory) -> dict[str, Path]:
-    return _load_fixture_module().write_fixtures(tmp_path_factory.mktemp("cqc_fixtures"))
+def fx(cqc_fixtures) -> dict[str, Path]:
+    return cqc_fixtures
 
 
 def _csv(tmp_path: Path, name: str, lines: list[str], encoding: str = "utf-8") -> Path:
@@ -269,7 +261,7 @@ def test_sub_icb_header_is_read_as_the_ccg_code(tmp_path):
 
 
 def test_mixed_date_cells_and_text_in_one_column(tmp_path):
-    module = _load_fixture_module()
+    module = load_fixture_module()
     header = module.PROVIDERS_2018_HEADER
     rows = [
         ["RJ1", "Overall", "Safe", "Good", dt.date(2019, 1, 2), "Provider"],
