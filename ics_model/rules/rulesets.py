@@ -1,0 +1,314 @@
+"""Rule sets as named, versioned configurations (``configs/rules/*.yaml``).
+
+Four kinds, each a frozen pydantic model (``extra="forbid"``) selected by ``kind``:
+
+``principles``
+    CQC's ratings principles (pre-2023): count-based aggregation of underlying ratings
+    with bands by the number of ratings, limiters, enforcement caps and optional gates.
+``saf``
+    The Single Assessment Framework's statement scoring (scores 1-4 -> percentage ->
+    rating), with a named rounding rule and the rule set that combines key questions.
+``share_thresholds``
+    ICS-level modelled ratings from shares of provider ratings (first matching rule wins).
+``segmentation``
+    NOF-style segmentation: provider codes averaged (1 = best), cut into segments, with
+    overrides.
+
+Rule sets are looked up by name (:func:`get_rule_set`) from the shipped folder or any
+YAML path; invalid files fail at load with the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from ics_model.config import ConfigError, _format_error
+
+Rating = Literal["Outstanding", "Good", "Requires improvement", "Inadequate"]
+KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
+Enforcement = Literal["requirement_notice", "warning_notice", "condition"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Band(_Frozen):
+    """Limits for aggregating ``min_n``..``max_n`` underlying ratings.
+
+    Attributes
+    ----------
+    outstanding_min : X, the Outstanding ratings needed (with all others Good).
+    ri_limit : this many Requires improvement (or more) limit the aggregate to RI.
+    inadequate_limit : this many Inadequate (or more) give Inadequate.
+    """
+
+    min_n: int = Field(ge=1)
+    max_n: int | None = Field(None, ge=1)
+    outstanding_min: int = Field(ge=1)
+    ri_limit: int = Field(ge=1)
+    inadequate_limit: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if self.max_n is not None and self.max_n < self.min_n:
+            raise ValueError(f"max_n ({self.max_n}) is below min_n ({self.min_n})")
+        return self
+
+
+class Gate(_Frozen):
+    """A collaboration gate.
+
+    ``level: overall`` -- the overall rating may be Outstanding only if the condition
+    holds, else it is capped at ``cap``. ``level: key_question`` -- the named key question
+    is capped at ``cap`` when the condition fails, and the overall rating is re-aggregated
+    from the key questions through the rule set. A provider whose indicator is missing is
+    *not assessable*: reported as such, never capped or passed silently.
+
+    Attributes
+    ----------
+    indicator : column name of the indicator (provider-level or ICS-level).
+    scope : ``provider`` (the provider's own value) or ``icb`` (its ICS's value).
+    op, threshold : the condition ``indicator op threshold``.
+    """
+
+    name: str = "gate"
+    level: Literal["overall", "key_question"]
+    key_question: KeyQuestion | None = None
+    indicator: str = Field(min_length=1)
+    scope: Literal["provider", "icb"] = "provider"
+    op: Literal[">=", ">", "<=", "<"] = ">="
+    threshold: float
+    cap: Rating = "Good"
+
+    @model_validator(mode="after")
+    def _kq_needed(self) -> Gate:
+        if self.level == "key_question" and self.key_question is None:
+            raise ValueError("a key_question gate needs key_question (e.g. Well-led)")
+        if self.level == "overall" and self.key_question is not None:
+            raise ValueError("an overall gate takes no key_question")
+        return self
+
+
+_DEFAULT_BANDS = (
+    Band(min_n=1, max_n=3, outstanding_min=1, ri_limit=1, inadequate_limit=1),
+    Band(min_n=4, max_n=8, outstanding_min=2, ri_limit=2, inadequate_limit=2),
+    Band(min_n=9, max_n=None, outstanding_min=3, ri_limit=3, inadequate_limit=2),
+)
+
+
+class PrinciplesRuleSet(_Frozen):
+    """CQC's ratings principles as a rule set.
+
+    Applied in order (first that holds wins) to the counts of underlying ratings
+    (O, G, R, I; n = O + G + R + I) with the band for n:
+
+    1. I >= inadequate_limit -> Inadequate;
+    2. I >= 1 -> ``one_inadequate`` (default Requires improvement);
+    3. R >= ri_limit -> Requires improvement;
+    4. O >= outstanding_min and R = I = 0 -> Outstanding;
+    5. otherwise Good.
+
+    Then enforcement: a requirement notice caps at RI; a warning notice or an imposed
+    condition gives Inadequate. Gates (collaboration scenarios) apply last.
+
+    The 4-8 band (X = 2, two RI limit, two Inadequate give Inadequate) is the published
+    rule for five key questions; the 1-3 and 9+ bands are not fully published and their
+    defaults (1-3: X = 1, one RI limits, one Inadequate gives Inadequate; 9+: X = 3,
+    three RI limit, two Inadequate give Inadequate) are modelling choices.
+    """
+
+    kind: Literal["principles"] = "principles"
+    name: str
+    version: str = "1"
+    description: str = ""
+    bands: tuple[Band, ...] = _DEFAULT_BANDS
+    one_inadequate: Rating = "Requires improvement"
+    gates: tuple[Gate, ...] = ()
+
+    @model_validator(mode="after")
+    def _bands_cover(self) -> PrinciplesRuleSet:
+        bands = sorted(self.bands, key=lambda b: b.min_n)
+        if not bands or bands[0].min_n != 1:
+            raise ValueError("bands must start at min_n 1")
+        for a, b in itertools.pairwise(bands):
+            if a.max_n is None or b.min_n != a.max_n + 1:
+                raise ValueError(f"bands must be contiguous: {a.max_n} then {b.min_n}")
+        if bands[-1].max_n is not None:
+            raise ValueError("the last band must be open-ended (max_n: null)")
+        return self
+
+    def band(self, n: int) -> Band:
+        """The band for ``n`` underlying ratings."""
+        for b in self.bands:
+            if n >= b.min_n and (b.max_n is None or n <= b.max_n):
+                return b
+        raise ValueError(f"no band for n={n}")
+
+
+class SafRuleSet(_Frozen):
+    """SAF scoring: statement scores 1-4 -> key-question percentage -> rating.
+
+    percentage = 100 * sum(scores) / (4 * n). Bands (lower edges, inclusive, after
+    rounding): Outstanding 88, Good 63, Requires improvement 39, Inadequate 25.
+    ``rounding``: ``nearest`` (nearest whole percent, halves up -- the default),
+    ``floor``, ``ceil``, or ``exact`` (no rounding: 87.5 is below 88, so Good).
+    ``overall_rule_set`` names the rule set that combines key-question ratings into the
+    overall rating (default: the ratings principles; a modelling choice, CQC's own route
+    being unsettled).
+    """
+
+    kind: Literal["saf"] = "saf"
+    name: str
+    version: str = "1"
+    description: str = ""
+    thresholds: dict[Rating, float] = Field(
+        default_factory=lambda: {
+            "Outstanding": 88.0,
+            "Good": 63.0,
+            "Requires improvement": 39.0,
+            "Inadequate": 25.0,
+        }
+    )
+    rounding: Literal["nearest", "floor", "ceil", "exact"] = "nearest"
+    overall_rule_set: str = "cqc_principles"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SafRuleSet:
+        t = self.thresholds
+        order = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
+        missing = [r for r in order if r not in t]
+        if missing:
+            raise ValueError(f"thresholds missing for {missing}")
+        if not t["Outstanding"] > t["Good"] > t["Requires improvement"] > t["Inadequate"]:
+            raise ValueError("thresholds must fall from Outstanding to Inadequate")
+        return self
+
+
+class ShareRule(_Frozen):
+    """One rule of a share-based ICS rule set: every stated bound must hold."""
+
+    rating: Rating
+    min_share_outstanding: float | None = Field(None, ge=0, le=1)
+    min_share_good_or_outstanding: float | None = Field(None, ge=0, le=1)
+    max_share_inadequate: float | None = Field(None, ge=0, le=1)
+    max_share_requires_improvement_or_worse: float | None = Field(None, ge=0, le=1)
+
+
+class ShareThresholdsRuleSet(_Frozen):
+    """ICS-level modelled rating from shares of provider ratings; first matching rule wins.
+
+    Count-based principles do not scale to systems (two Inadequate practices among 400
+    would make an ICS Inadequate), so ICS-level rule sets use shares. The last rule should
+    have no bounds (the fallback). ``min_rated``: fewer rated providers -> no rating.
+    """
+
+    kind: Literal["share_thresholds"] = "share_thresholds"
+    name: str
+    version: str = "1"
+    description: str = ""
+    min_rated: int = Field(3, ge=1)
+    rules: tuple[ShareRule, ...] = Field(min_length=1)
+
+
+class SegmentationRuleSet(_Frozen):
+    """NOF-style segmentation (note the direction: 1 = best).
+
+    Each rated provider gets a code (Outstanding 1, Good 2, Requires improvement 3,
+    Inadequate 4); the ICS's mean code is cut into segments 1-4 at ``cuts`` (upper edges
+    of segments 1-3, inclusive) or at the national quartiles (``method: quartiles``).
+    Override: a share Inadequate at or above ``cap_share_inadequate`` caps the segment at
+    ``cap_segment`` or worse.
+    """
+
+    kind: Literal["segmentation"] = "segmentation"
+    name: str
+    version: str = "1"
+    description: str = ""
+    method: Literal["fixed", "quartiles"] = "fixed"
+    cuts: tuple[float, float, float] = (1.5, 2.5, 3.5)
+    min_rated: int = Field(3, ge=1)
+    cap_share_inadequate: float | None = Field(0.1, ge=0, le=1)
+    cap_segment: int = Field(3, ge=1, le=4)
+
+
+RuleSet = Annotated[
+    PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet,
+    Field(discriminator="kind"),
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(RuleSet)
+
+
+def rules_dir() -> Path:
+    from ics_model.data.bundled import configs_dir
+
+    return configs_dir() / "rules"
+
+
+def rule_set_from_dict(data: Any, *, source: str = "<dict>") -> Any:
+    """Validate a mapping as a rule set (raises :class:`ConfigError` naming key paths)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"rule set {source}: the top level must be a mapping")
+    if "kind" not in data:
+        raise ConfigError(
+            f"invalid rule set {source}:\n  kind: missing (allowed: 'principles', 'saf', "
+            "'share_thresholds', 'segmentation')"
+        )
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            loc = list(e.get("loc", ()))
+            if loc and loc[0] == data.get("kind"):
+                loc = loc[1:]  # drop the discriminator tag from the key path
+            lines.append(_format_error({**e, "loc": tuple(loc)}))
+        raise ConfigError(f"invalid rule set {source}:\n  " + "\n  ".join(lines)) from None
+
+
+def load_rule_set(path: str | Path) -> Any:
+    """Load one rule set from a YAML file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read rule set {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"rule set {path} is not valid YAML: {exc}") from None
+    return rule_set_from_dict(data, source=str(path))
+
+
+@cache
+def available_rule_sets() -> dict[str, Path]:
+    """Shipped rule sets: name -> file."""
+    out = {}
+    for p in sorted(rules_dir().glob("*.yaml")):
+        out[load_rule_set(p).name] = p
+    return out
+
+
+def get_rule_set(rule_set: Any) -> Any:
+    """A rule set from a name, a YAML path, a mapping, or a rule set object."""
+    if isinstance(
+        rule_set, PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet
+    ):
+        return rule_set
+    if isinstance(rule_set, dict):
+        return rule_set_from_dict(rule_set)
+    if isinstance(rule_set, Path) or (isinstance(rule_set, str) and rule_set.endswith(".yaml")):
+        return load_rule_set(rule_set)
+    known = available_rule_sets()
+    if rule_set not in known:
+        raise KeyError(f"unknown rule set {rule_set!r}; available: {', '.join(known)}")
+    return _load_cached(str(known[rule_set]))
+
+
+@cache
+def _load_cached(path: str) -> Any:
+    return load_rule_set(path)
