@@ -31,6 +31,10 @@ datasets_app = typer.Typer(
     help="Build and check the embedded processed tables.", no_args_is_help=True
 )
 app.add_typer(datasets_app, name="datasets")
+rules_app = typer.Typer(
+    help="Rating rule sets: list them, check them against CQC.", no_args_is_help=True
+)
+app.add_typer(rules_app, name="rules")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -167,6 +171,80 @@ def datasets_check() -> None:
     if problems:
         _fail("processed tables differ from a rebuild:\n  " + "\n  ".join(problems), 1)
     console.print("[green]processed tables match a rebuild from raw[/]")
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List the shipped rule sets."""
+    from ics_model.rules import available_rule_sets, get_rule_set
+
+    table = Table(title="Rule sets (configs/rules)")
+    for col in ("name", "kind", "version", "description"):
+        table.add_column(col)
+    for name in available_rule_sets():
+        rs = get_rule_set(name)
+        table.add_row(rs.name, rs.kind, rs.version, rs.description)
+    console.print(table)
+
+
+@rules_app.command("check")
+def rules_check(
+    rule_set: Annotated[str, typer.Option("--rule-set", help="Rule set name or YAML.")] = (
+        "cqc_principles"
+    ),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for CSVs.")] = None,
+) -> None:
+    """Re-derive CQC's published 2018 aggregates and report agreement and disagreements."""
+    from ics_model.data.build import load_processed
+    from ics_model.data.sources import SOURCES
+    from ics_model.rules import check_against_published
+
+    try:
+        result = check_against_published(load_processed("cqc_trust_ratings"), rule_set)
+    except (KeyError, TypeError, ConfigError) as exc:
+        _fail(str(exc).strip("'\""), 2)
+    vintage = SOURCES["cqc_trust_ratings_2018"].vintage
+    table = Table(
+        title=f"Rule set {result.rule_set} against published CQC ratings",
+        caption=f"Data: CQC Latest ratings {vintage}. {result.note}",
+    )
+    for col in ("level", "published ratings", "reproduced", "agreement", "NHS trusts only"):
+        table.add_column(col, justify="left" if col == "level" else "right")
+    for r in result.summary.to_dicts():
+        table.add_row(
+            r["level"],
+            str(r["n"]),
+            str(r["n_agree"]),
+            f"{r['agreement']:.1%}",
+            f"{r['n_nhs_agree']}/{r['n_nhs']}",
+        )
+    console.print(table)
+    dis = Table(title="Disagreements")
+    for col in ("level", "provider", "service", "inputs", "published", "derived", "class"):
+        dis.add_column(col)
+    for r in result.disagreements.to_dicts():
+        dis.add_row(
+            r["level"],
+            r["provider_id"],
+            r["service"],
+            r["inputs"],
+            r["published"],
+            r["derived"] or "-",
+            r["disagreement_class"],
+        )
+    console.print(dis)
+    classes = result.disagreements.group_by("disagreement_class", "explanation").len()
+    for r in classes.sort("len", descending=True).to_dicts():
+        console.print(f"- [bold]{r['disagreement_class']}[/] ({r['len']}): {r['explanation']}")
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            result.summary.write_csv(out / "rules_check_summary.csv")
+            result.confusion.write_csv(out / "rules_check_confusion.csv")
+            result.disagreements.write_csv(out / "rules_check_disagreements.csv")
+        except OSError as exc:
+            _fail(f"cannot write to {out}: {exc.strerror or exc}", 1)
+        console.print(f"Wrote rules_check_*.csv to {out}")
 
 
 def main() -> None:  # pragma: no cover

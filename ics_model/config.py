@@ -73,14 +73,29 @@ class ViewsConfig(_Frozen):
     )
 
 
+class RulesConfig(_Frozen):
+    """Rating rule sets used by the run.
+
+    Attributes
+    ----------
+    provider_rule_set : the rule set that combines provider ratings (``configs/rules``).
+    ics_rule_sets : ICS-level *modelled* rating rule sets (share- or segment-based) added
+        to the ICS views as ``modelled_<name>`` columns on the Overall rows.
+    """
+
+    provider_rule_set: str = "cqc_principles"
+    ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")
+
+
 class RunConfig(_Frozen):
-    """A whole run. Sections: ``data``, ``mapping``, ``views``."""
+    """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``."""
 
     name: str = "default"
     description: str = ""
     data: DataConfig = DataConfig()
     mapping: MappingConfig = MappingConfig()
     views: ViewsConfig = ViewsConfig()
+    rules: RulesConfig = RulesConfig()
 
 
 class ConfigError(ValueError):

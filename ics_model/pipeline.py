@@ -37,6 +37,7 @@ from ics_model.mapping import (
     place_locations,
     place_trusts,
 )
+from ics_model.rules import ics_modelled_ratings
 from ics_model.views import ics_view
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Result:
     superseded: pl.DataFrame
     conservation: pl.DataFrame
     icbs: pl.DataFrame
+    ics_modelled: pl.DataFrame
     inputs: tuple[InputFile, ...]
     vintages: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -247,6 +249,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         sectors=tuple(vintages),
     )
     quarantine = pl.concat([q for q in quarantines if q.height] or [empty_quarantine()])
+    view, modelled = _add_modelled_ratings(view, cfg.rules.ics_rule_sets)
     return Result(
         config=cfg,
         mapped=mapped,
@@ -256,10 +259,47 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         superseded=pl.concat([*superseded, *(p.superseded for p in placed)]),
         conservation=cons,
         icbs=icbs,
+        ics_modelled=modelled,
         inputs=tuple(inputs),
         vintages=vintages,
         notes=(MODELLED_NOTE,),
     )
+
+
+def _add_modelled_ratings(
+    view: pl.DataFrame, rule_sets: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Modelled ICS ratings per rule set, long, and as ``modelled_<name>`` view columns."""
+    frames = []
+    for name in rule_sets:
+        m = ics_modelled_ratings(view, name)
+        value = (
+            "modelled_ics_rating"
+            if "modelled_ics_rating" in m.columns
+            else ("modelled_ics_segment")
+        )
+        frames.append(
+            m.select(
+                "icb_code",
+                "sector",
+                "key_question",
+                "rule_set",
+                pl.col(value).cast(pl.String).alias("modelled_value"),
+                pl.lit(value).alias("kind"),
+                "n_rated",
+                "note",
+                "label",
+            )
+        )
+        overall = m.filter(pl.col("key_question") == "Overall").select(
+            "icb_code",
+            "sector",
+            "key_question",
+            pl.col(value).cast(pl.String).alias(f"modelled_{name}"),
+        )
+        view = view.join(overall, on=["icb_code", "sector", "key_question"], how="left")
+    long = pl.concat(frames) if frames else pl.DataFrame()
+    return view, long
 
 
 def manifest(result: Result, files: list[str]) -> dict:
@@ -299,6 +339,8 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
         result.ics_view.write_csv(tmp / "ics_view.csv")
         result.ics_view.write_parquet(tmp / "ics_view.parquet")
         result.mapped.write_csv(tmp / "providers.csv")
+        if result.ics_modelled.height:
+            result.ics_modelled.write_csv(tmp / "ics_modelled_ratings.csv")
         result.unmapped.write_csv(tmp / "unmapped.csv")
         result.quarantine.write_csv(tmp / "quarantine.csv")
         result.superseded.write_csv(tmp / "superseded.csv")

@@ -132,3 +132,22 @@ def test_missing_input_file_exits_1(tmp_path):
     cfg = _config(tmp_path, f"data:\n  gp_practices: {tmp_path / 'nope.csv'}\n")
     r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
     assert r.exit_code == 1 and "nope.csv" in r.output
+
+
+def test_rules_check_prints_agreement_and_writes_csvs(tmp_path):
+    r = _invoke("rules", "check", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "1065" in r.output and "233" in r.output and "216/226" in r.output
+    assert "judgement" in r.output
+    dis = (tmp_path / "rules_check_disagreements.csv").read_text().splitlines()
+    assert len(dis) == 13  # header + 12 disagreements
+
+
+def test_rules_check_unknown_rule_set_exits_2():
+    r = _invoke("rules", "check", "--rule-set", "bogus")
+    assert r.exit_code == 2 and "available" in r.output
+
+
+def test_rules_list_shows_shipped_rule_sets():
+    r = _invoke("rules", "list")
+    assert r.exit_code == 0 and "cqc_principles" in r.output and "saf_2024" in r.output

@@ -20,6 +20,18 @@ def result():
     return run(RunConfig())
 
 
+def test_modelled_ics_ratings_only_on_overall_rows(result):
+    v = result.ics_view
+    overall = v.filter(pl.col("key_question") == "Overall")
+    others = v.filter(pl.col("key_question") != "Overall")
+    assert others["modelled_ics_shares"].is_null().all()
+    gp = overall.filter(pl.col("sector") == "gp_practice")
+    assert gp["modelled_ics_shares"].is_not_null().all()  # every ICS has >= 3 rated practices
+    # trusts: ICSs with fewer than 3 rated trusts get no modelled rating, with a note
+    few = overall.filter((pl.col("sector") == "nhs_trust") & (pl.col("n_rated") < 3))
+    assert few.height > 0 and few["modelled_ics_shares"].is_null().all()
+
+
 def test_42_icbs_each_with_a_rated_trust(result):
     v = result.ics_view
     assert v["icb_code"].n_unique() == 42
@@ -192,6 +204,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
         [
             "ics_view.csv",
             "ics_view.parquet",
+            "ics_modelled_ratings.csv",
             "providers.csv",
             "unmapped.csv",
             "quarantine.csv",
@@ -201,7 +214,14 @@ def test_write_outputs_and_manifest(result, tmp_path):
         ]
     )
     view = pl.read_csv(out / "ics_view.csv")
-    assert view.columns == ICS_VIEW.column_names
+    assert view.columns[: len(ICS_VIEW.column_names)] == ICS_VIEW.column_names
+    assert view.columns[len(ICS_VIEW.column_names) :] == [
+        "modelled_ics_shares",
+        "modelled_ics_nof_segments",
+    ]
+    modelled = pl.read_csv(out / "ics_modelled_ratings.csv")
+    assert modelled["label"].str.contains("modelled").all()
+    assert set(modelled["rule_set"]) == {"ics_shares", "ics_nof_segments"}
     assert pl.read_parquet(out / "ics_view.parquet").height == view.height
     q = (out / "quarantine.csv").read_text().splitlines()
     assert q == ["source,source_row,reason,record"]  # header only when empty

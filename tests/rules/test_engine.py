@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ics_model.rules import combine_frame, combine_ratings, rule_from_counts
+from ics_model.rules import aggregate_levels, combine_frame, combine_ratings, rule_from_counts
 from ics_model.rules.engine import apply_enforcement
 
 O, G, R, I = "Outstanding", "Good", "Requires improvement", "Inadequate"
@@ -149,3 +149,53 @@ def test_rule_from_counts_and_frame_enforcement():
     )
     out = combine_frame(frame, by=["g"], enforcement="enf")
     assert out["derived_rating"].cast(pl.String).to_list() == [O, R]
+
+
+def test_aggregate_levels_services_to_key_questions_to_overall():
+    rows = []
+    # provider A: two services; Safe: O and O; Effective: G and G; others Good
+    for service, safe in (("Maternity", O), ("Surgery", O)):
+        for kq, r in (
+            ("Safe", safe),
+            ("Effective", G),
+            ("Caring", O),
+            ("Responsive", G),
+            ("Well-led", G),
+            ("Overall", "Good"),
+        ):
+            rows.append(("A", service, kq, r))
+    # provider B: one service with two RI
+    for kq, r in (("Safe", R), ("Effective", R), ("Caring", G), ("Responsive", G), ("Well-led", G)):
+        rows.append(("B", "Surgery", kq, r))
+    frame = pl.DataFrame(
+        rows, schema=["provider_id", "service", "key_question", "rating"], orient="row"
+    )
+    out = aggregate_levels(frame)
+    svc = {
+        (r["provider_id"], r["service"]): r["service_overall"]
+        for r in out["service_overall"].to_dicts()
+    }
+    assert svc == {("A", "Maternity"): O, ("A", "Surgery"): O, ("B", "Surgery"): R}
+    kq = {
+        (r["provider_id"], r["key_question"]): r["rating"]
+        for r in out["provider_key_questions"].to_dicts()
+    }
+    assert kq[("A", "Safe")] == O and kq[("A", "Effective")] == G and kq[("B", "Safe")] == R
+    overall = dict(
+        zip(
+            out["provider_overall"]["provider_id"],
+            out["provider_overall"]["provider_overall"],
+            strict=True,
+        )
+    )
+    assert overall == {"A": O, "B": R}
+
+
+def test_aggregate_levels_on_the_real_file_is_vectorised_and_complete():
+    from ics_model.data.build import load_processed
+
+    ratings = load_processed("cqc_trust_ratings").filter(pl.col("report_type") == "CoreService")
+    out = aggregate_levels(ratings)
+    assert out["service_overall"].height == ratings.select("provider_id", "service").n_unique()
+    assert out["provider_overall"].height == ratings["provider_id"].n_unique()
+    assert out["provider_overall"]["provider_overall"].is_not_null().all()
