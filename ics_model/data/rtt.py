@@ -30,6 +30,7 @@ import csv
 import dataclasses
 import io
 import logging
+import re
 import zipfile
 from pathlib import Path
 from typing import Final
@@ -105,9 +106,34 @@ RTT_FLOWS_CONTRACT: Final = Contract(
             min_value=0,
             description="completed pathways with unknown clock start; null for Part_2/2A/3",
         ),
+        Column(
+            "over_18_weeks",
+            pl.Int64,
+            min_value=0,
+            description="pathways in the weekly bands from 'Gt 18 To 19 Weeks' up (waited "
+            "more than 18 weeks; known clock start only); null for Part_3",
+        ),
+        Column(
+            "over_52_weeks",
+            pl.Int64,
+            min_value=0,
+            description="pathways in the bands from 'Gt 52 To 53 Weeks' up; null for Part_3",
+        ),
         Column("source_row", pl.Int64, nullable=False, description="CSV row (header = 1)"),
     ),
 )
+
+_BAND_LOWER = re.compile(r"^Gt (\d+)")
+
+
+def bands_from(header: list[str], weeks: int) -> list[str]:
+    """The weekly band columns whose lower edge is at least ``weeks`` (e.g. 18)."""
+    out = []
+    for h in header:
+        m = _BAND_LOWER.match(h)
+        if m and int(m.group(1)) >= weeks:
+            out.append(h)
+    return out
 
 
 def _csv_bytes(path: Path) -> bytes:
@@ -205,6 +231,8 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
     header = _header(data, path)
     require_columns(header, [*ID_COLUMNS, TOTAL, UNKNOWN, TOTAL_ALL], name)
     band_sum, band_bad = _band_exprs([h for h in header if h.startswith("Gt ")])
+    over18, _ = _band_exprs(bands_from(header, 18))
+    over52, _ = _band_exprs(bands_from(header, 52))
     try:
         raw = (
             pl.scan_csv(
@@ -220,6 +248,8 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
                 TOTAL_ALL,
                 band_sum.alias("_bands"),
                 band_bad.alias("_bands_bad"),
+                over18.alias("_over18"),
+                over52.alias("_over52"),
             )
             .with_row_index("_i")
             .collect()
@@ -241,6 +271,8 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
         pl.col("Period").str.to_date("RTT-%B-%Y", strict=False).alias("period_start"),
         pl.col("_all").alias("pathways"),
         pl.when(completed).then(pl.col("_unknown").fill_null(0)).alias("unknown_clock_start"),
+        pl.when(part != "Part_3").then(pl.col("_over18")).alias("over_18_weeks"),
+        pl.when(part != "Part_3").then(pl.col("_over52")).alias("over_52_weeks"),
         "source_row",
     ).with_columns(pl.col("part_type").cast(PartType, strict=False))
     frame = frame.select(RTT_FLOWS_CONTRACT.column_names)
@@ -319,8 +351,12 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
         out = (
             out.group_by(list(KEY), maintain_order=True)
             .agg(
-                pl.exclude("pathways", "unknown_clock_start").first(),
+                pl.exclude(
+                    "pathways", "unknown_clock_start", "over_18_weeks", "over_52_weeks"
+                ).first(),
                 pl.col("pathways").sum(),
+                pl.col("over_18_weeks").sum(),
+                pl.col("over_52_weeks").sum(),
                 pl.when(pl.col("unknown_clock_start").is_not_null().any()).then(
                     pl.col("unknown_clock_start").sum()
                 ),

@@ -187,3 +187,34 @@ def test_real_extract(real):
     assert f["period"].unique().to_list() == ["RTT-April-2026"]
     assert f.filter(pl.col("commissioner_parent_code").is_null()).height == 10_266
     assert seconds < 60
+
+
+@pytest.mark.slow
+def test_waits_over_18_and_52_weeks_match_a_direct_sum_of_the_bands():
+    import io
+    import zipfile
+
+    from ics_model.data.sources import SOURCES
+
+    path = SOURCES["rtt_2026_04"].path
+    with zipfile.ZipFile(path) as zf:
+        (member,) = [n for n in zf.namelist() if n.endswith(".csv") and "MACOSX" not in n]
+        raw = pl.read_csv(io.BytesIO(zf.read(member)), infer_schema=False)
+    waiting = raw.filter(
+        (pl.col("RTT Part Type") == "Part_2") & (pl.col("Treatment Function Code") == "C_999")
+    )
+
+    def band_total(lower):
+        cols = [c for c in raw.columns if c.startswith("Gt ") and int(c.split()[1]) >= lower]
+        return int(
+            waiting.select(pl.sum_horizontal([pl.col(c).cast(pl.Int64) for c in cols]))
+            .to_series()
+            .sum()
+        )
+
+    flows = read_rtt_flows(path).frame.filter(
+        (pl.col("part_type") == "Part_2") & (pl.col("treatment_function_code") == "C_999")
+    )
+    assert flows["over_18_weeks"].sum() == band_total(18) == 2_500_575
+    assert flows["over_52_weeks"].sum() == band_total(52) == 100_665
+    assert (flows["over_18_weeks"] <= flows["pathways"]).all()
