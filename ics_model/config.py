@@ -50,11 +50,14 @@ class MappingConfig(_Frozen):
     trust_vintage : which ODS etr file defines the current open trusts (``"2025"``: 42-ICB codes).
     inherit_predecessor_rating : a trust without its own rating inherits the rating of its
         predecessor when exactly one predecessor was rated.
+    combine_predecessors : ``null`` (default: a trust with several rated predecessors stays
+        unrated) or a rule set name (e.g. ``cqc_principles``) combining their ratings.
     """
 
     icb_vintage: Literal["2023", "2026"] = "2023"
     trust_vintage: Literal["2025"] = "2025"
     inherit_predecessor_rating: bool = True
+    combine_predecessors: str | None = None
 
 
 class ViewsConfig(_Frozen):

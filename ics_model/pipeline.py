@@ -155,6 +155,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
             source="trust_ratings",
             icb_vintage=m.icb_vintage,
             inherit=m.inherit_predecessor_rating,
+            combine_predecessors=m.combine_predecessors,
         )
         sectors.append(
             _Sector(

@@ -186,3 +186,17 @@ def test_place_locations_by_sub_icb_then_trust_code():
     assert p.unmapped["provider_id"].to_list() == ["L3"]
     acc = dict(zip(p.accounts["outcome"], p.accounts["n_rows"], strict=True))
     assert acc == {"used": 4, "unmapped": 1}
+
+
+def test_combining_several_rated_predecessors_is_an_option():
+    p = place_trusts(RATINGS, TRUSTS, SUCC, ICBS, combine_predecessors="cqc_principles")
+    rd1 = p.ratings.filter((pl.col("provider_id") == "RD1") & (pl.col("key_question") == "Overall"))
+    assert rd1["rating"][0] == "Good"  # Good + Good combined
+    assert rd1["mapping_method"][0] == "ods_successor_combined"
+    assert rd1["rating_source"][0] == "combined"
+    assert rd1["inherited_from"][0] == "RY1+RZ1"
+    acc = dict(zip(p.accounts["outcome"], p.accounts["n_rows"], strict=True))
+    assert acc["inherited"] == 3 and acc["unmapped"] == 4
+    # single-predecessor inheritance unchanged (one Inadequate is not turned into RI)
+    rc1 = p.ratings.filter((pl.col("provider_id") == "RC1") & (pl.col("key_question") == "Overall"))
+    assert rc1["rating"][0] == "Inadequate"

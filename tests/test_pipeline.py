@@ -266,3 +266,14 @@ def test_user_locations_file_is_placed_through_sub_icb_codes(cqc_fixtures, fmt):
     view = res.ics_view.filter(pl.col("sector") == "location")
     assert view.filter(pl.col("icb_code") == "QKK")["n_providers"][0] >= 1
     assert "user file" in view["ratings_vintage"][0]
+
+
+def test_combine_predecessors_option_rates_merged_trusts():
+    res = run(RunConfig.model_validate({"mapping": {"combine_predecessors": "cqc_principles"}}))
+    trusts = res.mapped.filter(
+        (pl.col("sector") == "nhs_trust") & (pl.col("key_question") == "Overall")
+    )
+    g6 = trusts.filter(pl.col("provider_id") == "G6V2S")
+    assert g6["rating_source"][0] == "combined" and g6["rating"][0] is not None
+    assert g6["inherited_from"][0] == "RRP+TAF"
+    assert res.conservation["balanced"].all()

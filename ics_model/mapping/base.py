@@ -17,9 +17,16 @@ from ics_model.ratings import (
 )
 
 MAPPING_METHODS = frozenset(
-    {"ods_trust", "ods_successor", "icb_name", "sub_icb_gss", "ods_trust_location"}
+    {
+        "ods_trust",
+        "ods_successor",
+        "ods_successor_combined",
+        "icb_name",
+        "sub_icb_gss",
+        "ods_trust_location",
+    }
 )
-RATING_SOURCES = frozenset({"own", "inherited", "none"})
+RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
 OUTCOMES = ("used", "inherited", "superseded", "quarantined", "unmapped")
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
 GP_KEY_QUESTIONS = ("Overall",)

@@ -35,6 +35,7 @@ def place_trusts(
     source: str = "trust_ratings",
     icb_vintage: str = "2023",
     inherit: bool = True,
+    combine_predecessors: str | None = None,
     ratings_vintage: str | None = None,
 ) -> Placed:
     """Place NHS trust ratings in ICSs, with the current open trust as the unit.
@@ -46,6 +47,10 @@ def place_trusts(
     successors : canonical ODS ``succ`` frame.
     icb_codes : canonical ICB list (icb_code, icb_gss, icb_name).
     inherit : let a trust with no rating inherit its only rated predecessor's rating.
+    combine_predecessors : None (default: a trust with several rated predecessors stays
+        unrated) or a rule set name: their trust-level ratings are then combined per key
+        question by that rule set (``mapping_method = ods_successor_combined``,
+        ``rating_source = combined``) -- a modelling choice, off by default.
 
     Returns
     -------
@@ -123,10 +128,16 @@ def place_trusts(
 
     inherited_from: dict[str, str] = {}
     unrated_reason: dict[str, str] = {}
+    combined_units: set[str] = set()
     for unit, preds in candidates.items():
         if len(preds) == 1:
             decisions[preds[0]] = ("inherited", unit, None)
             inherited_from[unit] = preds[0]
+        elif combine_predecessors is not None:
+            for p in preds:
+                decisions[p] = ("inherited", unit, None)
+            inherited_from[unit] = "+".join(sorted(preds))
+            combined_units.add(unit)
         else:
             names = ", ".join(sorted(preds))
             unrated_reason[unit] = f"several rated predecessors ({names}); ratings not combined"
@@ -200,6 +211,8 @@ def place_trusts(
         on=["provider_id", "key_question"],
         how="left",
     )
+    if combined_units:
+        joined = _combine_predecessors(joined, combined_units, combine_predecessors)
     inh = pl.DataFrame(
         {"provider_id": list(inherited_from), "inherited_from": list(inherited_from.values())},
         schema={"provider_id": pl.String, "inherited_from": pl.String},
@@ -213,11 +226,15 @@ def place_trusts(
         .join(why, on="provider_id", how="left")
         .with_columns(
             pl.lit("nhs_trust").cast(SectorEnum).alias("sector"),
-            pl.when(pl.col("inherited_from").is_not_null())
+            pl.when(pl.col("provider_id").is_in(sorted(combined_units)))
+            .then(pl.lit("ods_successor_combined"))
+            .when(pl.col("inherited_from").is_not_null())
             .then(pl.lit("ods_successor"))
             .otherwise(pl.lit("ods_trust"))
             .alias("mapping_method"),
-            pl.when(pl.col("inherited_from").is_not_null())
+            pl.when(pl.col("provider_id").is_in(sorted(combined_units)))
+            .then(pl.lit("combined"))
+            .when(pl.col("inherited_from").is_not_null())
             .then(pl.lit("inherited"))
             .when(pl.col("provider_id").is_in(sorted(has_own)))
             .then(pl.lit("own"))
@@ -266,3 +283,27 @@ def place_trusts(
         accounts.cast(ACCOUNT_SCHEMA),
         superseded.cast(SUPERSEDED_SCHEMA).sort("provider_id"),
     )
+
+
+def _combine_predecessors(joined: pl.DataFrame, units: set[str], rule_set: str) -> pl.DataFrame:
+    """Combine several predecessors' ratings per (unit, key question) by a rule set."""
+    from ics_model.rules.engine import combine_frame
+
+    multi = joined.filter(pl.col("provider_id").is_in(sorted(units)))
+    keys = ["provider_id", "provider_name", "icb_code", "icb_gss", "icb_name", "key_question"]
+    combined = combine_frame(multi, by=keys, rule_set=rule_set, name="rating").join(
+        multi.group_by(keys).agg(pl.col("publication_date").max()), on=keys, how="left"
+    )
+    combined = combined.select(
+        *keys,
+        pl.lit(None, pl.String).alias("rated_as"),
+        "rating",
+        pl.when(pl.col("rating").is_not_null())
+        .then(pl.lit("rated"))
+        .otherwise(pl.lit("missing"))
+        .cast(multi.schema["rating_status"])
+        .alias("rating_status"),
+        "publication_date",
+    )
+    rest = joined.filter(~pl.col("provider_id").is_in(sorted(units)))
+    return pl.concat([rest, combined.select(rest.columns)])
