@@ -1,0 +1,1 @@
+"""ICS metrics: partnership (patient-flow interdependence) and inequality."""
