@@ -90,8 +90,35 @@ class RulesConfig(_Frozen):
     ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")
 
 
+class MetricsConfig(_Frozen):
+    """Partnership, inequality and context metrics (``ics_metrics``).
+
+    Attributes
+    ----------
+    enabled : compute the metrics (42-ICB vintage only).
+    rtt_part : ``incomplete`` (the waiting list, default) or ``completed`` pathways for the
+        patient-flow partnership proxy.
+    partner_threshold : share of residents' pathways that makes another ICS a partner.
+    sii_repetitions : simulation repetitions for SII/RII confidence limits.
+    seed : random seed for those simulations.
+    directions : metric -> ``higher_is_better`` / ``lower_is_better`` / ``neutral``, overriding
+        the catalogue (which direction is "better" is a value judgement).
+    user_indicators : optional CSV of user partnership indicators (schema in the README).
+    """
+
+    enabled: bool = True
+    rtt_part: Literal["incomplete", "completed"] = "incomplete"
+    partner_threshold: float = Field(0.05, gt=0.0, lt=1.0)
+    sii_repetitions: int = Field(100_000, ge=1000, le=1_000_000)
+    seed: int = 20260427
+    directions: dict[str, Literal["higher_is_better", "lower_is_better", "neutral"]] = Field(
+        default_factory=dict
+    )
+    user_indicators: Path | None = None
+
+
 class RunConfig(_Frozen):
-    """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``."""
+    """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``."""
 
     name: str = "default"
     description: str = ""
@@ -99,6 +126,7 @@ class RunConfig(_Frozen):
     mapping: MappingConfig = MappingConfig()
     views: ViewsConfig = ViewsConfig()
     rules: RulesConfig = RulesConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
 
 class ConfigError(ValueError):
@@ -161,9 +189,16 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
         value = getattr(cfg.data, field)
         if value is not None and not value.is_absolute():
             updates[field] = (base / value).resolve()
-    if not updates:
-        return cfg
-    return cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
+    if updates:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
+    ui = cfg.metrics.user_indicators
+    if ui is not None and not ui.is_absolute():
+        cfg = cfg.model_copy(
+            update={
+                "metrics": cfg.metrics.model_copy(update={"user_indicators": (base / ui).resolve()})
+            }
+        )
+    return cfg
 
 
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:

@@ -70,6 +70,9 @@ class Result:
     conservation: pl.DataFrame
     icbs: pl.DataFrame
     ics_modelled: pl.DataFrame
+    ics_metrics: pl.DataFrame
+    provider_partnership: pl.DataFrame
+    flow_matrix: pl.DataFrame
     inputs: tuple[InputFile, ...]
     vintages: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -251,6 +254,11 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
     )
     quarantine = pl.concat([q for q in quarantines if q.height] or [empty_quarantine()])
     view, modelled = _add_modelled_ratings(view, cfg.rules.ics_rule_sets)
+    gp = next((s for s in sectors if s.sector == "gp_practice"), None)
+    metrics, provider_partnership, matrix, metric_inputs = _metrics(
+        cfg, view, mapped, gp.loaded.frame if gp else None, icb_codes.frame
+    )
+    inputs.extend(metric_inputs)
     return Result(
         config=cfg,
         mapped=mapped,
@@ -261,6 +269,9 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         conservation=cons,
         icbs=icbs,
         ics_modelled=modelled,
+        ics_metrics=metrics,
+        provider_partnership=provider_partnership,
+        flow_matrix=matrix,
         inputs=tuple(inputs),
         vintages=vintages,
         notes=(MODELLED_NOTE,),
@@ -303,6 +314,93 @@ def _add_modelled_ratings(
     return view, long
 
 
+def _metrics(
+    cfg: RunConfig,
+    view: pl.DataFrame,
+    mapped: pl.DataFrame,
+    gp_loaded: pl.DataFrame | None,
+    icb_codes: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[InputFile]]:
+    """Partnership, inequality and context metrics for the 42 ICBs of 2023."""
+    from ics_model.data.build import load_processed
+    from ics_model.metrics import partnership, system
+
+    empty = (system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame(), [])
+    mc = cfg.metrics
+    if not mc.enabled:
+        return empty
+    if cfg.mapping.icb_vintage != "2023":
+        log.warning(
+            "ics_metrics are defined on the 42 ICBs of 2023; skipped for vintage %s",
+            cfg.mapping.icb_vintage,
+        )
+        return empty
+    sources = [
+        "rtt_2026_04",
+        "ods_eccg_2025",
+        "imd2019",
+        "iod2019_population",
+        "lsoa11_icb23",
+        "sub_icb_population_2022",
+    ]
+    inputs = [_input(n, SOURCES[n].path, SOURCES[n].vintage) for n in sources]
+    table = partnership.flow_table(
+        load_processed("rtt_flows"),
+        load_processed("ods_trusts_2025"),
+        load_processed("ods_sub_icbs"),
+        part=mc.rtt_part,
+    )
+    ics_p = partnership.ics_partnership_metrics(
+        table, icb_codes, partner_threshold=mc.partner_threshold
+    )
+    prov_p = partnership.provider_partnership_metrics(table, threshold=mc.partner_threshold)
+    parts = [
+        system.partnership_rows(ics_p),
+        system.dispersion_rows(view),
+        system.access_rows(
+            table
+            if mc.rtt_part == "incomplete"
+            else partnership.flow_table(
+                load_processed("rtt_flows"),
+                load_processed("ods_trusts_2025"),
+                load_processed("ods_sub_icbs"),
+                part="incomplete",
+            ),
+            icb_codes,
+        ),
+        system.deprivation_rows(
+            load_processed("imd2019_lsoa"),
+            load_processed("lsoa11_icb23"),
+            icb_codes,
+            load_processed("sub_icb_population"),
+        ),
+    ]
+    if gp_loaded is not None:
+        practices = (
+            mapped.filter(
+                (pl.col("sector") == "gp_practice") & (pl.col("key_question") == "Overall")
+            )
+            .select("provider_id", "icb_code", "rating")
+            .join(
+                gp_loaded.select(pl.col("practice_code").alias("provider_id"), "imd_quintile"),
+                on="provider_id",
+                how="left",
+            )
+        )
+        parts.append(
+            system.gp_inequality_rows(practices, repetitions=mc.sii_repetitions, seed=mc.seed)
+        )
+    if mc.user_indicators is not None:
+        user = partnership.read_user_indicators(mc.user_indicators, mode=cfg.data.validation)
+        parts.append(
+            system.user_indicator_rows(user.frame, mc.directions, Path(mc.user_indicators).name)
+        )
+        inputs.append(_input("user_indicators", Path(mc.user_indicators), "user file"))
+        prov_p = partnership.join_user_indicators(prov_p, user.frame, "provider")
+    metrics = system.ics_metrics(parts, directions=mc.directions)
+    return metrics, prov_p, partnership.ics_flow_matrix(table), inputs
+
+
 def manifest(result: Result, files: list[str]) -> dict:
     """The run manifest: validated config, inputs with sha256, package version, time."""
     return {
@@ -340,6 +438,11 @@ def write_outputs(result: Result, out: str | Path) -> list[Path]:
         result.ics_view.write_csv(tmp / "ics_view.csv")
         result.ics_view.write_parquet(tmp / "ics_view.parquet")
         result.mapped.write_csv(tmp / "providers.csv")
+        if result.ics_metrics.height:
+            result.ics_metrics.write_csv(tmp / "ics_metrics.csv")
+            result.ics_metrics.write_parquet(tmp / "ics_metrics.parquet")
+            result.provider_partnership.write_csv(tmp / "provider_partnership.csv")
+            result.flow_matrix.write_csv(tmp / "ics_flow_matrix.csv")
         if result.ics_modelled.height:
             result.ics_modelled.write_csv(tmp / "ics_modelled_ratings.csv")
         result.unmapped.write_csv(tmp / "unmapped.csv")

@@ -108,6 +108,12 @@ FLOW_TABLE: Final = Contract(
         Column("part_type", PartType, **_REQ),
         Column("treatment_function_code", _S, **_REQ),
         Column("pathways", _I, **_REQ, min_value=0),
+        Column(
+            "over_18_weeks",
+            _I,
+            min_value=0,
+            description="pathways waiting (or that waited) over 18 weeks; null if not given",
+        ),
         Column("source_row", _I, description="row of the RTT extract"),
     ),
 )
@@ -413,8 +419,9 @@ def flow_table(
             f"no RTT rows for parts {parts} and treatment function {treatment_function!r}; "
             f"present: {', '.join(found)}"
         )
-    if "source_row" not in rows.columns:
-        rows = rows.with_columns(pl.lit(None, pl.Int64).alias("source_row"))
+    for optional in ("source_row", "over_18_weeks"):
+        if optional not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, pl.Int64).alias(optional))
     input_pathways = int(rows["pathways"].sum())
     comm = _commissioner_lookup(rows, sub_icbs, period)
     prov = _provider_lookup(rows, trusts)

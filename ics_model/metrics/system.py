@@ -1,0 +1,670 @@
+"""``ics_metrics``: partnership, inequality and context metrics for every ICS, as one tidy frame.
+
+One row per ICS x metric (plus national rows, ``icb_code = "ENGLAND"``, for the Theil
+decomposition), with ``value``, 95% ``lower``/``upper`` where the statistic has them,
+``pillar``, ``direction`` (a configurable value judgement), ``unit``, ``vintage``,
+``source`` and a ``note`` whenever a value is missing or qualified. Every definition is
+in :data:`METRIC_CATALOGUE` (``ics-model metrics list``).
+
+Inequality measures are applied only to ratio-scale quantities (shares, waits): never to
+rating codes 1-4 (PRIMER section 6). Deprivation direction: quintile 1 = most deprived
+(IoD convention; the GP file's own quintile is recoded on load).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract, validate
+from ics_model.metrics._base import Z975, InequalityInputError
+from ics_model.metrics.inequality import gini, rating_dispersion, theil_decomposition
+from ics_model.metrics.partnership import (
+    PARTNERSHIP_CATALOGUE,
+    PROXY_LABEL,
+    FlowTable,
+    resolve_directions,
+)
+from ics_model.metrics.sii import slope_index_or_null
+from ics_model.ratings import wilson_exprs
+
+log = logging.getLogger(__name__)
+
+PILLARS: Final = frozenset({"partnership", "inequality", "context"})
+DIRECTIONS: Final = frozenset({"higher_is_better", "lower_is_better", "neutral"})
+NATIONAL: Final = "ENGLAND"
+
+ICS_METRICS: Final = Contract(
+    name="ics_metrics",
+    description="Tidy ICS metrics: one row per ICS (or ENGLAND) x metric.",
+    key=("icb_code", "metric"),
+    columns=(
+        Column("icb_code", pl.String, nullable=False, pattern=r"Q[A-Z0-9]{2}|ENGLAND"),
+        Column("metric", pl.String, nullable=False, pattern=r"[a-z0-9_]+"),
+        Column("value", pl.Float64),
+        Column("lower", pl.Float64, description="95% lower limit, where the statistic has one"),
+        Column("upper", pl.Float64, description="95% upper limit"),
+        Column("pillar", pl.String, nullable=False, allowed=PILLARS),
+        Column("direction", pl.String, nullable=False, allowed=DIRECTIONS),
+        Column("unit", pl.String, nullable=False),
+        Column("vintage", pl.String, nullable=False),
+        Column("source", pl.String, nullable=False),
+        Column("note", pl.String, description="why a value is missing, or a caveat"),
+    ),
+)
+
+_GP_VINTAGE = "CQC GP ratings April 2024; practice IMD 2019 quintiles (OHID Fingertips)"
+_GP_SOURCE = "CQC via HEEC cqc.csv"
+_RTT_VINTAGE = "RTT April 2026; ICBs of April 2023 (42)"
+_RTT_SOURCE = "NHS England RTT full extract; ODS etr and eccg 2025"
+_IMD_VINTAGE = "IoD2019 on 2011 LSOAs, mid-2015 populations (IoD2025 exists, not embedded)"
+
+
+def _entry(
+    metric,
+    label,
+    pillar,
+    direction,
+    unit,
+    definition,
+    numerator,
+    denominator,
+    source,
+    vintage,
+    level="icb",
+) -> dict[str, str]:
+    return {
+        "metric": metric,
+        "label": label,
+        "level": level,
+        "pillar": pillar,
+        "direction": direction,
+        "unit": unit,
+        "definition": definition,
+        "numerator": numerator,
+        "denominator": denominator,
+        "source": source,
+        "vintage": vintage,
+    }
+
+
+def _sii_entries() -> list[dict[str, str]]:
+    out = []
+    for what, col in (
+        ("Good or Outstanding", "good_or_outstanding"),
+        ("Outstanding", "outstanding"),
+    ):
+        common = (
+            f"GP practices rated {what}, by practice deprivation quintile (1 = most deprived); "
+            "each quintile's population = its number of rated practices (the file has no "
+            "list sizes)"
+        )
+        out.append(
+            _entry(
+                f"gp_sii_{col}",
+                f"Slope index of inequality, share {what} (GP)",
+                "inequality",
+                "lower_is_better",
+                "share difference (least minus most deprived end)",
+                "SII (OHID/PHE phe_sii method): slope of the population-weighted least-squares "
+                "line of the quintile shares on the mid-point rank (0 = most, 1 = least "
+                "deprived); positive = higher shares in less deprived areas; 95% limits by "
+                "simulation from Wilson intervals. " + common,
+                "practices rated " + what,
+                "rated practices",
+                _GP_SOURCE,
+                _GP_VINTAGE,
+            )
+        )
+        out.append(
+            _entry(
+                f"gp_rii_{col}",
+                f"Relative index of inequality, share {what} (GP)",
+                "inequality",
+                "lower_is_better",
+                "ratio",
+                "RII = (intercept + SII) / intercept: the fitted share at the least deprived end "
+                "over that at the most deprived end; 1 = equality. " + common,
+                "practices rated " + what,
+                "rated practices",
+                _GP_SOURCE,
+                _GP_VINTAGE,
+            )
+        )
+    return out
+
+
+#: Every ICS-level metric: definition, numerator, denominator, unit, direction, source.
+METRIC_CATALOGUE: Final[list[dict[str, str]]] = [
+    *[{**e, "pillar": "partnership"} for e in PARTNERSHIP_CATALOGUE if e["level"] == "icb"],
+    *_sii_entries(),
+    _entry(
+        "gp_gap_good_or_outstanding",
+        "Deprivation gap, share Good or Outstanding (GP)",
+        "inequality",
+        "lower_is_better",
+        "share difference",
+        "share Good or Outstanding in the least deprived quintile minus that in the most "
+        "deprived quintile (positive = deprived areas worse)",
+        "practices rated Good or Outstanding",
+        "rated practices in the quintile",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+    ),
+    _entry(
+        "gp_theil_within_ics",
+        "Theil T within the ICS, share Good or Outstanding (GP)",
+        "inequality",
+        "lower_is_better",
+        "index (0 = equal)",
+        "population-weighted Theil T of the share Good or Outstanding across the ICS's "
+        "deprivation quintiles (weights = rated practices)",
+        "practices rated Good or Outstanding",
+        "rated practices",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+    ),
+    _entry(
+        "gp_rating_dispersion",
+        "Dispersion of GP practice ratings (Leik)",
+        "inequality",
+        "lower_is_better",
+        "index (0-1)",
+        "Leik's ordinal dispersion D = 2 sum_i min(F_i, 1 - F_i) / (k - 1) over the four "
+        "ordered ratings (F cumulative shares); 0 = all alike, 1 = split between the "
+        "extremes",
+        "rated practices per rating",
+        "rated practices",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+    ),
+    _entry(
+        "trust_rating_dispersion",
+        "Dispersion of NHS trust ratings (Leik)",
+        "inequality",
+        "lower_is_better",
+        "index (0-1)",
+        "Leik's ordinal dispersion of the Overall ratings of the ICS's trusts",
+        "rated trusts per rating",
+        "rated trusts",
+        "CQC Latest ratings",
+        "CQC ratings 3 Sep 2018 (published 2013-2018)",
+    ),
+    _entry(
+        "share_waiting_over_18_weeks",
+        "Share of residents waiting over 18 weeks",
+        "inequality",
+        "lower_is_better",
+        "share (0-1)",
+        "share of the ICS's residents' incomplete RTT pathways (all specialties, any "
+        "provider) waiting more than 18 weeks (known clock start)",
+        "residents' incomplete pathways in the weekly bands over 18 weeks",
+        "residents' incomplete pathways",
+        _RTT_SOURCE,
+        _RTT_VINTAGE,
+    ),
+    _entry(
+        "over_18_weeks_gini_trusts",
+        "Spread of 18-week waits across hosted trusts",
+        "inequality",
+        "lower_is_better",
+        "index (0-1)",
+        "pathway-weighted Gini coefficient of the share waiting over 18 weeks across the "
+        "NHS trusts hosted in the ICS (whole waiting lists); null with fewer than 2 "
+        "trusts with flows",
+        "per trust: pathways over 18 weeks",
+        "per trust: pathways",
+        _RTT_SOURCE,
+        _RTT_VINTAGE,
+    ),
+    _entry(
+        "imd_share_most_deprived_quintile",
+        "Population in England's most deprived 20%",
+        "context",
+        "neutral",
+        "share (0-1)",
+        "share of the ICS's population living in LSOAs of national IMD quintile 1",
+        "population of LSOAs in IMD deciles 1-2",
+        "population of the ICS's LSOAs",
+        "MHCLG IoD2019 Files 1 and 6; ONS LSOA (2011) to ICB (2023)",
+        _IMD_VINTAGE,
+    ),
+    _entry(
+        "imd_mean_rank",
+        "Population-weighted mean IMD rank",
+        "context",
+        "neutral",
+        "rank (1 = most deprived of 32,844)",
+        "mean national IMD rank of the ICS's LSOAs, weighted by population",
+        "sum of population x rank",
+        "population",
+        "MHCLG IoD2019 Files 1 and 6",
+        _IMD_VINTAGE,
+    ),
+    _entry(
+        "population",
+        "Population (mid-2022)",
+        "context",
+        "neutral",
+        "people",
+        "ONS mid-2022 population of the ICS's sub-ICB locations",
+        "people",
+        "none",
+        "ONS mid-2022 sub-ICB estimates",
+        "mid-2022",
+    ),
+    _entry(
+        "theil_total",
+        "Theil T, share Good or Outstanding (GP), England",
+        "inequality",
+        "lower_is_better",
+        "index",
+        "national Theil T over ICS x deprivation-quintile cells (weights = rated practices)",
+        "",
+        "",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+        "england",
+    ),
+    _entry(
+        "theil_between_ics",
+        "Theil T between ICSs, England",
+        "inequality",
+        "lower_is_better",
+        "index",
+        "between-ICS part of the national Theil T (sum_g s_g ln(mu_g / mu))",
+        "",
+        "",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+        "england",
+    ),
+    _entry(
+        "theil_within_ics",
+        "Theil T within ICSs, England",
+        "inequality",
+        "lower_is_better",
+        "index",
+        "within-ICS part of the national Theil T (sum_g s_g T_g); between + within = total",
+        "",
+        "",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+        "england",
+    ),
+]
+CATALOGUE_BY_METRIC: Final = {e["metric"]: e for e in METRIC_CATALOGUE}
+
+
+def _rows(
+    frame: pl.DataFrame,
+    metric: str,
+    value: str,
+    *,
+    lower: str | None = None,
+    upper: str | None = None,
+    note: str | pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Long rows for one metric from a frame with ``icb_code``."""
+    e = CATALOGUE_BY_METRIC[metric]
+    note_expr = note if isinstance(note, pl.Expr) else pl.lit(note, pl.String)
+    return frame.select(
+        pl.col("icb_code"),
+        pl.lit(metric).alias("metric"),
+        pl.col(value).cast(pl.Float64).alias("value"),
+        (pl.col(lower) if lower else pl.lit(None)).cast(pl.Float64).alias("lower"),
+        (pl.col(upper) if upper else pl.lit(None)).cast(pl.Float64).alias("upper"),
+        pl.lit(e["pillar"]).alias("pillar"),
+        pl.lit(e["direction"]).alias("direction"),
+        pl.lit(e["unit"]).alias("unit"),
+        pl.lit(e["vintage"]).alias("vintage"),
+        pl.lit(e["source"]).alias("source"),
+        note_expr.cast(pl.String).alias("note"),
+    )
+
+
+def partnership_rows(ics_partnership: pl.DataFrame) -> pl.DataFrame:
+    """Partnership metrics (flow proxy) in the long layout; incomplete ICSs carry notes."""
+    note = (
+        pl.when(~pl.col("complete") | pl.col("note").is_not_null())
+        .then(
+            pl.concat_str(
+                pl.when(~pl.col("complete")).then(pl.lit("incomplete coverage; ")),
+                pl.col("note"),
+                ignore_nulls=True,
+            )
+        )
+        .otherwise(pl.lit(None, pl.String))
+    )
+    metrics = (
+        "self_containment",
+        "share_other_ics_trusts",
+        "share_independent_sector",
+        "inflow_share",
+        "n_partner_icss",
+    )
+    return pl.concat([_rows(ics_partnership, m, m, note=note) for m in metrics])
+
+
+def gp_quintile_table(practices: pl.DataFrame) -> pl.DataFrame:
+    """Rated GP practices per ICS x deprivation quintile with the two shares.
+
+    ``practices``: one row per placed practice with ``icb_code``, ``imd_quintile`` (1 = most
+    deprived) and ``rating``. Practices without a quintile are left out (counted in notes).
+    """
+    r = pl.col("rating").cast(pl.String)
+    return (
+        practices.filter(pl.col("rating").is_not_null() & pl.col("imd_quintile").is_not_null())
+        .group_by("icb_code", "imd_quintile")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_rated"),
+            r.is_in(["Good", "Outstanding"]).sum().cast(pl.Int64).alias("n_go"),
+            (r == "Outstanding").sum().cast(pl.Int64).alias("n_o"),
+        )
+        .with_columns(
+            (pl.col("n_go") / pl.col("n_rated")).alias("share_go"),
+            (pl.col("n_o") / pl.col("n_rated")).alias("share_o"),
+            *wilson_exprs("n_go", "n_rated", "share_go"),
+            *wilson_exprs("n_o", "n_rated", "share_o"),
+        )
+        .with_columns(
+            ((pl.col(f"{c}_upper") - pl.col(f"{c}_lower")) / (2 * Z975)).alias(f"{c}_se")
+            for c in ("share_go", "share_o")
+        )
+        .sort("icb_code", "imd_quintile")
+    )
+
+
+def gp_inequality_rows(
+    practices: pl.DataFrame, *, repetitions: int = 100_000, seed: Any = None
+) -> pl.DataFrame:
+    """GP SII/RII, deprivation gap, within-ICS Theil and the national Theil decomposition.
+
+    SII/RII follow ``phe_sii`` with ``value_type="normal"`` and each quintile's standard
+    error taken from the width of its 95% Wilson interval, se = (upper - lower) / (2 x
+    1.96): many quintiles have shares of exactly 0 or 1, where the logit scale that
+    ``phe_sii`` uses for proportions is undefined. Point estimates do not depend on this.
+    """
+    table = gp_quintile_table(practices)
+    no_q = practices.filter(pl.col("rating").is_not_null() & pl.col("imd_quintile").is_null())
+    missing = no_q.group_by("icb_code").len("n")
+    out = []
+    for col, name in (("share_go", "good_or_outstanding"), ("share_o", "outstanding")):
+        sii = slope_index_or_null(
+            table,
+            quantile="imd_quintile",
+            population="n_rated",
+            value=col,
+            by="icb_code",
+            value_type="normal",
+            se=f"{col}_se",
+            confidence=(0.95,),
+            repetitions=repetitions,
+            seed=seed,
+            intercept=True,
+        )
+        # RII divides by the fitted share at the most deprived end: undefined when <= 0
+        bad_rii = pl.col("intercept") <= 0
+        sii = sii.with_columns(
+            pl.when(bad_rii).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("rii", "rii_lower_95_0cl", "rii_upper_95_0cl")
+        ).with_columns(
+            pl.when(bad_rii)
+            .then(pl.lit("fitted share at the most deprived end <= 0: RII undefined"))
+            .when(pl.col("intercept") < 0.01)
+            .then(pl.lit("fitted share at the most deprived end below 1%: RII unstable"))
+            .otherwise(pl.col("note"))
+            .alias("rii_note")
+        )
+        out.append(
+            _rows(
+                sii,
+                f"gp_sii_{name}",
+                "sii",
+                lower="sii_lower_95_0cl",
+                upper="sii_upper_95_0cl",
+                note=pl.col("note"),
+            )
+        )
+        out.append(
+            _rows(
+                sii,
+                f"gp_rii_{name}",
+                "rii",
+                lower="rii_lower_95_0cl",
+                upper="rii_upper_95_0cl",
+                note=pl.col("rii_note"),
+            )
+        )
+    ends = table.filter(pl.col("imd_quintile").is_in([1, 5])).pivot(
+        on="imd_quintile", index="icb_code", values=["share_go", "n_rated"]
+    )
+    for c in ("share_go_1", "share_go_5", "n_rated_1", "n_rated_5"):
+        if c not in ends.columns:
+            ends = ends.with_columns(pl.lit(None, pl.Float64).alias(c))
+    ends = ends.with_columns((pl.col("share_go_5") - pl.col("share_go_1")).alias("gap"))
+    out.append(
+        _rows(
+            ends,
+            "gp_gap_good_or_outstanding",
+            "gap",
+            note=pl.when(pl.col("gap").is_null())
+            .then(pl.lit("no rated practices in quintile 1 or 5"))
+            .when(pl.min_horizontal("n_rated_1", "n_rated_5") < 10)
+            .then(
+                pl.format(
+                    "few practices: {} in quintile 1, {} in quintile 5",
+                    pl.col("n_rated_1").cast(pl.Int64),
+                    pl.col("n_rated_5").cast(pl.Int64),
+                )
+            ),
+        )
+    )
+    dec = theil_decomposition(table, "share_go", "icb_code", weight="n_rated")
+    groups = dec.groups.rename({"theil": "t"})
+    out.append(_rows(groups, "gp_theil_within_ics", "t"))
+    national = pl.DataFrame(
+        {
+            "icb_code": [NATIONAL] * 3,
+            "metric": ["theil_total", "theil_between_ics", "theil_within_ics"],
+            "v": [dec.total, dec.between, dec.within],
+        }
+    )
+    out.append(
+        pl.concat(
+            [
+                _rows(national.filter(pl.col("metric") == m), m, "v")
+                for m in ("theil_total", "theil_between_ics", "theil_within_ics")
+            ]
+        )
+    )
+    rows = pl.concat(out, how="vertical_relaxed")
+    if missing.height:
+        rows = (
+            rows.join(missing, on="icb_code", how="left")
+            .with_columns(
+                pl.when(pl.col("n").is_not_null() & pl.col("metric").str.starts_with("gp_"))
+                .then(
+                    pl.concat_str(
+                        pl.col("note"),
+                        pl.format(
+                            "{} rated practices without a deprivation quintile left out", "n"
+                        ),
+                        separator="; ",
+                        ignore_nulls=True,
+                    )
+                )
+                .otherwise(pl.col("note"))
+                .alias("note")
+            )
+            .drop("n")
+        )
+    return rows
+
+
+def dispersion_rows(view: pl.DataFrame) -> pl.DataFrame:
+    """Leik dispersion of Overall ratings per ICS for trusts and GP practices."""
+    out = []
+    for sector, metric in (
+        ("nhs_trust", "trust_rating_dispersion"),
+        ("gp_practice", "gp_rating_dispersion"),
+    ):
+        sub = view.filter((pl.col("sector") == sector) & (pl.col("key_question") == "Overall"))
+        if sub.is_empty():
+            continue
+        d = rating_dispersion(sub, by="icb_code")
+        out.append(
+            _rows(
+                d,
+                metric,
+                "leik_dispersion",
+                note=pl.when(pl.col("n_rated") < 3).then(
+                    pl.format("only {} rated providers", "n_rated")
+                ),
+            )
+        )
+    return pl.concat(out) if out else pl.DataFrame(schema=ICS_METRICS.empty().schema)
+
+
+def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
+    """Share of residents' incomplete pathways over 18 weeks; spread across hosted trusts."""
+    f = table.flows
+    res = (
+        f.filter(pl.col("resident_icb_code").is_not_null())
+        .group_by(pl.col("resident_icb_code").alias("icb_code"))
+        .agg(pl.col("over_18_weeks").sum(), pl.col("pathways").sum())
+        .with_columns((pl.col("over_18_weeks") / pl.col("pathways")).alias("share"))
+    )
+    res = icbs.select("icb_code").join(res, on="icb_code", how="left")
+    rows = [
+        _rows(
+            res,
+            "share_waiting_over_18_weeks",
+            "share",
+            note=pl.when(pl.col("share").is_null()).then(
+                pl.lit("no resident flows in the 42-ICB geography")
+            ),
+        )
+    ]
+    trusts = (
+        f.filter(pl.col("provider_category") == "nhs_trust")
+        .group_by(pl.col("provider_icb_code").alias("icb_code"), "provider_code")
+        .agg(pl.col("over_18_weeks").sum(), pl.col("pathways").sum())
+        .filter(pl.col("pathways") > 0)
+    )
+    spread = []
+    for code in icbs["icb_code"]:
+        t = trusts.filter(pl.col("icb_code") == code)
+        if t.height < 2:
+            spread.append((code, None, f"{t.height} hosted trust(s) with RTT flows"))
+            continue
+        shares = (t["over_18_weeks"] / t["pathways"]).to_numpy()
+        try:
+            spread.append((code, gini(shares, t["pathways"].to_numpy()), None))
+        except InequalityInputError as exc:
+            spread.append((code, None, str(exc)))
+    sp = pl.DataFrame(
+        spread, schema={"icb_code": pl.String, "g": pl.Float64, "n": pl.String}, orient="row"
+    )
+    rows.append(_rows(sp, "over_18_weeks_gini_trusts", "g", note=pl.col("n")))
+    return pl.concat(rows)
+
+
+def deprivation_rows(
+    imd: pl.DataFrame, lsoa_icb: pl.DataFrame, icbs: pl.DataFrame, population: pl.DataFrame
+) -> pl.DataFrame:
+    """Deprivation profile (population-weighted, IMD 2019 LSOAs) and mid-2022 population."""
+    gss = icbs.select("icb_code", "icb_gss")
+    lsoa = (
+        imd.join(lsoa_icb.select("lsoa11_code", "icb_gss"), on="lsoa11_code", how="inner")
+        .join(gss, on="icb_gss", how="inner")
+        .group_by("icb_code")
+        .agg(
+            (
+                pl.when(pl.col("imd_quintile") == 1)
+                .then(pl.col("population_total"))
+                .otherwise(0)
+                .sum()
+                / pl.col("population_total").sum()
+            ).alias("q1"),
+            (
+                (pl.col("imd_rank") * pl.col("population_total")).sum()
+                / pl.col("population_total").sum()
+            ).alias("rank"),
+        )
+    )
+    pop = population.group_by("icb_gss").agg(pl.col("population").sum()).join(gss, on="icb_gss")
+    return pl.concat(
+        [
+            _rows(lsoa, "imd_share_most_deprived_quintile", "q1"),
+            _rows(lsoa, "imd_mean_rank", "rank"),
+            _rows(pop, "population", "population"),
+        ]
+    )
+
+
+def user_indicator_rows(
+    indicators: pl.DataFrame, directions: Mapping[str, str], source: str
+) -> pl.DataFrame:
+    """ICB-level user-supplied indicators as partnership rows (direction from config)."""
+    icb = indicators.filter(pl.col("level") == "icb")
+    return icb.select(
+        pl.col("code").alias("icb_code"),
+        pl.col("indicator").alias("metric"),
+        pl.col("value").cast(pl.Float64),
+        pl.lit(None, pl.Float64).alias("lower"),
+        pl.lit(None, pl.Float64).alias("upper"),
+        pl.lit("partnership").alias("pillar"),
+        pl.col("indicator").replace_strict(dict(directions), default="neutral").alias("direction"),
+        pl.lit("as supplied").alias("unit"),
+        (pl.col("vintage") if "vintage" in icb.columns else pl.lit(None, pl.String))
+        .fill_null("as supplied")
+        .alias("vintage"),
+        pl.lit(f"user file {source}").alias("source"),
+        (pl.col("note") if "note" in icb.columns else pl.lit(None, pl.String)).alias("note"),
+    )
+
+
+def ics_metrics(
+    parts: list[pl.DataFrame], directions: Mapping[str, str] | None = None
+) -> pl.DataFrame:
+    """Assemble metric rows into the validated :data:`ICS_METRICS` frame.
+
+    ``directions`` overrides the catalogue's default direction per metric (a value
+    judgement; e.g. ``{"self_containment": "neutral"}``).
+    """
+    frame = pl.concat(parts, how="vertical_relaxed").select(ICS_METRICS.column_names)
+    if directions:
+        resolve_directions(
+            {k: v for k, v in directions.items() if k in resolve_directions()}
+        )  # validates partnership keys
+        bad = {k: v for k, v in directions.items() if v not in DIRECTIONS}
+        if bad:
+            raise ValueError(f"directions must be one of {sorted(DIRECTIONS)}, got {bad}")
+        frame = frame.with_columns(
+            pl.col("metric")
+            .replace_strict(dict(directions), default=pl.col("direction"))
+            .alias("direction")
+        )
+    frame = frame.sort("icb_code", "pillar", "metric")
+    log.info("ics_metrics: %d rows, %d metrics", frame.height, frame["metric"].n_unique())
+    return validate(frame, ICS_METRICS).frame
+
+
+__all__ = [
+    "CATALOGUE_BY_METRIC",
+    "ICS_METRICS",
+    "METRIC_CATALOGUE",
+    "PROXY_LABEL",
+    "access_rows",
+    "deprivation_rows",
+    "dispersion_rows",
+    "gp_inequality_rows",
+    "gp_quintile_table",
+    "ics_metrics",
+    "partnership_rows",
+    "user_indicator_rows",
+]
