@@ -35,6 +35,8 @@ rules_app = typer.Typer(
     help="Rating rule sets: list them, check them against CQC.", no_args_is_help=True
 )
 app.add_typer(rules_app, name="rules")
+metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -245,6 +247,26 @@ def rules_check(
         except OSError as exc:
             _fail(f"cannot write to {out}: {exc.strerror or exc}", 1)
         console.print(f"Wrote rules_check_*.csv to {out}")
+
+
+@metrics_app.command("list")
+def metrics_list(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown.")] = False,
+) -> None:
+    """List every ICS metric with its definition, unit, direction, source and vintage."""
+    from ics_model.metrics.system import METRIC_CATALOGUE, catalogue_markdown
+
+    if markdown:
+        typer.echo(catalogue_markdown(), nl=False)
+        return
+    table = Table(title="ICS metrics (ics_metrics.csv)", show_lines=True)
+    for col in ("metric", "pillar", "direction", "unit", "definition", "vintage"):
+        table.add_column(col)
+    for e in METRIC_CATALOGUE:
+        table.add_row(
+            e["metric"], e["pillar"], e["direction"], e["unit"], e["definition"], e["vintage"]
+        )
+    console.print(table)
 
 
 def main() -> None:  # pragma: no cover

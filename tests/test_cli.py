@@ -151,3 +151,15 @@ def test_rules_check_unknown_rule_set_exits_2():
 def test_rules_list_shows_shipped_rule_sets():
     r = _invoke("rules", "list")
     assert r.exit_code == 0 and "cqc_principles" in r.output and "saf_2024" in r.output
+
+
+def test_metrics_list_and_the_docs_catalogue_is_current():
+    from pathlib import Path
+
+    from ics_model.metrics.system import catalogue_markdown
+
+    r = _invoke("metrics", "list")
+    assert r.exit_code == 0 and "ICS metrics" in r.output
+    r = _invoke("metrics", "list", "--markdown")
+    docs = Path(__file__).resolve().parents[1] / "docs" / "METRICS.md"
+    assert r.output == catalogue_markdown() == docs.read_text(encoding="utf-8")
