@@ -281,3 +281,29 @@ def test_combine_predecessors_option_rates_merged_trusts():
     assert g6["rating_source"][0] == "combined" and g6["rating"][0] is not None
     assert g6["inherited_from"][0] == "RRP+TAF"
     assert res.conservation["balanced"].all()
+
+
+def test_user_indicators_and_completed_pathways_options(tmp_path):
+    from ics_model.data.bundled import configs_dir
+
+    example = configs_dir() / "examples" / "user_partnership_indicators.csv"
+    cfg = RunConfig.model_validate(
+        {
+            "metrics": {
+                "user_indicators": str(example),
+                "rtt_part": "completed",
+                "sii_repetitions": 2000,
+                "directions": {"partnerships_and_communities_score": "higher_is_better"},
+            }
+        }
+    )
+    res = run(cfg)
+    user = res.ics_metrics.filter(pl.col("metric") == "partnerships_and_communities_score")
+    assert dict(zip(user["icb_code"], user["value"], strict=True)) == {"QE1": 3.0, "QF7": 2.0}
+    assert set(user["direction"]) == {"higher_is_better"}
+    assert user["source"].str.contains("user file").all()
+    prov = res.provider_partnership
+    assert "provider_collaborative_member" in prov.columns
+    assert prov.filter(pl.col("provider_id") == "RJ1")["provider_collaborative_member"][0] == 1
+    roles = {i.role for i in res.inputs}
+    assert "user_indicators" in roles and "rtt_2026_04" in roles
