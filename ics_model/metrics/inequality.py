@@ -126,7 +126,8 @@ def gini(values: Any, weights: Any = None) -> float:
     below = cum - w
     above = total - cum
     mu = np.sum(w * x) / total
-    return float(np.sum(w * x * (below - above)) / (total**2 * mu))
+    # non-negative by construction; max() removes floating-point noise below zero
+    return max(0.0, float(np.sum(w * x * (below - above)) / (total**2 * mu)))
 
 
 def gini_by(
@@ -207,7 +208,8 @@ def _theil(x: np.ndarray, w: np.ndarray) -> float:
     s = wx / wx.sum()
     mu = wx.sum() / w.sum()
     pos = s > 0
-    return float(np.sum(s[pos] * np.log(x[pos] / mu)))
+    # non-negative by construction; max() removes floating-point noise below zero
+    return max(0.0, float(np.sum(s[pos] * np.log(x[pos] / mu))))
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,8 @@ def atkinson(values: Any, weights: Any = None, epsilon: float = 0.5) -> float:
         ede = math.exp(float(np.sum(w * np.log(r)) / total))
     else:
         ede = float(np.sum(w * r ** (1 - epsilon)) / total) ** (1 / (1 - epsilon))
-    return float(1 - ede)
+    # non-negative by construction; max() removes floating-point noise below zero
+    return max(0.0, float(1 - ede))
 
 
 # --------------------------------------------------------------------------------------

@@ -867,3 +867,12 @@ def test_rating_dispersion_frame() -> None:
         rating_dispersion(frame.with_columns(n_good=pl.lit(-1)), "ics")
     with pytest.raises(InequalityInputError, match="columns not in frame"):
         rating_dispersion(frame.drop("n_good"), "ics")
+
+
+@pytest.mark.parametrize("value", [1.9, 0.1, 3.3, 1e4])
+def test_equal_values_never_give_negative_indices(value) -> None:
+    xs = [value] * 3
+    for eps in (0.25, 0.5, 1.0, 2.0):
+        assert atkinson(xs, epsilon=eps) >= 0.0
+    assert theil(xs) >= 0.0
+    assert gini(xs) >= 0.0
