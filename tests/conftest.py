@@ -4,6 +4,12 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore the same examples on every run (reproducible CI), with no
+# per-example deadline (timings vary between machines; tests never assert on wall time).
+settings.register_profile("ics_model", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("ics_model")
 
 ROOT = Path(__file__).resolve().parents[1]
 
