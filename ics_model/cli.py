@@ -135,6 +135,26 @@ def _print_summary(result) -> None:
 
 
 @app.command()
+def verify(
+    folder: Annotated[Path, typer.Argument(help="An output folder written by 'run'.")],
+) -> None:
+    """Recompute the sha256 of every output listed in the folder's manifest.json."""
+    from ics_model.outputs import OutputError, verify_outputs
+
+    try:
+        problems = verify_outputs(folder)
+    except OutputError as exc:
+        _fail(str(exc), 1)
+    if problems:
+        _fail(
+            f"{folder}: {len(problems)} output(s) differ from the manifest:\n  "
+            + "\n  ".join(problems),
+            1,
+        )
+    console.print(f"[green]verified[/]: every output in {folder} matches its manifest hash")
+
+
+@app.command()
 def validate(
     config: Annotated[Path, typer.Argument(help="Run config (YAML) to check.")],
 ) -> None:

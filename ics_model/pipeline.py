@@ -10,19 +10,13 @@ written.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from ics_model import __version__
-from ics_model.config import RunConfig, config_to_dict, load_config
+from ics_model.config import RunConfig, load_config
 from ics_model.contracts import empty_quarantine
 from ics_model.data import cqc, geography, ods, population
 from ics_model.data.base import Loaded
@@ -37,14 +31,11 @@ from ics_model.mapping import (
     place_locations,
     place_trusts,
 )
+from ics_model.outputs import MODELLED_NOTE, OutputError
 from ics_model.rules import ics_modelled_ratings
 from ics_model.views import ics_view
 
 log = logging.getLogger(__name__)
-
-MODELLED_NOTE = (
-    "ICS figures are modelled summaries of provider ratings; there are no official ICS ratings."
-)
 
 
 @dataclass(frozen=True)
@@ -75,11 +66,8 @@ class Result:
     flow_matrix: pl.DataFrame
     inputs: tuple[InputFile, ...]
     vintages: dict[str, str] = field(default_factory=dict)
+    extra_outputs: dict[str, pl.DataFrame | dict] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-
-
-class OutputError(OSError):
-    """Outputs could not be written (the message names the path)."""
 
 
 def _input(role: str, path: Path, vintage: str) -> InputFile:
@@ -401,66 +389,7 @@ def _metrics(
     return metrics, prov_p, partnership.ics_flow_matrix(table), inputs
 
 
-def manifest(result: Result, files: list[str]) -> dict:
-    """The run manifest: validated config, inputs with sha256, package version, time."""
-    return {
-        "tool": "ics_model",
-        "version": __version__,
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "note": MODELLED_NOTE,
-        "config": config_to_dict(result.config),
-        "inputs": [vars(i) for i in result.inputs],
-        "vintages": result.vintages,
-        "outputs": sorted(files),
-        "conservation": result.conservation.to_dicts(),
-    }
+# writing is a separate step, kept in its own module
+from ics_model.outputs import manifest, write_outputs  # noqa: E402
 
-
-def write_outputs(result: Result, out: str | Path) -> list[Path]:
-    """Write a run's outputs into ``out``.
-
-    Every file is first written into a temporary folder inside ``out``; only when all
-    are written is each moved into place with an atomic rename, so a failed write
-    never leaves a half-written file behind.
-
-    Raises
-    ------
-    OutputError
-        when ``out`` cannot be created or written (e.g. it lies under a regular file).
-    """
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".ics_model-", dir=out))
-    except OSError as exc:
-        raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
-    try:
-        result.ics_view.write_csv(tmp / "ics_view.csv")
-        result.ics_view.write_parquet(tmp / "ics_view.parquet")
-        result.mapped.write_csv(tmp / "providers.csv")
-        if result.ics_metrics.height:
-            result.ics_metrics.write_csv(tmp / "ics_metrics.csv")
-            result.ics_metrics.write_parquet(tmp / "ics_metrics.parquet")
-            result.provider_partnership.write_csv(tmp / "provider_partnership.csv")
-            result.flow_matrix.write_csv(tmp / "ics_flow_matrix.csv")
-        if result.ics_modelled.height:
-            result.ics_modelled.write_csv(tmp / "ics_modelled_ratings.csv")
-        result.unmapped.write_csv(tmp / "unmapped.csv")
-        result.quarantine.write_csv(tmp / "quarantine.csv")
-        result.superseded.write_csv(tmp / "superseded.csv")
-        result.conservation.write_csv(tmp / "conservation.csv")
-        files = [p.name for p in tmp.iterdir()] + ["manifest.json"]
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest(result, files), indent=2, default=str), encoding="utf-8"
-        )
-        written = []
-        for f in sorted(tmp.iterdir()):
-            target = out / f.name
-            os.replace(f, target)
-            written.append(target)
-    except OSError as exc:
-        raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    log.info("wrote %d files to %s", len(written), out)
-    return written
+__all__ = ["OutputError", "Result", "manifest", "run", "write_outputs"]

@@ -202,7 +202,10 @@ def ics_flow_matrix(table: FlowTable) -> pl.DataFrame:
             .alias("share_of_resident"),
         )
         .select(ICS_FLOW_MATRIX.column_names)
-        .sort(["resident_icb_code", "pathways"], descending=[False, True])
+        .sort(
+            ["resident_icb_code", "pathways", "provider_icb_code"],
+            descending=[False, True, False],
+        )
     )
     return validate(out, ICS_FLOW_MATRIX).frame
 
@@ -439,10 +442,12 @@ def provider_partnership_metrics(table: FlowTable, *, threshold: float = 0.05) -
         f.filter(placed)
         .group_by(pl.col("provider_code").alias("provider_id"), "resident_icb_code")
         .agg(pl.col("pathways").sum())
+        # a fixed row order makes the floating-point sums (and outputs) reproducible
+        .sort("provider_id", "resident_icb_code")
         .with_columns(
             (pl.col("pathways") / pl.col("pathways").sum().over("provider_id")).alias("s")
         )
-        .group_by("provider_id")
+        .group_by("provider_id", maintain_order=True)
         .agg(
             (pl.col("s") >= threshold).sum().cast(pl.Int64).alias("n_commissioning_icss"),
             (pl.col("s") ** 2).sum().alias("hhi_commissioning_icss"),
