@@ -74,9 +74,18 @@ def _main(
 def run(
     config: Annotated[Path | None, typer.Argument(help="Run config (YAML).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("outputs"),
+    geo: Annotated[
+        Path | None,
+        typer.Option("--geo", help="Also write the ICS layer to this GeoPackage (.gpkg)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the main job and write the ICS views, reports and manifest."""
+    """Run the main job and write the ICS views, metrics, reports and manifest.
+
+    Examples: ``ics-model run`` (embedded data, configs/default.yaml, outputs/);
+    ``ics-model run configs/default.yaml --out results --geo results/ics.gpkg``.
+    """
     from ics_model.contracts import DataContractError
     from ics_model.data.base import SourceReadError
     from ics_model.pipeline import OutputError, write_outputs
@@ -84,16 +93,38 @@ def run(
 
     _setup_logging(verbose)
     cfg = _load(config)
+    if geo is not None and geo.suffix.lower() != ".gpkg":
+        _fail(f"--geo must name a .gpkg file, got {geo}", 2)
     try:
-        with console.status("Loading, placing and counting ratings..."):
+        with (
+            console.status("Loading, placing and counting ratings...")
+            if not quiet
+            else (_nullcontext())
+        ):
             result = run_pipeline(cfg)
         written = write_outputs(result, out)
+        if geo is not None:
+            from ics_model.geo import write_geopackage
+
+            try:
+                geo.parent.mkdir(parents=True, exist_ok=True)
+                written.append(write_geopackage(result, geo))
+            except OSError as exc:
+                raise OutputError(f"cannot write {geo}: {exc.strerror or exc}") from None
     except (DataContractError, SourceReadError, OutputError, ValueError) as exc:
         _fail(str(exc), 1)
+    if quiet:
+        return
     _print_summary(result)
     console.print(
         f"Wrote {len(written)} files to [bold]{out}[/]: " + ", ".join(p.name for p in written)
     )
+
+
+def _nullcontext():
+    from contextlib import nullcontext
+
+    return nullcontext()
 
 
 def _print_summary(result) -> None:

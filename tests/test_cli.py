@@ -163,3 +163,34 @@ def test_metrics_list_and_the_docs_catalogue_is_current():
     r = _invoke("metrics", "list", "--markdown")
     docs = Path(__file__).resolve().parents[1] / "docs" / "METRICS.md"
     assert r.output == catalogue_markdown() == docs.read_text(encoding="utf-8")
+
+
+def test_run_quiet_and_geopackage_export(tmp_path):
+    import geopandas as gpd
+    import polars as pl
+
+    gpkg = tmp_path / "gis" / "ics.gpkg"
+    r = _invoke("run", "--out", str(tmp_path / "o"), "--geo", str(gpkg), "--quiet")
+    assert r.exit_code == 0, r.output
+    assert r.output == ""
+    g = gpd.read_file(gpkg)
+    assert len(g) == 42 and g.crs.to_epsg() == 4326
+    view = pl.read_csv(tmp_path / "o" / "ics_view.csv").filter(
+        (pl.col("sector") == "gp_practice") & (pl.col("key_question") == "Overall")
+    )
+    expected = dict(zip(view["icb_code"], view["share_good_or_outstanding"], strict=True))
+    got = dict(zip(g["icb_code"], g["gp_practice_share_good_or_outstanding"], strict=True))
+    assert got.keys() == expected.keys()
+    for code, value in expected.items():
+        assert abs(got[code] - value) < 1e-12
+    metrics = pl.read_csv(tmp_path / "o" / "ics_metrics.csv").filter(
+        pl.col("metric") == "self_containment"
+    )
+    sc = dict(zip(metrics["icb_code"], metrics["value"], strict=True))
+    for code, value in zip(g["icb_code"], g["metric_self_containment"], strict=True):
+        assert (value != value and sc[code] is None) or abs(value - sc[code]) < 1e-12
+
+
+def test_geo_must_be_a_geopackage(tmp_path):
+    r = _invoke("run", "--out", str(tmp_path / "o"), "--geo", str(tmp_path / "x.shp"))
+    assert r.exit_code == 2 and ".gpkg" in r.output

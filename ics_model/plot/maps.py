@@ -1,0 +1,337 @@
+"""Choropleth maps of ICS figures on the 42 ICB boundaries.
+
+:func:`icb_geodataframe` joins a polars frame of ICS values to the ICB boundaries (the
+caller loads them with :func:`ics_model.data.geography.read_boundaries`);
+:func:`choropleth` classifies the values with ``mapclassify`` and draws them. Classes are
+presentation: they group values for colouring, they are not a statistic of the ICSs.
+Maps are drawn on the British National Grid (EPSG:27700) so England keeps its shape.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+import warnings
+from typing import TYPE_CHECKING, Final, Literal
+
+import numpy as np
+import polars as pl
+
+from ics_model.plot.style import (
+    DIVERGING_CMAP,
+    INK,
+    NO_DATA_COLOUR,
+    NO_DATA_EDGE,
+    NO_DATA_HATCH,
+    REGION_EDGE,
+    SEQUENTIAL_CMAP,
+    Vintages,
+    add_footnote,
+    distinct_values,
+    frame_vintages,
+    new_axes,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
+
+Scheme = Literal["quantiles", "natural_breaks", "equal_interval"]
+
+#: Projected CRS the maps are drawn in (British National Grid).
+MAP_CRS: Final = 27700
+SCHEMES: Final = ("quantiles", "natural_breaks", "equal_interval")
+
+
+def icb_geodataframe(
+    frame: pl.DataFrame,
+    boundaries: gpd.GeoDataFrame,
+    icbs: pl.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Join a polars frame of ICS values to the ICB boundaries (a join, not a metric).
+
+    Every boundary is kept, in the boundaries' order; an ICB with no row in ``frame``
+    gets missing values.
+
+    Parameters
+    ----------
+    frame : one row per ICB, keyed by ``icb_gss`` or by ``icb_code`` (then ``icbs`` is
+        needed to translate codes); any other columns are carried over.
+    boundaries : ICB boundaries with ``icb_gss`` and ``geometry`` (as
+        ``read_boundaries("icb")``).
+    icbs : ``icb_code`` -> ``icb_gss`` lookup (e.g. a run's ``icbs``), used when
+        ``frame`` has no ``icb_gss``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The boundaries' columns plus ``frame``'s, in the boundaries' CRS.
+
+    Raises
+    ------
+    ValueError
+        No key column, ``icbs`` missing when needed, a key repeated in ``frame`` (filter a
+        long frame such as ``ics_metrics`` to one metric first), or keys that match no
+        boundary (they are listed; rows are never dropped silently).
+    """
+    import geopandas as gpd
+
+    if "icb_gss" not in boundaries.columns:
+        raise ValueError("boundaries need an icb_gss column (read_boundaries('icb'))")
+    if "icb_gss" not in frame.columns:
+        if "icb_code" not in frame.columns:
+            raise ValueError("frame needs an icb_gss or icb_code column")
+        if icbs is None:
+            raise ValueError("frame has icb_code but no icb_gss: pass icbs (icb_code, icb_gss)")
+        lookup = icbs.select("icb_code", "icb_gss").unique()
+        frame = frame.join(lookup, on="icb_code", how="left")
+        unknown = frame.filter(pl.col("icb_gss").is_null())["icb_code"].to_list()
+        if unknown:
+            raise ValueError(f"icb_code not in icbs: {sorted(map(str, unknown))}")
+    dup = frame.filter(pl.col("icb_gss").is_duplicated())["icb_gss"].unique().to_list()
+    if dup:
+        raise ValueError(
+            f"{len(dup)} ICBs appear more than once (e.g. {sorted(dup)[:3]}): give one row "
+            "per ICB (filter a long frame to one metric first)"
+        )
+    known = set(boundaries["icb_gss"].astype(str))
+    unmatched = sorted(set(frame["icb_gss"].to_list()) - known)
+    if unmatched:
+        raise ValueError(f"ICBs with no boundary: {unmatched}")
+    extra = [c for c in frame.columns if c != "icb_gss" and c in boundaries.columns]
+    right = frame.drop(extra).to_pandas()
+    joined = boundaries.merge(right, on="icb_gss", how="left", sort=False)
+    return gpd.GeoDataFrame(joined, geometry=boundaries.geometry.name, crs=boundaries.crs)
+
+
+def _classify(values: np.ndarray, scheme: str, k: int, diverging: bool) -> np.ndarray:
+    """Upper bounds of the classes (the last is the maximum); 0 is a bound if diverging."""
+    import mapclassify
+
+    n_unique = len(np.unique(values))
+    k = max(1, min(k, n_unique))
+    if k == 1:
+        bins = np.array([values.max()])
+    else:
+        cls = {
+            "quantiles": mapclassify.Quantiles,
+            "natural_breaks": mapclassify.FisherJenks,
+            "equal_interval": mapclassify.EqualInterval,
+        }[scheme]
+        with warnings.catch_warnings():
+            # ties can merge quantile classes (fewer than k): the legend shows what is left
+            warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
+            warnings.filterwarnings("ignore", "Numba not installed", UserWarning)
+            bins = np.asarray(cls(values, k=k).bins, dtype=float)
+    if diverging and values.min() < 0 < values.max() and not np.any(bins == 0.0):
+        bins = np.sort(np.append(bins, 0.0))
+    bins = np.unique(bins)
+    counts = np.bincount(np.searchsorted(bins, values, side="left"), minlength=len(bins))
+    keep = (counts > 0) | (np.arange(len(bins)) == len(bins) - 1)
+    return bins[keep]
+
+
+def _class_colours(
+    bins: np.ndarray, lowest: float, cmap: Colormap, diverging: bool
+) -> list[tuple[float, ...]]:
+    """One colour per class: evenly along a sequential map; by class mid-point if diverging."""
+    k = len(bins)
+    if not diverging:
+        if k == 1:
+            return [cmap(0.6)]
+        return [cmap(0.15 + 0.8 * i / (k - 1)) for i in range(k)]
+    lows = np.concatenate(([lowest], bins[:-1]))
+    mids = (lows + bins) / 2
+    span = max(abs(lowest), abs(bins[-1])) or 1.0
+    out = []
+    for m in mids:
+        t = float(np.clip(m / span, -1.0, 1.0))
+        t = math.copysign(max(abs(t), 0.12), t) if t != 0 else 0.0
+        out.append(cmap(0.5 + 0.45 * t))
+    return out
+
+
+def _default_legend_title(gdf, value: str) -> str:
+    """The metric's catalogue label (or the column name), with the frame's unit if single."""
+    from ics_model.metrics.system import CATALOGUE_BY_METRIC
+
+    name = value
+    metrics = distinct_values(gdf, "metric")
+    if len(metrics) == 1:
+        name = CATALOGUE_BY_METRIC.get(metrics[0], {}).get("label", metrics[0])
+    units = distinct_values(gdf, "unit")
+    return f"{name} ({units[0]})" if len(units) == 1 else name
+
+
+def _fmt(values: np.ndarray) -> str:
+    """A number format that tells the classes apart."""
+    top = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    span = float(np.nanmax(values) - np.nanmin(values)) if values.size else 0.0
+    if top >= 1000:
+        return "{:,.0f}"
+    if top >= 100:
+        return "{:.0f}"
+    if span >= 1 or top >= 10:
+        return "{:.1f}"
+    if span >= 0.05:
+        return "{:.2f}"
+    return "{:.3f}"
+
+
+def choropleth(
+    gdf_or_frame,
+    value: str,
+    *,
+    boundaries: gpd.GeoDataFrame | None = None,
+    icbs: pl.DataFrame | None = None,
+    regions: gpd.GeoDataFrame | None = None,
+    scheme: Scheme = "quantiles",
+    k: int = 5,
+    diverging: bool | None = None,
+    cmap: str | Colormap | None = None,
+    legend_title: str | None = None,
+    title: str | None = None,
+    footnote: Vintages = None,
+    modelled: bool = True,
+    fmt: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Map one value per ICS on the 42 ICB boundaries, in classes.
+
+    Parameters
+    ----------
+    gdf_or_frame : a GeoDataFrame with ``value`` and geometries, or a polars frame with
+        one row per ICB keyed by ``icb_gss`` or ``icb_code`` (joined to ``boundaries``
+        with :func:`icb_geodataframe`; e.g. ``ics_metrics`` filtered to one metric).
+    value : the column to map (numeric; nulls and NaN are "no data").
+    boundaries : ICB boundaries (``read_boundaries("icb")``), needed for a polars frame.
+    icbs : ``icb_code`` -> ``icb_gss`` lookup, needed for a polars frame without
+        ``icb_gss``.
+    regions : NHS England region boundaries (``read_boundaries("region")``), outlined on
+        top when given.
+    scheme : ``"quantiles"``, ``"natural_breaks"`` (Fisher-Jenks optimal breaks,
+        deterministic) or ``"equal_interval"``; mapclassify does the classing.
+    k : number of classes (fewer when there are fewer distinct values, or ties merge
+        quantiles).
+    diverging : centre the colours on 0 (0 becomes a class bound); None chooses it when
+        the values take both signs.
+    cmap : colour map (name or object); default :data:`~ics_model.plot.style.SEQUENTIAL_CMAP`
+        or :data:`~ics_model.plot.style.DIVERGING_CMAP`.
+    legend_title : what the values are, with units; default the metric's label (a frame
+        with a single ``metric``, as ``ics_metrics`` filtered to one) or ``value``, with
+        the frame's ``unit`` when it has a single one.
+    title : default "<legend title> by ICS (modelled)".
+    footnote : data vintages for the footnote; default those in the frame's
+        ``vintage``/``ratings_vintage`` column.
+    modelled : write the "modelled" caveat in the footnote.
+    fmt : format of the class bounds (e.g. ``"{:.1%}"``); default chosen from the values.
+    ax : axes to draw on; default a new 8 x 7 inch figure (legend at the right).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        Unknown scheme, ``k < 1``, a missing column, or a frame that does not join (see
+        :func:`icb_geodataframe`).
+    """
+    import geopandas as gpd
+    import matplotlib as mpl
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if isinstance(gdf_or_frame, gpd.GeoDataFrame):
+        gdf = gdf_or_frame
+    elif isinstance(gdf_or_frame, pl.DataFrame):
+        if boundaries is None:
+            raise ValueError("a polars frame needs boundaries (read_boundaries('icb'))")
+        if value not in gdf_or_frame.columns:
+            raise ValueError(f"no column {value!r} in the frame")
+        gdf = icb_geodataframe(gdf_or_frame, boundaries, icbs)
+    else:
+        raise TypeError(f"expected a GeoDataFrame or polars DataFrame, got {type(gdf_or_frame)}")
+    if value not in gdf.columns:
+        raise ValueError(f"no column {value!r} in the frame")
+
+    if legend_title is None:
+        legend_title = _default_legend_title(gdf, value)
+    if footnote is None:
+        footnote = frame_vintages(gdf)
+    gdf = gdf.to_crs(MAP_CRS) if gdf.crs is not None else gdf
+    vals = np.asarray(gdf[value].astype("float64").to_numpy(na_value=np.nan), dtype=float)
+    missing = ~np.isfinite(vals)
+    present = vals[~missing]
+    if diverging is None:
+        diverging = bool(present.size) and present.min() < 0 < present.max()
+    cm = mpl.colormaps[cmap or (DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP)]
+    ax = new_axes(ax, (8.0, 7.0))
+
+    handles: list = []
+    if present.size:
+        bins = _classify(present, scheme, k, diverging)
+        colours = _class_colours(bins, float(present.min()), cm, diverging)
+        cls = np.searchsorted(bins, present, side="left")
+        shown = gdf.loc[~missing]
+        shown.plot(
+            ax=ax,
+            color=[colours[c] for c in cls],
+            edgecolor="white",
+            linewidth=0.4,
+        )
+        form = fmt or _fmt(present)
+        lows = [float(present.min()), *bins[:-1]]
+        counts = np.bincount(cls, minlength=len(bins))
+        for i, (lo, hi) in enumerate(zip(lows, bins, strict=True)):
+            label = (
+                form.format(hi) if lo == hi else f"{form.format(lo)} – {form.format(hi)}"
+            ) + f" ({counts[i]})"
+            handles.append(Patch(facecolor=colours[i], edgecolor="white", label=label))
+    if missing.any():
+        gdf.loc[missing].plot(
+            ax=ax,
+            facecolor=NO_DATA_COLOUR,
+            edgecolor=NO_DATA_EDGE,
+            hatch=NO_DATA_HATCH,
+            linewidth=0.4,
+        )
+        handles.append(
+            Patch(
+                facecolor=NO_DATA_COLOUR,
+                edgecolor=NO_DATA_EDGE,
+                hatch=NO_DATA_HATCH,
+                label=f"no data ({int(missing.sum())})",
+            )
+        )
+    if regions is not None:
+        reg = regions.to_crs(MAP_CRS) if regions.crs is not None else regions
+        reg.boundary.plot(ax=ax, color=REGION_EDGE, linewidth=0.8)
+        handles.append(Line2D([], [], color=REGION_EDGE, linewidth=0.8, label="NHS England region"))
+    ax.legend(
+        handles=handles,
+        title=textwrap.fill(legend_title, 32),
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        fontsize=7,
+        title_fontsize=8,
+        frameon=False,
+        alignment="left",
+    )
+    ax.set_axis_off()
+    # equal aspect leaves spare width: keep the map at the left, the legend in the space
+    ax.set_aspect("equal")
+    ax.set_anchor("W")
+    ax.set_title(
+        title or textwrap.fill(f"{legend_title} by ICS (modelled)", 70), fontsize=11, color=INK
+    )
+    add_footnote(ax, footnote, modelled=modelled)
+    return ax
+
+
+__all__ = ["MAP_CRS", "SCHEMES", "choropleth", "icb_geodataframe"]
