@@ -1,0 +1,592 @@
+r"""Build a composite: indicator matrix, normalised arrays, aggregation, correlations.
+
+The steps follow the JRC/OECD *Handbook on Constructing Composite Indicators* (2008):
+data selection (step 2, :func:`indicator_matrix`), missing data and outliers (step 3),
+multivariate analysis (step 4, :func:`correlations`), normalisation (step 5), weighting
+and aggregation (step 6, :func:`composite`). :func:`normalised_array` and
+:func:`aggregate_arrays` are the vectorised core, so uncertainty analysis (step 7) can
+evaluate many weight draws at once. COINr (Becker et al. 2022, *JOSS* 7(78), 4567) is the
+reference implementation of the same steps in R.
+
+Aggregation is two-level. For ICS :math:`c`, pillar :math:`q` with indicators
+:math:`i \in q` observed for :math:`c`:
+
+.. math::
+
+    P_{cq} = M_q\big(\{y_{ci}\}, \{w_i / \textstyle\sum_{j \in q,\,obs} w_j\}\big), \qquad
+    S_c = M\big(\{P_{cq}\}, \{W_q / \textstyle\sum_{r,\,obs} W_r\}\big)
+
+with :math:`y` the normalised values, :math:`M_q`, :math:`M` weighted means from
+:data:`~ics_model.composite.methods.AGGREGATORS` and :math:`w`, :math:`W` the indicator
+and pillar weights. Every composite is a *modelled* construct: no official ICS ratings exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from ics_model.composite.methods import (
+    AGGREGATORS,
+    BOUNDED_NORMALISERS,
+    MISSING_POLICIES,
+    NORMALISERS,
+    TRANSFORMS,
+    CompositeError,
+    average_ranks,
+    domain_violations,
+    reweighted_mean,
+)
+from ics_model.composite.spec import LABEL, CompositeSpec, parse_source
+
+log = logging.getLogger(__name__)
+
+_NATIONAL = "ENGLAND"
+
+
+# --------------------------------------------------------------------------- matrix
+
+
+def _view_column(view: pl.DataFrame, name: str, sector: str, kq: str, column: str) -> pl.DataFrame:
+    sectors = sorted(set(view["sector"].cast(pl.String).to_list()))
+    if sector not in sectors:
+        raise CompositeError(
+            f"indicator {name!r}: sector {sector!r} is not in the ICS view "
+            f"(available: {', '.join(sectors)})"
+        )
+    numeric = [c for c, t in view.schema.items() if t.is_numeric()]
+    if column not in numeric:
+        raise CompositeError(
+            f"indicator {name!r}: {column!r} is not a numeric ICS view column "
+            f"(available: {', '.join(numeric)})"
+        )
+    sub = view.filter(
+        (pl.col("sector").cast(pl.String) == sector)
+        & (pl.col("key_question").cast(pl.String) == kq)
+    )
+    if sub.is_empty():
+        raise CompositeError(
+            f"indicator {name!r}: the ICS view has no {sector} rows for key question {kq!r}"
+        )
+    return sub.select("icb_code", pl.col(column).cast(pl.Float64).alias(name))
+
+
+def _metric_column(metrics: pl.DataFrame, name: str, metric: str) -> pl.DataFrame:
+    available = sorted(set(metrics["metric"].to_list()))
+    if metric not in available:
+        raise CompositeError(
+            f"indicator {name!r}: unknown metric {metric!r} (available metrics: "
+            f"{', '.join(available)})"
+        )
+    sub = metrics.filter((pl.col("metric") == metric) & (pl.col("icb_code") != _NATIONAL))
+    return sub.select("icb_code", pl.col("value").cast(pl.Float64).alias(name))
+
+
+def indicator_matrix(
+    view: pl.DataFrame | None, metrics: pl.DataFrame | None, spec: CompositeSpec
+) -> pl.DataFrame:
+    """Wide ICS x indicator frame of raw values, read from the spec's sources.
+
+    Parameters
+    ----------
+    view : the ``ics_view`` frame (``view:`` sources); its ICSs define the rows.
+    metrics : the ``ics_metrics`` frame (``metric:`` sources); national rows are ignored.
+    spec : the composite spec.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``icb_code``, ``icb_name`` and one Float64 column per indicator (spec order);
+        null where the source has no value. JRC/OECD Handbook (2008) step 2.
+    """
+    if view is not None:
+        ics = view.select("icb_code", "icb_name").unique().sort("icb_code")
+    elif metrics is not None:
+        ics = (
+            metrics.filter(pl.col("icb_code") != _NATIONAL)
+            .select("icb_code", pl.lit(None, pl.String).alias("icb_name"))
+            .unique()
+            .sort("icb_code")
+        )
+    else:
+        raise CompositeError("indicator_matrix needs an ICS view or an ics_metrics frame")
+    out = ics
+    for pillar, ind in spec.indicators:
+        src = parse_source(ind.source)
+        if src[0] == "view":
+            if view is None:
+                raise CompositeError(f"indicator {ind.name!r} ({pillar}): needs the ICS view")
+            col = _view_column(view, ind.name, *src[1:])
+        else:
+            if metrics is None:
+                raise CompositeError(f"indicator {ind.name!r} ({pillar}): needs ics_metrics")
+            col = _metric_column(metrics, ind.name, src[1])
+        dup = col.filter(pl.col("icb_code").is_duplicated())["icb_code"].unique().sort()
+        if dup.len():
+            raise CompositeError(
+                f"indicator {ind.name!r}: source {ind.source!r} has several values for "
+                f"{', '.join(dup)}"
+            )
+        out = out.join(col, on="icb_code", how="left", maintain_order="left")
+    log.info(
+        "indicator matrix: %d ICSs x %d indicators, %d missing values",
+        out.height,
+        len(spec.indicators),
+        sum(out[i.name].null_count() for _, i in spec.indicators),
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+class NormalisedArrays(NamedTuple):
+    """Normalised ICS x indicator values (NaN = missing), indicator names, pillar index."""
+
+    values: np.ndarray
+    indicators: list[str]
+    pillar_of: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    codes: list[str]
+    names: list[str]
+    pillar_of: np.ndarray
+    raw: np.ndarray
+    filled: np.ndarray
+    transformed: np.ndarray
+    normalised: np.ndarray
+    notes: list[str | None]
+
+
+def _raw(matrix: pl.DataFrame, spec: CompositeSpec) -> tuple[list[str], list[str], np.ndarray]:
+    names = [i.name for _, i in spec.indicators]
+    absent = [n for n in names if n not in matrix.columns]
+    if absent:
+        raise CompositeError(f"indicator(s) {absent} not in the matrix (build it with the spec)")
+    if "icb_code" not in matrix.columns:
+        raise CompositeError("the indicator matrix needs an icb_code column")
+    raw = matrix.select(pl.col(n).cast(pl.Float64).fill_null(np.nan) for n in names)
+    return matrix["icb_code"].to_list(), names, raw.to_numpy().reshape(matrix.height, len(names))
+
+
+def _transform_and_orient(values: np.ndarray, spec: CompositeSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Transformed values and the same with lower-is-better indicators negated."""
+    transformed = np.empty_like(values)
+    for j, (_, ind) in enumerate(spec.indicators):
+        transformed[:, j] = TRANSFORMS[ind.transform_name](
+            values[:, j], indicator=ind.name, quantiles=ind.winsorise
+        )
+    sign = np.array([-1.0 if i.direction == "lower_is_better" else 1.0 for _, i in spec.indicators])
+    return transformed, transformed * sign
+
+
+def _prepare(matrix: pl.DataFrame, spec: CompositeSpec) -> _Prepared:
+    codes, names, raw = _raw(matrix, spec)
+    pillars = list(spec.pillars)
+    pillar_of = np.array([pillars.index(p) for p, _ in spec.indicators], dtype=np.intp)
+    filled, notes = MISSING_POLICIES[spec.missing](raw, names, codes)
+    transformed, oriented = _transform_and_orient(filled, spec)
+    normalised = np.empty_like(oriented)
+    for j, (pillar, ind) in enumerate(spec.indicators):
+        gp = None
+        if ind.goalposts is not None:
+            gp = (ind.goalposts.lower, ind.goalposts.upper)
+            if ind.direction == "lower_is_better":  # reflect: (U - x) / (U - L)
+                gp = (-gp[1], -gp[0])
+        rng = spec.normalise_range if ind.normalise in BOUNDED_NORMALISERS else (0.0, 100.0)
+        normalised[:, j] = NORMALISERS[ind.normalise](oriented[:, j], out_range=rng, goalposts=gp)
+        method = spec.pillar_aggregation(pillar)
+        domain = AGGREGATORS[method].domain(spec.p)
+        bad = np.flatnonzero(domain_violations(normalised[:, j], domain))
+        if bad.size:
+            shown = ", ".join(f"{codes[i]}={normalised[i, j]:g}" for i in bad[:5])
+            raise CompositeError(
+                f"indicator {ind.name!r} (pillar {pillar!r}): {method} aggregation needs "
+                f"{domain} normalised values, but {ind.normalise} gives {shown}"
+                f"{' ...' if bad.size > 5 else ''}; normalise onto a positive range "
+                "(normalise: minmax, percentile_rank or goalposts with "
+                "normalise_range: [1, 100])"
+            )
+    return _Prepared(codes, names, pillar_of, raw, filled, transformed, normalised, notes)
+
+
+def normalised_array(matrix: pl.DataFrame, spec: CompositeSpec) -> NormalisedArrays:
+    """Missing-data policy, transforms, directions and normalisers applied to the matrix.
+
+    Returns
+    -------
+    NormalisedArrays
+        ``(values, indicators, pillar_of)``: ``values`` is ``n_ics x n_indicators`` (NaN =
+        missing, kept by ``skip_reweight``), rows in the matrix's order; ``pillar_of[j]``
+        is the index in ``spec.pillars`` of indicator ``j``'s pillar. Raises
+        :class:`CompositeError` when a value is outside what the pillar's aggregation
+        accepts (e.g. a zero for a geometric mean), naming the indicator.
+    """
+    prep = _prepare(matrix, spec)
+    return NormalisedArrays(prep.normalised, prep.names, prep.pillar_of)
+
+
+class _Aggregated(NamedTuple):
+    score: np.ndarray  # draws x ics
+    pillar: np.ndarray  # draws x ics x pillars
+    w_pillar: np.ndarray  # draws x ics x pillars, effective (renormalised)
+    w_in_pillar: np.ndarray  # draws x ics x indicators, effective within pillar
+
+
+def _as_draws(w: np.ndarray, k: int, what: str) -> np.ndarray:
+    w = np.asarray(w, dtype=float)
+    w = w[None, :] if w.ndim == 1 else w
+    if w.ndim != 2 or w.shape[1] != k:
+        raise CompositeError(f"{what} weights must have shape (draws, {k}), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise CompositeError(f"{what} weights must be finite and non-negative")
+    return w
+
+
+def _aggregate(
+    normalised: np.ndarray,
+    w_ind: np.ndarray,
+    w_pil: np.ndarray,
+    pillar_of: np.ndarray,
+    methods: Sequence[str],
+    overall: str,
+    p: float,
+    pillar_names: Sequence[str],
+) -> _Aggregated:
+    n, k = normalised.shape
+    n_pillars = len(methods)
+    w_ind = _as_draws(w_ind, k, "indicator")
+    w_pil = _as_draws(w_pil, n_pillars, "pillar")
+    obs = ~np.isnan(normalised)
+    vals = np.where(obs, normalised, 1.0)[None, :, :]
+    w = w_ind[:, None, :] * obs[None, :, :]  # draws x n x k
+    d = w.shape[0]
+    pillar = np.full((d, n, n_pillars), np.nan)
+    w_in = np.zeros((d, n, k))
+    for q, method in enumerate(methods):
+        cols = np.flatnonzero(pillar_of == q)
+        v_q = np.broadcast_to(vals[..., cols], (d, n, cols.size))
+        pillar[..., q], w_in[..., cols] = reweighted_mean(v_q, w[..., cols], method, p)
+    bad = domain_violations(pillar, AGGREGATORS[overall].domain(p))
+    if bad.any():
+        q = int(np.nonzero(bad)[2][0])
+        raise CompositeError(
+            f"pillar {pillar_names[q]!r}: {overall} aggregation across pillars needs "
+            f"{AGGREGATORS[overall].domain(p)} pillar scores; normalise onto a positive "
+            "range (normalise_range: [1, 100]) or change the pillar's aggregation"
+        )
+    p_obs = ~np.isnan(pillar)
+    w_p = np.broadcast_to(w_pil[:, None, :], (d, n, n_pillars)) * p_obs
+    score, w_p_eff = reweighted_mean(np.where(p_obs, pillar, 1.0), w_p, overall, p)
+    return _Aggregated(score, pillar, w_p_eff, w_in)
+
+
+def aggregate_arrays(
+    normalised: np.ndarray,
+    weights_indicators: np.ndarray,
+    weights_pillars: np.ndarray,
+    pillar_of: np.ndarray,
+    method: str = "arithmetic",
+    p: float = 1.0,
+    *,
+    pillar_methods: Sequence[str | None] | None = None,
+) -> np.ndarray:
+    r"""Composite scores for many weight draws at once.
+
+    Parameters
+    ----------
+    normalised : ``n_ics x n_indicators`` from :func:`normalised_array` (NaN = missing:
+        dropped with the weights renormalised, as ``skip_reweight``).
+    weights_indicators : ``draws x n_indicators`` (or one vector) of non-negative weights;
+        normalised within each pillar.
+    weights_pillars : ``draws x n_pillars`` (or one vector); normalised across pillars.
+    pillar_of : pillar index of each indicator.
+    method : aggregation across pillars and, unless ``pillar_methods`` says otherwise,
+        within them (a name in :data:`~ics_model.composite.methods.AGGREGATORS`).
+    p : exponent of the generalised mean.
+    pillar_methods : optional per-pillar aggregation (``None`` entries = ``method``).
+
+    Returns
+    -------
+    np.ndarray
+        ``draws x n_ics`` scores :math:`S_c` (module formula); always two-dimensional.
+        JRC/OECD Handbook (2008) steps 6-7; COINr ``get_sensitivity`` perturbs weights for
+        the same purpose (Becker et al. 2022).
+    """
+    if method not in AGGREGATORS:
+        raise CompositeError(f"unknown aggregation {method!r} (allowed: {', '.join(AGGREGATORS)})")
+    pillar_of = np.asarray(pillar_of, dtype=np.intp)
+    w_pil = np.asarray(weights_pillars, dtype=float)
+    n_pillars = w_pil.shape[-1]
+    methods = [m or method for m in (pillar_methods or [None] * n_pillars)]
+    if len(methods) != n_pillars:
+        raise CompositeError(f"pillar_methods needs {n_pillars} entries, got {len(methods)}")
+    for m in methods:
+        if m not in AGGREGATORS:
+            raise CompositeError(f"unknown aggregation {m!r} (allowed: {', '.join(AGGREGATORS)})")
+    for q, m in enumerate(methods):
+        cols = np.flatnonzero(pillar_of == q)
+        if domain_violations(normalised[:, cols], AGGREGATORS[m].domain(p)).any():
+            raise CompositeError(
+                f"pillar {q}: {m} aggregation needs {AGGREGATORS[m].domain(p)} normalised values"
+            )
+    names = [f"pillar {q}" for q in range(n_pillars)]
+    return _aggregate(
+        np.asarray(normalised, dtype=float),
+        weights_indicators,
+        w_pil,
+        pillar_of,
+        methods,
+        method,
+        p,
+        names,
+    ).score
+
+
+# --------------------------------------------------------------------------- composite
+
+
+@dataclass(frozen=True)
+class CompositeResult:
+    """A built composite.
+
+    Attributes
+    ----------
+    scores : per ICS: ``icb_code``, ``icb_name``, ``score``, ``score_0_100`` (min-max of
+        the score across ICSs), ``rank`` (1 = best, ties share the lowest rank),
+        ``pillar_<name>`` per pillar, ``affected`` (imputed/skipped indicators and
+        skipped pillars; null when none) and ``coverage`` (the share of the nominal
+        composite weight carried by the ICS's observed, not imputed, indicators).
+    indicators : long, per ICS x indicator: ``icb_code``, ``pillar``, ``indicator``,
+        ``raw``, ``transformed``, ``normalised``, ``weight_in_pillar`` and
+        ``weight_in_composite`` (effective, after reweighting), ``contribution`` (=
+        ``weight_in_composite x normalised``: sums to the score when both levels are
+        arithmetic), ``status`` (observed / imputed / skipped).
+    pillars : long, per ICS x pillar: ``icb_code``, ``pillar``, ``score``, ``weight``
+        (effective), ``contribution`` (= ``weight x score``).
+    weights : ``level`` (pillar / indicator), ``name``, ``pillar``, ``weight_given``,
+        ``weight_normalised`` (within the pillar for indicators), ``weight_in_composite``.
+    spec : the validated spec.
+    label : "modelled composite (no official ICS ratings exist)".
+    """
+
+    scores: pl.DataFrame
+    indicators: pl.DataFrame
+    pillars: pl.DataFrame
+    weights: pl.DataFrame
+    spec: CompositeSpec
+    label: str = LABEL
+
+
+def weights_frame(spec: CompositeSpec) -> pl.DataFrame:
+    """Given and normalised weights of the pillars and indicators of ``spec``."""
+    total = sum(p.weight for p in spec.pillars.values())
+    rows = []
+    for name, pillar in spec.pillars.items():
+        wp = pillar.weight / total
+        rows.append(("pillar", name, name, pillar.weight, wp, wp))
+        within = sum(i.weight for i in pillar.indicators)
+        for ind in pillar.indicators:
+            wi = ind.weight / within
+            rows.append(("indicator", ind.name, name, ind.weight, wi, wp * wi))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "level": pl.String,
+            "name": pl.String,
+            "pillar": pl.String,
+            "weight_given": pl.Float64,
+            "weight_normalised": pl.Float64,
+            "weight_in_composite": pl.Float64,
+        },
+        orient="row",
+    )
+
+
+def _affected(notes: list[str | None], pillar: np.ndarray, pillars: list[str]) -> list[str | None]:
+    out = []
+    for i, note in enumerate(notes):
+        skipped = [pillars[q] for q in np.flatnonzero(np.isnan(pillar[i]))]
+        parts = [note] if note else []
+        if skipped:
+            parts.append("pillar skipped: " + ", ".join(skipped))
+        out.append("; ".join(parts) or None)
+    return out
+
+
+def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
+    """Build the composite of ``spec`` on an :func:`indicator_matrix`.
+
+    Missing data (policy ``spec.missing``), transforms, directions, normalisation
+    (JRC/OECD Handbook 2008 steps 3 and 5) and the two-level weighted aggregation of the
+    module docstring (step 6). See :class:`CompositeResult` for the outputs.
+    """
+    prep = _prepare(matrix, spec)
+    pillars = list(spec.pillars)
+    w_ind = np.array([i.weight for _, i in spec.indicators])
+    w_pil = np.array([p.weight for p in spec.pillars.values()])
+    methods = [spec.pillar_aggregation(p) for p in pillars]
+    agg = _aggregate(
+        prep.normalised, w_ind, w_pil, prep.pillar_of, methods, spec.aggregation, spec.p, pillars
+    )
+    score, pillar, w_p, w_in = agg.score[0], agg.pillar[0], agg.w_pillar[0], agg.w_in_pillar[0]
+    affected = _affected(prep.notes, pillar, pillars)
+    nominal = weights_frame(spec).filter(pl.col("level") == "indicator")["weight_in_composite"]
+    coverage = (~np.isnan(prep.raw)) @ nominal.to_numpy()
+    names = (
+        matrix["icb_name"] if "icb_name" in matrix.columns else pl.Series([None] * matrix.height)
+    )
+    scores = pl.DataFrame(
+        {
+            "icb_code": prep.codes,
+            "icb_name": names.cast(pl.String),
+            "score": score,
+            **{f"pillar_{p}": pillar[:, q] for q, p in enumerate(pillars)},
+            "affected": pl.Series(affected, dtype=pl.String),
+            "coverage": coverage,
+        }
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+    lo, hi = scores["score"].min(), scores["score"].max()
+    rescaled = (
+        (pl.col("score") - lo) / (hi - lo) * 100.0 if hi is not None and hi > lo else pl.lit(50.0)
+    )
+    scores = scores.with_columns(
+        pl.when(pl.col("score").is_not_null()).then(rescaled).alias("score_0_100"),
+        pl.col("score").rank("min", descending=True).cast(pl.Int64).alias("rank"),
+    ).select(
+        "icb_code",
+        "icb_name",
+        "score",
+        "score_0_100",
+        "rank",
+        *[f"pillar_{p}" for p in pillars],
+        "affected",
+        "coverage",
+    )
+
+    n, k = prep.normalised.shape
+    w_comp = w_p[:, prep.pillar_of] * w_in
+    missing = np.isnan(prep.raw)
+    status = np.where(
+        ~missing, "observed", "imputed" if spec.missing == "impute_median" else "skipped"
+    )
+    indicators = pl.DataFrame(
+        {
+            "icb_code": np.repeat(prep.codes, k),
+            "pillar": np.tile([pillars[q] for q in prep.pillar_of], n),
+            "indicator": np.tile(prep.names, n),
+            "raw": prep.raw.ravel(),
+            "transformed": prep.transformed.ravel(),
+            "normalised": prep.normalised.ravel(),
+            "weight_in_pillar": w_in.ravel(),
+            "weight_in_composite": w_comp.ravel(),
+            "contribution": (w_comp * prep.normalised).ravel(),
+            "status": status.ravel(),
+        }
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+    pillar_frame = pl.DataFrame(
+        {
+            "icb_code": np.repeat(prep.codes, len(pillars)),
+            "pillar": np.tile(pillars, n),
+            "score": pillar.ravel(),
+            "weight": w_p.ravel(),
+            "contribution": (w_p * pillar).ravel(),
+        }
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+    hit = [f"{c} ({a})" for c, a in zip(prep.codes, affected, strict=True) if a]
+    if hit:
+        log.warning("composite: %d ICS(s) affected by missing data: %s", len(hit), "; ".join(hit))
+    log.info("composite: %d ICSs, %d indicators, %d pillars", n, k, len(pillars))
+    return CompositeResult(scores, indicators, pillar_frame, weights_frame(spec), spec)
+
+
+# --------------------------------------------------------------------------- correlations
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def correlations(
+    matrix: pl.DataFrame, spec: CompositeSpec, *, high: float = 0.9, negative: float = 0.0
+) -> pl.DataFrame:
+    """Pairwise indicator correlations with flags (JRC/OECD Handbook 2008, step 4).
+
+    Computed on the transformed values with directions applied (lower-is-better
+    negated), over pairwise-complete ICSs, before any imputation. Spearman's rho is the
+    Pearson correlation of average ranks. COINr ``get_corr`` / ``get_corr_flags``
+    (Becker et al. 2022).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per indicator pair: ``indicator_a``, ``indicator_b``, ``pillar_a``,
+        ``pillar_b``, ``n`` (pairwise-complete ICSs), ``pearson``, ``spearman`` (null with
+        fewer than 3 pairs or a constant indicator), ``same_pillar``, ``flag_high``
+        (``|pearson| > high``: possible double counting) and ``flag_negative_within_pillar``
+        (Pearson correlation below ``-negative`` inside a pillar: the indicators trade
+        off, which aggregation hides).
+    """
+    _, names, raw = _raw(matrix, spec)
+    _, oriented = _transform_and_orient(raw, spec)
+    pillar = [p for p, _ in spec.indicators]
+    rows = []
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            ok = ~np.isnan(oriented[:, a]) & ~np.isnan(oriented[:, b])
+            x, y = oriented[ok, a], oriented[ok, b]
+            r = _pearson(x, y)
+            rho = _pearson(average_ranks(x), average_ranks(y)) if x.size else None
+            same = pillar[a] == pillar[b]
+            rows.append(
+                (
+                    names[a],
+                    names[b],
+                    pillar[a],
+                    pillar[b],
+                    int(ok.sum()),
+                    r,
+                    rho,
+                    same,
+                    r is not None and abs(r) > high,
+                    same and r is not None and r < -negative,
+                )
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "indicator_a": pl.String,
+            "indicator_b": pl.String,
+            "pillar_a": pl.String,
+            "pillar_b": pl.String,
+            "n": pl.Int64,
+            "pearson": pl.Float64,
+            "spearman": pl.Float64,
+            "same_pillar": pl.Boolean,
+            "flag_high": pl.Boolean,
+            "flag_negative_within_pillar": pl.Boolean,
+        },
+        orient="row",
+    )
+
+
+__all__ = [
+    "CompositeResult",
+    "NormalisedArrays",
+    "aggregate_arrays",
+    "composite",
+    "correlations",
+    "indicator_matrix",
+    "normalised_array",
+    "weights_frame",
+]

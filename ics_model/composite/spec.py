@@ -1,0 +1,348 @@
+"""The ``composite:`` section of a run config: frozen pydantic models.
+
+A composite is a tree: pillars of indicators. Each indicator names its source (an ICS view
+cell or an ``ics_metrics`` metric), its direction, an optional transform, a normaliser and
+a weight; each pillar has a weight and optionally its own aggregation. Method names are
+checked against the registries in :mod:`ics_model.composite.methods`, so a new method is
+usable in a spec as soon as it is registered. Weights need not sum to 1: they are
+normalised and both the given and the normalised weights are reported.
+
+Every composite built from a spec is a *modelled* construct: there are no official ICS
+ratings. The structure follows the JRC/OECD *Handbook on Constructing Composite
+Indicators* (2008), step 1 (theoretical framework), and COINr's index structure
+(Becker et al. 2022, *JOSS* 7(78), 4567).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ics_model.composite.methods import AGGREGATORS, MISSING_POLICIES, NORMALISERS, TRANSFORMS
+from ics_model.views import SECTOR_KEY_QUESTIONS
+
+#: The label every composite carries.
+LABEL: Final = "modelled composite (no official ICS ratings exist)"
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+_VIEW_SOURCE = re.compile(r"^view:(?P<sector>[a-z_]+):(?P<kq>[A-Za-z-]+):(?P<column>[a-z0-9_]+)$")
+_METRIC_SOURCE = re.compile(r"^metric:(?P<metric>[a-z0-9_]+)$")
+RESERVED_NAMES: Final = frozenset({"icb_code", "icb_name", "icb_gss"})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_name(kind: str, value: str, registry: dict[str, Any]) -> str:
+    if value not in registry:
+        raise ValueError(f"unknown {kind} {value!r} (allowed: {', '.join(registry)})")
+    return value
+
+
+def parse_source(source: str) -> tuple[str, ...]:
+    """Split a source string: ``("view", sector, key_question, column)`` or ``("metric", name)``.
+
+    Raises ``ValueError`` on any other syntax or an unknown sector / key question.
+    """
+    if m := _METRIC_SOURCE.match(source):
+        return ("metric", m["metric"])
+    if m := _VIEW_SOURCE.match(source):
+        sector, kq = m["sector"], m["kq"]
+        if sector not in SECTOR_KEY_QUESTIONS:
+            raise ValueError(
+                f"unknown sector {sector!r} in source (allowed: {', '.join(SECTOR_KEY_QUESTIONS)})"
+            )
+        if kq not in SECTOR_KEY_QUESTIONS[sector]:
+            raise ValueError(
+                f"unknown key question {kq!r} for sector {sector!r} "
+                f"(allowed: {', '.join(SECTOR_KEY_QUESTIONS[sector])})"
+            )
+        return ("view", sector, kq, m["column"])
+    raise ValueError(
+        f"unknown source syntax {source!r} (allowed: 'view:<sector>:<key question>:<column>', "
+        "e.g. 'view:nhs_trust:Overall:share_good_or_outstanding', or 'metric:<name>', "
+        "e.g. 'metric:self_containment')"
+    )
+
+
+class Goalposts(_Frozen):
+    """Fixed goalposts for ``normalise: goalposts``, in the units the normaliser sees.
+
+    Those are the raw units unless ``transform: log`` (then give log units). ``lower`` and
+    ``upper`` are the ends of the scale whatever the direction: for ``lower_is_better``
+    the value at ``lower`` scores the top of the range.
+    """
+
+    lower: float
+    upper: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Goalposts:
+        if not (math.isfinite(self.lower) and math.isfinite(self.upper)):
+            raise ValueError("goalposts must be finite")
+        if self.lower >= self.upper:
+            raise ValueError(f"goalposts need lower < upper, got {self.lower} >= {self.upper}")
+        return self
+
+
+class IndicatorSpec(_Frozen):
+    """One indicator of a pillar.
+
+    Attributes
+    ----------
+    name : unique identifier (lower case, digits, underscores); the matrix column name.
+    source : ``view:<sector>:<key question>:<column>`` (a cell of the ICS view, e.g.
+        ``view:gp_practice:Overall:share_outstanding``) or ``metric:<name>`` (an
+        ``ics_metrics`` metric).
+    direction : ``higher_is_better`` or ``lower_is_better``. The composite's direction is
+        its own value judgement and overrides the metric catalogue (``neutral`` is not
+        allowed here: an indicator in a composite must point somewhere).
+    transform : ``null`` (= ``none``), ``log`` or ``winsorise``.
+    winsorise : the two quantiles used by ``transform: winsorise``.
+    normalise : ``minmax``, ``zscore``, ``rank``, ``percentile_rank`` or ``goalposts``.
+    goalposts : ``{lower, upper}``, required by (and only used by) ``normalise: goalposts``.
+    weight : non-negative weight within the pillar (normalised within the pillar).
+    """
+
+    name: str = Field(pattern=_NAME)
+    source: str
+    direction: Literal["higher_is_better", "lower_is_better"]
+    transform: str | None = None
+    winsorise: tuple[float, float] = (0.05, 0.95)
+    normalise: str = "minmax"
+    goalposts: Goalposts | None = None
+    weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_NAMES:
+            raise ValueError(f"{v!r} is reserved for an identifier column")
+        return v
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        parse_source(v)
+        return v
+
+    @field_validator("transform")
+    @classmethod
+    def _transform(cls, v: str | None) -> str | None:
+        return None if v is None else _check_name("transform", v, TRANSFORMS)
+
+    @field_validator("normalise")
+    @classmethod
+    def _normalise(cls, v: str) -> str:
+        return _check_name("normaliser", v, NORMALISERS)
+
+    @field_validator("winsorise")
+    @classmethod
+    def _quantiles(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if not 0.0 <= lo < hi <= 1.0:
+            raise ValueError(f"winsorise quantiles need 0 <= lower < upper <= 1, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _goalposts_given(self) -> IndicatorSpec:
+        if self.normalise == "goalposts" and self.goalposts is None:
+            raise ValueError(
+                f"indicator {self.name!r}: normalise: goalposts needs "
+                "goalposts: {lower: ..., upper: ...}"
+            )
+        return self
+
+    @property
+    def transform_name(self) -> str:
+        """The registry name of the transform (``none`` for ``null``)."""
+        return self.transform or "none"
+
+
+class PillarSpec(_Frozen):
+    """A pillar: weighted indicators, optionally with its own aggregation.
+
+    Attributes
+    ----------
+    weight : non-negative pillar weight (normalised across pillars).
+    aggregation : registry name, or ``null`` for the composite's ``aggregation``.
+    indicators : at least one indicator; weights not all zero.
+    """
+
+    weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
+    aggregation: str | None = None
+    indicators: tuple[IndicatorSpec, ...]
+
+    @field_validator("aggregation")
+    @classmethod
+    def _aggregation(cls, v: str | None) -> str | None:
+        return None if v is None else _check_name("aggregation", v, AGGREGATORS)
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators(cls, v: tuple[IndicatorSpec, ...]) -> tuple[IndicatorSpec, ...]:
+        if not v:
+            raise ValueError("a pillar needs at least one indicator")
+        if all(i.weight == 0 for i in v):
+            raise ValueError("all indicator weights are zero")
+        return v
+
+
+def _default_pillars() -> dict[str, PillarSpec]:
+    def ind(name: str, source: str, direction: str) -> IndicatorSpec:
+        return IndicatorSpec(name=name, source=source, direction=direction)
+
+    hib, lib = "higher_is_better", "lower_is_better"
+    return {
+        "quality": PillarSpec(
+            indicators=(
+                ind(
+                    "trust_good_or_outstanding",
+                    "view:nhs_trust:Overall:share_good_or_outstanding",
+                    hib,
+                ),
+                ind(
+                    "gp_good_or_outstanding",
+                    "view:gp_practice:Overall:share_good_or_outstanding",
+                    hib,
+                ),
+                ind("trust_outstanding", "view:nhs_trust:Overall:share_outstanding", hib),
+                ind("gp_outstanding", "view:gp_practice:Overall:share_outstanding", hib),
+            )
+        ),
+        # Value judgements (PRIMER section 6): flows are a proxy for interdependence, not
+        # collaboration. More self-contained = more of residents' care from the system's own
+        # providers; more partner ICSs = more interlinked with neighbours. Both are scored
+        # "better" here, although they partly pull against each other: check correlations().
+        "partnership": PillarSpec(
+            indicators=(
+                ind("self_containment", "metric:self_containment", hib),
+                ind("n_partner_icss", "metric:n_partner_icss", hib),
+            )
+        ),
+        "inequality": PillarSpec(
+            indicators=(
+                ind("gp_sii_good_or_outstanding", "metric:gp_sii_good_or_outstanding", lib),
+                ind("gp_rating_dispersion", "metric:gp_rating_dispersion", lib),
+                ind("share_waiting_over_18_weeks", "metric:share_waiting_over_18_weeks", lib),
+            )
+        ),
+    }
+
+
+class CompositeSpec(_Frozen):
+    """A composite indicator specification (the ``composite:`` section of a run config).
+
+    Attributes
+    ----------
+    aggregation : registry name used across pillars and within pillars without their own
+        (``arithmetic``, ``geometric``, ``harmonic``, ``generalised``).
+    p : exponent of the ``generalised`` (power) mean.
+    missing : ``error``, ``skip_reweight`` or ``impute_median``.
+    normalise_range : output range of the bounded normalisers (``minmax``,
+        ``percentile_rank``, ``goalposts``); use ``[1, 100]`` with geometric or harmonic means.
+    pillars : name -> :class:`PillarSpec`; the default is :func:`default_composite_spec`'s.
+    """
+
+    aggregation: str = "arithmetic"
+    p: float = Field(1.0, allow_inf_nan=False)
+    missing: str = "skip_reweight"
+    normalise_range: tuple[float, float] = (0.0, 100.0)
+    pillars: dict[str, PillarSpec] = Field(default_factory=_default_pillars)
+
+    @field_validator("aggregation")
+    @classmethod
+    def _aggregation(cls, v: str) -> str:
+        return _check_name("aggregation", v, AGGREGATORS)
+
+    @field_validator("missing")
+    @classmethod
+    def _missing(cls, v: str) -> str:
+        return _check_name("missing-data policy", v, MISSING_POLICIES)
+
+    @field_validator("normalise_range")
+    @classmethod
+    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not (all(math.isfinite(x) for x in v) and v[0] < v[1]):
+            raise ValueError(f"normalise_range needs finite lower < upper, got {list(v)}")
+        return v
+
+    @field_validator("pillars")
+    @classmethod
+    def _pillars(cls, v: dict[str, PillarSpec]) -> dict[str, PillarSpec]:
+        if not v:
+            raise ValueError("a composite needs at least one pillar")
+        bad = [k for k in v if not re.match(_NAME, k)]
+        if bad:
+            raise ValueError(f"pillar names must match {_NAME}: {bad}")
+        if all(p.weight == 0 for p in v.values()):
+            raise ValueError("all pillar weights are zero")
+        seen: dict[str, str] = {}
+        for pname, pillar in v.items():
+            for ind in pillar.indicators:
+                if ind.name in seen:
+                    raise ValueError(
+                        f"duplicate indicator name {ind.name!r} (pillars.{seen[ind.name]} "
+                        f"and pillars.{pname})"
+                    )
+                seen[ind.name] = pname
+        return v
+
+    def pillar_aggregation(self, pillar: str) -> str:
+        """The aggregation used within ``pillar``."""
+        return self.pillars[pillar].aggregation or self.aggregation
+
+    @property
+    def indicators(self) -> list[tuple[str, IndicatorSpec]]:
+        """``(pillar, indicator)`` pairs in spec order."""
+        return [(p, i) for p, pillar in self.pillars.items() for i in pillar.indicators]
+
+
+def default_composite_spec() -> CompositeSpec:
+    """The default composite: three equally weighted pillars, arithmetic, ``skip_reweight``.
+
+    - quality: trust and GP shares Good-or-Outstanding and Outstanding (Overall, from
+      the ICS view), higher is better;
+    - partnership: ``self_containment`` and ``n_partner_icss`` (patient-flow proxy),
+      both higher is better. This is a value judgement: "more of residents' care from
+      the system's own providers" and "more interlinked with other systems" are both
+      scored as better, although they partly pull against each other (see
+      :func:`~ics_model.composite.build.correlations`); the flows are a proxy for
+      interdependence, not for collaboration itself;
+    - inequality: GP SII of the share Good-or-Outstanding, GP rating dispersion and the
+      share waiting over 18 weeks, all lower is better.
+
+    Indicators are min-max normalised onto [0, 100] with equal weights.
+    """
+    return CompositeSpec()
+
+
+def composite_spec_from_dict(data: Any, *, source: str = "<dict>") -> CompositeSpec:
+    """Validate a mapping as a :class:`CompositeSpec`, raising ``ConfigError`` with key paths."""
+    from ics_model.config import ConfigError, _format_error  # late: config imports this module
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: composite must be a mapping, got {type(data).__name__}")
+    try:
+        return CompositeSpec.model_validate(data)
+    except ValidationError as exc:
+        lines = [_format_error(e) for e in exc.errors()]
+        raise ConfigError(f"invalid composite spec {source}:\n  " + "\n  ".join(lines)) from None
+
+
+__all__ = [
+    "LABEL",
+    "CompositeSpec",
+    "Goalposts",
+    "IndicatorSpec",
+    "PillarSpec",
+    "composite_spec_from_dict",
+    "default_composite_spec",
+    "parse_source",
+]

@@ -1,0 +1,645 @@
+"""Is system collaboration *associated* with providers being rated Outstanding?
+
+PRIMER section 5, question (d). :func:`collaboration_effect` fits a logistic regression of
+``rating == outcome`` on a standardised exposure (an ICS-level partnership metric such as
+``self_containment``, or a provider-level column) plus controls, with uncertainty that
+stays honest with about 42 clusters (ICSs) and a rare outcome. It estimates an
+**association, not a causal effect**: the exposure is a modelled proxy (patient-flow
+interdependence, not collaboration itself), measured later than most ratings.
+
+Methods
+-------
+Model: ``logit P(y_i = 1) = beta x_i + gamma' z_i``, maximum likelihood by Newton-Raphson
+(= IRLS) with step halving; ``x = (e - mean) / SD`` so ``exp(beta)`` is the odds ratio per
+SD of the exposure ``e`` and ``exp(beta / SD)`` per unit. The SD is taken across clusters
+for an ICS-level exposure (constant within every cluster), across providers otherwise.
+
+- **p-value and 95% CI: wild cluster restricted score bootstrap** (Kline & Santos 2012;
+  Roodman et al. 2019, section 3.4) with Webb six-point weights. For a null value ``b0``
+  the model is refitted with offset ``b0 x``, giving ``p~`` and ``W = diag(p~(1 - p~))``.
+  Cluster efficient scores ``u_g = sum_{i in g} x~_i (y_i - p~_i)`` with
+  ``x~ = x - Z (Z'WZ)^-1 Z'W x``; statistic ``t = sum_g u_g / sqrt(sum_g u_g^2)``; draws
+  ``t*_b = sum_g v_bg u_g / sqrt(sum_g v_bg^2 u_g^2)``, ``v_bg`` uniform on
+  {+-sqrt(3/2), +-1, +-sqrt(1/2)}; ``p = (1 + #{|t*_b| >= |t|}) / (1 + B)``. No refits
+  inside the bootstrap. The CI is the set of ``b0`` not rejected at 5% (test inversion,
+  the same draws for every ``b0``; bounds are the first crossings on either side of the
+  estimate, ``inf`` when none within 12 log-odds per SD).
+- **CR1** Wald SE, for reference only: ``V = G/(G-1) H^-1 (sum_g s_g s_g') H^-1`` at the
+  MLE (``H = X'WX``, ``s_g`` cluster scores), normal reference as Stata's
+  ``logit, vce(cluster)``; too narrow with few clusters (Cameron, Gelbach & Miller 2008).
+- **Permutation test** (ICS-level exposures only): the null model (``beta = 0``) is fitted
+  once; ``U = sum_g x_g r_g`` with ``r_g = sum_{i in g} (y_i - p0_i)`` is recomputed for
+  ``P`` random permutations of the ICS exposure values across ICSs (no refits; the raw and
+  efficient scores coincide because the nuisance scores vanish at the null MLE);
+  ``p = (1 + #{|U_perm| >= |U|}) / (1 + P)``. ICS exposure values are treated as
+  exchangeable under the null. A provider-level exposure has no permutation that keeps
+  the clusters and tests the same null, so its ``p_value_permutation`` is ``None``.
+- **Minimal detectable effect** (80% power, 5% two-sided, normal approximation at
+  ``beta = 0``): ``MDE = exp((z_0.975 + z_0.8) sqrt(DEFF / (n p (1 - p) v)))`` per SD;
+  ``p`` the prevalence, ``v`` the variance of the standardised exposure left after
+  regressing it on the controls, ``DEFF = 1 + (m~ - 1) rho_y rho_x`` (Scott & Holt 1982)
+  with ``m~ = sum_g m_g^2 / n`` (Kerry & Bland 2001) and ``rho`` the one-way ANOVA
+  intra-cluster correlations of outcome and exposure (:func:`anova_icc`; ``rho_x = 1``
+  for an ICS-level exposure).
+
+References
+----------
+Kline & Santos (2012) J Econometric Methods 1:23-41. Roodman, MacKinnon, Nielsen & Webb
+(2019) Stata Journal 19:4-60. Webb (2023) Canadian J Economics 56:839-858. Cameron,
+Gelbach & Miller (2008) Rev Econ Stat 90:414-427. Scott & Holt (1982) JASA 77:848-854.
+Kerry & Bland (2001) Stat Med 20:377-390. Donner (1986) Int Stat Rev 54:67-82. Ridout,
+Demetrio & Firth (1999) Biometrics 55:137-148. Peduzzi et al. (1996) J Clin Epidemiol
+49:1373-1379.
+
+Populations: :func:`gp_population` (GP practices rated after July 2022 by default),
+:func:`trust_population` and :func:`default_population` (with dataset-specific caveats).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any, Final, Literal
+
+import numpy as np
+import polars as pl
+
+from ics_model.ratings import RATING_LABELS
+
+log = logging.getLogger(__name__)
+
+#: Webb six-point weights, each with probability 1/6.
+WEBB_WEIGHTS: Final = np.array([-(1.5**0.5), -1.0, -(0.5**0.5), 0.5**0.5, 1.0, 1.5**0.5])
+ALPHA: Final = 0.05
+POWER: Final = 0.8
+MIN_DRAWS: Final = 99
+_CI_LIMIT: Final = 12.0  # log-odds per SD searched on either side of the estimate
+_SEP: Final = 10.0  # |coefficient| (standardised scale) taken as diverging
+_NORMAL: Final = NormalDist()
+
+STANDARD_CAVEATS: Final[tuple[str, ...]] = (
+    "Observational association, not a causal effect: ICSs differ in geography, population, "
+    "provider mix and history, and unmeasured differences can create or hide an association.",
+    "Vintages differ: the exposure is measured at its own vintage (RTT flows: April 2026) "
+    "while the ratings were published earlier, many before ICSs existed (July 2022), so the "
+    "exposure cannot be shown to have preceded the rating.",
+    "The exposure is a proxy: patient-flow interdependence (or another modelled system "
+    "metric) is not collaboration itself; flows also reflect geography, tertiary centres "
+    "and elective markets.",
+    "Ratings may be inherited from a predecessor or be years old, and reflect inspections "
+    "of the provider, not of its system.",
+)
+
+
+# ----------------------------------------------------------------------------- design
+
+
+@dataclass(frozen=True)
+class _Design:
+    y: np.ndarray
+    x: np.ndarray  # standardised exposure
+    Z: np.ndarray  # intercept + controls
+    g: np.ndarray  # cluster index 0..G-1
+    n_clusters: int
+    x_cluster: np.ndarray | None  # standardised exposure per cluster (ICS-level only)
+    mean: float
+    sd: float
+    columns: tuple[str, ...]
+    dropped: tuple[tuple[str, int], ...]
+    dropped_clusters: tuple[str, ...]
+
+
+def _missing(frame: pl.DataFrame, col: str) -> pl.Expr:
+    e = pl.col(col).is_null()
+    return e | pl.col(col).is_nan() if frame.schema[col].is_float() else e
+
+
+def _with_exposure(
+    providers: pl.DataFrame, exposure: str | pl.DataFrame, cluster: str
+) -> tuple[pl.DataFrame, str]:
+    if isinstance(exposure, str):
+        if exposure not in providers.columns:
+            raise ValueError(f"exposure column {exposure!r} is not in providers")
+        return providers, exposure
+    if not isinstance(exposure, pl.DataFrame) or cluster not in exposure.columns:
+        raise ValueError(f"exposure must be a column name or a frame with {cluster!r}")
+    if {"metric", "value"} <= set(exposure.columns):  # a slice of ics_metrics
+        names = exposure["metric"].unique().to_list()
+        if len(names) != 1:
+            raise ValueError(f"exposure frame holds metrics {names}: filter it to one")
+        ex = exposure.select(cluster, pl.col("value").alias(names[0]))
+    else:
+        others = [c for c in exposure.columns if c != cluster]
+        if len(others) != 1:
+            raise ValueError(f"exposure frame needs {cluster!r} and one column, got {others}")
+        ex = exposure.select(cluster, *others)
+    name = ex.columns[1]
+    if name in providers.columns:
+        raise ValueError(f"providers already has a column {name!r}; rename the exposure")
+    if ex[cluster].is_duplicated().any():
+        raise ValueError(f"exposure frame has more than one row for some {cluster!r} values")
+    return providers.join(ex, on=cluster, how="left", maintain_order="left"), name
+
+
+def _controls(frame: pl.DataFrame, controls: Sequence[str]) -> tuple[list[np.ndarray], list[str]]:
+    cols, names = [], []
+    for c in controls:
+        dtype = frame.schema[c]
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            v = frame[c].cast(pl.Float64).to_numpy()
+            if np.std(v) == 0:
+                raise ValueError(f"control {c!r} is constant in the analysed rows")
+            cols.append((v - v.mean()) / np.std(v))
+            names.append(c)
+        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            text = frame[c].cast(pl.String).to_numpy()
+            present = set(text.tolist())
+            order = dtype.categories.to_list() if isinstance(dtype, pl.Enum) else sorted(present)
+            levels = [lv for lv in order if lv in present]
+            if len(levels) < 2:
+                raise ValueError(f"control {c!r} has one level in the analysed rows")
+            for lv in levels[1:]:  # the first level is the reference
+                cols.append((text == lv).astype(float))
+                names.append(f"{c}={lv}")
+        else:
+            raise ValueError(f"control {c!r} has unsupported dtype {dtype}")
+    return cols, names
+
+
+def _design(
+    providers: pl.DataFrame,
+    exposure: str | pl.DataFrame,
+    outcome: str,
+    controls: tuple[str, ...],
+    cluster: str,
+) -> tuple[_Design, str]:
+    if not isinstance(providers, pl.DataFrame):
+        raise TypeError("providers must be a polars DataFrame")
+    frame, name = _with_exposure(providers, exposure, cluster)
+    need = ["rating", cluster, name, *controls]
+    if absent := [c for c in need if c not in frame.columns]:
+        raise ValueError(f"providers lacks column(s) {absent}")
+    if len(set(need)) != len(need):
+        raise ValueError("rating, cluster, exposure and controls must be distinct columns")
+    if not (frame.schema[name].is_numeric() or frame.schema[name] == pl.Boolean):
+        raise ValueError(f"exposure {name!r} must be numeric, not {frame.schema[name]}")
+    frame = frame.select(
+        pl.col(cluster).cast(pl.String),
+        pl.col("rating").cast(pl.String),
+        pl.col(name).cast(pl.Float64),
+        *controls,
+    )
+    if outcome not in set(RATING_LABELS) | set(frame["rating"].drop_nulls().to_list()):
+        raise ValueError(f"outcome {outcome!r} is not a rating label")
+    dropped, lost = [], set()
+    steps = [("missing_cluster", cluster), ("null_rating", "rating"), ("missing_exposure", name)]
+    for reason, col in steps + [(f"missing_{c}", c) for c in controls]:
+        bad, keep = frame.filter(_missing(frame, col)), frame.filter(~_missing(frame, col))
+        if col == name:
+            lost = set(bad[cluster].to_list()) - set(keep[cluster].to_list())
+        if bad.height:
+            dropped.append((reason, bad.height))
+            frame = keep
+    labels, g = np.unique(frame[cluster].to_numpy().astype(str), return_inverse=True)
+    if len(labels) < 3:
+        raise ValueError(f"need at least 3 clusters with complete data, got {len(labels)}")
+    y = (frame["rating"] == outcome).to_numpy().astype(float)
+    if y.sum() in (0, len(y)):
+        raise ValueError(f"no variation: {int(y.sum())} of {len(y)} providers are {outcome!r}")
+    e = frame[name].to_numpy()
+    e_cluster = np.zeros(len(labels))
+    e_cluster[g] = e
+    ics_level = bool(np.all(e == e_cluster[g]))
+    base = e_cluster if ics_level else e
+    mean, sd = float(base.mean()), float(base.std(ddof=1))
+    if not sd > 0:
+        raise ValueError(f"exposure {name!r} does not vary across the analysed providers")
+    ctrl, ctrl_names = _controls(frame, controls)
+    Z = np.column_stack([np.ones(len(y)), *ctrl])
+    x = (e - mean) / sd
+    if np.linalg.matrix_rank(np.column_stack([x, Z])) < Z.shape[1] + 1:
+        raise ValueError("exposure and controls are collinear (e.g. an ICS-level control)")
+    x_cluster = (e_cluster - mean) / sd if ics_level else None
+    cols = ("(intercept)", *ctrl_names)
+    d = _Design(
+        y, x, Z, g, len(labels), x_cluster, mean, sd, cols, tuple(dropped), tuple(sorted(lost))
+    )
+    return d, name
+
+
+# ----------------------------------------------------------------------------- estimation
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def _expit(eta: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * eta))
+
+
+def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
+    # -2 log L with log p = -log(1 + e^-eta), log(1 - p) = -log(1 + e^eta)
+    return float(2.0 * np.sum(y * np.logaddexp(0, -eta) + (1 - y) * np.logaddexp(0, eta)))
+
+
+def _logit(
+    X: np.ndarray, y: np.ndarray, offset: np.ndarray, start: np.ndarray, max_iter: int = 100
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Logistic MLE by Newton-Raphson (= IRLS) with step halving.
+
+    Stops when ``|dev - dev_old| < 1e-10 (|dev| + 0.1)`` (R ``glm``'s rule, which also
+    ends a quasi-separated fit). Returns coefficients, fitted p and whether it converged.
+    """
+    beta, eta = start.copy(), offset + X @ start
+    dev = _deviance(y, eta)
+    for _ in range(max_iter):
+        p = _expit(eta)
+        step = _solve(X.T @ (X * (p * (1 - p))[:, None]), X.T @ (y - p))
+        t = 1.0
+        while True:
+            new = beta + t * step
+            new_eta = offset + X @ new
+            new_dev = _deviance(y, new_eta)
+            if new_dev <= dev + 1e-12 * abs(dev) or t < 1e-6:
+                break
+            t /= 2
+        beta, eta, old, dev = new, new_eta, dev, new_dev
+        if abs(old - dev) < 1e-10 * (abs(dev) + 0.1):
+            return beta, _expit(eta), True
+    return beta, _expit(eta), False
+
+
+class _ScoreTest:
+    """Wild cluster restricted score bootstrap test of ``beta = b0`` (module docstring)."""
+
+    def __init__(self, d: _Design, weights: np.ndarray):
+        self.d, self.v, self.v2 = d, weights, weights**2
+        self._start = np.zeros(d.Z.shape[1])
+        self._start[0] = math.log(d.y.mean() / (1 - d.y.mean()))
+
+    def scores(self, b0: float) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster efficient scores ``u_g`` at ``beta = b0``, and the restricted ``p~``."""
+        d = self.d
+        gamma, p, _ = _logit(d.Z, d.y, b0 * d.x, self._start)
+        if np.all(np.isfinite(gamma)):
+            self._start = gamma  # warm start for the next b0
+        w = p * (1 - p)
+        xt = d.x - d.Z @ _solve(d.Z.T @ (d.Z * w[:, None]), d.Z.T @ (w * d.x))
+        return np.bincount(d.g, weights=xt * (d.y - p), minlength=d.n_clusters), p
+
+    def p_value(self, b0: float, u: np.ndarray | None = None) -> float:
+        """Bootstrap p-value of ``beta = b0`` (``u``: its scores, if already computed)."""
+        u = self.scores(b0)[0] if u is None else u
+        den = math.sqrt(float(u @ u))
+        if den == 0:
+            return 1.0
+        t_star = np.abs(self.v @ u) / np.sqrt(self.v2 @ (u * u))
+        hits = np.count_nonzero(t_star >= abs(u.sum()) / den * (1 - 1e-10))
+        return float((1 + hits) / (1 + len(self.v)))
+
+    def interval(self, b_hat: float, step: float) -> tuple[float, float]:
+        """First ``b0`` on each side of ``b_hat`` with ``p <= ALPHA`` (bisection to 1e-6)."""
+        bounds = []
+        for sign in (-1.0, 1.0):
+            inside, outside, k = b_hat, math.inf * sign, step
+            while k <= _CI_LIMIT:  # doubling steps out from the estimate
+                if self.p_value(b_hat + sign * k) <= ALPHA:
+                    outside = b_hat + sign * k
+                    break
+                inside, k = b_hat + sign * k, 2 * k
+            while math.isfinite(outside) and abs(outside - inside) > 1e-6:
+                mid = 0.5 * (inside + outside)
+                inside, outside = (inside, mid) if self.p_value(mid) <= ALPHA else (mid, outside)
+            bounds.append(0.5 * (inside + outside) if math.isfinite(outside) else outside)
+        return bounds[0], bounds[1]
+
+
+def _cr1(d: _Design, X: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """CR1 and model-based standard errors of the first coefficient at the MLE."""
+    h_inv = np.linalg.pinv(X.T @ (X * (p * (1 - p))[:, None]))
+    s = np.zeros((d.n_clusters, X.shape[1]))
+    np.add.at(s, d.g, X * (d.y - p)[:, None])
+    v = d.n_clusters / (d.n_clusters - 1) * h_inv @ (s.T @ s) @ h_inv
+    return math.sqrt(max(v[0, 0], 0.0)), math.sqrt(max(h_inv[0, 0], 0.0))
+
+
+def _permutation_p(
+    d: _Design, xc: np.ndarray, p0: np.ndarray, rng: np.random.Generator, n: int
+) -> float:
+    r = np.bincount(d.g, weights=d.y - p0, minlength=d.n_clusters)
+    u = abs(float(xc @ r))
+    perm = rng.permuted(np.tile(xc, (n, 1)), axis=1) @ r
+    return float((1 + np.count_nonzero(np.abs(perm) >= u * (1 - 1e-10))) / (1 + n))
+
+
+def anova_icc(values: np.ndarray, clusters: np.ndarray) -> float:
+    """One-way ANOVA intra-cluster correlation, floored at 0.
+
+    ``rho = (MSB - MSW) / (MSB + (m0 - 1) MSW)``, ``MSB = sum_g m_g (mean_g - mean)^2 /
+    (G - 1)``, ``MSW = sum_i (v_i - mean_g(i))^2 / (n - G)``, ``m0 = (n - sum_g m_g^2 / n) /
+    (G - 1)`` (Donner 1986; for binary data Ridout, Demetrio & Firth 1999). Values constant
+    within clusters give 1; no within-cluster replication (``n == G``) or no variation, 0.
+    """
+    v = np.asarray(values, dtype=float)
+    _, g = np.unique(np.asarray(clusters), return_inverse=True)
+    m = np.bincount(g).astype(float)
+    n, k = len(v), len(m)
+    if k < 2 or n <= k:
+        return 0.0
+    means = np.bincount(g, weights=v) / m
+    msb = float(np.sum(m * (means - v.mean()) ** 2)) / (k - 1)
+    msw = float(np.sum((v - means[g]) ** 2)) / (n - k)
+    denom = msb + ((n - float(np.sum(m**2)) / n) / (k - 1) - 1) * msw
+    return max(0.0, (msb - msw) / denom) if denom > 0 else 0.0
+
+
+def min_detectable_or(
+    n: int,
+    prevalence: float,
+    design_effect: float = 1.0,
+    exposure_variance: float = 1.0,
+    *,
+    alpha: float = ALPHA,
+    power: float = POWER,
+) -> float:
+    """Odds ratio per SD detectable with ``power`` at two-sided level ``alpha``.
+
+    ``exp((z_{1-alpha/2} + z_power) sqrt(DEFF / (n p (1 - p) v)))``: the normal
+    approximation to the logistic Wald test at ``beta = 0``, ``v`` the variance of the
+    standardised exposure after adjustment for controls (1 without controls).
+    """
+    if n <= 0 or not 0 < prevalence < 1 or design_effect <= 0 or exposure_variance <= 0:
+        raise ValueError("need n > 0, 0 < prevalence < 1, design_effect > 0, variance > 0")
+    z = _NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)
+    return math.exp(
+        z * math.sqrt(design_effect / (n * prevalence * (1 - prevalence) * exposure_variance))
+    )
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    """Association of an exposure with an outcome rating (:func:`collaboration_effect`).
+
+    ``estimate`` is the odds ratio per SD (= ``odds_ratio_per_sd``); ``ci_*`` are 95%
+    bounds per SD (``inf`` when unbounded); ``se_cr1``/``se_model`` are on the log-odds
+    per SD scale; ``exposure_sd`` is across clusters when ``exposure_level == "ics"``,
+    across providers otherwise; ``n_dropped`` pairs each drop reason with its row count.
+    """
+
+    outcome: str
+    exposure: str
+    exposure_level: Literal["ics", "provider"]
+    controls: tuple[str, ...]
+    design_columns: tuple[str, ...]
+    estimate: float
+    odds_ratio_per_sd: float
+    odds_ratio_per_unit: float
+    log_odds_per_sd: float
+    exposure_mean: float
+    exposure_sd: float
+    ci_lower: float
+    ci_upper: float
+    p_value_model: float
+    p_value_permutation: float | None
+    se_cr1: float
+    se_model: float
+    ci_cr1_lower: float
+    ci_cr1_upper: float
+    p_value_cr1: float
+    n_providers: int
+    n_clusters: int
+    n_outcome: int
+    n_clusters_with_outcome: int
+    prevalence: float
+    icc_outcome: float
+    icc_exposure: float
+    design_effect: float
+    exposure_residual_variance: float
+    min_detectable_effect: float
+    n_dropped: tuple[tuple[str, int], ...]
+    dropped_clusters: tuple[str, ...]
+    converged: bool
+    method: str
+    caveats: tuple[str, ...]
+    seed: int | None
+    seed_entropy: int
+    permutations: int
+    bootstrap_draws: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python values: ``n_dropped`` as ``{reason: count}``, tuples as lists."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}
+        out["n_dropped"] = dict(self.n_dropped)
+        return out
+
+    def with_caveats(self, extra: Sequence[str]) -> EffectResult:
+        """A copy with dataset-specific caveats appended (e.g. ``Population.caveats``)."""
+        return dataclasses.replace(self, caveats=(*self.caveats, *extra))
+
+    def summary(self) -> str:
+        """Human-readable result, always with its method and caveats."""
+        r = self
+        perm = "n/a" if r.p_value_permutation is None else f"{r.p_value_permutation:.4f}"
+        head = [
+            f"Association of {r.exposure} with rating == {r.outcome!r}: {r.n_providers} "
+            f"providers, {r.n_clusters} clusters, {r.n_outcome} {r.outcome}",
+            f"  odds ratio per SD ({r.exposure_sd:.4g}) {r.odds_ratio_per_sd:.3f}, 95% CI "
+            f"{r.ci_lower:.3f} to {r.ci_upper:.3f}; per unit {r.odds_ratio_per_unit:.4g}",
+            f"  p = {r.p_value_model:.4f} (wild cluster score bootstrap), {perm} (permutation);"
+            f" CR1 SE {r.se_cr1:.3f}, p = {r.p_value_cr1:.4f}",
+            f"  minimal detectable odds ratio per SD (80% power) {r.min_detectable_effect:.3f};"
+            f" design effect {r.design_effect:.2f}",
+            f"  method: {r.method}",
+            "  caveats:",
+        ]
+        return "\n".join(head + [f"  - {c}" for c in r.caveats])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# ----------------------------------------------------------------------------- main
+
+
+_PERM_CAVEAT: Final = {
+    False: "No permutation test: the exposure varies within clusters; only an ICS-level "
+    "exposure can be permuted across ICSs.",
+    True: "The permutation test treats ICS exposure values as exchangeable across ICSs under "
+    "the null; it does not condition on how the controls differ between ICSs.",
+}
+
+
+def _few_clusters(n_clusters: int, k_out: int, cluster: str, outcome: str) -> str:
+    thin = ", which has little to resample when events sit in so few clusters" if k_out < 10 else ""
+    return (
+        f"Few clusters: {n_clusters} {cluster} clusters, {k_out} with at least one {outcome} "
+        "provider; CR1 Wald intervals are too narrow with few clusters, so the interval and "
+        f"p-value come from the wild cluster score bootstrap{thin}."
+    )
+
+
+def collaboration_effect(
+    providers: pl.DataFrame,
+    exposure: str | pl.DataFrame,
+    *,
+    outcome: str = "Outstanding",
+    controls: Sequence[str] = (),
+    cluster: str = "icb_code",
+    permutations: int = 2000,
+    seed: int | None = None,
+) -> EffectResult:
+    """Association of an exposure with providers' rating being ``outcome``.
+
+    Logistic regression; p-value and 95% CI from the wild cluster restricted score
+    bootstrap (Webb weights); CR1 SE for reference; ICS-level permutation test; minimal
+    detectable effect. Formulas and references are in the module docstring.
+
+    Parameters
+    ----------
+    providers : one row per provider with ``rating`` (label or Enum), ``cluster`` and the
+        controls. Not modified.
+    exposure : a numeric column of ``providers``, or a frame of ``cluster`` and one
+        numeric column (ICS-level, joined on ``cluster``; an ``ics_metrics`` slice with
+        ``metric``/``value`` for one metric also works). An exposure constant within every
+        cluster is ICS-level either way.
+    outcome : the rating label coded 1; every other rating is 0.
+    controls : numeric or boolean columns (entered standardised) or text, Categorical or
+        Enum columns (dummies, first level dropped: Enum order, otherwise sorted).
+    cluster : the clustering column (ICS).
+    permutations : number of ICS-level permutations **and** of wild-bootstrap draws (>= 99).
+    seed : seeds both; ``None`` draws fresh entropy, reported as ``seed_entropy``.
+
+    Returns
+    -------
+    EffectResult
+        Rows dropped for a missing cluster, null rating, missing exposure or a missing
+        control are counted in ``n_dropped`` (each under its first reason), clusters lost
+        for want of an exposure are in ``dropped_clusters``, and both are in ``caveats``.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, non-numeric or constant exposure, outcome without variation,
+        fewer than 3 clusters, collinear design, fewer than 99 draws.
+    """
+    if permutations < MIN_DRAWS:
+        raise ValueError(f"permutations must be at least {MIN_DRAWS}, got {permutations}")
+    controls = tuple(controls)
+    d, name = _design(providers, exposure, outcome, controls, cluster)
+    n, G = len(d.y), d.n_clusters
+    ss = np.random.SeedSequence(seed)
+    boot_ss, perm_ss = ss.spawn(2)
+    weights = np.random.default_rng(boot_ss).choice(WEBB_WEIGHTS, size=(permutations, G))
+
+    X = np.column_stack([d.x, d.Z])
+    start = np.zeros(X.shape[1])
+    start[1] = math.log(d.y.mean() / (1 - d.y.mean()))
+    coef, p_hat, converged = _logit(X, d.y, np.zeros(n), start)
+    b = float(coef[0])
+    se_cr1, se_model = _cr1(d, X, p_hat)
+    test = _ScoreTest(d, weights)
+    u0, p0 = test.scores(0.0)
+    p_model = test.p_value(0.0, u0)
+    lo, hi = test.interval(b, se_cr1 if 0 < se_cr1 < _CI_LIMIT else 0.5)
+    p_perm = None
+    if d.x_cluster is not None:
+        rng = np.random.default_rng(perm_ss)
+        p_perm = _permutation_p(d, d.x_cluster, p0, rng, permutations)
+
+    n_out = int(d.y.sum())
+    prev = n_out / n
+    icc_y, icc_x = anova_icc(d.y, d.g), anova_icc(d.x, d.g)
+    deff = 1 + (float(np.sum(np.bincount(d.g) ** 2.0)) / n - 1) * icc_y * icc_x
+    v_res = float(np.mean((d.x - d.Z @ np.linalg.lstsq(d.Z, d.x, rcond=None)[0]) ** 2))
+    mde = min_detectable_or(n, prev, deff, v_res)
+    k_out = int(np.count_nonzero(np.bincount(d.g, weights=d.y)))
+    names = ("exposure", *d.columns[1:])  # every coefficient but the intercept
+    diverging = [c for c, v in zip(names, np.delete(coef, 1), strict=True) if abs(v) > _SEP]
+    caveats = [*STANDARD_CAVEATS, _few_clusters(G, k_out, cluster, outcome)]
+    caveats.append(
+        f"{'Rare outcome' if prev < 0.1 else 'Outcome'}: {n_out} of {n} providers "
+        f"({prev:.1%}) are {outcome}; the minimal "
+        f"detectable odds ratio per SD at 80% power is {mde:.2f}, so a non-significant "
+        "result cannot rule out smaller associations."
+    )
+    if n_out < 10 * X.shape[1]:
+        caveats.append(
+            f"Only {n_out} {outcome} providers for {X.shape[1]} parameters (under 10 per "
+            "parameter; Peduzzi et al. 1996): the estimate is unstable and biased away from 1."
+        )
+    if diverging or not converged:
+        caveats.append(
+            f"(Quasi-)separation or non-convergence (diverging: {', '.join(diverging)}); a "
+            f"control level without {outcome} providers can cause it (merge levels); if the "
+            "exposure diverges or the fit did not converge its odds ratio is unreliable."
+        )
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        caveats.append("The 95% confidence interval is unbounded on at least one side.")
+    if d.dropped:
+        lost = ", ".join(d.dropped_clusters) or "none"
+        rows = ", ".join(f"{c} {k}" for c, k in d.dropped)
+        caveats.append(f"Rows dropped: {rows}; clusters without exposure: {lost}.")
+    caveats.append(_PERM_CAVEAT[d.x_cluster is not None])
+    perm = "" if d.x_cluster is None else "; permutation test of the ICS-level exposure"
+    method = (
+        f"Association only, not causal: logistic regression (maximum likelihood, IRLS) of "
+        f"rating == {outcome!r} on the standardised exposure, controls {list(controls)}; "
+        "95% CI (test inversion) and p-value from the wild cluster restricted score bootstrap "
+        f"(Kline & Santos 2012), Webb weights, {permutations} draws, clusters {cluster}; CR1 "
+        f"cluster-robust Wald SE for reference{perm}."
+    )
+    z = _NORMAL.inv_cdf(1 - ALPHA / 2)
+    result = EffectResult(
+        outcome=outcome,
+        exposure=name,
+        exposure_level="provider" if d.x_cluster is None else "ics",
+        controls=controls,
+        design_columns=("exposure (per SD)", *d.columns),
+        estimate=math.exp(b),
+        odds_ratio_per_sd=math.exp(b),
+        odds_ratio_per_unit=math.exp(b / d.sd),
+        log_odds_per_sd=b,
+        exposure_mean=d.mean,
+        exposure_sd=d.sd,
+        ci_lower=math.exp(lo),
+        ci_upper=math.exp(hi),
+        p_value_model=p_model,
+        p_value_permutation=p_perm,
+        se_cr1=se_cr1,
+        se_model=se_model,
+        ci_cr1_lower=math.exp(b - z * se_cr1),
+        ci_cr1_upper=math.exp(b + z * se_cr1),
+        p_value_cr1=2 * (1 - _NORMAL.cdf(abs(b) / se_cr1)) if se_cr1 > 0 else 1.0,
+        n_providers=n,
+        n_clusters=G,
+        n_outcome=n_out,
+        n_clusters_with_outcome=k_out,
+        prevalence=prev,
+        icc_outcome=icc_y,
+        icc_exposure=icc_x,
+        design_effect=deff,
+        exposure_residual_variance=v_res,
+        min_detectable_effect=mde,
+        n_dropped=d.dropped,
+        dropped_clusters=d.dropped_clusters,
+        converged=converged,
+        method=method,
+        caveats=tuple(caveats),
+        seed=seed,
+        seed_entropy=int(ss.entropy),
+        permutations=permutations,
+        bootstrap_draws=permutations,
+    )
+    log.info("collaboration_effect %s: OR per SD %.3f, p = %.4f", name, result.estimate, p_model)
+    return result
