@@ -457,6 +457,29 @@ def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
     rescaled = (
         (pl.col("score") - lo) / (hi - lo) * 100.0 if hi is not None and hi > lo else pl.lit(50.0)
     )
+    low = pl.col("coverage") < spec.min_coverage
+    scores = scores.with_columns(
+        pl.when(low).then(None).otherwise(pl.col("score")).alias("score"),
+        pl.when(low)
+        .then(
+            pl.concat_str(
+                pl.col("affected"),
+                pl.format(
+                    "not ranked: observed indicators carry {} of the weight (min_coverage {})",
+                    pl.col("coverage").round(2),
+                    pl.lit(spec.min_coverage),
+                ),
+                separator="; ",
+                ignore_nulls=True,
+            )
+        )
+        .otherwise(pl.col("affected"))
+        .alias("affected"),
+    )
+    lo, hi = scores["score"].min(), scores["score"].max()
+    rescaled = (
+        (pl.col("score") - lo) / (hi - lo) * 100.0 if hi is not None and hi > lo else pl.lit(50.0)
+    )
     scores = scores.with_columns(
         pl.when(pl.col("score").is_not_null()).then(rescaled).alias("score_0_100"),
         pl.col("score").rank("min", descending=True).cast(pl.Int64).alias("rank"),

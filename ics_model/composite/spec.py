@@ -214,15 +214,12 @@ def _default_pillars() -> dict[str, PillarSpec]:
                 ind("gp_outstanding", "view:gp_practice:Overall:share_outstanding", hib),
             )
         ),
-        # Value judgements (PRIMER section 6): flows are a proxy for interdependence, not
+        # Value judgement (PRIMER section 6): flows are a proxy for interdependence, not
         # collaboration. More self-contained = more of residents' care from the system's own
-        # providers; more partner ICSs = more interlinked with neighbours. Both are scored
-        # "better" here, although they partly pull against each other: check correlations().
+        # providers, scored "better". The number of partner ICSs is left out of the default:
+        # it pulls against self-containment (r = -0.66 on the embedded data).
         "partnership": PillarSpec(
-            indicators=(
-                ind("self_containment", "metric:self_containment", hib),
-                ind("n_partner_icss", "metric:n_partner_icss", hib),
-            )
+            indicators=(ind("self_containment", "metric:self_containment", hib),)
         ),
         "inequality": PillarSpec(
             indicators=(
@@ -246,6 +243,9 @@ class CompositeSpec(_Frozen):
     normalise_range : output range of the bounded normalisers (``minmax``,
         ``percentile_rank``, ``goalposts``); use ``[1, 100]`` with geometric or harmonic means.
     pillars : name -> :class:`PillarSpec`; the default is :func:`default_composite_spec`'s.
+    min_coverage : an ICS whose observed indicators carry less than this share of the
+        nominal weight gets no score or rank (reported in ``affected``): a composite built
+        on under ``min_coverage`` of its data is not comparable. 0 disables the guard.
     """
 
     aggregation: str = "arithmetic"
@@ -253,6 +253,7 @@ class CompositeSpec(_Frozen):
     missing: str = "skip_reweight"
     normalise_range: tuple[float, float] = (0.0, 100.0)
     pillars: dict[str, PillarSpec] = Field(default_factory=_default_pillars)
+    min_coverage: float = Field(0.7, ge=0.0, le=1.0)
 
     @field_validator("aggregation")
     @classmethod
@@ -307,16 +308,15 @@ def default_composite_spec() -> CompositeSpec:
 
     - quality: trust and GP shares Good-or-Outstanding and Outstanding (Overall, from
       the ICS view), higher is better;
-    - partnership: ``self_containment`` and ``n_partner_icss`` (patient-flow proxy),
-      both higher is better. This is a value judgement: "more of residents' care from
-      the system's own providers" and "more interlinked with other systems" are both
-      scored as better, although they partly pull against each other (see
-      :func:`~ics_model.composite.build.correlations`); the flows are a proxy for
-      interdependence, not for collaboration itself;
+    - partnership: ``self_containment`` (patient-flow proxy), higher is better -- a value
+      judgement ("more of residents' care from the system's own providers"); the flows are
+      a proxy for interdependence, not for collaboration itself. ``n_partner_icss`` is
+      left out because it pulls against self-containment;
     - inequality: GP SII of the share Good-or-Outstanding, GP rating dispersion and the
       share waiting over 18 weeks, all lower is better.
 
-    Indicators are min-max normalised onto [0, 100] with equal weights.
+    Indicators are min-max normalised onto [0, 100] with equal weights; an ICS with less
+    than 70% of the nominal weight observed gets no rank (``min_coverage``).
     """
     return CompositeSpec()
 

@@ -34,7 +34,8 @@ def ind(name, direction="higher_is_better", **kw):
 
 
 def spec(pillars, **top):
-    return composite_spec_from_dict({"pillars": pillars, **top})
+    # hand examples test the missing-data policies themselves: no coverage guard
+    return composite_spec_from_dict({"min_coverage": 0, "pillars": pillars, **top})
 
 
 # a: 0..100 exactly under minmax; b lower is better; c in another pillar
@@ -463,3 +464,18 @@ def test_no_nan_leaks_into_outputs():
             if dtype == pl.Float64:
                 assert not frame[col].is_nan().any(), col
     assert math.isclose(res.scores["coverage"].max(), 1.0)
+
+
+def test_min_coverage_leaves_thin_icss_unranked_with_a_reason():
+    m = M.with_columns(
+        pl.when(pl.col("icb_code") == "Q02").then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("a", "b")
+    )
+    guarded = composite(m, spec(S.model_dump()["pillars"], min_coverage=0.5))
+    q2 = guarded.scores.filter(pl.col("icb_code") == "Q02").row(0, named=True)
+    assert q2["score"] is None and q2["rank"] is None and q2["score_0_100"] is None
+    assert "not ranked" in q2["affected"] and "min_coverage 0.5" in q2["affected"]
+    others = guarded.scores.filter(pl.col("icb_code") != "Q02")
+    assert others["rank"].null_count() == 0 and others["rank"].min() == 1
+    unguarded = composite(m, spec(S.model_dump()["pillars"]))
+    assert unguarded.scores.filter(pl.col("icb_code") == "Q02")["score"][0] is not None

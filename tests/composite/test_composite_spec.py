@@ -154,7 +154,8 @@ def test_default_spec():
     )
     assert names["gp_outstanding"].source == "view:gp_practice:Overall:share_outstanding"
     assert names["self_containment"].direction == "higher_is_better"
-    assert names["n_partner_icss"].direction == "higher_is_better"
+    assert "n_partner_icss" not in names  # pulls against self-containment: left out
+    assert spec.min_coverage == 0.7
     for n in ("gp_sii_good_or_outstanding", "gp_rating_dispersion", "share_waiting_over_18_weeks"):
         assert names[n].direction == "lower_is_better"
         assert names[n].source == f"metric:{n}"
