@@ -54,11 +54,9 @@ def _load(config: Path | None):
         _fail(str(exc), 2)
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
+    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
 
 
 @app.callback()
@@ -91,7 +89,7 @@ def run(
     from ics_model.pipeline import OutputError, write_outputs
     from ics_model.pipeline import run as run_pipeline
 
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     cfg = _load(config)
     if geo is not None and geo.suffix.lower() != ".gpkg":
         _fail(f"--geo must name a .gpkg file, got {geo}", 2)
@@ -111,6 +109,8 @@ def run(
                 written.append(write_geopackage(result, geo))
             except OSError as exc:
                 raise OutputError(f"cannot write {geo}: {exc.strerror or exc}") from None
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     except (DataContractError, SourceReadError, OutputError, ValueError) as exc:
         _fail(str(exc), 1)
     if quiet:
@@ -158,11 +158,55 @@ def _print_summary(result) -> None:
                 f"{r['share_outstanding']:.0%}",
             )
         console.print(table)
+    _print_headlines(result)
     n_unmapped = result.unmapped.height
     console.print(
         f"Unmapped providers: {n_unmapped}; quarantined rows: {result.quarantine.height}; "
         f"superseded rows: {result.superseded.height}."
     )
+
+
+def _print_headlines(result) -> None:
+    comp = result.extra_outputs.get("composite.csv")
+    if isinstance(comp, pl.DataFrame) and comp.height:
+        ranked = comp.filter(pl.col("rank").is_not_null()).sort("rank")
+        top = ", ".join(f"{r['rank']}. {_short(r['icb_name'])}" for r in ranked.head(3).to_dicts())
+        bottom = ", ".join(
+            f"{r['rank']}. {_short(r['icb_name'])}" for r in ranked.tail(3).to_dicts()
+        )
+        unranked = comp.filter(pl.col("rank").is_null())["icb_code"].to_list()
+        console.print(
+            f"[bold]Composite[/] (modelled; {result.config.composite.aggregation}): top {top}; "
+            f"bottom {bottom}" + (f"; not ranked: {', '.join(unranked)}" if unranked else "")
+        )
+    effect = result.extra_outputs.get("collaboration_effect.json")
+    if isinstance(effect, dict) and "estimate" in effect:
+        console.print(
+            f"[bold]Collaboration -> {effect['outcome']}[/] (association, {effect['population']}"
+            f", exposure {effect['exposure']}): odds ratio per SD {effect['estimate']:.2f} "
+            f"(95% CI {effect['ci_lower']:.2f}-{effect['ci_upper']:.2f}), p = "
+            f"{effect['p_value_model']:.3f} (bootstrap), {effect['p_value_permutation']:.3f} "
+            f"(permutation); n = {effect['n_providers']} in {effect['n_clusters']} ICSs; "
+            f"minimal detectable OR {effect['min_detectable_effect']:.2f}. Observational: see "
+            "the caveats in collaboration_effect.json."
+        )
+        if "warning" in effect:
+            console.print(f"[yellow]warning:[/] {effect['warning']}")
+    for name, table in result.extra_outputs.items():
+        if name.startswith("scenario_") and name.endswith("_by_ics.csv"):
+            tot = table.select(
+                pl.col("n_outstanding_before").sum(),
+                pl.col("n_lost").sum(),
+                pl.col("n_not_assessable").sum(),
+            ).row(0)
+            console.print(
+                f"[bold]Scenario {name[9:-11]}[/]: Outstanding {tot[0]} -> lost {tot[1]}, "
+                f"not assessable {tot[2]}"
+            )
+
+
+def _short(name: str | None) -> str:
+    return (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
 
 
 @app.command()
@@ -189,8 +233,14 @@ def verify(
 def validate(
     config: Annotated[Path, typer.Argument(help="Run config (YAML) to check.")],
 ) -> None:
-    """Check a run config without running it."""
+    """Check a run config without running it (keys, values and the names it refers to)."""
+    from ics_model.pipeline import check_references
+
     cfg = _load(config)
+    try:
+        check_references(cfg)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     console.print(f"[green]valid[/]: {config} (name: {cfg.name})")
 
 
@@ -224,6 +274,67 @@ def datasets_check() -> None:
     if problems:
         _fail("processed tables differ from a rebuild:\n  " + "\n  ".join(problems), 1)
     console.print("[green]processed tables match a rebuild from raw[/]")
+
+
+@app.command()
+def compare(
+    config_a: Annotated[Path, typer.Argument(help="First run config (YAML).")],
+    config_b: Annotated[Path, typer.Argument(help="Second run config (YAML).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write compare.csv here.")] = (
+        None
+    ),
+) -> None:
+    """Compare the modelled composite of two configs: rank shifts, their drivers, rank
+    correlation. Example: ``ics-model compare configs/default.yaml configs/equal_weights.yaml``.
+    """
+    from ics_model.composite import compare as compare_composites
+    from ics_model.composite import compare_summary, composite, indicator_matrix
+    from ics_model.pipeline import check_references
+    from ics_model.pipeline import run as run_pipeline
+
+    _setup_logging(False, quiet=True)
+    results = []
+    for path in (config_a, config_b):
+        cfg = _load(path)
+        cfg = cfg.model_copy(update={"effect": cfg.effect.model_copy(update={"enabled": False})})
+        try:
+            check_references(cfg)
+            with console.status(f"Running {path.name}..."):
+                r = run_pipeline(cfg)
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        results.append(
+            composite(indicator_matrix(r.ics_view, r.ics_metrics, cfg.composite), cfg.composite)
+        )
+    table_df = compare_composites(*results)
+    summary = compare_summary(*results)
+    table = Table(
+        title=f"Rank shifts: {config_a.name} -> {config_b.name} (modelled)",
+        caption=f"Spearman {summary['spearman']:.3f}, Kendall "
+        f"{summary['kendall']:.3f}; {summary['n_moved']} ICSs moved, largest "
+        f"shift {summary['max_shift']}",
+    )
+    for col in ("ICB", "rank A", "rank B", "shift", "driver pillar"):
+        table.add_column(col, justify="left" if col in ("ICB", "driver pillar") else "right")
+    moved = table_df.filter(pl.col("rank_shift").is_not_null()).sort(
+        pl.col("rank_shift").abs(), descending=True
+    )
+    for r in moved.head(15).to_dicts():
+        table.add_row(
+            _short(r["icb_name"]),
+            str(r["rank_a"]),
+            str(r["rank_b"]),
+            f"{r['rank_shift']:+d}",
+            r["driver_pillar"] or "-",
+        )
+    console.print(table)
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            table_df.write_csv(out / "compare.csv")
+        except OSError as exc:
+            _fail(f"cannot write to {out}: {exc.strerror or exc}", 1)
+        console.print(f"Wrote {out / 'compare.csv'}")
 
 
 @rules_app.command("list")

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ics_model.composite.spec import CompositeSpec
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -117,8 +119,35 @@ class MetricsConfig(_Frozen):
     user_indicators: Path | None = None
 
 
+class EffectConfig(_Frozen):
+    """The collaboration -> Outstanding association test (an association, not causal).
+
+    Attributes
+    ----------
+    enabled : run it in the main job.
+    population : ``gp_since_2022`` (GP practices rated after ICSs began, default),
+        ``gp_all_years`` or ``nhs_trusts``.
+    exposure : an ICS-level metric of ``ics_metrics`` (default ``self_containment``, the
+        patient-flow proxy for partnership).
+    outcome : the rating counted as the outcome.
+    controls : null = the population's suggested controls (GP: rating year and practice
+        deprivation; trusts: publication year); or a list of column names.
+    permutations : permutations (and bootstrap draws) for the p-values.
+    seed : random seed.
+    """
+
+    enabled: bool = True
+    population: Literal["gp_since_2022", "gp_all_years", "nhs_trusts"] = "gp_since_2022"
+    exposure: str = "self_containment"
+    outcome: Literal["Outstanding", "Good", "Requires improvement", "Inadequate"] = "Outstanding"
+    controls: tuple[str, ...] | None = None
+    permutations: int = Field(2000, ge=99, le=100_000)
+    seed: int = 20220701
+
+
 class RunConfig(_Frozen):
-    """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``."""
+    """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
+    ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`), ``effect``."""
 
     name: str = "default"
     description: str = ""
@@ -127,6 +156,8 @@ class RunConfig(_Frozen):
     views: ViewsConfig = ViewsConfig()
     rules: RulesConfig = RulesConfig()
     metrics: MetricsConfig = MetricsConfig()
+    composite: CompositeSpec = Field(default_factory=CompositeSpec)
+    effect: EffectConfig = EffectConfig()
 
 
 class ConfigError(ValueError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ics_model.config import RunConfig, load_config
+from ics_model.config import ConfigError, RunConfig, load_config
 from ics_model.contracts import empty_quarantine
 from ics_model.data import cqc, geography, ods, population
 from ics_model.data.base import Loaded
@@ -113,6 +113,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
     config : a validated :class:`RunConfig`, a YAML path, or None for ``configs/default.yaml``.
     """
     cfg = config if isinstance(config, RunConfig) else load_config(config)
+    check_references(cfg)
     mode = cfg.data.validation
     m = cfg.mapping
     inputs: list[InputFile] = []
@@ -247,6 +248,11 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         cfg, view, mapped, gp.loaded.frame if gp else None, icb_codes.frame
     )
     inputs.extend(metric_inputs)
+    extra: dict[str, pl.DataFrame | dict] = {}
+    if metrics.height:
+        extra.update(_composite_outputs(cfg, view, metrics))
+        if cfg.effect.enabled:
+            extra["collaboration_effect.json"] = _effect(cfg, mapped, gp, metrics)
     return Result(
         config=cfg,
         mapped=mapped,
@@ -260,6 +266,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         ics_metrics=metrics,
         provider_partnership=provider_partnership,
         flow_matrix=matrix,
+        extra_outputs=extra,
         inputs=tuple(inputs),
         vintages=vintages,
         notes=(MODELLED_NOTE,),
@@ -300,6 +307,113 @@ def _add_modelled_ratings(
         view = view.join(overall, on=["icb_code", "sector", "key_question"], how="left")
     long = pl.concat(frames) if frames else pl.DataFrame()
     return view, long
+
+
+def check_references(cfg: RunConfig) -> None:
+    """Fail early, with key paths, when a config names an indicator or metric that no run
+    can produce (composite sources, the effect's exposure).
+
+    Raises
+    ------
+    ConfigError
+        listing every unknown name with its key path and the names available.
+    """
+    from ics_model.composite.spec import parse_source
+    from ics_model.metrics.system import METRIC_CATALOGUE
+    from ics_model.views import ICS_VIEW
+
+    known = {e["metric"] for e in METRIC_CATALOGUE}
+    if cfg.metrics.user_indicators is not None:
+        try:
+            from ics_model.metrics.partnership import read_user_indicators
+
+            user = read_user_indicators(cfg.metrics.user_indicators, mode="lenient").frame
+            known |= set(user.filter(pl.col("level") == "icb")["indicator"])
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"metrics.user_indicators: {exc}") from None
+    view_cols = set(ICS_VIEW.column_names)
+    problems = []
+    for pname, pillar in cfg.composite.pillars.items():
+        for i, ind in enumerate(pillar.indicators):
+            kind, *rest = parse_source(ind.source)
+            path = f"composite.pillars.{pname}.indicators.{i}.source"
+            if kind == "metric" and rest[0] not in known:
+                problems.append(f"{path}: unknown metric {rest[0]!r}; given: {ind.source!r}")
+            if kind == "view" and rest[-1] not in view_cols:
+                problems.append(
+                    f"{path}: unknown ICS view column {rest[-1]!r}; given: {ind.source!r}"
+                )
+    if cfg.effect.enabled and cfg.effect.exposure not in known:
+        problems.append(f"effect.exposure: unknown metric; given: {cfg.effect.exposure!r}")
+    if problems:
+        raise ConfigError(
+            "invalid config references:\n  "
+            + "\n  ".join(problems)
+            + f"\n  (metrics available: {', '.join(sorted(known))})"
+        )
+
+
+def _composite_outputs(
+    cfg: RunConfig, view: pl.DataFrame, metrics: pl.DataFrame
+) -> dict[str, pl.DataFrame | dict]:
+    """The composite (scores, indicators, weights) and the JRC correlation report."""
+    from ics_model.composite import composite, correlations, indicator_matrix
+
+    matrix = indicator_matrix(view, metrics, cfg.composite)
+    built = composite(matrix, cfg.composite)
+    return {
+        "composite.csv": built.scores,
+        "composite.parquet": built.scores,
+        "composite_indicators.csv": built.indicators,
+        "composite_weights.csv": built.weights,
+        "correlations.csv": correlations(matrix, cfg.composite),
+    }
+
+
+def _effect(
+    cfg: RunConfig, mapped: pl.DataFrame, gp: _Sector | None, metrics: pl.DataFrame
+) -> dict:
+    """The collaboration -> Outstanding association, as a JSON-able dict."""
+    from ics_model.effects import collaboration_effect, default_population
+
+    e = cfg.effect
+    sector = "nhs_trust" if e.population == "nhs_trusts" else "gp_practice"
+    if sector == "gp_practice" and gp is None:
+        return {"skipped": "the GP practice sector is not in this run"}
+    pop = default_population(
+        mapped,
+        gp.loaded.frame if gp else None,
+        sector=sector,
+        since=None if e.population == "gp_all_years" else "2022-07-01",
+    )
+    exposure = metrics.filter(pl.col("metric") == e.exposure).select(
+        "icb_code", pl.col("value").alias(e.exposure)
+    )
+    result = collaboration_effect(
+        pop.frame,
+        exposure,
+        outcome=e.outcome,
+        controls=pop.controls if e.controls is None else e.controls,
+        permutations=e.permutations,
+        seed=e.seed,
+    ).with_caveats(pop.caveats)
+    out = result.to_dict()
+    outcome_share = {"Outstanding": "share_outstanding", "Good": "share_good_or_outstanding"}.get(
+        e.outcome
+    )
+    overlap = [
+        ind.name
+        for _, ind in cfg.composite.indicators
+        if outcome_share and ind.source.endswith(f":{outcome_share}")
+    ]
+    if overlap:
+        out["warning"] = (
+            f"the composite includes indicators built on the effect's outcome ({e.outcome}): "
+            f"{', '.join(overlap)}; do not read the composite and the association together "
+            "as independent evidence"
+        )
+    out["population"] = e.population
+    return out
 
 
 def _metrics(

@@ -194,3 +194,69 @@ def test_run_quiet_and_geopackage_export(tmp_path):
 def test_geo_must_be_a_geopackage(tmp_path):
     r = _invoke("run", "--out", str(tmp_path / "o"), "--geo", str(tmp_path / "x.shp"))
     assert r.exit_code == 2 and ".gpkg" in r.output
+
+
+def test_run_writes_composite_correlations_and_effect(tmp_path):
+    import polars as pl
+
+    r = _invoke("run", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "Composite" in r.output and "association" in r.output
+    comp = pl.read_csv(tmp_path / "composite.csv")
+    assert {"icb_code", "score", "score_0_100", "rank"} <= set(comp.columns)
+    assert comp.height == 42 and comp["rank"].drop_nulls().n_unique() == 41
+    assert comp.filter(pl.col("rank").is_null())["icb_code"].to_list() == ["QNQ"]
+    corr = pl.read_csv(tmp_path / "correlations.csv")
+    assert {"flag_high", "flag_negative_within_pillar"} <= set(corr.columns)
+    effect = json.loads((tmp_path / "collaboration_effect.json").read_text())
+    for key in (
+        "estimate",
+        "ci_lower",
+        "ci_upper",
+        "p_value_model",
+        "p_value_permutation",
+        "n_providers",
+        "n_clusters",
+        "min_detectable_effect",
+        "method",
+        "caveats",
+    ):
+        assert key in effect
+    assert any("not a causal" in c for c in effect["caveats"])
+    assert "Outstanding" in effect["warning"]  # the composite uses the outcome's shares
+
+
+def test_config_naming_a_missing_indicator_exits_2_with_key_path(tmp_path):
+    cfg = _config(
+        tmp_path,
+        "composite:\n  pillars:\n    p:\n      indicators:\n"
+        "        - {name: x, source: 'metric:no_such_metric', direction: higher_is_better}\n",
+    )
+    for args in (("validate", str(cfg)), ("run", str(cfg), "--out", str(tmp_path / "o"))):
+        r = _invoke(*args)
+        assert r.exit_code == 2
+        assert "composite.pillars.p.indicators.0.source" in r.output
+        assert "no_such_metric" in r.output and "self_containment" in r.output
+
+
+def test_compare_two_configs(tmp_path):
+    r = _invoke(
+        "compare", "configs/default.yaml", "configs/quality_only.yaml", "--out", str(tmp_path)
+    )
+    assert r.exit_code == 0, r.output
+    assert "Spearman" in r.output
+    import polars as pl
+
+    cmp_df = pl.read_csv(tmp_path / "compare.csv")
+    assert {"rank_a", "rank_b", "rank_shift", "driver_pillar"} <= set(cmp_df.columns)
+
+
+@pytest.mark.parametrize("name", ["default", "equal_weights", "quality_only", "partnership_heavy"])
+def test_shipped_configs_validate_and_say_what_they_answer(name):
+    from pathlib import Path
+
+    path = Path("configs") / f"{name}.yaml"
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# ") and len(first) > 20
+    r = _invoke("validate", str(path))
+    assert r.exit_code == 0, r.output
