@@ -193,15 +193,18 @@ def _print_headlines(result) -> None:
         if "warning" in effect:
             console.print(f"[yellow]warning:[/] {effect['warning']}")
     for name, table in result.extra_outputs.items():
-        if name.startswith("scenario_") and name.endswith("_by_ics.csv"):
-            tot = table.select(
-                pl.col("n_outstanding_before").sum(),
-                pl.col("n_lost").sum(),
-                pl.col("n_not_assessable").sum(),
-            ).row(0)
+        if name.startswith("scenario_") and name.endswith(".json"):
+            nat = table["national"][0]
+            system = any("geography" in n for n in table["notes"])
             console.print(
-                f"[bold]Scenario {name[9:-11]}[/]: Outstanding {tot[0]} -> lost {tot[1]}, "
-                f"not assessable {tot[2]}"
+                f"[bold]Scenario {table['scenario']['name']}[/] (modelled rule): Outstanding "
+                f"{nat['n_outstanding_before']} -> {nat['n_outstanding_after']} (lost "
+                f"{nat['n_lost']}, not assessable {nat['n_not_assessable']})"
+                + (
+                    "; a system-level gate penalises providers for their geography"
+                    if system
+                    else ""
+                )
             )
 
 
@@ -296,7 +299,11 @@ def compare(
     results = []
     for path in (config_a, config_b):
         cfg = _load(path)
-        cfg = cfg.model_copy(update={"effect": cfg.effect.model_copy(update={"enabled": False})})
+        if cfg.composite is None:
+            _fail(f"{path}: composite is null: nothing to compare", 2)
+        cfg = cfg.model_copy(
+            update={"effect": cfg.effect.model_copy(update={"enabled": False}), "scenarios": ()}
+        )
         try:
             check_references(cfg)
             with console.status(f"Running {path.name}..."):

@@ -147,7 +147,8 @@ class EffectConfig(_Frozen):
 
 class RunConfig(_Frozen):
     """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
-    ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`), ``effect``."""
+    ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none), ``effect``,
+    ``scenarios`` (names or YAML paths of collaboration-gate scenarios, ``configs/scenarios``)."""
 
     name: str = "default"
     description: str = ""
@@ -156,8 +157,13 @@ class RunConfig(_Frozen):
     views: ViewsConfig = ViewsConfig()
     rules: RulesConfig = RulesConfig()
     metrics: MetricsConfig = MetricsConfig()
-    composite: CompositeSpec = Field(default_factory=CompositeSpec)
+    composite: CompositeSpec | None = Field(default_factory=CompositeSpec)
     effect: EffectConfig = EffectConfig()
+    scenarios: tuple[str, ...] = (
+        "trust_home_share_overall",
+        "trust_wellled_self_containment",
+        "gp_self_containment_overall",
+    )
 
 
 class ConfigError(ValueError):

@@ -250,9 +250,11 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
     inputs.extend(metric_inputs)
     extra: dict[str, pl.DataFrame | dict] = {}
     if metrics.height:
-        extra.update(_composite_outputs(cfg, view, metrics))
+        if cfg.composite is not None:
+            extra.update(_composite_outputs(cfg, view, metrics))
         if cfg.effect.enabled:
             extra["collaboration_effect.json"] = _effect(cfg, mapped, gp, metrics)
+        extra.update(_scenario_outputs(cfg, mapped, provider_partnership, metrics))
     return Result(
         config=cfg,
         mapped=mapped,
@@ -333,12 +335,19 @@ def check_references(cfg: RunConfig) -> None:
             raise ConfigError(f"metrics.user_indicators: {exc}") from None
     view_cols = set(ICS_VIEW.column_names)
     problems = []
-    for pname, pillar in cfg.composite.pillars.items():
+    pillars = cfg.composite.pillars.items() if cfg.composite is not None else ()
+    for pname, pillar in pillars:
         for i, ind in enumerate(pillar.indicators):
             kind, *rest = parse_source(ind.source)
             path = f"composite.pillars.{pname}.indicators.{i}.source"
             if kind == "metric" and rest[0] not in known:
                 problems.append(f"{path}: unknown metric {rest[0]!r}; given: {ind.source!r}")
+            if kind == "view" and rest[0] not in cfg.views.sectors:
+                problems.append(
+                    f"{path}: sector {rest[0]!r} is not in views.sectors "
+                    f"{list(cfg.views.sectors)} (add it, or set composite: null); "
+                    f"given: {ind.source!r}"
+                )
             if kind == "view" and rest[-1] not in view_cols:
                 problems.append(
                     f"{path}: unknown ICS view column {rest[-1]!r}; given: {ind.source!r}"
@@ -368,6 +377,41 @@ def _composite_outputs(
         "composite_weights.csv": built.weights,
         "correlations.csv": correlations(matrix, cfg.composite),
     }
+
+
+def _scenario_outputs(
+    cfg: RunConfig,
+    mapped: pl.DataFrame,
+    provider_partnership: pl.DataFrame,
+    metrics: pl.DataFrame,
+) -> dict[str, pl.DataFrame | dict]:
+    """Each configured collaboration-gate scenario: providers, per ICS, sweep, notes."""
+    from ics_model.scenarios import get_scenario, indicator_frames, run_scenario, threshold_sweep
+
+    out: dict[str, pl.DataFrame | dict] = {}
+    if not cfg.scenarios:
+        return out
+    prov_ind, icb_ind = indicator_frames(provider_partnership, metrics)
+    sectors = set(mapped["sector"].cast(pl.String).unique())
+    for name in cfg.scenarios:
+        spec = get_scenario(name)
+        if spec.sector not in sectors:
+            log.warning("scenario %s skipped: sector %s is not in this run", spec.name, spec.sector)
+            continue
+        res = run_scenario(mapped, spec, provider_indicators=prov_ind, icb_indicators=icb_ind)
+        out[f"scenario_{spec.name}.csv"] = res.providers
+        out[f"scenario_{spec.name}_by_ics.csv"] = res.by_ics
+        if spec.sweep is not None:
+            out[f"scenario_{spec.name}_sweep.csv"] = threshold_sweep(
+                mapped, spec, provider_indicators=prov_ind, icb_indicators=icb_ind
+            )
+        out[f"scenario_{spec.name}.json"] = {
+            "scenario": spec.model_dump(mode="json"),
+            "national": res.national.to_dicts(),
+            "notes": list(res.notes),
+            "label": "modelled scenario: a rule CQC has not adopted, applied to published ratings",
+        }
+    return out
 
 
 def _effect(
@@ -403,7 +447,7 @@ def _effect(
     )
     overlap = [
         ind.name
-        for _, ind in cfg.composite.indicators
+        for _, ind in (cfg.composite.indicators if cfg.composite is not None else ())
         if outcome_share and ind.source.endswith(f":{outcome_share}")
     ]
     if overlap:

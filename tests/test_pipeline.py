@@ -199,24 +199,32 @@ def test_every_number_equals_an_independent_recount(result):
 def test_write_outputs_and_manifest(result, tmp_path):
     out = tmp_path / "out"
     written = write_outputs(result, out)
-    names = sorted(p.name for p in written)
-    assert names == sorted(
-        [
-            "ics_view.csv",
-            "ics_view.parquet",
-            "ics_modelled_ratings.csv",
-            "ics_metrics.csv",
-            "ics_metrics.parquet",
-            "provider_partnership.csv",
-            "ics_flow_matrix.csv",
-            "providers.csv",
-            "unmapped.csv",
-            "quarantine.csv",
-            "superseded.csv",
-            "conservation.csv",
-            "manifest.json",
-        ]
-    )
+    names = {p.name for p in written}
+    core = {
+        "ics_view.csv",
+        "ics_view.parquet",
+        "ics_modelled_ratings.csv",
+        "ics_metrics.csv",
+        "ics_metrics.parquet",
+        "provider_partnership.csv",
+        "ics_flow_matrix.csv",
+        "providers.csv",
+        "unmapped.csv",
+        "quarantine.csv",
+        "superseded.csv",
+        "conservation.csv",
+        "manifest.json",
+        "composite.csv",
+        "composite.parquet",
+        "composite_indicators.csv",
+        "composite_weights.csv",
+        "correlations.csv",
+        "collaboration_effect.json",
+    }
+    assert core <= names
+    scenario_files = {n for n in names if n.startswith("scenario_")}
+    assert len(scenario_files) == 3 * 4  # providers, by_ics, sweep, json per scenario
+    assert names == core | scenario_files
     view = pl.read_csv(out / "ics_view.csv")
     assert view.columns[: len(ICS_VIEW.column_names)] == ICS_VIEW.column_names
     assert view.columns[len(ICS_VIEW.column_names) :] == [
@@ -256,7 +264,11 @@ def test_icb_vintage_2026_option_runs_and_reports_splits():
 @pytest.mark.parametrize("fmt", ["locations_csv_cp1252", "locations_xlsx", "locations_ods"])
 def test_user_locations_file_is_placed_through_sub_icb_codes(cqc_fixtures, fmt):
     cfg = RunConfig.model_validate(
-        {"data": {"locations": str(cqc_fixtures[fmt])}, "views": {"sectors": ["location"]}}
+        {
+            "data": {"locations": str(cqc_fixtures[fmt])},
+            "views": {"sectors": ["location"]},
+            "composite": None,
+        }
     )
     res = run(cfg)
     loc = res.mapped.filter(pl.col("sector") == "location")
@@ -307,3 +319,16 @@ def test_user_indicators_and_completed_pathways_options(tmp_path):
     assert prov.filter(pl.col("provider_id") == "RJ1")["provider_collaborative_member"][0] == 1
     roles = {i.role for i in res.inputs}
     assert "user_indicators" in roles and "rtt_2026_04" in roles
+
+
+def test_composite_naming_a_sector_not_run_is_a_config_error(cqc_fixtures):
+    from ics_model.config import ConfigError
+
+    cfg = RunConfig.model_validate(
+        {
+            "data": {"locations": str(cqc_fixtures["locations_csv"])},
+            "views": {"sectors": ["location"]},
+        }
+    )
+    with pytest.raises(ConfigError, match=r"composite\.pillars\.quality\.indicators\.0\.source"):
+        run(cfg)
