@@ -244,11 +244,11 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
     quarantine = pl.concat([q for q in quarantines if q.height] or [empty_quarantine()])
     view, modelled = _add_modelled_ratings(view, cfg.rules.ics_rule_sets)
     gp = next((s for s in sectors if s.sector == "gp_practice"), None)
-    metrics, provider_partnership, matrix, metric_inputs = _metrics(
+    metrics, provider_partnership, matrix, metric_inputs, metric_extra = _metrics(
         cfg, view, mapped, gp.loaded.frame if gp else None, icb_codes.frame
     )
     inputs.extend(metric_inputs)
-    extra: dict[str, pl.DataFrame | dict] = {}
+    extra: dict[str, pl.DataFrame | dict] = dict(metric_extra)
     if metrics.height:
         if cfg.composite is not None:
             extra.update(_composite_outputs(cfg, view, metrics))
@@ -466,12 +466,12 @@ def _metrics(
     mapped: pl.DataFrame,
     gp_loaded: pl.DataFrame | None,
     icb_codes: pl.DataFrame,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[InputFile]]:
-    """Partnership, inequality and context metrics for the 42 ICBs of 2023."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[InputFile], dict[str, pl.DataFrame]]:
+    """Partnership, inequality and context metrics for the 42 ICBs of 2023 (+ extra tables)."""
     from ics_model.data.build import load_processed
     from ics_model.metrics import partnership, system
 
-    empty = (system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame(), [])
+    empty = (system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame(), [], {})
     mc = cfg.metrics
     if not mc.enabled:
         return empty
@@ -481,6 +481,7 @@ def _metrics(
             cfg.mapping.icb_vintage,
         )
         return empty
+    extra: dict[str, pl.DataFrame] = {}
     sources = [
         "rtt_2026_04",
         "ods_eccg_2025",
@@ -536,6 +537,7 @@ def _metrics(
         parts.append(
             system.gp_inequality_rows(practices, repetitions=mc.sii_repetitions, seed=mc.seed)
         )
+        extra["gp_quintiles.csv"] = system.gp_quintile_table(practices)
     if mc.user_indicators is not None:
         user = partnership.read_user_indicators(mc.user_indicators, mode=cfg.data.validation)
         parts.append(
@@ -544,7 +546,7 @@ def _metrics(
         inputs.append(_input("user_indicators", Path(mc.user_indicators), "user file"))
         prov_p = partnership.join_user_indicators(prov_p, user.frame, "provider")
     metrics = system.ics_metrics(parts, directions=mc.directions)
-    return metrics, prov_p, partnership.ics_flow_matrix(table), inputs
+    return metrics, prov_p, partnership.ics_flow_matrix(table), inputs, extra
 
 
 # writing is a separate step, kept in its own module

@@ -220,6 +220,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "composite_weights.csv",
         "correlations.csv",
         "collaboration_effect.json",
+        "gp_quintiles.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
