@@ -213,6 +213,39 @@ def _short(name: str | None) -> str:
 
 
 @app.command()
+def report(
+    config: Annotated[Path | None, typer.Argument(help="Run config (YAML).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "outputs/report.html"
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Run the main job and write one self-contained HTML report (images inline).
+
+    Example: ``ics-model report configs/default.yaml --out outputs/report.html``.
+    """
+    from ics_model.contracts import DataContractError
+    from ics_model.data.base import SourceReadError
+    from ics_model.pipeline import run as run_pipeline
+    from ics_model.report import write_report
+
+    _setup_logging(False, quiet)
+    cfg = _load(config)
+    try:
+        with console.status("Running and drawing...") if not quiet else _nullcontext():
+            result = run_pipeline(cfg)
+            path = write_report(result, out)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
+    except (DataContractError, SourceReadError, ValueError) as exc:
+        _fail(str(exc), 1)
+    if not quiet:
+        console.print(f"Wrote the report to [bold]{path}[/]")
+
+
+@app.command()
 def verify(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'run'.")],
 ) -> None:

@@ -1,0 +1,418 @@
+"""A self-contained HTML report of one run: images inline, no network needed to view it.
+
+Sections: data sources and vintages; ICS views; composite and uncertainty; partnership
+and inequality; rating-rule scenarios; the collaboration association with its caveats;
+the config and manifest. Every ICS-level figure is labelled modelled.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import polars as pl
+
+from ics_model import __version__
+from ics_model.config import config_to_dict
+from ics_model.data.sources import SOURCES
+
+log = logging.getLogger(__name__)
+
+MODELLED = (
+    "Every ICS-level figure in this report is a modelled construct: CQC has never rated "
+    "integrated care systems."
+)
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
+margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+h1{font-size:1.7rem}h2{margin-top:2.2rem;border-bottom:2px solid #005eb8;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f0f4f8}.note{background:#fff8e1;border-left:4px solid #f2a900;padding:.5rem 1rem}
+figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%}
+pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.75rem;max-height:30rem}
+.modelled{font-weight:600;color:#7a3e00}
+"""
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(draw, caption: str) -> str:
+    """Draw with ``draw(None)`` (the plot function makes a figure of its own size) and
+    return an inline ``<figure>``."""
+    try:
+        ax = draw(None)
+        data = _png(ax.figure)
+    except Exception as exc:  # a figure that cannot be drawn is reported, not fatal
+        log.warning("report figure skipped (%s): %s", caption, exc)
+        plt.close("all")
+        return (
+            f'<p class="note">Figure not drawn ({html.escape(caption)}): '
+            f"{html.escape(str(exc))}</p>"
+        )
+    return (
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _table(
+    frame: pl.DataFrame, columns: list[str] | None = None, n: int = 50, floats: int = 3
+) -> str:
+    if frame is None or frame.is_empty():
+        return "<p>(none)</p>"
+    df = frame.select(columns) if columns else frame
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    rows = []
+    for r in df.head(n).iter_rows():
+        cells = []
+        for v in r:
+            if isinstance(v, float):
+                v = f"{v:.{floats}f}"
+            cells.append(f"<td>{html.escape('' if v is None else str(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = f"<p>... {df.height - n} more rows in the CSV output.</p>" if df.height > n else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def _sources_section(result: Any) -> str:
+    rows = []
+    by_path = {str(s.path): s for s in SOURCES.values()}
+    for i in result.inputs:
+        src = by_path.get(i.path)
+        rows.append(
+            {
+                "role": i.role,
+                "file": Path(i.path).name,
+                "vintage": i.vintage,
+                "publisher": src.publisher if src else "user file",
+                "licence": src.licence if src else "as supplied",
+                "sha256": i.sha256[:16] + "...",
+            }
+        )
+    vint = "".join(
+        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in result.vintages.items()
+    )
+    return (
+        "<h2>Data sources and vintages</h2>"
+        f"<ul>{vint}</ul>"
+        + _table(pl.DataFrame(rows))
+        + "<p>Contains public sector information licensed under the Open Government Licence "
+        "v3.0. The NHS trust ratings are the CQC edition of 3 September 2018 (published "
+        "2013-2018): old, pre-ICB. See <code>datasets/README.md</code> for every caveat.</p>"
+    )
+
+
+def _views_section(result: Any) -> str:
+    from ics_model.funnel import view_funnel_limits
+    from ics_model.plot import funnel, rating_distribution
+
+    view = result.ics_view
+    parts = [
+        "<h2>ICS views: provider ratings by system</h2>",
+        f'<p class="modelled">{MODELLED}</p>',
+    ]
+    sectors = view["sector"].cast(pl.String).unique().sort().to_list()
+    for sector in sectors:
+        parts.append(
+            _figure(
+                lambda ax, s=sector: rating_distribution(view, sector=s, ax=ax),
+                f"Ratings of {sector.replace('_', ' ')}s by ICS (Overall; CQC order)",
+            )
+        )
+    if "gp_practice" in sectors:
+        limits = view_funnel_limits(view, sector="gp_practice", share="share_outstanding")
+        parts.append(
+            _figure(
+                lambda ax: funnel(
+                    view, limits, sector="gp_practice", share="share_outstanding", ax=ax
+                ),
+                "Share of GP practices rated Outstanding against the number rated, with 95% and "
+                "99.8% limits around England (small systems are not over-read)",
+            )
+        )
+    overall = view.filter(pl.col("key_question") == "Overall").sort(
+        "sector", "share_good_or_outstanding", descending=[False, True]
+    )
+    parts.append(
+        _table(
+            overall,
+            [
+                "icb_name",
+                "sector",
+                "n_providers",
+                "n_rated",
+                "share_good_or_outstanding",
+                "share_good_or_outstanding_lower",
+                "share_good_or_outstanding_upper",
+                "share_outstanding",
+                "ratings_vintage",
+            ],
+            n=90,
+        )
+    )
+    return "".join(parts)
+
+
+def _composite_section(result: Any, boundaries) -> str:
+    from ics_model.plot import caterpillar, choropleth
+
+    comp = result.extra_outputs.get("composite.csv")
+    if not isinstance(comp, pl.DataFrame) or comp.is_empty():
+        return "<h2>Composite</h2><p>No composite in this run.</p>"
+    parts = [
+        "<h2>Composite (modelled)</h2>",
+        f'<p class="modelled">{MODELLED} Weights and methods are choices; see the '
+        "uncertainty intervals before reading a rank.</p>",
+    ]
+    if boundaries is not None:
+        parts.append(
+            _figure(
+                lambda ax: choropleth(
+                    comp,
+                    "score_0_100",
+                    boundaries=boundaries,
+                    icbs=result.icbs,
+                    legend_title="score (0-100)",
+                    ax=ax,
+                ),
+                "Composite score (0-100 across ICSs); grey = not ranked (too little data)",
+            )
+        )
+    unc = result.extra_outputs.get("uncertainty.csv")
+    if isinstance(unc, pl.DataFrame) and unc.height:
+        parts.append(
+            _figure(
+                lambda ax: caterpillar(unc, ax=ax),
+                "Composite rank with its 5-95% interval over the Monte Carlo "
+                "draws (weights, methods, provider bootstrap)",
+            )
+        )
+        parts.append(_table(unc.sort("rank_median"), n=45))
+    parts.append(_table(comp.sort("rank", nulls_last=True), n=45))
+    corr = result.extra_outputs.get("correlations.csv")
+    if isinstance(corr, pl.DataFrame) and corr.height:
+        flagged = corr.filter(pl.col("flag_high") | pl.col("flag_negative_within_pillar"))
+        parts.append("<h3>Correlation report (JRC step 4): flagged pairs</h3>" + _table(flagged))
+    return "".join(parts)
+
+
+def _metrics_section(result: Any, boundaries) -> str:
+    from ics_model.plot import choropleth, sii_plot
+
+    m = result.ics_metrics
+    if m.is_empty():
+        return "<h2>Partnership and inequality</h2><p>No metrics in this run.</p>"
+    parts = [
+        "<h2>Partnership and inequality</h2>",
+        "<p>Partnership is a <i>patient-flow interdependence (modelled proxy for system "
+        "partnership)</i> from RTT April 2026 flows, not collaboration itself.</p>",
+    ]
+    if boundaries is not None:
+        sc = m.filter(pl.col("metric") == "self_containment")
+        parts.append(
+            _figure(
+                lambda ax: choropleth(
+                    sc,
+                    "value",
+                    boundaries=boundaries,
+                    icbs=result.icbs,
+                    legend_title="self-containment (share)",
+                    ax=ax,
+                ),
+                "Self-containment: share of residents' RTT pathways treated at trusts hosted in "
+                "the ICS (modelled proxy; Frimley has no resident flows)",
+            )
+        )
+    with_rii = m.filter(pl.col("metric") == "gp_rii_good_or_outstanding").drop_nulls("value")
+    sii = m.filter(
+        (pl.col("metric") == "gp_sii_good_or_outstanding")
+        & pl.col("icb_code").is_in(with_rii["icb_code"].to_list())
+    ).drop_nulls("value")
+    q = result.extra_outputs.get("gp_quintiles.csv")
+    if sii.height and isinstance(q, pl.DataFrame):
+        code = sii.sort(pl.col("value").abs(), descending=True)["icb_code"][0]
+        icpt = m.filter(
+            (pl.col("icb_code") == code) & (pl.col("metric") == "gp_rii_good_or_outstanding")
+        )
+        value = sii.filter(pl.col("icb_code") == code)["value"][0]
+        rii = icpt["value"][0] if icpt.height else None
+        # the intercept follows from SII and RII: RII = (a + SII) / a => a = SII / (RII - 1)
+        intercept = value / (rii - 1) if rii not in (None, 1.0) else None
+        if intercept is not None:
+            table = q.filter(pl.col("icb_code") == code).select(
+                "icb_code",
+                "imd_quintile",
+                "n_rated",
+                pl.col("share_go").alias("share"),
+                pl.col("share_go_lower").alias("share_lower"),
+                pl.col("share_go_upper").alias("share_upper"),
+            )
+            parts.append(
+                _figure(
+                    lambda ax: sii_plot(
+                        table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
+                    ),
+                    f"Slope index of inequality, GP share Good or Outstanding, {code} (the ICS "
+                    "with the steepest gradient; quintile 1 = most deprived)",
+                )
+            )
+    summary = (
+        m.filter(pl.col("icb_code") != "ENGLAND")
+        .group_by("metric", "pillar", "direction", "unit")
+        .agg(
+            pl.col("value").min().alias("min"),
+            pl.col("value").median().alias("median"),
+            pl.col("value").max().alias("max"),
+            pl.col("value").null_count().alias("missing"),
+        )
+        .sort("pillar", "metric")
+    )
+    parts.append(_table(summary, n=60))
+    national = m.filter(pl.col("icb_code") == "ENGLAND")
+    parts.append(
+        "<h3>National Theil decomposition (GP share Good or Outstanding)</h3>"
+        + _table(national, ["metric", "value", "note"])
+    )
+    return "".join(parts)
+
+
+def _scenarios_section(result: Any) -> str:
+    from ics_model.plot import threshold_sweep
+
+    parts = ["<h2>Rating-rule scenarios (modelled rules CQC has not adopted)</h2>"]
+    found = False
+    for name, payload in result.extra_outputs.items():
+        if not (name.startswith("scenario_") and name.endswith(".json")):
+            continue
+        found = True
+        stem = name[:-5]
+        spec = payload["scenario"]
+        parts.append(
+            f"<h3>{html.escape(spec['name'])}</h3><p>"
+            f"{html.escape(spec.get('description') or '')}</p>"
+        )
+        parts.append(
+            _table(
+                pl.DataFrame(payload["national"]).select(
+                    "n_outstanding_before", "n_outstanding_after", "n_lost", "n_not_assessable"
+                )
+            )
+        )
+        parts.append(
+            "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in payload["notes"]) + "</ul>"
+        )
+        sweep = result.extra_outputs.get(f"{stem}_sweep.csv")
+        if isinstance(sweep, pl.DataFrame) and sweep.height:
+            nat = sweep.filter(pl.col("icb_code") == "ENGLAND")
+            parts.append(
+                _figure(
+                    lambda ax, s=nat: threshold_sweep(
+                        s, threshold_unit="indicator threshold", ax=ax
+                    ),
+                    f"{spec['name']}: Outstanding ratings lost nationally as the threshold moves",
+                )
+            )
+    if not found:
+        parts.append("<p>No scenarios in this run.</p>")
+    return "".join(parts)
+
+
+def _effect_section(result: Any) -> str:
+    effect = result.extra_outputs.get("collaboration_effect.json")
+    if not isinstance(effect, dict) or "estimate" not in effect:
+        return "<h2>Collaboration and Outstanding</h2><p>Not run.</p>"
+    rows = {
+        k: effect.get(k)
+        for k in (
+            "population",
+            "exposure",
+            "outcome",
+            "estimate",
+            "ci_lower",
+            "ci_upper",
+            "p_value_model",
+            "p_value_permutation",
+            "n_providers",
+            "n_clusters",
+            "n_outcome",
+            "min_detectable_effect",
+        )
+    }
+    caveats = "".join(f"<li>{html.escape(c)}</li>" for c in effect.get("caveats", []))
+    warning = f'<p class="note">{html.escape(effect["warning"])}</p>' if "warning" in effect else ""
+    return (
+        "<h2>Is system collaboration associated with Outstanding ratings?</h2>"
+        "<p>An <b>association</b>, not a causal effect. Odds ratio per standard deviation of "
+        "the exposure.</p>"
+        + _table(pl.DataFrame([rows]))
+        + f"<p>{html.escape(effect.get('method', ''))}</p>"
+        + f'<div class="note"><b>Caveats</b><ul>{caveats}</ul></div>'
+        + warning
+    )
+
+
+def build_report(result: Any, *, boundaries=None, manifest: dict | None = None) -> str:
+    """The report as one HTML string (images embedded as data URIs).
+
+    ``boundaries``: ICB boundaries for the maps (None = the embedded ones; False = no maps).
+    """
+    if boundaries is False:  # maps switched off
+        boundaries = None
+    elif boundaries is None:
+        try:
+            from ics_model.data.geography import read_boundaries
+
+            boundaries = read_boundaries("icb")
+        except Exception as exc:  # maps are optional: the rest of the report stands
+            log.warning("report maps skipped: %s", exc)
+    cfg = json.dumps(config_to_dict(result.config), indent=2, default=str)
+    man = json.dumps(manifest, indent=2, default=str) if manifest else "(not written)"
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    body = "".join(
+        [
+            f"<h1>ics_model report: {html.escape(result.config.name)}</h1>",
+            f'<p class="note modelled">{MODELLED}</p>',
+            f"<p>ics_model {html.escape(__version__)}, generated {created}.</p>",
+            _sources_section(result),
+            _views_section(result),
+            _composite_section(result, boundaries),
+            _metrics_section(result, boundaries),
+            _scenarios_section(result),
+            _effect_section(result),
+            "<h2>Config and manifest</h2><h3>Validated config</h3>"
+            f"<pre>{html.escape(cfg)}</pre><h3>Manifest</h3><pre>{html.escape(man)}</pre>",
+        ]
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>ics_model report: {html.escape(result.config.name)}</title>"
+        f"<style>{_CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def write_report(result: Any, path: str | Path, *, manifest: dict | None = None) -> Path:
+    """Write :func:`build_report` to ``path`` (atomically: a temporary file then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(build_report(result, manifest=manifest), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,130 @@
+"""The HTML report: self-contained, every section, and it renders in headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ics_model.config import RunConfig
+from ics_model.pipeline import run
+from ics_model.report import MODELLED, build_report, write_report
+
+CFG = RunConfig.model_validate({"metrics": {"sii_repetitions": 2000}})
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(run(CFG), path)
+    return path
+
+
+def test_report_is_self_contained_with_every_section(report_html):
+    text = report_html.read_text(encoding="utf-8")
+    for heading in (
+        "Data sources and vintages",
+        "ICS views",
+        "Composite (modelled)",
+        "Partnership and inequality",
+        "Rating-rule scenarios",
+        "Is system collaboration associated",
+        "Config and manifest",
+    ):
+        assert heading in text, heading
+    assert MODELLED in text
+    assert "2018-09-03" in text  # vintages shown with the results
+    # no network at view time: every image inline, no external script, link or font
+    srcs = re.findall(r'src="([^"]+)"', text)
+    assert len(srcs) >= 8 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert not re.search(r'(href|src)="https?://', text)
+    assert "Figure not drawn" not in text
+
+
+def test_build_report_without_boundaries_still_works():
+    result = run(
+        RunConfig.model_validate(
+            {"metrics": {"sii_repetitions": 2000}, "effect": {"enabled": False}, "scenarios": []}
+        )
+    )
+    text = build_report(result, boundaries=False)  # any non-None, non-frame disables maps
+    assert "<h2>Composite (modelled)</h2>" in text
+
+
+def _chromium():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
+        pytest.skip("chromium not installed (CI installs it)")
+    return exe
+
+
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def test_report_renders_in_headless_chromium(report_html, tmp_path):
+    exe = _chromium()
+    # a copy with a probe that records, after load, whether every image decoded
+    probe = report_html.read_text(encoding="utf-8").replace(
+        "</body>",
+        "<script>window.addEventListener('load',()=>{const imgs=[...document.images];"
+        "document.body.setAttribute('data-images',imgs.length);"
+        "document.body.setAttribute('data-broken',"
+        "imgs.filter(i=>!(i.complete&&i.naturalWidth>0)).length);});</script></body>",
+    )
+    page = tmp_path / "probe.html"
+    page.write_text(probe, encoding="utf-8")
+    profile = tmp_path / "profile"
+    dom = subprocess.run(
+        [
+            exe,
+            *_FLAGS,
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    n = int(re.search(r'data-images="(\d+)"', dom.stdout).group(1))
+    broken = int(re.search(r'data-broken="(\d+)"', dom.stdout).group(1))
+    assert n >= 8 and broken == 0
+    console_errors = [
+        line
+        for line in dom.stderr.splitlines()
+        if "CONSOLE" in line and ("error" in line.lower() or "Uncaught" in line)
+    ]
+    assert console_errors == []
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            exe,
+            *_FLAGS,
+            f"--user-data-dir={profile}2",
+            "--window-size=1280,2400",
+            f"--screenshot={shot}",
+            report_html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 10_000
