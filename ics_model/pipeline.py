@@ -138,7 +138,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         src = SOURCES["cqc_trust_ratings_2018"]
         path = Path(cfg.data.trust_ratings or src.path)
         vintage = src.vintage if cfg.data.trust_ratings is None else f"user file {path.name}"
-        loaded = cqc.read_cqc_ratings(path, mode=mode)
+        loaded = cqc.read_cqc_ratings(path, sheet=cqc.sheet_named(path, "Providers"), mode=mode)
         placed = place_trusts(
             loaded.frame,
             trusts.frame,
@@ -187,7 +187,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
         if cfg.data.locations is None:
             raise ValueError("views.sectors includes 'location' but data.locations is not set")
         path = Path(cfg.data.locations)
-        loaded = cqc.read_cqc_ratings(path, mode=mode)
+        loaded = cqc.read_cqc_ratings(path, sheet=cqc.sheet_named(path, "Locations"), mode=mode)
         pop_src = SOURCES["sub_icb_population_2022"]
         subs = population.read_sub_icb_population(pop_src.path, mode=mode)
         placed = place_locations(

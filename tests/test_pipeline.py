@@ -333,3 +333,27 @@ def test_composite_naming_a_sector_not_run_is_a_config_error(cqc_fixtures):
     )
     with pytest.raises(ConfigError, match=r"composite\.pillars\.quality\.indicators\.0\.source"):
         run(cfg)
+
+
+def test_a_full_workbook_uses_its_providers_sheet_for_trusts(cqc_fixtures):
+    # workbook.xlsx holds a Locations and a Providers sheet, as CQC's download does
+    from ics_model.data.cqc import sheet_named
+
+    wb = cqc_fixtures["workbook_xlsx"]
+    assert sheet_named(wb, "providers") == "Providers"
+    assert sheet_named(cqc_fixtures["locations_csv"], "Providers") is None
+    res = run(
+        RunConfig.model_validate(
+            {
+                "data": {"trust_ratings": str(wb), "locations": str(wb)},
+                "views": {"sectors": ["nhs_trust", "location"]},
+                "composite": None,
+                "effect": {"enabled": False},
+                "scenarios": [],
+                "metrics": {"enabled": False},
+            }
+        )
+    )
+    sectors = set(res.mapped["sector"].cast(pl.String))
+    assert sectors == {"nhs_trust", "location"}
+    assert res.conservation["balanced"].all()

@@ -33,6 +33,7 @@ import logging
 from pathlib import Path
 from typing import Final
 
+import fastexcel
 import polars as pl
 
 from ics_model.contracts import (
@@ -46,6 +47,7 @@ from ics_model.data.cqc_tables import (
     DMY_DATE,
     ISO_DATE,
     date_from_text,
+    file_format,
     map_headers,
     norm_header,
     parse_violations,
@@ -170,6 +172,23 @@ GP_PRACTICES: Final = Contract(
 )
 
 # ----------------------------------------------------------------------------- CQC
+
+
+def sheet_named(path: str | Path, wanted: str) -> str | None:
+    """The sheet of a workbook called ``wanted`` (case-insensitive), or None.
+
+    None for CSV files and workbooks without such a sheet, so that
+    ``read_cqc_ratings(path, sheet=sheet_named(path, "Providers"))`` reads the Providers
+    sheet of a full CQC download and falls back to the default choice otherwise.
+    """
+    p = Path(path)
+    if not p.is_file() or file_format(p) == "csv":
+        return None
+    try:
+        names = fastexcel.read_excel(str(p)).sheet_names
+    except Exception:  # unreadable: read_cqc_ratings reports it with the file name
+        return None
+    return next((n for n in names if n.strip().lower() == wanted.strip().lower()), None)
 
 
 def read_cqc_ratings(
