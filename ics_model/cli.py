@@ -26,6 +26,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    epilog=(
+        "Examples:\n\n"
+        "  ics-model run                                  (embedded data, outputs/)\n\n"
+        "  ics-model run configs/partnership_heavy.yaml --out results --geo results/ics.gpkg\n\n"
+        "  ics-model report --out outputs/report.html\n\n"
+        "  ics-model compare configs/default.yaml configs/equal_weights.yaml\n\n"
+        "  ics-model rules check --out outputs\n\n"
+        "  ics-model verify outputs\n\n"
+        "Exit codes: 0 ok; 1 data, input or output problem; 2 invalid config or usage."
+    ),
 )
 datasets_app = typer.Typer(
     help="Build and check the embedded processed tables.", no_args_is_help=True
@@ -299,6 +309,21 @@ def datasets_build(
             )
     for name, rows in built.items():
         console.print(f"{name}: {rows:,} rows")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the embedded raw sources: publisher, vintage, licence and file."""
+    from ics_model.data.sources import SOURCES
+
+    table = Table(
+        title="Embedded data (datasets/raw; provenance in datasets/README.md)", show_lines=True
+    )
+    for col in ("source", "publisher", "vintage", "licence"):
+        table.add_column(col)
+    for s in SOURCES.values():
+        table.add_row(s.name, s.publisher, s.vintage, s.licence)
+    console.print(table)
 
 
 @datasets_app.command("check")
