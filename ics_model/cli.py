@@ -430,8 +430,10 @@ def rules_check(
 
     try:
         result = check_against_published(load_processed("cqc_trust_ratings"), rule_set)
-    except (KeyError, TypeError, ConfigError) as exc:
-        _fail(str(exc).strip("'\""), 2)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), 2)
+    except (TypeError, ConfigError) as exc:
+        _fail(str(exc), 2)
     vintage = SOURCES["cqc_trust_ratings_2018"].vintage
     table = Table(
         title=f"Rule set {result.rule_set} against published CQC ratings",

@@ -83,12 +83,10 @@ class RulesConfig(_Frozen):
 
     Attributes
     ----------
-    provider_rule_set : the rule set that combines provider ratings (``configs/rules``).
     ics_rule_sets : ICS-level *modelled* rating rule sets (share- or segment-based) added
         to the ICS views as ``modelled_<name>`` columns on the Overall rows.
     """
 
-    provider_rule_set: str = "cqc_principles"
     ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")
 
 

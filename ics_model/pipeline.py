@@ -354,12 +354,60 @@ def check_references(cfg: RunConfig) -> None:
                 )
     if cfg.effect.enabled and cfg.effect.exposure not in known:
         problems.append(f"effect.exposure: unknown metric; given: {cfg.effect.exposure!r}")
+    for name in cfg.metrics.directions:
+        if name not in known:
+            problems.append(f"metrics.directions.{name}: unknown metric; given: {name!r}")
+    problems.extend(_rule_set_problems(cfg))
     if problems:
         raise ConfigError(
             "invalid config references:\n  "
             + "\n  ".join(problems)
             + f"\n  (metrics available: {', '.join(sorted(known))})"
         )
+
+
+def _rule_set_problems(cfg: RunConfig) -> list[str]:
+    """Rule-set names a config uses: they must exist and be of the right kind."""
+    from ics_model.rules.rulesets import (
+        PrinciplesRuleSet,
+        SegmentationRuleSet,
+        ShareThresholdsRuleSet,
+        available_rule_sets,
+        get_rule_set,
+    )
+
+    names = ", ".join(available_rule_sets())
+    wanted = [
+        (
+            f"rules.ics_rule_sets.{i}",
+            n,
+            (ShareThresholdsRuleSet, SegmentationRuleSet),
+            "share_thresholds or segmentation",
+        )
+        for i, n in enumerate(cfg.rules.ics_rule_sets)
+    ]
+    if cfg.mapping.combine_predecessors is not None:
+        wanted.append(
+            (
+                "mapping.combine_predecessors",
+                cfg.mapping.combine_predecessors,
+                (PrinciplesRuleSet,),
+                "principles",
+            )
+        )
+    problems = []
+    for path, name, kinds, kind_text in wanted:
+        try:
+            rs = get_rule_set(name)
+        except (KeyError, ConfigError):
+            problems.append(f"{path}: unknown rule set (allowed: {names}); given: {name!r}")
+            continue
+        if not isinstance(rs, kinds):
+            problems.append(
+                f"{path}: rule set {name!r} is of kind {rs.kind!r}; a "
+                f"{kind_text} rule set is needed; given: {name!r}"
+            )
+    return problems
 
 
 def _composite_outputs(

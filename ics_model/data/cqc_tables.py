@@ -13,10 +13,12 @@ import datetime as dt
 import io
 import logging
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
+from xml.etree import ElementTree
 
 import fastexcel
 import polars as pl
@@ -80,7 +82,12 @@ def file_format(path: Path) -> str:
 def decode(path: Path, data: bytes) -> tuple[str, str]:
     """CSV bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise SourceReadError(
+                path, f"UTF-16 byte-order mark but invalid UTF-16 (truncated?): {exc}"
+            ) from exc
     if b"\x00" in data[:8192]:
         raise SourceReadError(path, "binary content (NUL bytes), not CSV text")
     bom = data.startswith(b"\xef\xbb\xbf")
@@ -103,24 +110,39 @@ def read_csv(path: Path) -> Table:
     if not data.strip():
         raise SourceReadError(path, "empty file")
     text, encoding = decode(path, data)
+    if not text.strip():
+        raise SourceReadError(path, "empty file (a byte-order mark and nothing else)")
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        # strict: an unclosed quote at the end (a truncated file) is an error, not a field
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
-        raise SourceReadError(path, f"malformed CSV: {exc}") from exc
+        raise SourceReadError(path, f"malformed or truncated CSV: {exc}") from exc
+    while records and not records[0]:
+        records.pop(0)  # leading blank lines
+    if not records:
+        raise SourceReadError(path, "empty file")
     headers: list[str] = []
     for h in (h.strip() for h in records[0]):
         headers.append(h if h not in headers else f"{h}_{headers.count(h)}")
     width = len(headers)
     body = records[1:]
     for number, rec in enumerate(body, start=2):
-        if len(rec) != width:
-            if any(v.strip() for v in rec[width:]):
+        if len(rec) > width and any(v.strip() for v in rec[width:]):
+            raise SourceReadError(path, f"row {number} has {len(rec)} fields, header has {width}")
+        if not rec:
+            body[number - 2] = [""] * width  # a blank line: a blank row, skipped later
+            continue
+        if len(rec) < width:
+            if number - 2 == len(body) - 1 and not text.endswith(("\n", "\r")):
                 raise SourceReadError(
-                    path, f"row {number} has {len(rec)} fields, header has {width}"
+                    path,
+                    f"row {number} (the last) has {len(rec)} of {width} fields and no line "
+                    "end: the file looks truncated",
                 )
-            body[number - 2] = (rec + [""] * width)[:width]
+            raise SourceReadError(path, f"row {number} has {len(rec)} fields, header has {width}")
+        body[number - 2] = rec[:width]
     frame = pl.DataFrame(body, schema={h: pl.String for h in headers}, orient="row")
     stripped = [pl.col(h).str.strip_chars() for h in headers]
     frame = frame.select(
@@ -144,9 +166,28 @@ def pick_sheet(path: Path, names: Sequence[str], sheet: str | None) -> str:
     raise SourceReadError(path, f"no Locations or Providers sheet; sheets: {', '.join(names)}")
 
 
+def check_ods_xml(path: Path) -> None:
+    """Parse an ODS file's ``content.xml`` with the standard XML parser (streaming).
+
+    The spreadsheet reader can loop forever on malformed ODS XML, so the XML is checked
+    first: a file that is not a zip, lacks ``content.xml`` or holds malformed XML raises
+    :class:`SourceReadError` naming the file.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
+            for _ in ElementTree.iterparse(fh, events=("end",)):
+                pass
+    except KeyError:
+        raise SourceReadError(path, "not a readable ods workbook: no content.xml") from None
+    except (zipfile.BadZipFile, ElementTree.ParseError, EOFError, OSError) as exc:
+        raise SourceReadError(path, f"not a readable ods workbook: {exc}") from exc
+
+
 def read_spreadsheet(path: Path, fmt: str, sheet: str | None, date_pattern: str) -> Table:
     """One sheet through calamine: all columns as text, the date column typed when uniform."""
     opts = {"whitespace_as_null": True, "skip_whitespace_tail_rows": True}
+    if fmt == "ods":
+        check_ods_xml(path)
     try:
         reader = fastexcel.read_excel(str(path))
         name = pick_sheet(path, reader.sheet_names, sheet)

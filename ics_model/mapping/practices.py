@@ -139,6 +139,36 @@ def place_locations(
         )
     )
     placed = place_by_icb(placed, icb_codes, successors, icb_vintage)
+    # a location whose rows point to different ICBs is placed in none (never guessed)
+    split = (
+        placed.group_by("location_id")
+        .agg(
+            pl.col("icb_code").drop_nulls().unique().sort().alias("_icbs"),
+            pl.col("location_onspd_ccg_code").drop_nulls().unique().sort().alias("_codes"),
+        )
+        .filter(pl.col("_icbs").list.len() > 1)
+    )
+    placed = (
+        placed.join(split, on="location_id", how="left")
+        .with_columns(
+            pl.when(pl.col("_icbs").is_not_null())
+            .then(
+                pl.format(
+                    "rows of this location place it in several ICBs ({}; sub-ICB codes {}): "
+                    "not guessed",
+                    pl.col("_icbs").list.join(", "),
+                    pl.col("_codes").list.join(", "),
+                )
+            )
+            .otherwise(pl.col("lost_reason"))
+            .alias("lost_reason"),
+            pl.when(pl.col("_icbs").is_not_null())
+            .then(None)
+            .otherwise(pl.col("icb_code"))
+            .alias("icb_code"),
+        )
+        .drop("_icbs", "_codes")
+    )
     bad = placed.filter(pl.col("icb_code").is_null())
     good = placed.filter(pl.col("icb_code").is_not_null())
     unmapped = (

@@ -1,0 +1,650 @@
+r"""Vectorised Monte Carlo draws of a composite: weights, scores, ranks, provider bootstrap.
+
+Everything here works on numpy arrays for many draws at once (no per-draw polars
+pipeline), following the JRC/OECD *Handbook on Constructing Composite Indicators* (2008),
+step 7, and Saisana, Saltelli & Tarantola (2005), *J. R. Stat. Soc. A* 168(2), 307-323.
+
+Scores
+------
+Every registered mean is a quasi-arithmetic mean :math:`M_f(x; w) = f^{-1}\big(\sum_i w_i
+f(x_i) / \sum_i w_i\big)` with :math:`f(x) = x` (arithmetic), :math:`\ln x` (geometric),
+:math:`1/x` (harmonic) or :math:`x^p` (generalised). With missing values dropped and the
+weights renormalised per ICS (``skip_reweight``), the pillar score of ICS :math:`c` in
+draw :math:`d` is
+
+.. math::
+
+    P_{dcq} = f_q^{-1}\!\left(\frac{\sum_{i \in q} w_{di}\, o_{ci}\, f_q(y_{ci})}
+                                 {\sum_{i \in q} w_{di}\, o_{ci}}\right)
+
+(:math:`o_{ci}` = 1 when observed): numerator and denominator are matrix products of the
+draws x indicators weights with the ICS x indicators values, so 100,000 draws cost two
+small BLAS calls per pillar. The composite :math:`S_{dc}` is the same mean of the pillar
+scores with the pillar weights. This equals
+:func:`~ics_model.composite.build.aggregate_arrays` (to rounding), which is used for any
+other registered aggregation.
+
+Ranks
+-----
+Within each draw, 1 = the highest score; NaN scores (unranked ICSs) stay NaN. Ties take
+the lowest rank of the tied group (``min``, as the deterministic composite) or the mean
+of their positions (``average``).
+
+Provider bootstrap
+------------------
+Resampling an ICS's :math:`n` rated providers with replacement gives rating counts
+:math:`(n_I, n_R, n_G, n_O) \sim \mathrm{Multinomial}(n, \hat\pi)` with :math:`\hat\pi`
+the observed shares, so the counts are drawn directly (Efron & Tibshirani 1993, ch. 6):
+:math:`\mathrm{share\_outstanding}^* = n^*_O / n`,
+:math:`\mathrm{share\_good\_or\_outstanding}^* = (n^*_G + n^*_O) / n`,
+:math:`\mathrm{mean\_score}^* = (n^*_I + 2 n^*_R + 3 n^*_G + 4 n^*_O) / n`.
+A system with 2 rated trusts gets shares in :math:`\{0, 1/2, 1\}`; one with 400 practices
+barely moves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, NamedTuple
+
+import numpy as np
+import polars as pl
+
+from ics_model.composite.build import aggregate_arrays
+from ics_model.composite.methods import AGGREGATORS, domain_violations
+from ics_model.composite.spec import CompositeSpec, parse_source
+from ics_model.uncertainty.spec import UncertaintyError
+
+log = logging.getLogger(__name__)
+
+Ties = Literal["min", "average"]
+WeightMethod = Literal["dirichlet", "uniform", "none"]
+
+#: sub-stream index of each assumption within a chunk's SeedSequence.
+STREAMS: Final = {"weights": 0, "normalisation": 1, "aggregation": 2, "bootstrap": 3}
+
+#: view columns the provider bootstrap recomputes.
+BOOTSTRAP_COLUMNS: Final = ("share_outstanding", "share_good_or_outstanding", "mean_score")
+
+#: rating categories, in score order (Inadequate 1 ... Outstanding 4).
+RATINGS: Final = ("Inadequate", "Requires improvement", "Good", "Outstanding")
+
+
+class DrawScores(NamedTuple):
+    """Scores and ranks, each ``draws x n_ics`` (NaN = not scored / not ranked)."""
+
+    scores: np.ndarray
+    ranks: np.ndarray
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def chunk_seeds(seed: int, draws: int, chunk_size: int) -> list[np.random.SeedSequence]:
+    """One independent ``SeedSequence`` per chunk: ``SeedSequence(seed).spawn(n_chunks)``."""
+    n_chunks = -(-draws // chunk_size)
+    return np.random.SeedSequence(seed).spawn(n_chunks)
+
+
+def chunk_sizes(draws: int, chunk_size: int) -> list[int]:
+    """Draws in each chunk (all ``chunk_size`` but the last)."""
+    return [min(chunk_size, draws - start) for start in range(0, draws, chunk_size)]
+
+
+def stream(ss: np.random.SeedSequence, name: str) -> np.random.Generator:
+    """The generator of one assumption (:data:`STREAMS`) within a chunk.
+
+    Equal to ``default_rng(ss.spawn(4)[STREAMS[name]])`` but without mutating ``ss``, so
+    switching one assumption on or off leaves the others' draws unchanged (common random
+    numbers across settings).
+    """
+    key = (*ss.spawn_key, STREAMS[name])
+    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=key))
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def _group_sums(w: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Each entry's group total, row by row (``w``: rows x members)."""
+    onehot = np.zeros((group.size, n_groups))
+    onehot[np.arange(group.size), group] = 1.0
+    return (w @ onehot)[..., group]
+
+
+def _perturb(
+    nominal: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    n: int,
+    rng: np.random.Generator,
+    method: WeightMethod,
+    concentration: float,
+    spread: float,
+) -> np.ndarray:
+    sums = _group_sums(nominal, group, n_groups)
+    base = np.divide(nominal, sums, out=np.zeros_like(nominal), where=sums > 0)
+    pos = base > 0
+    if method == "none":
+        return np.broadcast_to(base, (n, base.size)).copy()
+    out = np.zeros((n, base.size))
+    if method == "dirichlet":
+        out[:, pos] = rng.standard_gamma(concentration * base[pos], size=(n, int(pos.sum())))
+    elif method == "uniform":
+        out[:, pos] = base[pos] * rng.uniform(1.0 - spread, 1.0 + spread, (n, int(pos.sum())))
+    else:
+        raise UncertaintyError(f"unknown weight method {method!r} (dirichlet, uniform, none)")
+    sums = _group_sums(out, group, n_groups)
+    # a pillar whose gamma draws all underflowed to 0 (tiny concentrations) keeps its weights
+    return np.where(sums > 0, out / np.where(sums > 0, sums, 1.0), base)
+
+
+def weight_draws(
+    w_ind: Sequence[float] | np.ndarray,
+    w_pil: Sequence[float] | np.ndarray,
+    pillar_of: Sequence[int] | np.ndarray,
+    *,
+    n: int,
+    rng: np.random.Generator,
+    method: WeightMethod = "dirichlet",
+    concentration: float = 50.0,
+    spread: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw ``n`` indicator and pillar weight vectors around the configured ones.
+
+    Parameters
+    ----------
+    w_ind, w_pil : configured indicator and pillar weights (non-negative; indicator
+        weights are normalised within their pillar, pillar weights across pillars).
+    pillar_of : pillar index of each indicator.
+    n : number of draws.
+    rng : the random generator.
+    method : ``dirichlet`` -- within pillar :math:`q`, :math:`w_{q} \sim
+        \mathrm{Dir}(\kappa \tilde w_q)` (vectorised as independent
+        :math:`\mathrm{Gamma}(\kappa \tilde w_i, 1)` draws divided by their pillar sum),
+        so :math:`E[w_i] = \tilde w_i`; ``uniform`` -- :math:`w_i = \tilde w_i U_i`,
+        :math:`U_i \sim U(1 - s, 1 + s)`, renormalised; ``none`` -- the configured weights.
+    concentration : :math:`\kappa`.
+    spread : :math:`s`.
+
+    Returns
+    -------
+    tuple of np.ndarray
+        ``n x n_indicators`` (each pillar's entries summing to 1) and ``n x n_pillars``
+        (rows summing to 1). Zero weights stay zero.
+    """
+    pillar_of = np.asarray(pillar_of, dtype=np.intp)
+    w_ind = np.asarray(w_ind, dtype=float)
+    w_pil = np.asarray(w_pil, dtype=float)
+    n_pil = w_pil.size
+    wi = _perturb(w_ind, pillar_of, n_pil, n, rng, method, concentration, spread)
+    single = np.zeros(n_pil, dtype=np.intp)
+    wp = _perturb(w_pil, single, 1, n, rng, method, concentration, spread)
+    return wi, wp
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def _generator(method: str, p: float) -> tuple[Callable | None, Callable | None] | None:
+    """``(f, f_inverse)`` of a quasi-arithmetic mean (``None, None`` = identity), or None."""
+    if method == "generalised":
+        if p == 0:
+            method = "geometric"
+        elif p == 1:
+            method = "arithmetic"
+        else:
+            return (lambda x: np.power(x, p), lambda m: np.power(m, 1.0 / p))
+    return {
+        "arithmetic": (None, None),
+        "geometric": (np.log, np.exp),
+        "harmonic": (np.reciprocal, np.reciprocal),
+    }.get(method)
+
+
+def check_domain(values: np.ndarray, method: str, p: float, what: str) -> None:
+    """Raise :class:`UncertaintyError` when ``values`` are outside ``method``'s domain."""
+    domain = AGGREGATORS[method].domain(p)
+    bad = domain_violations(values, domain)
+    if bad.any():
+        raise UncertaintyError(
+            f"{what}: {method} aggregation needs {domain} normalised values, got "
+            f"{np.asarray(values)[bad].ravel()[:3].tolist()}; normalise onto a positive "
+            "range (e.g. composite normalise_range [1, 100]) or drop the alternative"
+        )
+
+
+def _qmean(
+    f: Callable | None,
+    finv: Callable | None,
+    values: np.ndarray,
+    obs: np.ndarray,
+    w: np.ndarray,
+) -> np.ndarray:
+    """Weighted quasi-arithmetic mean over the last axis of ``values`` for each weight row.
+
+    ``values``/``obs``: ``n x k`` (shared by all draws) or ``d x n x k``; ``w``: ``d x k``.
+    """
+    full = bool(obs.all())  # nothing missing: the denominators are the weight sums
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fx = values if f is None else f(values)
+        fx = fx if full else np.where(obs, fx, 0.0)
+        if values.ndim == 2:
+            num = w @ fx.T
+            den = w.sum(axis=1, keepdims=True) if full else w @ obs.T.astype(float)
+        else:
+            num = np.einsum("dnk,dk->dn", fx, w)
+            o = obs.astype(float)
+            den = w.sum(axis=1)[:, None] if full else np.einsum("dnk,dk->dn", o, w)
+        m = num / den
+        m = m if finv is None else finv(m)
+    if full and (den > 0).all():
+        return m
+    return np.where(den > 0, m, np.nan)
+
+
+def score_arrays(
+    values: np.ndarray,
+    w_ind: np.ndarray,
+    w_pil: np.ndarray,
+    pillar_of: np.ndarray,
+    methods: Sequence[str],
+    overall: str,
+    p: float = 1.0,
+) -> np.ndarray:
+    r"""Composite scores of many weight draws (module formula), ``draws x n_ics``.
+
+    Parameters
+    ----------
+    values : normalised ``n_ics x n_indicators`` (one matrix for every draw) or
+        ``draws x n_ics x n_indicators`` (bootstrap draws); NaN = missing (dropped, the
+        weights renormalised per ICS).
+    w_ind, w_pil : ``draws x n_indicators`` and ``draws x n_pillars`` weights.
+    pillar_of : pillar index of each indicator.
+    methods : aggregation within each pillar; ``overall`` across pillars.
+    p : exponent of the generalised mean.
+
+    Values must be in each mean's domain (see :func:`check_domain`). Aggregations that are
+    not quasi-arithmetic means fall back to
+    :func:`~ics_model.composite.build.aggregate_arrays` (slower).
+    """
+    pillar_of = np.asarray(pillar_of, dtype=np.intp)
+    gen = _generator(overall, p)
+    if gen is None or any(_generator(m, p) is None for m in methods):
+        return _score_fallback(values, w_ind, w_pil, pillar_of, methods, overall, p)
+    pillar = pillar_scores(values, w_ind, pillar_of, methods, p)
+    if pillar.shape[-1] == 1 and (w_pil > 0).all():  # one pillar: M(P; w) = P
+        return pillar[..., 0]
+    return _qmean(*gen, pillar, ~np.isnan(pillar), w_pil)
+
+
+def pillar_scores(
+    values: np.ndarray,
+    w_ind: np.ndarray,
+    pillar_of: np.ndarray,
+    methods: Sequence[str],
+    p: float = 1.0,
+) -> np.ndarray:
+    """Pillar scores :math:`P_{dcq}` (module formula), ``draws x n_ics x n_pillars``, for
+    quasi-arithmetic means (arguments as :func:`score_arrays`)."""
+    obs = ~np.isnan(values)
+    pillar = np.empty((w_ind.shape[0], values.shape[-2], len(methods)))
+    for q, method in enumerate(methods):
+        gen = _generator(method, p)
+        if gen is None:
+            raise UncertaintyError(f"{method} is not a quasi-arithmetic mean")
+        cols = np.flatnonzero(np.asarray(pillar_of) == q)
+        pillar[..., q] = _qmean(*gen, values[..., cols], obs[..., cols], w_ind[:, cols])
+    return pillar
+
+
+def _score_fallback(values, w_ind, w_pil, pillar_of, methods, overall, p) -> np.ndarray:
+    if values.ndim == 2:
+        return aggregate_arrays(values, w_ind, w_pil, pillar_of, overall, p, pillar_methods=methods)
+    rows = [
+        aggregate_arrays(v, w_ind[i], w_pil[i], pillar_of, overall, p, pillar_methods=methods)[0]
+        for i, v in enumerate(values)
+    ]
+    return np.stack(rows)
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+def rank_rows(scores: np.ndarray, ties: Ties = "min") -> np.ndarray:
+    """Rank each row's scores, 1 = highest; NaN stays NaN (see the module docstring).
+
+    Vectorised: one ``argsort`` per call; tied groups are found in sorted order and
+    their first (``min``) or mean (``average``) position is scattered back (without
+    ties or NaN, the sorted positions are scattered back directly).
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=float))
+    d, n = scores.shape
+    neg = -scores
+    order = np.argsort(neg, axis=1)  # NaN last
+    s = np.take_along_axis(neg, order, axis=1)
+    pos = np.broadcast_to(np.arange(1, n + 1, dtype=float), (d, n))
+    new = np.ones((d, n), dtype=bool)
+    np.not_equal(s[:, 1:], s[:, :-1], out=new[:, 1:])
+    out = np.empty((d, n))
+    if new.all() and not np.isnan(s[:, -1]).any():  # no ties, nothing missing
+        np.put_along_axis(out, order, pos, axis=1)
+        return out
+    first = np.maximum.accumulate(np.where(new, pos, 0.0), axis=1)
+    if ties == "average":
+        last_of = np.ones((d, n), dtype=bool)
+        last_of[:, :-1] = new[:, 1:]
+        end = np.where(last_of, pos, np.inf)[:, ::-1]
+        last = np.minimum.accumulate(end, axis=1)[:, ::-1]
+        ranked = (first + last) / 2.0
+    elif ties == "min":
+        ranked = first
+    else:
+        raise UncertaintyError(f"unknown ties {ties!r} (min, average)")
+    np.put_along_axis(out, order, np.where(np.isnan(s), np.nan, ranked), axis=1)
+    return out
+
+
+def rescale_0_100(scores: np.ndarray) -> np.ndarray:
+    """Min-max each row's scores onto [0, 100] over its scored ICSs (50 if all equal)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.min(np.where(np.isnan(scores), np.inf, scores), axis=1, keepdims=True)
+        hi = np.max(np.where(np.isnan(scores), -np.inf, scores), axis=1, keepdims=True)
+        out = (scores - lo) / (hi - lo) * 100.0
+    return np.where(np.isnan(scores), np.nan, np.where(hi > lo, out, 50.0))
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+@dataclass(frozen=True)
+class ProviderCounts:
+    """Rated providers' rating counts per view-based indicator, for the bootstrap.
+
+    Attributes
+    ----------
+    columns : index (in spec order) of each bootstrapped indicator.
+    names : their names.
+    statistic : the view column each recomputes (:data:`BOOTSTRAP_COLUMNS`).
+    group : index into ``counts`` of each (sector, key question).
+    counts : per (sector, key question), ``n_ics x 4`` counts in :data:`RATINGS` order,
+        rows in the matrix's ICS order.
+    """
+
+    columns: tuple[int, ...]
+    names: tuple[str, ...]
+    statistic: tuple[str, ...]
+    group: tuple[int, ...]
+    counts: tuple[np.ndarray, ...]
+
+
+def _statistic(counts: np.ndarray, name: str) -> np.ndarray:
+    """A view statistic from rating counts along the last axis (NaN when nothing rated)."""
+    n = counts.sum(axis=-1)
+    if name == "share_outstanding":
+        top = counts[..., 3]
+    elif name == "share_good_or_outstanding":
+        top = counts[..., 2] + counts[..., 3]
+    else:  # mean_score
+        top = counts @ np.arange(1.0, 5.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, top / n, np.nan)
+
+
+def provider_counts(
+    providers: pl.DataFrame,
+    icb_codes: Sequence[str],
+    spec: CompositeSpec,
+    raw: np.ndarray | None = None,
+) -> ProviderCounts:
+    """Precompute the rating counts the bootstrap resamples.
+
+    Parameters
+    ----------
+    providers : one row per sector x provider x key question with ``icb_code``,
+        ``sector``, ``key_question`` and ``rating`` (null = not rated), e.g. the
+        pipeline's ``mapped`` frame.
+    icb_codes : the indicator matrix's ICSs, in its row order.
+    spec : the composite spec; indicators with a ``view:`` source whose column is one of
+        :data:`BOOTSTRAP_COLUMNS` are bootstrapped, other view columns stay fixed.
+    raw : optional ``n_ics x n_indicators`` raw matrix; when given, the statistics of
+        the observed counts must reproduce it (else :class:`UncertaintyError`: the
+        providers are not the ones the view was built from).
+    """
+    need = {"icb_code", "sector", "key_question", "rating"}
+    if missing := need - set(providers.columns):
+        raise UncertaintyError(f"providers frame lacks column(s) {sorted(missing)}")
+    codes = list(icb_codes)
+    rated = providers.filter(pl.col("rating").is_not_null()).select(
+        pl.col("icb_code").cast(pl.String),
+        pl.col("sector").cast(pl.String),
+        pl.col("key_question").cast(pl.String),
+        pl.col("rating").cast(pl.String),
+    )
+    columns, names, stats, groups, counts = [], [], [], [], []
+    keys: dict[tuple[str, str], int] = {}
+    for j, (_, ind) in enumerate(spec.indicators):
+        src = parse_source(ind.source)
+        if src[0] != "view":
+            continue
+        _, sector, kq, column = src
+        if column not in BOOTSTRAP_COLUMNS:
+            log.info("bootstrap: indicator %s (view column %s) held fixed", ind.name, column)
+            continue
+        if (sector, kq) not in keys:
+            sub = rated.filter((pl.col("sector") == sector) & (pl.col("key_question") == kq))
+            table = np.zeros((len(codes), len(RATINGS)))
+            pos = {c: i for i, c in enumerate(codes)}
+            grouped = sub.group_by("icb_code", "rating").len()
+            for code, rating, n in grouped.iter_rows():
+                if code in pos and rating in RATINGS:
+                    table[pos[code], RATINGS.index(rating)] = n
+            keys[(sector, kq)] = len(counts)
+            counts.append(table)
+        g = keys[(sector, kq)]
+        if raw is not None:
+            expect = _statistic(counts[g], column)
+            got = raw[:, j]
+            bad = ~np.isclose(expect, got, rtol=1e-9, atol=1e-12, equal_nan=True)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise UncertaintyError(
+                    f"bootstrap: indicator {ind.name!r}: the providers give {expect[i]!r} "
+                    f"for {codes[i]} but the matrix has {got[i]!r}; pass the providers the "
+                    "ICS view was built from (the pipeline's Result.mapped)"
+                )
+        columns.append(j)
+        names.append(ind.name)
+        stats.append(column)
+        groups.append(g)
+    return ProviderCounts(tuple(columns), tuple(names), tuple(stats), tuple(groups), tuple(counts))
+
+
+def resample_indicators(pc: ProviderCounts, n: int, rng: np.random.Generator) -> np.ndarray:
+    r"""``n x n_ics x n_bootstrapped`` raw indicator values from resampled providers.
+
+    Per (sector, key question), ICS :math:`c` and draw: counts
+    :math:`\sim \mathrm{Multinomial}(n_c, \hat\pi_c)` (module docstring); ICSs with no
+    rated provider stay NaN.
+    """
+    draws = []
+    for table in pc.counts:
+        n_c = table.sum(axis=1).astype(np.int64)
+        pi = np.divide(table, n_c[:, None], out=np.full_like(table, 0.25), where=n_c[:, None] > 0)
+        draws.append(rng.multinomial(n_c, pi, size=(n, n_c.size)).astype(float))
+    cols = [_statistic(draws[g], s) for g, s in zip(pc.group, pc.statistic, strict=True)]
+    return np.stack(cols, axis=-1) if cols else np.empty((n, 0, 0))
+
+
+# --------------------------------------------------------------------------- public kernels
+
+
+def score_draws(
+    normalised: np.ndarray,
+    w_ind: np.ndarray,
+    w_pil: np.ndarray,
+    pillar_of: np.ndarray,
+    *,
+    aggregation: str = "arithmetic",
+    p: float = 1.0,
+    pillar_methods: Sequence[str | None] | None = None,
+    ties: Ties = "min",
+    chunk_size: int = 10_000,
+) -> DrawScores:
+    """Scores and ranks for given weight draws on one normalised matrix.
+
+    Parameters
+    ----------
+    normalised : ``n_ics x n_indicators`` (e.g. :func:`~ics_model.composite.normalised_array`).
+    w_ind : ``draws x n_indicators`` indicator weights (normalised within pillars here).
+    w_pil : ``draws x n_pillars`` or one vector of pillar weights.
+    pillar_of : pillar index of each indicator.
+    aggregation, p, pillar_methods : as :func:`~ics_model.composite.aggregate_arrays`.
+    ties : ``min`` or ``average`` (see :func:`rank_rows`).
+    chunk_size : draws evaluated at once (bounds memory).
+    """
+    values = np.asarray(normalised, dtype=float)
+    pillar_of = np.asarray(pillar_of, dtype=np.intp)
+    w_ind = np.atleast_2d(np.asarray(w_ind, dtype=float))
+    w_pil = np.asarray(w_pil, dtype=float)
+    n_pil = w_pil.shape[-1]
+    w_pil = np.broadcast_to(w_pil, (w_ind.shape[0], n_pil)) if w_pil.ndim == 1 else w_pil
+    methods = [m or aggregation for m in (pillar_methods or [None] * n_pil)]
+    for q, m in enumerate(methods):
+        check_domain(values[:, pillar_of == q], m, p, f"pillar {q}")
+    for w, what in ((w_ind, "indicator"), (w_pil, "pillar")):
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise UncertaintyError(f"{what} weights must be finite and non-negative")
+    scores = np.empty((w_ind.shape[0], values.shape[0]))
+    ranks = np.empty_like(scores)
+    for start in range(0, w_ind.shape[0], chunk_size):
+        sl = slice(start, start + chunk_size)
+        scores[sl] = score_arrays(values, w_ind[sl], w_pil[sl], pillar_of, methods, aggregation, p)
+        ranks[sl] = rank_rows(scores[sl], ties)
+    return DrawScores(scores, ranks)
+
+
+def weight_monte_carlo(
+    normalised: np.ndarray,
+    w_ind: Sequence[float] | np.ndarray,
+    w_pil: Sequence[float] | np.ndarray,
+    pillar_of: Sequence[int] | np.ndarray,
+    *,
+    draws: int,
+    seed: int,
+    method: WeightMethod = "dirichlet",
+    concentration: float = 50.0,
+    spread: float = 0.25,
+    aggregation: str = "arithmetic",
+    p: float = 1.0,
+    ties: Ties = "min",
+    chunk_size: int = 10_000,
+) -> DrawScores:
+    """Weight-only Monte Carlo: ``draws`` weight vectors around the configured ones.
+
+    Chunk :math:`i` draws its weights from ``SeedSequence(seed).spawn(n_chunks)[i]``
+    (stream ``weights``), exactly as :func:`~ics_model.uncertainty.run_uncertainty`
+    does, so the two agree draw for draw for the same seed and ``chunk_size``.
+    See :func:`weight_draws` and :func:`score_draws`.
+    """
+    pillar_of = np.asarray(pillar_of, dtype=np.intp)
+    parts_i, parts_p = [], []
+    for ss, size in zip(
+        chunk_seeds(seed, draws, chunk_size), chunk_sizes(draws, chunk_size), strict=True
+    ):
+        wi, wp = weight_draws(
+            w_ind,
+            w_pil,
+            pillar_of,
+            n=size,
+            rng=stream(ss, "weights"),
+            method=method,
+            concentration=concentration,
+            spread=spread,
+        )
+        parts_i.append(wi)
+        parts_p.append(wp)
+    return score_draws(
+        normalised,
+        np.concatenate(parts_i),
+        np.concatenate(parts_p),
+        pillar_of,
+        aggregation=aggregation,
+        p=p,
+        ties=ties,
+        chunk_size=chunk_size,
+    )
+
+
+def quantiles_over_draws(x: np.ndarray) -> np.ndarray:
+    r"""``3 x n_ics``: median, 5th and 95th percentiles of each column of ``draws x n_ics``
+    over its non-NaN draws (linear interpolation, numpy's default, Hyndman & Fan 1996
+    type 7; NaN when none).
+
+    Ranks (multiples of 1/2 between 0 and ``n_ics``) are counted instead of sorted:
+    with :math:`N` draws, the order statistic :math:`x_{(j)}` is the smallest value whose
+    cumulative count exceeds :math:`j`, and the quantile is :math:`x_{(\lfloor h \rfloor)}
+    + (h - \lfloor h \rfloor)(x_{(\lfloor h \rfloor + 1)} - x_{(\lfloor h \rfloor)})`,
+    :math:`h = (N - 1)p`.
+    """
+    probs = np.array([0.5, 0.05, 0.95])
+    out = np.full((3, x.shape[1]), np.nan)
+    ok = ~np.isnan(x)
+    twice = np.where(ok, 2.0 * x, 0.0)
+    ranks = x.size and twice.min() >= 0 and twice.max() <= 2 * x.shape[1]
+    if ranks and (twice == np.rint(twice)).all():
+        m = int(twice.max()) + 1
+        idx = (twice.astype(np.int64) + m * np.arange(x.shape[1]))[ok]
+        counts = np.bincount(idx, minlength=m * x.shape[1]).reshape(x.shape[1], m)
+        cum = np.cumsum(counts, axis=1)
+        n = cum[:, -1]
+        for i, p in enumerate(probs):
+            h = (n - 1) * p
+            lo = np.floor(h)
+            hi = np.minimum(lo + 1, n - 1)
+            x_lo = (cum > lo[:, None]).argmax(axis=1) / 2.0
+            x_hi = (cum > hi[:, None]).argmax(axis=1) / 2.0
+            out[i] = np.where(n > 0, x_lo + (h - lo) * (x_hi - x_lo), np.nan)
+        return out
+    cols = ok.any(axis=0)
+    if cols.any():
+        out[:, cols] = np.nanquantile(x[:, cols], probs, axis=0)
+    return out
+
+
+def rank_summary(ranks: np.ndarray, icb_codes: Sequence[str]) -> pl.DataFrame:
+    """Per ICS: ``icb_code``, ``rank_median``, ``rank_p05``, ``rank_p95`` over draws.
+
+    Quantiles by linear interpolation (numpy's default, Hyndman & Fan 1996 type 7),
+    over the draws in which the ICS is ranked (null when never).
+    """
+    q = quantiles_over_draws(ranks)
+    return pl.DataFrame(
+        {"icb_code": list(icb_codes), "rank_median": q[0], "rank_p05": q[1], "rank_p95": q[2]}
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+__all__ = [
+    "BOOTSTRAP_COLUMNS",
+    "RATINGS",
+    "STREAMS",
+    "DrawScores",
+    "ProviderCounts",
+    "check_domain",
+    "chunk_seeds",
+    "chunk_sizes",
+    "pillar_scores",
+    "provider_counts",
+    "quantiles_over_draws",
+    "rank_rows",
+    "rank_summary",
+    "resample_indicators",
+    "rescale_0_100",
+    "score_arrays",
+    "score_draws",
+    "stream",
+    "weight_draws",
+    "weight_monte_carlo",
+]

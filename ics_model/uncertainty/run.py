@@ -1,0 +1,631 @@
+r"""Run a Monte Carlo uncertainty analysis of a composite, chunk by chunk, on any executor.
+
+For draw :math:`d` the assumptions are drawn independently -- indicator and pillar
+weights (:func:`~ics_model.uncertainty.draws.weight_draws`), a normaliser and an
+aggregation (uniformly among the alternatives) and a provider bootstrap replicate
+(:func:`~ics_model.uncertainty.draws.resample_indicators`) -- and the composite score
+:math:`S_{dc}` and rank :math:`R_{dc}` of every ICS :math:`c` are computed. Draws that
+share a normaliser and aggregation are evaluated together as arrays. The per-ICS summary
+reports the deterministic rank, the median and the 5th and 95th percentiles of
+:math:`R_{dc}` and :math:`S_{dc}` over draws, and
+
+.. math::
+
+    \Pr(\text{top } k) = \frac{1}{D}\sum_d 1[R_{dc} \le k], \qquad
+    \Pr(\text{bottom } k) = \frac{1}{D}\sum_d 1[R_{dc} > n_d - k]
+
+with :math:`n_d` the ICSs ranked in draw :math:`d`. This is the Monte Carlo
+uncertainty analysis of the JRC/OECD *Handbook on Constructing Composite Indicators*
+(2008), step 7 (uncertainty and sensitivity analysis), after Saisana, Saltelli &
+Tarantola (2005), *J. R. Stat. Soc. A* 168(2), 307-323, who report each unit's median
+rank and its 5th-95th percentile band; variance-based sensitivity indices are in
+:mod:`~ics_model.uncertainty.sobol`.
+
+Reproducibility: chunk :math:`i` draws from ``np.random.SeedSequence(seed).spawn(n)[i]``
+(one sub-stream per assumption), so results depend on ``seed``, ``draws`` and
+``chunk_size`` only -- never on the executor, the number of workers or the order in
+which chunks finish. Every ICS score is a *modelled* construct: there are no official
+ICS ratings.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from ics_model.composite.build import normalised_array
+from ics_model.composite.methods import (
+    BOUNDED_NORMALISERS,
+    MISSING_POLICIES,
+    NORMALISERS,
+    TRANSFORMS,
+    CompositeError,
+)
+from ics_model.composite.spec import LABEL, CompositeSpec
+from ics_model.uncertainty.draws import (
+    ProviderCounts,
+    check_domain,
+    chunk_seeds,
+    chunk_sizes,
+    pillar_scores,
+    provider_counts,
+    quantiles_over_draws,
+    rank_rows,
+    resample_indicators,
+    rescale_0_100,
+    score_arrays,
+    stream,
+    weight_draws,
+)
+from ics_model.uncertainty.sobol import ASSUMPTIONS, sobol_analysis
+from ics_model.uncertainty.spec import (
+    UncertaintyError,
+    UncertaintySpec,
+    WeightsSpec,
+    composite_variant,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+# fmt: off
+PER_ICS_COLUMNS = (
+    "icb_code", "icb_name", "score", "rank", "rank_median", "rank_p05", "rank_p95",
+    "p_top_k", "p_bottom_k", "score_median", "score_p05", "score_p95", "n_draws",
+)
+# fmt: on
+
+
+# --------------------------------------------------------------------------- per-draw normalisation
+
+
+def _nan_safe(fn: Callable[..., np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn(x)`` without numpy's all-NaN-slice warnings (all-missing columns are legal)."""
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(x)
+
+
+def _by_row(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn`` on each row along the last axis (registered methods with no vectorised form)."""
+    return np.stack([fn(r) for r in x.reshape(-1, x.shape[-1])]).reshape(x.shape)
+
+
+def normalise_rows(
+    x: np.ndarray,
+    name: str,
+    *,
+    out_range: tuple[float, float],
+    goalposts: tuple[float, float] | None = None,
+) -> np.ndarray:
+    r"""Apply normaliser ``name`` along the last axis (the ICSs) of every row at once.
+
+    Identical to the registry functions of :mod:`ics_model.composite.methods`
+    (min-max :math:`a + (b-a)(x - \min)/(\max - \min)`, z-score with ddof 1, average
+    ranks, percentile ranks, goalposts), vectorised over the leading axes; any other
+    registered normaliser is applied row by row.
+    """
+    x = np.asarray(x, dtype=float)
+    a, b = out_range
+    ok = ~np.isnan(x)
+    if name == "minmax":
+        lo = _nan_safe(lambda v: np.nanmin(v, axis=-1, keepdims=True), x)
+        hi = _nan_safe(lambda v: np.nanmax(v, axis=-1, keepdims=True), x)
+        span = hi - lo
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = a + (x - lo) / span * (b - a)
+        return np.where(ok, np.where(span == 0, (a + b) / 2.0, y), np.nan)
+    if name == "zscore":
+        cnt = ok.sum(axis=-1, keepdims=True)
+        mean = _nan_safe(lambda v: np.nanmean(v, axis=-1, keepdims=True), x)
+        sd = _nan_safe(lambda v: np.nanstd(v, axis=-1, ddof=1, keepdims=True), x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = (x - mean) / sd
+        flat = (cnt < 2) | (sd == 0)
+        return np.where(ok, np.where(flat, 0.0, z), np.nan)
+    if name in ("rank", "percentile_rank"):
+        cnt = ok.sum(axis=-1, keepdims=True)
+        # rank_rows: 1 = highest among the non-missing; ascending rank = cnt + 1 - that
+        r = cnt + 1.0 - rank_rows(x.reshape(-1, x.shape[-1]), "average").reshape(x.shape)
+        if name == "rank":
+            return np.where(ok, r, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = a + (r - 1.0) / (cnt - 1.0) * (b - a)
+        return np.where(ok, np.where(cnt <= 1, (a + b) / 2.0, y), np.nan)
+    if name == "goalposts":
+        if goalposts is None:
+            raise UncertaintyError("goalposts normalisation needs goalposts")
+        lo, hi = goalposts
+        return a + np.clip((x - lo) / (hi - lo), 0.0, 1.0) * (b - a)
+    return _by_row(lambda r: NORMALISERS[name](r, out_range=out_range, goalposts=goalposts), x)
+
+
+def transform_rows(
+    x: np.ndarray, name: str, *, indicator: str, quantiles: tuple[float, float]
+) -> np.ndarray:
+    """Apply transform ``name`` along the last axis of every row (vectorised for the
+    registered ``none``, ``log`` and ``winsorise``; row by row otherwise)."""
+    x = np.asarray(x, dtype=float)
+    if name == "none":
+        return x.copy()
+    if name == "log":
+        if (~np.isnan(x) & (x <= 0)).any():
+            raise UncertaintyError(
+                f"indicator {indicator!r}: a bootstrap resample gave a value <= 0, which the "
+                "log transform cannot take; use transform: null or winsorise, or bootstrap: false"
+            )
+        return np.log(x)
+    if name == "winsorise":
+        q = _nan_safe(lambda v: np.nanquantile(v, quantiles, axis=-1, keepdims=True), x)
+        return np.clip(x, q[0], q[1])
+    return _by_row(lambda r: TRANSFORMS[name](r, indicator=indicator, quantiles=quantiles), x)
+
+
+def fill_missing_rows(x: np.ndarray, policy: str) -> np.ndarray:
+    """The missing-data policy along the last axis (ICSs): ``impute_median`` imputes each
+    row's median; ``skip_reweight`` and ``error`` leave NaN (``error`` was enforced when the
+    deterministic composite was built)."""
+    if policy in ("skip_reweight", "error"):
+        return x
+    if policy == "impute_median":
+        med = _nan_safe(lambda v: np.nanmedian(v, axis=-1, keepdims=True), x)
+        return np.where(np.isnan(x), med, x)
+    fn = MISSING_POLICIES[policy]
+    return _by_row(lambda r: fn(r[:, None], ["x"], [str(i) for i in range(r.size)])[0][:, 0], x)
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How a bootstrapped raw column becomes a normalised one (as the composite does)."""
+
+    column: int
+    name: str
+    missing: str
+    transform: str
+    quantiles: tuple[float, float]
+    sign: float
+    normaliser: str
+    out_range: tuple[float, float]
+    goalposts: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a chunk needs; small and picklable (sent to every task)."""
+
+    values: tuple[np.ndarray, ...]  # per normaliser choice: n_ics x n_indicators
+    norm_labels: tuple[str, ...]
+    agg_labels: tuple[str, ...]
+    pillar_methods: tuple[tuple[str, ...], ...]  # per aggregation choice
+    overall: tuple[str, ...]  # per aggregation choice
+    p: float
+    w_ind: np.ndarray
+    w_pil: np.ndarray
+    pillar_of: np.ndarray
+    weights: WeightsSpec
+    ranked: np.ndarray  # bool per ICS: enough coverage to be ranked
+    ties: str
+    counts: ProviderCounts | None
+    recipes: tuple[tuple[_Recipe, ...], ...]  # per normaliser choice (empty: no bootstrap)
+
+    def draw_weights(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` indicator and pillar weight draws (:func:`~.draws.weight_draws`)."""
+        w = self.weights
+        return weight_draws(
+            self.w_ind, self.w_pil, self.pillar_of, n=n, rng=rng, method=w.method,
+            concentration=w.concentration, spread=w.spread,
+        )  # fmt: skip
+
+
+def _recipes(cspec: CompositeSpec, pc: ProviderCounts, normaliser: str | None):
+    inds = [i for _, i in cspec.indicators]
+    out = []
+    for j in pc.columns:
+        ind = inds[j]
+        name = normaliser or ind.normalise
+        gp = None
+        if ind.goalposts is not None:
+            gp = (ind.goalposts.lower, ind.goalposts.upper)
+            if ind.direction == "lower_is_better":
+                gp = (-gp[1], -gp[0])
+        rng = cspec.normalise_range if name in BOUNDED_NORMALISERS else (0.0, 100.0)
+        sign = -1.0 if ind.direction == "lower_is_better" else 1.0
+        out.append(
+            _Recipe(
+                j, ind.name, cspec.missing, ind.transform_name, ind.winsorise, sign, name, rng, gp
+            )
+        )
+    return tuple(out)
+
+
+def _coverage_mask(matrix: pl.DataFrame, cspec: CompositeSpec) -> np.ndarray:
+    names = [i.name for _, i in cspec.indicators]
+    raw = matrix.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy()
+    w_pil = np.array([p.weight for p in cspec.pillars.values()])
+    w = []
+    for q, pillar in enumerate(cspec.pillars.values()):
+        within = sum(i.weight for i in pillar.indicators)
+        w += [w_pil[q] / w_pil.sum() * i.weight / within for i in pillar.indicators]
+    coverage = (~np.isnan(raw)) @ np.array(w)
+    return coverage >= cspec.min_coverage
+
+
+def _check_choice(
+    v: np.ndarray,
+    w_ind: np.ndarray,
+    pillar_of: np.ndarray,
+    methods: tuple[str, ...],
+    overall: str,
+    p: float,
+    name: str | None,
+    pillar_names: list[str],
+) -> None:
+    """Normalised values in each pillar mean's domain; nominal pillar scores in the
+    across-pillar mean's (as the composite checks), else :class:`UncertaintyError`."""
+    label = name or "configured"
+    for q, m in enumerate(methods):
+        what = f"normaliser {label}, pillar {pillar_names[q]!r}"
+        check_domain(v[:, pillar_of == q], m, p, what)
+    try:
+        nominal = pillar_scores(v, w_ind[None], pillar_of, methods, p)
+    except UncertaintyError:  # not a quasi-arithmetic mean: aggregate_arrays checks
+        return
+    check_domain(nominal, overall, p, f"pillar scores ({label})")
+
+
+def _context(
+    matrix: pl.DataFrame,
+    spec: UncertaintySpec,
+    cspec: CompositeSpec,
+    providers: pl.DataFrame | None,
+) -> tuple[_Context, list[str]]:
+    out_range = spec.normalise_range_for(cspec)
+    norm_choices: list[str | None] = list(spec.normalisation) or [None]
+    values, specs = {}, {}
+    for name in dict.fromkeys(norm_choices):
+        try:
+            specs[name] = composite_variant(cspec, name, out_range)
+            values[name] = normalised_array(matrix, specs[name]).values
+        except CompositeError as exc:
+            raise UncertaintyError(
+                f"normalisation alternative {name or 'configured'}: {exc}"
+            ) from exc
+    pillar_names = list(cspec.pillars)
+    agg_labels = tuple(spec.aggregation) or (cspec.aggregation,)
+    pillar_methods = tuple(
+        tuple(cspec.pillars[p].aggregation or a for p in pillar_names) for a in agg_labels
+    )
+    _, _, pillar_of = normalised_array(matrix, cspec)
+    w_ind = np.array([i.weight for _, i in cspec.indicators])
+    w_pil = np.array([p.weight for p in cspec.pillars.values()])
+    for name, v in values.items():
+        for methods, overall in zip(pillar_methods, agg_labels, strict=True):
+            _check_choice(v, w_ind, pillar_of, methods, overall, cspec.p, name, pillar_names)
+    counts, recipes = None, ()
+    if spec.bootstrap and providers is None:
+        log.warning("uncertainty: bootstrap requested but no providers given; bootstrap off")
+    elif spec.bootstrap:
+        raw = matrix.select(pl.col(i.name).cast(pl.Float64) for _, i in cspec.indicators)
+        counts = provider_counts(providers, matrix["icb_code"].to_list(), cspec, raw.to_numpy())
+        if not counts.columns:
+            log.warning("uncertainty: no view-based share indicator to bootstrap; bootstrap off")
+            counts = None
+        else:
+            recipes = tuple(_recipes(specs[n], counts, n) for n in norm_choices)
+    ctx = _Context(
+        values=tuple(values[n] for n in norm_choices),
+        norm_labels=tuple(n or "configured" for n in norm_choices),
+        agg_labels=agg_labels,
+        pillar_methods=pillar_methods,
+        overall=agg_labels,
+        p=cspec.p,
+        w_ind=w_ind,
+        w_pil=w_pil,
+        pillar_of=pillar_of,
+        weights=spec.weights,
+        ranked=_coverage_mask(matrix, cspec),
+        ties=spec.ties,
+        counts=counts,
+        recipes=recipes,
+    )
+    return ctx, pillar_names
+
+
+def varied_assumptions(ctx: _Context) -> tuple[str, ...]:
+    """The assumptions a context actually varies, in :data:`ASSUMPTIONS` order."""
+    varied = {
+        "weights": ctx.weights.method != "none",
+        "normalisation": len(ctx.norm_labels) > 1,
+        "aggregation": len(ctx.agg_labels) > 1,
+        "bootstrap": ctx.counts is not None,
+    }
+    return tuple(a for a in ASSUMPTIONS if varied[a])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+class _Chunk(NamedTuple):
+    scores: np.ndarray
+    ranks: np.ndarray
+    norm_choice: np.ndarray
+    agg_choice: np.ndarray
+
+
+def _bootstrap_values(ctx: _Context, a: int, raw: np.ndarray) -> np.ndarray:
+    """``m x n_ics x n_indicators`` normalised values with the bootstrapped columns redone."""
+    vals = np.repeat(ctx.values[a][None], raw.shape[0], axis=0)
+    for r, rec in enumerate(ctx.recipes[a]):
+        x = fill_missing_rows(raw[:, :, r], rec.missing)
+        x = transform_rows(x, rec.transform, indicator=rec.name, quantiles=rec.quantiles)
+        vals[:, :, rec.column] = normalise_rows(
+            x * rec.sign, rec.normaliser, out_range=rec.out_range, goalposts=rec.goalposts
+        )
+    return vals
+
+
+def _evaluate(
+    ctx: _Context,
+    w_ind: np.ndarray,
+    w_pil: np.ndarray,
+    norm_choice: np.ndarray,
+    agg_choice: np.ndarray,
+    raw: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and ranks of a batch of draws, grouped by (normaliser, aggregation)."""
+    scores = np.full((w_ind.shape[0], ctx.ranked.size), np.nan)
+    for a, b in np.unique(np.stack([norm_choice, agg_choice], axis=1), axis=0):
+        rows = np.flatnonzero((norm_choice == a) & (agg_choice == b))
+        values = ctx.values[a]
+        if raw is not None:
+            values = _bootstrap_values(ctx, a, raw[rows])
+            for q, m in enumerate(ctx.pillar_methods[b]):
+                check_domain(values[..., ctx.pillar_of == q], m, ctx.p, "bootstrap draw")
+        methods, overall = ctx.pillar_methods[b], ctx.overall[b]
+        scores[rows] = score_arrays(
+            values, w_ind[rows], w_pil[rows], ctx.pillar_of, methods, overall, ctx.p
+        )
+    scores[:, ~ctx.ranked] = np.nan
+    return scores, rank_rows(scores, ctx.ties)  # type: ignore[arg-type]
+
+
+def _evaluate_chunk(ctx: _Context, ss: np.random.SeedSequence, size: int) -> _Chunk:
+    """One independent task: draw ``size`` settings from ``ss`` and evaluate them."""
+    w_ind, w_pil = ctx.draw_weights(size, stream(ss, "weights"))
+    n_norm, n_agg = len(ctx.norm_labels), len(ctx.agg_labels)
+    zeros = np.zeros(size, dtype=np.intp)
+    norm = stream(ss, "normalisation").integers(n_norm, size=size) if n_norm > 1 else zeros
+    agg = stream(ss, "aggregation").integers(n_agg, size=size) if n_agg > 1 else zeros
+    raw = None
+    if ctx.counts is not None:
+        raw = resample_indicators(ctx.counts, size, stream(ss, "bootstrap"))
+    scores, ranks = _evaluate(ctx, w_ind, w_pil, norm, agg, raw)
+    return _Chunk(scores, ranks, norm, agg)
+
+
+def _run_chunks(
+    ctx: _Context,
+    spec: UncertaintySpec,
+    executor: cf.Executor | None,
+    progress: Progress | None,
+) -> list[_Chunk]:
+    seeds = chunk_seeds(spec.seed, spec.draws, spec.chunk_size)
+    sizes = chunk_sizes(spec.draws, spec.chunk_size)
+    done = 0
+    results: list[_Chunk | None] = [None] * len(sizes)
+    if executor is None:
+        for i, (ss, size) in enumerate(zip(seeds, sizes, strict=True)):
+            results[i] = _evaluate_chunk(ctx, ss, size)
+            done += size
+            if progress is not None:
+                progress(done, spec.draws)
+    else:
+        futures = {
+            executor.submit(_evaluate_chunk, ctx, ss, size): i
+            for i, (ss, size) in enumerate(zip(seeds, sizes, strict=True))
+        }
+        for fut in cf.as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            done += sizes[i]
+            if progress is not None:
+                progress(done, spec.draws)
+    return [r for r in results if r is not None]
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _per_ics(
+    codes: list[str],
+    names: list[str | None],
+    det_scores: np.ndarray,
+    scores: np.ndarray,
+    ranks: np.ndarray,
+    spec: UncertaintySpec,
+) -> pl.DataFrame:
+    k = spec.top_k
+    det_rank = rank_rows(det_scores[None], "min")[0]
+    scaled = rescale_0_100(scores) if spec.resolved_score_scale == "0_100" else scores
+    n_ranked = (~np.isnan(ranks)).sum(axis=1, keepdims=True)
+    ranked_draws = (~np.isnan(ranks)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top = (ranks <= k).sum(axis=0) / ranked_draws
+        bottom = (ranks > n_ranked - k).sum(axis=0) / ranked_draws
+    rq, sq = quantiles_over_draws(ranks), quantiles_over_draws(scaled)
+    frame = pl.DataFrame(
+        {
+            "icb_code": codes,
+            "icb_name": pl.Series(names, dtype=pl.String),
+            "score": det_scores,
+            "rank": pl.Series(det_rank).fill_nan(None).cast(pl.Int64),
+            "rank_median": rq[0],
+            "rank_p05": rq[1],
+            "rank_p95": rq[2],
+            "p_top_k": top,
+            "p_bottom_k": bottom,
+            "score_median": sq[0],
+            "score_p05": sq[1],
+            "score_p95": sq[2],
+            "n_draws": ranked_draws.astype(np.int64),
+        }
+    )
+    return frame.with_columns(pl.col(pl.Float64).fill_nan(None)).select(PER_ICS_COLUMNS)
+
+
+def _draws_summary(ctx: _Context, spec: UncertaintySpec, chunks: list[_Chunk]) -> pl.DataFrame:
+    norm = np.concatenate([c.norm_choice for c in chunks])
+    agg = np.concatenate([c.agg_choice for c in chunks])
+    w = spec.weights
+    weight_text = {
+        "dirichlet": f"dirichlet (concentration {w.concentration:g})",
+        "uniform": f"uniform (spread +-{w.spread:.0%})",
+        "none": "configured weights",
+    }[w.method]
+    rows = [("weights", w.method != "none", weight_text, spec.draws)]
+    rows += [
+        ("normalisation", len(ctx.norm_labels) > 1, f"{i}: {lab}", int((norm == i).sum()))
+        for i, lab in enumerate(ctx.norm_labels)
+    ]
+    rows += [
+        ("aggregation", len(ctx.agg_labels) > 1, f"{i}: {lab}", int((agg == i).sum()))
+        for i, lab in enumerate(ctx.agg_labels)
+    ]
+    if ctx.counts is not None:
+        text = "providers resampled within ICS: " + ", ".join(ctx.counts.names)
+        rows.append(("bootstrap", True, text, spec.draws))
+    else:
+        rows.append(("bootstrap", False, "off", 0))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "assumption": pl.String,
+            "varied": pl.Boolean,
+            "setting": pl.String,
+            "n_draws": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+# --------------------------------------------------------------------------- public
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """A Monte Carlo uncertainty analysis of a composite.
+
+    Attributes
+    ----------
+    per_ics : per ICS (matrix order): ``icb_code``, ``icb_name``, ``score`` and ``rank``
+        (deterministic, the configured composite; ranks 1 = best, ties ``min``),
+        ``rank_median``, ``rank_p05``, ``rank_p95``, ``p_top_k``, ``p_bottom_k``,
+        ``score_median``, ``score_p05``, ``score_p95`` (on ``spec.score_scale``),
+        ``n_draws`` (draws in which the ICS is ranked; 0 and nulls for an ICS below the
+        composite's ``min_coverage``).
+    sobol : Sobol' indices (:func:`~ics_model.uncertainty.sobol.sobol_indices`), or
+        None when not enabled.
+    draws_summary : per assumption: ``assumption``, ``varied``, ``setting``, ``n_draws``.
+    scores, ranks : every draw, ``draws x n_ics`` (raw scores; NaN = not ranked).
+    assumptions : the assumptions varied.
+    spec, composite_spec : the specs that produced it.
+    label : "modelled composite (no official ICS ratings exist)".
+    """
+
+    per_ics: pl.DataFrame
+    sobol: pl.DataFrame | None
+    draws_summary: pl.DataFrame
+    scores: np.ndarray
+    ranks: np.ndarray
+    assumptions: tuple[str, ...]
+    spec: UncertaintySpec
+    composite_spec: CompositeSpec
+    label: str = LABEL
+
+
+def run_uncertainty(
+    matrix: pl.DataFrame,
+    spec: UncertaintySpec,
+    composite_spec: CompositeSpec,
+    *,
+    providers: pl.DataFrame | None = None,
+    executor: cf.Executor | None = None,
+    progress: Progress | None = None,
+) -> UncertaintyResult:
+    """Monte Carlo uncertainty (and optionally Sobol') analysis of a composite.
+
+    Parameters
+    ----------
+    matrix : the :func:`~ics_model.composite.indicator_matrix` of ``composite_spec``.
+    spec : the :class:`~ics_model.uncertainty.spec.UncertaintySpec`.
+    composite_spec : the composite whose assumptions are varied.
+    providers : rated providers for the bootstrap (the pipeline's ``Result.mapped``);
+        without them the bootstrap is off (logged).
+    executor : any :class:`concurrent.futures.Executor` (threads, processes, Dask's
+        ``Client.get_executor()``); chunks are independent tasks. None = in-process.
+        Results are identical whichever is used.
+    progress : optional ``progress(n_draws_done, n_draws_total)``, called as chunks
+        finish (the library never prints).
+
+    Returns
+    -------
+    UncertaintyResult
+    """
+    ctx, _ = _context(matrix, spec, composite_spec, providers)
+    codes = matrix["icb_code"].to_list()
+    names = matrix["icb_name"].to_list() if "icb_name" in matrix.columns else [None] * len(codes)
+    det = score_arrays(
+        normalised_array(matrix, composite_spec).values,
+        ctx.w_ind[None],
+        ctx.w_pil[None],
+        ctx.pillar_of,
+        [composite_spec.pillar_aggregation(p) for p in composite_spec.pillars],
+        composite_spec.aggregation,
+        composite_spec.p,
+    )[0]
+    det = np.where(ctx.ranked, det, np.nan)
+    assumptions = varied_assumptions(ctx)
+    log.info(
+        "uncertainty: %d draws in chunks of %d, varying %s",
+        spec.draws,
+        spec.chunk_size,
+        ", ".join(assumptions) or "nothing",
+    )
+    chunks = _run_chunks(ctx, spec, executor, progress)
+    scores = np.concatenate([c.scores for c in chunks])
+    ranks = np.concatenate([c.ranks for c in chunks])
+    sobol = None
+    if spec.sobol.enabled:
+        sobol = sobol_analysis(ctx, spec, assumptions, codes, names, evaluate=_evaluate)
+    return UncertaintyResult(
+        per_ics=_per_ics(codes, names, det, scores, ranks, spec),
+        sobol=sobol,
+        draws_summary=_draws_summary(ctx, spec, chunks),
+        scores=scores,
+        ranks=ranks,
+        assumptions=assumptions,
+        spec=spec,
+        composite_spec=composite_spec,
+    )
+
+
+__all__ = [
+    "PER_ICS_COLUMNS",
+    "UncertaintyResult",
+    "fill_missing_rows",
+    "normalise_rows",
+    "run_uncertainty",
+    "transform_rows",
+    "varied_assumptions",
+]
