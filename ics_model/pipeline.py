@@ -227,7 +227,25 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
             for s in sectors
         ]
     )
-    cons = conservation(accounts, {s.source: s.loaded.n_input_rows for s in sectors})
+    # reference sources: every row is used (the frame) or quarantined
+    reference = {"ods_trusts": trusts, "ods_successors": succ, "icb_codes": icb_codes}
+    ref_accounts = pl.DataFrame(
+        [
+            (name, outcome, n)
+            for name, ld in reference.items()
+            for outcome, n in (("used", ld.frame.height), ("quarantined", ld.quarantine.height))
+        ],
+        schema={"source": pl.String, "outcome": pl.String, "n_rows": pl.Int64},
+        orient="row",
+    )
+    accounts = pl.concat([accounts, ref_accounts])
+    cons = conservation(
+        accounts,
+        {
+            **{s.source: s.loaded.n_input_rows for s in sectors},
+            **{name: ld.n_input_rows for name, ld in reference.items()},
+        },
+    )
     if not cons["balanced"].all():
         raise AssertionError(f"row conservation failed:\n{cons}")
     placed = [s.placed for s in sectors]

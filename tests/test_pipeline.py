@@ -357,3 +357,11 @@ def test_a_full_workbook_uses_its_providers_sheet_for_trusts(cqc_fixtures):
     sectors = set(res.mapped["sector"].cast(pl.String))
     assert sectors == {"nhs_trust", "location"}
     assert res.conservation["balanced"].all()
+
+
+def test_reference_sources_are_accounted_for_too(result):
+    c = {r["source"]: r for r in result.conservation.to_dicts()}
+    assert (c["ods_trusts"]["n_input_rows"], c["ods_trusts"]["used"]) == (273, 273)
+    assert c["ods_successors"]["n_input_rows"] == 11537
+    assert c["icb_codes"]["used"] == 42
+    assert result.conservation["balanced"].all()
