@@ -1,43 +1,330 @@
-"""Run the benchmarks and print their figures (median of repeated runs, in seconds).
+"""Run the benchmarks, print a table and write ``benchmarks/results.json``.
 
-Usage: ``python benchmarks/run.py``. Figures are printed, never asserted.
+Usage: ``python benchmarks/run.py [--quick] [--case TEXT] [--pending-references]``.
+Figures are printed, never asserted.
+
+Every case times "ours" (this toolkit) and, where it has one, a pandas reference
+implementation of the same computation (what a careful analyst writes without the
+toolkit), in this process, on the same data, prepared once by the case's ``setup``
+(not timed). ``ratio`` = reference median / ours median (above 1: ours is faster).
+Cases live in ``cases_*.py`` modules, each with a ``CASES`` list of :class:`Case`.
+
+A case whose ``ours`` raises :class:`NotImplementedError` is pending: it is skipped
+with a printed note (its reference is timed only with ``--pending-references``).
+
+Peak memory is measured apart from the timings, in a fresh Python process per case
+and side (so that memory an allocator kept from an earlier case is not reused
+unseen): the process runs the case's setup, resets the kernel's peak-RSS mark
+(``/proc/self/clear_refs``), runs the function once and reports ``VmHWM`` minus the
+resident size just before the run. It counts memory allocated by Rust (polars) and C
+(pandas, numpy, pyarrow) as well as Python. Runs longer than ``MEMORY_PROBE_LIMIT_S``
+are not probed again (memory reported as null).
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import json
+import logging
+import os
+import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MEMORY_PROBE_LIMIT_S = 60.0
 
 
-def _time(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float, float]:
-    runs = []
+@dataclass(frozen=True)
+class Options:
+    """What a case's setup may use: ``quick`` mode and a scratch folder.
+
+    Setups write generated files into ``workdir`` under names fixed by their content
+    (size, seed) and reuse them when present: the memory probes run setup again.
+    """
+
+    quick: bool
+    workdir: Path
+
+
+@dataclass
+class Prepared:
+    """A case's data, and how to read its reference timing.
+
+    ``reference_scale`` multiplies the reference's measured times (e.g. 100 when the
+    reference ran 1,000 of 100,000 draws); ``note`` says so in the table.
+    """
+
+    data: Any
+    reference_scale: float = 1.0
+    note: str = ""
+    skip_reference: str = ""  # non-empty: why the reference is not run this time
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case; register it in a ``cases_*.py`` module's ``CASES`` list.
+
+    Attributes
+    ----------
+    number, name, title : table label (e.g. ``"3a"``), slug and description.
+    setup : builds the data once (not timed).
+    ours : the toolkit's computation on ``Prepared.data``.
+    reference : the pandas reference on the same data, or None.
+    repeat, reference_repeat : timed runs (``--quick``: one each).
+    target_s : target for ours' median, seconds; target_ratio: for reference/ours.
+    check : compares one output of ours with one of the reference; returns a remark.
+    notes : remarks shown under the table.
+    """
+
+    number: str
+    name: str
+    title: str
+    setup: Callable[[Options], Prepared]
+    ours: Callable[[Any], Any]
+    reference: Callable[[Any], Any] | None = None
+    repeat: int = 5
+    reference_repeat: int = 5
+    target_s: float | None = None
+    target_ratio: float | None = None
+    check: Callable[[Any, Any], str] | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def _status_mb(key: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _peak_memory_mb(fn: Callable[[Any], Any], data: Any) -> float | None:
+    """Peak resident-set growth (MB) during one call, or None without ``clear_refs``."""
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return None
+    base = _status_mb("VmRSS")
+    fn(data)
+    return max(_status_mb("VmHWM") - base, 0.0)
+
+
+def _times(fn: Callable[[Any], Any], data: Any, repeat: int) -> tuple[list[float], Any]:
+    times, out = [], None
     for _ in range(repeat):
+        gc.collect()
         t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs), min(runs), max(runs)
+        out = fn(data)
+        times.append(time.perf_counter() - t0)
+    return times, out
 
 
-def main() -> None:
-    from ics_model.config import RunConfig
-    from ics_model.data import cqc, rtt
-    from ics_model.data.sources import SOURCES
-    from ics_model.pipeline import run
-
-    cases = {
-        "main job (load, place, view) on the embedded data": lambda: run(RunConfig()),
-        "read the 2018 CQC Providers sheet (xlsx)": lambda: cqc.read_cqc_ratings(
-            SOURCES["cqc_trust_ratings_2018"].path
-        ),
-        "read the RTT April 2026 extract (81 MB CSV in zip)": lambda: rtt.read_rtt_flows(
-            SOURCES["rtt_2026_04"].path
-        ),
+def _stats(times: list[float], scale: float = 1.0) -> dict[str, float]:
+    return {
+        "median_s": statistics.median(times) * scale,
+        "min_s": min(times) * scale,
+        "max_s": max(times) * scale,
     }
-    print(f"{'case':<55} {'median s':>9} {'min s':>7} {'max s':>7}")
-    for name, fn in cases.items():
-        med, lo, hi = _time(fn, repeat=3)
-        print(f"{name:<55} {med:>9.3f} {lo:>7.3f} {hi:>7.3f}")
+
+
+def _probe(case: Case, side: str, opts: Options) -> float | None:
+    """Peak memory of one run of ``side`` in a fresh process (see the module docstring)."""
+    cmd = [sys.executable, str(Path(__file__)), "--memory-probe", case.number, side]
+    cmd += ["--workdir", str(opts.workdir), *(["--quick"] if opts.quick else [])]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("{")]
+    if done.returncode != 0 or not lines:
+        print(f"  memory probe failed: {done.stderr.strip()[-300:]}", flush=True)
+        return None
+    return json.loads(lines[-1])["peak_mb"]
+
+
+def _memory_probe_main(number: str, side: str, opts: Options) -> None:
+    case = next(c for c in all_cases() if c.number == number)
+    prep = case.setup(opts)
+    fn = case.ours if side == "ours" else case.reference
+    print(json.dumps({"peak_mb": _peak_memory_mb(fn, prep.data)}))
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, Any]:
+    """Set up, time ours and the reference, probe memory; the case's result record."""
+    rec: dict[str, Any] = {"case": case.number, "name": case.name, "title": case.title}
+    rec.update(target_s=case.target_s, target_ratio=case.target_ratio)
+    print(f"\n[{case.number}] {case.title}", flush=True)
+    t0 = time.perf_counter()
+    prep = case.setup(opts)
+    print(f"  setup {time.perf_counter() - t0:.1f} s (not timed)", flush=True)
+    notes = [*case.notes, *([prep.note] if prep.note else [])]
+    repeat = 1 if opts.quick else case.repeat
+    ref_repeat = 1 if opts.quick else case.reference_repeat
+    rec.update(status="ok", median_s=None, min_s=None, max_s=None, runs=0, peak_memory_mb=None)
+    try:
+        times, ours_out = _times(case.ours, prep.data, repeat)
+    except NotImplementedError as exc:
+        rec["status"], ours_out = "pending", None
+        print(f"  ours not yet implemented ({exc}): skipped", flush=True)
+        notes.append("ours not yet implemented")
+    else:
+        rec.update(**_stats(times), runs=repeat)
+        print(f"  ours: median {rec['median_s']:.3f} s over {repeat} run(s)", flush=True)
+        if min(times) <= MEMORY_PROBE_LIMIT_S:
+            rec["peak_memory_mb"] = _probe(case, "ours", opts)
+    rec.update(reference_median_s=None, reference_min_s=None, reference_max_s=None)
+    rec.update(reference_runs=0, reference_peak_memory_mb=None)
+    pending = rec["status"] == "pending"
+    if prep.skip_reference:
+        notes.append(prep.skip_reference)
+    elif case.reference is not None and (not pending or pending_references):
+        times, ref_out = _times(case.reference, prep.data, ref_repeat)
+        ref = _stats(times, prep.reference_scale)
+        rec.update({f"reference_{k}": v for k, v in ref.items()}, reference_runs=ref_repeat)
+        print(f"  reference: median {ref['median_s']:.3f} s over {ref_repeat} run(s)", flush=True)
+        if min(times) <= MEMORY_PROBE_LIMIT_S:
+            rec["reference_peak_memory_mb"] = _probe(case, "reference", opts)
+        else:
+            notes.append(
+                f"reference memory not probed (a run takes over {MEMORY_PROBE_LIMIT_S:g} s)"
+            )
+        if case.check is not None and not pending:
+            notes.append(case.check(ours_out, ref_out))
+            print(f"  check: {notes[-1]}", flush=True)
+    ok = rec["median_s"] is not None and rec["reference_median_s"] is not None
+    rec["ratio"] = rec["reference_median_s"] / rec["median_s"] if ok else None
+    has_time = case.target_s is not None and rec["median_s"] is not None
+    has_ratio = case.target_ratio is not None and rec["ratio"] is not None
+    rec["meets_target_s"] = rec["median_s"] <= case.target_s if has_time else None
+    rec["meets_target_ratio"] = rec["ratio"] >= case.target_ratio if has_ratio else None
+    rec["note"] = "; ".join(notes)
+    return rec
+
+
+def _fmt(v: float | None, spec: str = ".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    """The results table (markdown)."""
+    lines = [
+        "| case | ours median s (min-max) | ours peak MB | reference median s | ref peak MB "
+        "| ratio ref/ours | target | met |",
+        "|" + "---|" * 8,
+    ]
+    for r in records:
+        spread = f"{_fmt(r['median_s'])} ({_fmt(r['min_s'])}-{_fmt(r['max_s'])})"
+        if r["status"] == "pending":
+            spread = "not yet implemented"
+        targets = [
+            f"<= {r['target_s']:g} s" if r["target_s"] else "",
+            f">= {r['target_ratio']:g}x" if r["target_ratio"] else "",
+        ]
+        met = [m for m in (r["meets_target_s"], r["meets_target_ratio"]) if m is not None]
+        met_text = "-" if not met else ("yes" if all(met) else "no")
+        lines.append(
+            f"| {r['case']} {r['name']} | {spread} | {_fmt(r['peak_memory_mb'], '.0f')} | "
+            f"{_fmt(r['reference_median_s'])} | {_fmt(r['reference_peak_memory_mb'], '.0f')} | "
+            f"{_fmt(r['ratio'], '.2f')} | {', '.join(t for t in targets if t) or '-'} | "
+            f"{met_text} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    cpu, mem_kb = "unknown", 0
+    try:
+        cpu = next(
+            x.split(":", 1)[1].strip()
+            for x in Path("/proc/cpuinfo").read_text().splitlines()
+            if x.startswith("model name")
+        )
+        mem_kb = next(
+            int(x.split()[1])
+            for x in Path("/proc/meminfo").read_text().splitlines()
+            if x.startswith("MemTotal:")
+        )
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for pkg in ("polars", "pandas", "numpy", "pyarrow", "fastexcel", "openpyxl", "xlsxwriter"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024**2, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_before": os.getloadavg(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "versions": versions,
+    }
+
+
+def all_cases() -> list[Case]:
+    """Every registered case, in case-number order."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    import cases_io
+    import cases_rules
+
+    return sorted([*cases_rules.CASES, *cases_io.CASES], key=lambda c: c.number)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run each, smaller subsets")
+    parser.add_argument("--case", help="run only cases whose number or name contains this")
+    parser.add_argument(
+        "--pending-references",
+        action="store_true",
+        help="time the references of cases whose 'ours' is not implemented yet",
+    )
+    parser.add_argument("--out", type=Path, help="results file (default results.json)")
+    parser.add_argument("--memory-probe", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # the table, not the toolkit's warnings
+    if args.memory_probe:
+        _memory_probe_main(*args.memory_probe, Options(args.quick, args.workdir))
+        return
+    cases = [c for c in all_cases() if not args.case or args.case in f"{c.number} {c.name}"]
+    info = machine()
+    print(f"{info['cpu']}, {info['nproc']} CPUs, {info['memory_gb']} GB; Python {info['python']}")
+    records = []
+    with tempfile.TemporaryDirectory(prefix="ics_model-bench-") as tmp:
+        opts = Options(quick=args.quick, workdir=Path(tmp))
+        for case in cases:
+            records.append(run_case(case, opts, args.pending_references))
+    info["load_average_after"] = os.getloadavg()
+    print()
+    print(table(records))
+    for r in records:
+        if r["note"]:
+            print(f"- {r['case']}: {r['note']}")
+    out = args.out or (None if args.case else HERE / "results.json")
+    if out is not None:
+        result = {"machine": info, "quick": args.quick, "cases": records}
+        out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -492,15 +492,15 @@ def synthetic_locations_file(
     Path
         The data file. See :func:`synthetic_locations` for the content.
     """
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"fmt must be 'csv' or 'xlsx', got {fmt!r}")
     p = Path(path)
     frame = synthetic_locations(n_rows, seed=seed).drop(ORIGIN_COLUMN)
     if fmt == "csv":
         frame.write_csv(p)
         p.with_name(f"{p.stem}_SYNTHETIC_NOTE.txt").write_text(SYNTHETIC_NOTE + "\n", "utf-8")
-    elif fmt == "xlsx":
-        _write_xlsx(p, frame)
     else:
-        raise ValueError(f"fmt must be 'csv' or 'xlsx', got {fmt!r}")
+        _write_xlsx(p, frame)
     return p
 
 
