@@ -190,6 +190,46 @@ def _int(name: str) -> pl.Expr:
     return pl.col(name).str.replace_all(",", "").str.strip_chars().cast(pl.Int64, strict=False)
 
 
+def _scan(data: bytes, bands: list[str], header: list[str], *, typed: bool) -> pl.DataFrame:
+    """The identifying columns, totals and band sums; bands read as integers when ``typed``.
+
+    The typed read parses each band column once (the fast path for NHS England's files);
+    the text read tolerates thousands separators and counts cells that are not integers.
+    """
+    if typed:
+        overrides = dict.fromkeys(bands, pl.Int64)
+        band_sum = pl.sum_horizontal([pl.col(c) for c in bands]) if bands else pl.lit(0)
+        band_bad = pl.lit(0, dtype=pl.Int64)
+        over18 = pl.sum_horizontal([pl.col(c) for c in bands_from(header, 18)] or [pl.lit(0)])
+        over52 = pl.sum_horizontal([pl.col(c) for c in bands_from(header, 52)] or [pl.lit(0)])
+    else:
+        overrides = None
+        band_sum, band_bad = _band_exprs(bands)
+        over18, _ = _band_exprs(bands_from(header, 18))
+        over52, _ = _band_exprs(bands_from(header, 52))
+    return (
+        pl.scan_csv(
+            io.BytesIO(data),
+            infer_schema=False,
+            schema_overrides=overrides,
+            encoding="utf8",
+            truncate_ragged_lines=False,
+        )
+        .select(
+            *[pl.col(h).str.strip_chars().alias(h) for h in ID_COLUMNS],
+            TOTAL,
+            UNKNOWN,
+            TOTAL_ALL,
+            band_sum.cast(pl.Int64).alias("_bands"),
+            band_bad.cast(pl.Int64).alias("_bands_bad"),
+            over18.cast(pl.Int64).alias("_over18"),
+            over52.cast(pl.Int64).alias("_over52"),
+        )
+        .with_row_index("_i")
+        .collect()
+    )
+
+
 def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> Loaded:
     """Read an RTT full extract as provider x commissioner pathway counts.
 
@@ -230,32 +270,16 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
     data = _csv_bytes(path)
     header = _header(data, path)
     require_columns(header, [*ID_COLUMNS, TOTAL, UNKNOWN, TOTAL_ALL], name)
-    band_sum, band_bad = _band_exprs([h for h in header if h.startswith("Gt ")])
-    over18, _ = _band_exprs(bands_from(header, 18))
-    over52, _ = _band_exprs(bands_from(header, 52))
+    bands = [h for h in header if h.startswith("Gt ")]
     try:
-        raw = (
-            pl.scan_csv(
-                io.BytesIO(data),
-                infer_schema=False,
-                encoding="utf8",
-                truncate_ragged_lines=False,
-            )
-            .select(
-                *[pl.col(h).str.strip_chars().alias(h) for h in ID_COLUMNS],
-                TOTAL,
-                UNKNOWN,
-                TOTAL_ALL,
-                band_sum.alias("_bands"),
-                band_bad.alias("_bands_bad"),
-                over18.alias("_over18"),
-                over52.alias("_over52"),
-            )
-            .with_row_index("_i")
-            .collect()
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise SourceReadError(path, f"malformed CSV ({exc})") from exc
+        raw = _scan(data, bands, header, typed=True)
+    except pl.exceptions.PolarsError:
+        # a band cell that is not a plain integer (e.g. "1,234"): parse the text instead,
+        # which also reports every cell that is not a whole number
+        try:
+            raw = _scan(data, bands, header, typed=False)
+        except pl.exceptions.PolarsError as exc:
+            raise SourceReadError(path, f"malformed CSV ({exc})") from exc
     del data
     n_input = raw.height
     part = pl.col("RTT Part Type")

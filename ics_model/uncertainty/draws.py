@@ -24,12 +24,6 @@ scores with the pillar weights. This equals
 :func:`~ics_model.composite.build.aggregate_arrays` (to rounding), which is used for any
 other registered aggregation.
 
-Ranks
------
-Within each draw, 1 = the highest score; NaN scores (unranked ICSs) stay NaN. Ties take
-the lowest rank of the tied group (``min``, as the deterministic composite) or the mean
-of their positions (``average``).
-
 Provider bootstrap
 ------------------
 Resampling an ICS's :math:`n` rated providers with replacement gives rating counts
@@ -114,33 +108,6 @@ def _group_sums(w: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     return (w @ onehot)[..., group]
 
 
-def _perturb(
-    nominal: np.ndarray,
-    group: np.ndarray,
-    n_groups: int,
-    n: int,
-    rng: np.random.Generator,
-    method: WeightMethod,
-    concentration: float,
-    spread: float,
-) -> np.ndarray:
-    sums = _group_sums(nominal, group, n_groups)
-    base = np.divide(nominal, sums, out=np.zeros_like(nominal), where=sums > 0)
-    pos = base > 0
-    if method == "none":
-        return np.broadcast_to(base, (n, base.size)).copy()
-    out = np.zeros((n, base.size))
-    if method == "dirichlet":
-        out[:, pos] = rng.standard_gamma(concentration * base[pos], size=(n, int(pos.sum())))
-    elif method == "uniform":
-        out[:, pos] = base[pos] * rng.uniform(1.0 - spread, 1.0 + spread, (n, int(pos.sum())))
-    else:
-        raise UncertaintyError(f"unknown weight method {method!r} (dirichlet, uniform, none)")
-    sums = _group_sums(out, group, n_groups)
-    # a pillar whose gamma draws all underflowed to 0 (tiny concentrations) keeps its weights
-    return np.where(sums > 0, out / np.where(sums > 0, sums, 1.0), base)
-
-
 def weight_draws(
     w_ind: Sequence[float] | np.ndarray,
     w_pil: Sequence[float] | np.ndarray,
@@ -175,14 +142,29 @@ def weight_draws(
         ``n x n_indicators`` (each pillar's entries summing to 1) and ``n x n_pillars``
         (rows summing to 1). Zero weights stay zero.
     """
-    pillar_of = np.asarray(pillar_of, dtype=np.intp)
-    w_ind = np.asarray(w_ind, dtype=float)
     w_pil = np.asarray(w_pil, dtype=float)
-    n_pil = w_pil.size
-    wi = _perturb(w_ind, pillar_of, n_pil, n, rng, method, concentration, spread)
-    single = np.zeros(n_pil, dtype=np.intp)
-    wp = _perturb(w_pil, single, 1, n, rng, method, concentration, spread)
-    return wi, wp
+    levels = (
+        (np.asarray(w_ind, dtype=float), np.asarray(pillar_of, dtype=np.intp), w_pil.size),
+        (w_pil, np.zeros(w_pil.size, dtype=np.intp), 1),
+    )
+    out = []
+    for nominal, group, n_groups in levels:
+        sums = _group_sums(nominal, group, n_groups)
+        base = np.divide(nominal, sums, out=np.zeros_like(nominal), where=sums > 0)
+        pos, k = base > 0, int((base > 0).sum())
+        w = np.zeros((n, base.size))
+        if method == "dirichlet":
+            w[:, pos] = rng.standard_gamma(concentration * base[pos], size=(n, k))
+        elif method == "uniform":
+            w[:, pos] = base[pos] * rng.uniform(1.0 - spread, 1.0 + spread, (n, k))
+        elif method == "none":
+            w[:, pos] = base[pos]
+        else:
+            raise UncertaintyError(f"unknown weight method {method!r} (dirichlet, uniform, none)")
+        sums = _group_sums(w, group, n_groups)
+        # a group whose gamma draws all underflowed to 0 (tiny concentrations): configured
+        out.append(np.where(sums > 0, w / np.where(sums > 0, sums, 1.0), base))
+    return out[0], out[1]
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -274,6 +256,15 @@ def score_arrays(
     gen = _generator(overall, p)
     if gen is None or any(_generator(m, p) is None for m in methods):
         return _score_fallback(values, w_ind, w_pil, pillar_of, methods, overall, p)
+    linear = gen == (None, None) and all(_generator(m, p) == (None, None) for m in methods)
+    if linear and not np.isnan(values).any():
+        # arithmetic at both levels, nothing missing: S = sum_i W_q(i) w_i y_i (normalised
+        # weights), one matrix product with the composite weights of each draw
+        within = _group_sums(w_ind, pillar_of, w_pil.shape[1])
+        total = w_pil.sum(axis=1, keepdims=True)
+        if (within > 0).all() and (total > 0).all():
+            eff = w_ind / within * (w_pil / total)[:, pillar_of]
+            return eff @ values.T if values.ndim == 2 else np.einsum("dk,dnk->dn", eff, values)
     pillar = pillar_scores(values, w_ind, pillar_of, methods, p)
     if pillar.shape[-1] == 1 and (w_pil > 0).all():  # one pillar: M(P; w) = P
         return pillar[..., 0]
@@ -314,7 +305,9 @@ def _score_fallback(values, w_ind, w_pil, pillar_of, methods, overall, p) -> np.
 
 
 def rank_rows(scores: np.ndarray, ties: Ties = "min") -> np.ndarray:
-    """Rank each row's scores, 1 = highest; NaN stays NaN (see the module docstring).
+    """Rank each row's scores, 1 = highest; NaN (unranked ICSs) stays NaN. Ties take the
+    lowest rank of the tied group (``min``, as the deterministic composite) or the mean of
+    their positions (``average``).
 
     Vectorised: one ``argsort`` per call; tied groups are found in sorted order and
     their first (``min``) or mean (``average``) position is scattered back (without
@@ -423,8 +416,9 @@ def provider_counts(
         pl.col("key_question").cast(pl.String),
         pl.col("rating").cast(pl.String),
     )
-    columns, names, stats, groups, counts = [], [], [], [], []
-    keys: dict[tuple[str, str], int] = {}
+    selected: list[tuple[int, str, str, int]] = []  # column, name, statistic, group
+    counts: list[np.ndarray] = []
+    keys: dict[tuple[str, str], int] = {}  # (sector, key question) -> index into counts
     for j, (_, ind) in enumerate(spec.indicators):
         src = parse_source(ind.source)
         if src[0] != "view":
@@ -436,17 +430,14 @@ def provider_counts(
         if (sector, kq) not in keys:
             sub = rated.filter((pl.col("sector") == sector) & (pl.col("key_question") == kq))
             table = np.zeros((len(codes), len(RATINGS)))
-            pos = {c: i for i, c in enumerate(codes)}
-            grouped = sub.group_by("icb_code", "rating").len()
-            for code, rating, n in grouped.iter_rows():
-                if code in pos and rating in RATINGS:
-                    table[pos[code], RATINGS.index(rating)] = n
+            for code, rating, n in sub.group_by("icb_code", "rating").len().iter_rows():
+                if code in codes and rating in RATINGS:
+                    table[codes.index(code), RATINGS.index(rating)] = n
             keys[(sector, kq)] = len(counts)
             counts.append(table)
         g = keys[(sector, kq)]
         if raw is not None:
-            expect = _statistic(counts[g], column)
-            got = raw[:, j]
+            expect, got = _statistic(counts[g], column), raw[:, j]
             bad = ~np.isclose(expect, got, rtol=1e-9, atol=1e-12, equal_nan=True)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
@@ -455,11 +446,11 @@ def provider_counts(
                     f"for {codes[i]} but the matrix has {got[i]!r}; pass the providers the "
                     "ICS view was built from (the pipeline's Result.mapped)"
                 )
-        columns.append(j)
-        names.append(ind.name)
-        stats.append(column)
-        groups.append(g)
-    return ProviderCounts(tuple(columns), tuple(names), tuple(stats), tuple(groups), tuple(counts))
+        selected.append((j, ind.name, column, g))
+    columns, names, stats, groups = (
+        (tuple(x) for x in zip(*selected, strict=True)) if selected else [()] * 4
+    )
+    return ProviderCounts(columns, names, stats, groups, tuple(counts))
 
 
 def resample_indicators(pc: ProviderCounts, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -498,7 +489,8 @@ def score_draws(
     Parameters
     ----------
     normalised : ``n_ics x n_indicators`` (e.g. :func:`~ics_model.composite.normalised_array`).
-    w_ind : ``draws x n_indicators`` indicator weights (normalised within pillars here).
+    w_ind : ``draws x n_indicators`` indicator weights (any scale: the means divide by
+        their sum within each pillar).
     w_pil : ``draws x n_pillars`` or one vector of pillar weights.
     pillar_of : pillar index of each indicator.
     aggregation, p, pillar_methods : as :func:`~ics_model.composite.aggregate_arrays`.
@@ -550,54 +542,44 @@ def weight_monte_carlo(
     See :func:`weight_draws` and :func:`score_draws`.
     """
     pillar_of = np.asarray(pillar_of, dtype=np.intp)
-    parts_i, parts_p = [], []
-    for ss, size in zip(
-        chunk_seeds(seed, draws, chunk_size), chunk_sizes(draws, chunk_size), strict=True
-    ):
+    parts = []
+    seeds = chunk_seeds(seed, draws, chunk_size)
+    for ss, size in zip(seeds, chunk_sizes(draws, chunk_size), strict=True):
         wi, wp = weight_draws(
-            w_ind,
-            w_pil,
-            pillar_of,
-            n=size,
-            rng=stream(ss, "weights"),
-            method=method,
-            concentration=concentration,
-            spread=spread,
-        )
-        parts_i.append(wi)
-        parts_p.append(wp)
-    return score_draws(
-        normalised,
-        np.concatenate(parts_i),
-        np.concatenate(parts_p),
-        pillar_of,
-        aggregation=aggregation,
-        p=p,
-        ties=ties,
-        chunk_size=chunk_size,
-    )
+            w_ind, w_pil, pillar_of, n=size, rng=stream(ss, "weights"), method=method,
+            concentration=concentration, spread=spread,
+        )  # fmt: skip
+        kw = {"aggregation": aggregation, "p": p, "ties": ties, "chunk_size": size}
+        parts.append(score_draws(normalised, wi, wp, pillar_of, **kw))
+    return DrawScores(*(np.concatenate(x) for x in zip(*parts, strict=True)))
 
 
-def quantiles_over_draws(x: np.ndarray) -> np.ndarray:
+def quantiles_over_draws(x: np.ndarray, *, ranks: bool = False) -> np.ndarray:
     r"""``3 x n_ics``: median, 5th and 95th percentiles of each column of ``draws x n_ics``
     over its non-NaN draws (linear interpolation, numpy's default, Hyndman & Fan 1996
     type 7; NaN when none).
 
-    Ranks (multiples of 1/2 between 0 and ``n_ics``) are counted instead of sorted:
-    with :math:`N` draws, the order statistic :math:`x_{(j)}` is the smallest value whose
-    cumulative count exceeds :math:`j`, and the quantile is :math:`x_{(\lfloor h \rfloor)}
-    + (h - \lfloor h \rfloor)(x_{(\lfloor h \rfloor + 1)} - x_{(\lfloor h \rfloor)})`,
-    :math:`h = (N - 1)p`.
+    With ``ranks=True`` (values: multiples of 1/2 in :math:`[1, n_{ics}]`, e.g. from
+    :func:`rank_rows`) the values are counted instead of sorted: with :math:`N` draws, the
+    order statistic :math:`x_{(j)}` is the smallest value whose cumulative count exceeds
+    :math:`j`, and the quantile is :math:`x_{(\lfloor h \rfloor)} + (h - \lfloor h
+    \rfloor)(x_{(\lfloor h \rfloor + 1)} - x_{(\lfloor h \rfloor)})`, :math:`h = (N - 1)p`.
     """
     probs = np.array([0.5, 0.05, 0.95])
-    out = np.full((3, x.shape[1]), np.nan)
-    ok = ~np.isnan(x)
-    twice = np.where(ok, 2.0 * x, 0.0)
-    ranks = x.size and twice.min() >= 0 and twice.max() <= 2 * x.shape[1]
-    if ranks and (twice == np.rint(twice)).all():
-        m = int(twice.max()) + 1
-        idx = (twice.astype(np.int64) + m * np.arange(x.shape[1]))[ok]
-        counts = np.bincount(idx, minlength=m * x.shape[1]).reshape(x.shape[1], m)
+    n_cols = x.shape[1]
+    out = np.full((3, n_cols), np.nan)
+    if ranks:
+        m = 2 * n_cols + 2
+        twice = 2.0 * x
+        missing = np.isnan(twice)
+        if missing.all():
+            return out
+        if missing.any():
+            twice = np.where(missing, m - 1, twice)  # a spare bin, dropped below
+        if not (twice.min() >= 2 and twice.max(where=~missing, initial=0) <= 2 * n_cols):
+            raise UncertaintyError(f"ranks must lie in [1, {n_cols}]")
+        idx = twice.astype(np.int64) + m * np.arange(n_cols)
+        counts = np.bincount(idx.ravel(), minlength=m * n_cols).reshape(n_cols, m)[:, :-1]
         cum = np.cumsum(counts, axis=1)
         n = cum[:, -1]
         for i, p in enumerate(probs):
@@ -608,7 +590,7 @@ def quantiles_over_draws(x: np.ndarray) -> np.ndarray:
             x_hi = (cum > hi[:, None]).argmax(axis=1) / 2.0
             out[i] = np.where(n > 0, x_lo + (h - lo) * (x_hi - x_lo), np.nan)
         return out
-    cols = ok.any(axis=0)
+    cols = ~np.isnan(x).all(axis=0)
     if cols.any():
         out[:, cols] = np.nanquantile(x[:, cols], probs, axis=0)
     return out
@@ -620,7 +602,7 @@ def rank_summary(ranks: np.ndarray, icb_codes: Sequence[str]) -> pl.DataFrame:
     Quantiles by linear interpolation (numpy's default, Hyndman & Fan 1996 type 7),
     over the draws in which the ICS is ranked (null when never).
     """
-    q = quantiles_over_draws(ranks)
+    q = quantiles_over_draws(ranks, ranks=True)
     return pl.DataFrame(
         {"icb_code": list(icb_codes), "rank_median": q[0], "rank_p05": q[1], "rank_p95": q[2]}
     ).with_columns(pl.col(pl.Float64).fill_nan(None))

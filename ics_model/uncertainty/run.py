@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from ics_model.composite.build import normalised_array
+from ics_model.composite.build import normalised_array, weights_frame
 from ics_model.composite.methods import (
     BOUNDED_NORMALISERS,
     MISSING_POLICIES,
@@ -48,7 +48,7 @@ from ics_model.composite.methods import (
     TRANSFORMS,
     CompositeError,
 )
-from ics_model.composite.spec import LABEL, CompositeSpec
+from ics_model.composite.spec import LABEL, CompositeSpec, IndicatorSpec
 from ics_model.uncertainty.draws import (
     ProviderCounts,
     check_domain,
@@ -186,21 +186,6 @@ def fill_missing_rows(x: np.ndarray, policy: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Recipe:
-    """How a bootstrapped raw column becomes a normalised one (as the composite does)."""
-
-    column: int
-    name: str
-    missing: str
-    transform: str
-    quantiles: tuple[float, float]
-    sign: float
-    normaliser: str
-    out_range: tuple[float, float]
-    goalposts: tuple[float, float] | None
-
-
-@dataclass(frozen=True)
 class _Context:
     """Everything a chunk needs; small and picklable (sent to every task)."""
 
@@ -208,7 +193,6 @@ class _Context:
     norm_labels: tuple[str, ...]
     agg_labels: tuple[str, ...]
     pillar_methods: tuple[tuple[str, ...], ...]  # per aggregation choice
-    overall: tuple[str, ...]  # per aggregation choice
     p: float
     w_ind: np.ndarray
     w_pil: np.ndarray
@@ -217,7 +201,10 @@ class _Context:
     ranked: np.ndarray  # bool per ICS: enough coverage to be ranked
     ties: str
     counts: ProviderCounts | None
-    recipes: tuple[tuple[_Recipe, ...], ...]  # per normaliser choice (empty: no bootstrap)
+    # per normaliser choice: (column, indicator spec) of each bootstrapped column
+    recipes: tuple[tuple[tuple[int, IndicatorSpec], ...], ...]
+    missing: str
+    out_range: tuple[float, float]
 
     def draw_weights(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` indicator and pillar weight draws (:func:`~.draws.weight_draws`)."""
@@ -228,37 +215,13 @@ class _Context:
         )  # fmt: skip
 
 
-def _recipes(cspec: CompositeSpec, pc: ProviderCounts, normaliser: str | None):
-    inds = [i for _, i in cspec.indicators]
-    out = []
-    for j in pc.columns:
-        ind = inds[j]
-        name = normaliser or ind.normalise
-        gp = None
-        if ind.goalposts is not None:
-            gp = (ind.goalposts.lower, ind.goalposts.upper)
-            if ind.direction == "lower_is_better":
-                gp = (-gp[1], -gp[0])
-        rng = cspec.normalise_range if name in BOUNDED_NORMALISERS else (0.0, 100.0)
-        sign = -1.0 if ind.direction == "lower_is_better" else 1.0
-        out.append(
-            _Recipe(
-                j, ind.name, cspec.missing, ind.transform_name, ind.winsorise, sign, name, rng, gp
-            )
-        )
-    return tuple(out)
-
-
 def _coverage_mask(matrix: pl.DataFrame, cspec: CompositeSpec) -> np.ndarray:
+    """ICSs whose observed indicators carry at least ``min_coverage`` of the nominal weight
+    (as :func:`~ics_model.composite.composite` ranks them)."""
     names = [i.name for _, i in cspec.indicators]
     raw = matrix.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy()
-    w_pil = np.array([p.weight for p in cspec.pillars.values()])
-    w = []
-    for q, pillar in enumerate(cspec.pillars.values()):
-        within = sum(i.weight for i in pillar.indicators)
-        w += [w_pil[q] / w_pil.sum() * i.weight / within for i in pillar.indicators]
-    coverage = (~np.isnan(raw)) @ np.array(w)
-    return coverage >= cspec.min_coverage
+    nominal = weights_frame(cspec).filter(pl.col("level") == "indicator")["weight_in_composite"]
+    return (~np.isnan(raw)) @ nominal.to_numpy() >= cspec.min_coverage
 
 
 def _check_choice(
@@ -289,7 +252,8 @@ def _context(
     spec: UncertaintySpec,
     cspec: CompositeSpec,
     providers: pl.DataFrame | None,
-) -> tuple[_Context, list[str]]:
+) -> _Context:
+    """The evaluation context: normalised matrices per choice, checks, bootstrap counts."""
     out_range = spec.normalise_range_for(cspec)
     norm_choices: list[str | None] = list(spec.normalisation) or [None]
     values, specs = {}, {}
@@ -306,7 +270,7 @@ def _context(
     pillar_methods = tuple(
         tuple(cspec.pillars[p].aggregation or a for p in pillar_names) for a in agg_labels
     )
-    _, _, pillar_of = normalised_array(matrix, cspec)
+    pillar_of = np.array([pillar_names.index(p) for p, _ in cspec.indicators], dtype=np.intp)
     w_ind = np.array([i.weight for _, i in cspec.indicators])
     w_pil = np.array([p.weight for p in cspec.pillars.values()])
     for name, v in values.items():
@@ -322,13 +286,14 @@ def _context(
             log.warning("uncertainty: no view-based share indicator to bootstrap; bootstrap off")
             counts = None
         else:
-            recipes = tuple(_recipes(specs[n], counts, n) for n in norm_choices)
-    ctx = _Context(
+            recipes = tuple(
+                tuple((j, specs[n].indicators[j][1]) for j in counts.columns) for n in norm_choices
+            )
+    return _Context(
         values=tuple(values[n] for n in norm_choices),
         norm_labels=tuple(n or "configured" for n in norm_choices),
         agg_labels=agg_labels,
         pillar_methods=pillar_methods,
-        overall=agg_labels,
         p=cspec.p,
         w_ind=w_ind,
         w_pil=w_pil,
@@ -338,8 +303,9 @@ def _context(
         ties=spec.ties,
         counts=counts,
         recipes=recipes,
+        missing=cspec.missing,
+        out_range=out_range,
     )
-    return ctx, pillar_names
 
 
 def varied_assumptions(ctx: _Context) -> tuple[str, ...]:
@@ -366,11 +332,15 @@ class _Chunk(NamedTuple):
 def _bootstrap_values(ctx: _Context, a: int, raw: np.ndarray) -> np.ndarray:
     """``m x n_ics x n_indicators`` normalised values with the bootstrapped columns redone."""
     vals = np.repeat(ctx.values[a][None], raw.shape[0], axis=0)
-    for r, rec in enumerate(ctx.recipes[a]):
-        x = fill_missing_rows(raw[:, :, r], rec.missing)
-        x = transform_rows(x, rec.transform, indicator=rec.name, quantiles=rec.quantiles)
-        vals[:, :, rec.column] = normalise_rows(
-            x * rec.sign, rec.normaliser, out_range=rec.out_range, goalposts=rec.goalposts
+    for r, (j, ind) in enumerate(ctx.recipes[a]):  # as composite.build._prepare does
+        x = fill_missing_rows(raw[:, :, r], ctx.missing)
+        x = transform_rows(x, ind.transform_name, indicator=ind.name, quantiles=ind.winsorise)
+        lower = ind.direction == "lower_is_better"
+        gp = None if ind.goalposts is None else (ind.goalposts.lower, ind.goalposts.upper)
+        gp = (-gp[1], -gp[0]) if gp is not None and lower else gp  # reflected scale
+        rng = ctx.out_range if ind.normalise in BOUNDED_NORMALISERS else (0.0, 100.0)
+        vals[:, :, j] = normalise_rows(
+            -x if lower else x, ind.normalise, out_range=rng, goalposts=gp
         )
     return vals
 
@@ -392,7 +362,7 @@ def _evaluate(
             values = _bootstrap_values(ctx, a, raw[rows])
             for q, m in enumerate(ctx.pillar_methods[b]):
                 check_domain(values[..., ctx.pillar_of == q], m, ctx.p, "bootstrap draw")
-        methods, overall = ctx.pillar_methods[b], ctx.overall[b]
+        methods, overall = ctx.pillar_methods[b], ctx.agg_labels[b]
         scores[rows] = score_arrays(
             values, w_ind[rows], w_pil[rows], ctx.pillar_of, methods, overall, ctx.p
         )
@@ -463,7 +433,8 @@ def _per_ics(
     with np.errstate(invalid="ignore", divide="ignore"):
         top = (ranks <= k).sum(axis=0) / ranked_draws
         bottom = (ranks > n_ranked - k).sum(axis=0) / ranked_draws
-    rq, sq = quantiles_over_draws(ranks), quantiles_over_draws(scaled)
+    rq = quantiles_over_draws(ranks, ranks=True)
+    sq = quantiles_over_draws(scaled)
     frame = pl.DataFrame(
         {
             "icb_code": codes,
@@ -528,8 +499,8 @@ class UncertaintyResult:
 
     Attributes
     ----------
-    per_ics : per ICS (matrix order): ``icb_code``, ``icb_name``, ``score`` and ``rank``
-        (deterministic, the configured composite; ranks 1 = best, ties ``min``),
+    per_ics : per ICS (matrix order): ``icb_code``, ``icb_name``, ``score`` (raw units)
+        and ``rank`` (deterministic, the configured composite; 1 = best, ties ``min``),
         ``rank_median``, ``rank_p05``, ``rank_p95``, ``p_top_k``, ``p_bottom_k``,
         ``score_median``, ``score_p05``, ``score_p95`` (on ``spec.score_scale``),
         ``n_draws`` (draws in which the ICS is ranked; 0 and nulls for an ICS below the
@@ -582,7 +553,7 @@ def run_uncertainty(
     -------
     UncertaintyResult
     """
-    ctx, _ = _context(matrix, spec, composite_spec, providers)
+    ctx = _context(matrix, spec, composite_spec, providers)
     codes = matrix["icb_code"].to_list()
     names = matrix["icb_name"].to_list() if "icb_name" in matrix.columns else [None] * len(codes)
     det = score_arrays(
