@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ics_model.composite.spec import CompositeSpec
+from ics_model.uncertainty.spec import UncertaintySpec
 
 
 class _Frozen(BaseModel):
@@ -145,7 +146,9 @@ class EffectConfig(_Frozen):
 
 class RunConfig(_Frozen):
     """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
-    ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none), ``effect``,
+    ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
+    ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
+    ``effect``,
     ``scenarios`` (names or YAML paths of collaboration-gate scenarios, ``configs/scenarios``)."""
 
     name: str = "default"
@@ -156,6 +159,7 @@ class RunConfig(_Frozen):
     rules: RulesConfig = RulesConfig()
     metrics: MetricsConfig = MetricsConfig()
     composite: CompositeSpec | None = Field(default_factory=CompositeSpec)
+    uncertainty: UncertaintySpec | None = Field(default_factory=UncertaintySpec)
     effect: EffectConfig = EffectConfig()
     scenarios: tuple[str, ...] = (
         "trust_home_share_overall",

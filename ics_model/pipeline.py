@@ -269,7 +269,7 @@ def run(config: RunConfig | str | Path | None = None) -> Result:
     extra: dict[str, pl.DataFrame | dict] = dict(metric_extra)
     if metrics.height:
         if cfg.composite is not None:
-            extra.update(_composite_outputs(cfg, view, metrics))
+            extra.update(_composite_outputs(cfg, view, metrics, mapped))
         if cfg.effect.enabled:
             extra["collaboration_effect.json"] = _effect(cfg, mapped, gp, metrics)
         extra.update(_scenario_outputs(cfg, mapped, provider_partnership, metrics))
@@ -384,6 +384,27 @@ def check_references(cfg: RunConfig) -> None:
         )
 
 
+def uncertainty_outputs(
+    matrix: pl.DataFrame, cfg: RunConfig, mapped: pl.DataFrame, *, executor=None, progress=None
+) -> dict[str, pl.DataFrame]:
+    """Monte Carlo ranks (``uncertainty.csv``), Sobol indices (``sensitivity.csv``) and the
+    assumptions varied (``uncertainty_assumptions.csv``)."""
+    from ics_model.uncertainty import run_uncertainty
+
+    res = run_uncertainty(
+        matrix,
+        cfg.uncertainty,
+        cfg.composite,
+        providers=mapped,
+        executor=executor,
+        progress=progress,
+    )
+    out = {"uncertainty.csv": res.per_ics, "uncertainty_assumptions.csv": res.draws_summary}
+    if res.sobol is not None:
+        out["sensitivity.csv"] = res.sobol
+    return out
+
+
 def _rule_set_problems(cfg: RunConfig) -> list[str]:
     """Rule-set names a config uses: they must exist and be of the right kind."""
     from ics_model.rules.rulesets import (
@@ -429,14 +450,18 @@ def _rule_set_problems(cfg: RunConfig) -> list[str]:
 
 
 def _composite_outputs(
-    cfg: RunConfig, view: pl.DataFrame, metrics: pl.DataFrame
+    cfg: RunConfig, view: pl.DataFrame, metrics: pl.DataFrame, mapped: pl.DataFrame
 ) -> dict[str, pl.DataFrame | dict]:
-    """The composite (scores, indicators, weights) and the JRC correlation report."""
+    """The composite (scores, indicators, weights), the JRC correlation report and, when
+    configured, its uncertainty and sensitivity analysis."""
     from ics_model.composite import composite, correlations, indicator_matrix
 
     matrix = indicator_matrix(view, metrics, cfg.composite)
     built = composite(matrix, cfg.composite)
-    return {
+    out: dict[str, pl.DataFrame | dict] = {}
+    if cfg.uncertainty is not None:
+        out.update(uncertainty_outputs(matrix, cfg, mapped))
+    return out | {
         "composite.csv": built.scores,
         "composite.parquet": built.scores,
         "composite_indicators.csv": built.indicators,

@@ -260,3 +260,24 @@ def test_shipped_configs_validate_and_say_what_they_answer(name):
     assert first.startswith("# ") and len(first) > 20
     r = _invoke("validate", str(path))
     assert r.exit_code == 0, r.output
+
+
+def test_uncertainty_command_in_process_and_with_workers_agree(tmp_path):
+    import polars as pl
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    r = _invoke("uncertainty", "--draws", "3000", "--out", str(a))
+    assert r.exit_code == 0, r.output
+    assert "5-95%" in r.output
+    r = _invoke("uncertainty", "--draws", "3000", "--workers", "2", "--out", str(b), "--quiet")
+    assert r.exit_code == 0, r.output
+    ua, ub = pl.read_csv(a / "uncertainty.csv"), pl.read_csv(b / "uncertainty.csv")
+    assert ua.equals(ub)
+    ranked = ua.filter(pl.col("rank").is_not_null())
+    assert ranked.height == 41
+    assert (
+        (ranked["rank_p05"] <= ranked["rank_median"])
+        & (ranked["rank_median"] <= ranked["rank_p95"])
+    ).all()
+    r = _invoke("uncertainty", "--draws", "0", "--out", str(a))
+    assert r.exit_code == 2 and "--draws" in r.output

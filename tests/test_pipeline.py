@@ -221,6 +221,8 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "correlations.csv",
         "collaboration_effect.json",
         "gp_quintiles.csv",
+        "uncertainty.csv",
+        "uncertainty_assumptions.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
