@@ -57,8 +57,17 @@ def _setup_monte_carlo(opts: Options) -> Prepared:
 
 
 def ours_weight_monte_carlo(d: dict[str, Any]) -> pl.DataFrame:
-    """Placeholder: the toolkit's weight Monte Carlo over ``d["weights"]`` (all draws)."""
-    raise NotImplementedError("case 1 (weight Monte Carlo) awaits the toolkit's implementation")
+    """The toolkit's vectorised weight Monte Carlo over ``d["weights"]`` (all draws):
+    min-max normalise once, score every draw as a matrix product, rank per row."""
+    from ics_model.uncertainty import rank_summary, score_draws
+
+    m = d["matrix"]
+    x = m.drop("icb_code", "data_origin").to_numpy()
+    norm = (x - x.min(0)) / (x.max(0) - x.min(0))
+    res = score_draws(
+        norm, d["weights"], np.ones(1), np.zeros(x.shape[1], dtype=np.intp), ties="min"
+    )
+    return rank_summary(res.ranks, m["icb_code"].to_list())
 
 
 def reference_weight_monte_carlo(d: dict[str, Any]) -> pd.DataFrame:
@@ -105,8 +114,25 @@ def _setup_gate_sweep(opts: Options) -> Prepared:
 
 
 def ours_gate_sweep(d: dict[str, Any]) -> pl.DataFrame:
-    """Placeholder: the toolkit's sweep of an overall gate over ``d["thresholds"]``."""
-    raise NotImplementedError("case 2 (gate threshold sweep) awaits the toolkit's implementation")
+    """The toolkit's vectorised sweep of an overall gate (home_system_share >= t) over
+    ``d["thresholds"]``: national and per-ICS Outstanding lost and not assessable."""
+    from ics_model.scenarios import threshold_sweep
+
+    spec = {
+        "name": "bench_overall_gate",
+        "sector": "nhs_trust",
+        "gates": [
+            {
+                "name": "home",
+                "level": "overall",
+                "indicator": "home_system_share",
+                "scope": "provider",
+                "threshold": 0.5,
+            }
+        ],
+    }
+    mapped = d["ratings"].with_columns(pl.lit("nhs_trust").alias("sector"))
+    return threshold_sweep(mapped, spec, d["thresholds"], provider_indicators=d["indicators"])
 
 
 def reference_gate_sweep(d: dict[str, Any]) -> pd.DataFrame:
@@ -136,6 +162,8 @@ CASES: list[Case] = [
         reference=reference_weight_monte_carlo,
         repeat=5,
         reference_repeat=3,
+        target_s=1.0,
+        target_ratio=20.0,
     ),
     Case(
         number="2",
@@ -146,5 +174,7 @@ CASES: list[Case] = [
         reference=reference_gate_sweep,
         repeat=5,
         reference_repeat=3,
+        target_s=1.0,
+        target_ratio=20.0,
     ),
 ]
