@@ -519,9 +519,6 @@ CASES: list[Case] = [
             check=lambda e: e.violations["column"].to_list() == ["rating"],
         ),
         "a Latest Rating of 'Superb': one bad cell is one violation",
-        bug="cqc_tables.resolve reports an unknown rating label twice: also as "
-        "'rating_status' null in a non-nullable column (a column the file does not have)",
-        now="2 violations: the label, and rating_status: null in a non-nullable column",
     ),
     Case(
         "cqc_unknown_rating_label_lenient",

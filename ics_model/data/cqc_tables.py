@@ -334,6 +334,17 @@ def resolve(
     checks = find_violations(canon.drop("_index"), replace(contract, key=()))
     if checks["_index"].null_count():  # whole-column problem: no row can be kept
         raise DataContractError(contract.name, checks.drop("_index"), source)
+    # a cell that failed to parse (an unknown label) is reported once, by its parse
+    # violation, not again as a null in the derived canonical column
+    derived = {"rating": "rating_status", "key_question": "key_question"}
+    parsed_cols = set(parse_violations["column"].unique().to_list())
+    echo = [derived[c] for c in parsed_cols if c in derived]
+    if echo and checks.height:
+        flagged = parse_violations.select("_index").unique()
+        checks = checks.join(
+            flagged.with_columns(pl.lit(True).alias("_parsed")), on="_index", how="left"
+        ).filter(~(pl.col("_parsed").fill_null(False) & pl.col("column").is_in(echo)))
+        checks = checks.drop("_parsed")
     bad = pl.concat([parse_violations, checks], how="vertical")
     keys = list(contract.key)
     k = [pl.col(c).fill_null("") if c in fill_keys else pl.col(c) for c in keys]
