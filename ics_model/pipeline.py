@@ -379,7 +379,13 @@ def _scenario_outputs(
     metrics: pl.DataFrame,
 ) -> dict[str, pl.DataFrame | dict]:
     """Each configured collaboration-gate scenario: providers, per ICS, sweep, notes."""
-    from ics_model.scenarios import get_scenario, indicator_frames, run_scenario, threshold_sweep
+    from ics_model.scenarios import (
+        get_scenario,
+        indicator_frames,
+        run_scenario,
+        threshold_sweep,
+        threshold_uncertainty,
+    )
 
     out: dict[str, pl.DataFrame | dict] = {}
     if not cfg.scenarios:
@@ -397,6 +403,17 @@ def _scenario_outputs(
         if spec.sweep is not None:
             out[f"scenario_{spec.name}_sweep.csv"] = threshold_sweep(
                 mapped, spec, provider_indicators=prov_ind, icb_indicators=icb_ind
+            )
+        u = cfg.uncertainty
+        if u is not None and u.gate_threshold_spread is not None:
+            out[f"scenario_{spec.name}_threshold_uncertainty.csv"] = threshold_uncertainty(
+                mapped,
+                spec,
+                spread=u.gate_threshold_spread,
+                draws=u.draws,
+                seed=u.seed,
+                provider_indicators=prov_ind,
+                icb_indicators=icb_ind,
             )
         out[f"scenario_{spec.name}.json"] = {
             "scenario": spec.model_dump(mode="json"),

@@ -226,7 +226,8 @@ def test_write_outputs_and_manifest(result, tmp_path):
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
-    assert len(scenario_files) == 3 * 4  # providers, by_ics, sweep, json per scenario
+    # providers, by_ics, sweep, threshold uncertainty, json per scenario
+    assert len(scenario_files) == 3 * 5
     assert names == core | scenario_files
     view = pl.read_csv(out / "ics_view.csv")
     assert view.columns[: len(ICS_VIEW.column_names)] == ICS_VIEW.column_names

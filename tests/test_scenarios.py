@@ -542,3 +542,32 @@ def test_sweep_without_outstanding_providers(level):
     assert (out["n_lost"] == 0).all() and (out["n_not_assessable"] == 0).all()
     assert out["share_changed"].is_null().all()
     _check_sweep_equals_runs(good, _spec(level), [0.1, 0.9], **IND)
+
+
+def test_threshold_uncertainty_brackets_the_fixed_threshold_and_is_seeded():
+    from ics_model.config import RunConfig
+    from ics_model.pipeline import run
+    from ics_model.scenarios import (
+        get_scenario,
+        indicator_frames,
+        run_scenario,
+        threshold_uncertainty,
+    )
+
+    r = run(
+        RunConfig.model_validate(
+            {"metrics": {"sii_repetitions": 2000}, "effect": {"enabled": False}, "scenarios": []}
+        )
+    )
+    prov, icb = indicator_frames(r.provider_partnership, r.ics_metrics)
+    spec = get_scenario("gp_self_containment_overall")
+    kw = {"spread": 0.1, "draws": 500, "provider_indicators": prov, "icb_indicators": icb}
+    a = threshold_uncertainty(r.mapped, spec, seed=3, **kw)
+    b = threshold_uncertainty(r.mapped, spec, seed=3, **kw)
+    assert a.equals(b)
+    nat = a.filter(pl.col("icb_code") == "ENGLAND").row(0, named=True)
+    fixed = run_scenario(r.mapped, spec, provider_indicators=prov, icb_indicators=icb)
+    lost = fixed.national["n_lost"][0]
+    assert nat["lost_p05"] <= lost <= nat["lost_p95"]
+    assert (nat["threshold_low"], nat["threshold_high"]) == pytest.approx((0.7, 0.9))
+    assert (a["lost_p05"] <= a["lost_median"]).all() and (a["lost_median"] <= a["lost_p95"]).all()

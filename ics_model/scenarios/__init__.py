@@ -27,7 +27,12 @@ from ics_model.scenarios.spec import (
     scenario_from_dict,
     scenarios_dir,
 )
-from ics_model.scenarios.sweep import SWEEP_COLUMNS, sweep_both_levels, threshold_sweep
+from ics_model.scenarios.sweep import (
+    SWEEP_COLUMNS,
+    sweep_both_levels,
+    threshold_sweep,
+    threshold_uncertainty,
+)
 
 __all__ = [
     "GP_OVERALL_ONLY_NOTE",
@@ -46,4 +51,5 @@ __all__ = [
     "scenarios_dir",
     "sweep_both_levels",
     "threshold_sweep",
+    "threshold_uncertainty",
 ]

@@ -148,6 +148,11 @@ class UncertaintySpec(_Frozen):
         ``auto`` = ``0_100`` when the normalisation alternatives mix normalisers (whose
         scores have different units), else ``raw``.
     sobol : :class:`SobolSpec`.
+    gate_threshold_spread : rule-threshold uncertainty for the run's collaboration-gate
+        scenarios: each scenario's swept gate threshold t is drawn uniformly from
+        ``[t - spread, t + spread]`` (``draws`` times, seeded) and the Outstanding ratings
+        lost are summarised per ICS (``scenario_<name>_threshold_uncertainty.csv``);
+        null = off.
     """
 
     draws: int = Field(2000, ge=1, le=10_000_000)
@@ -161,6 +166,7 @@ class UncertaintySpec(_Frozen):
     ties: Literal["min", "average"] = "min"
     score_scale: Literal["auto", "raw", "0_100"] = "auto"
     sobol: SobolSpec = SobolSpec()
+    gate_threshold_spread: float | None = Field(0.1, gt=0.0)
 
     @field_validator("normalisation")
     @classmethod
