@@ -632,3 +632,38 @@ def test_rows_are_conserved_and_keys_unique(rows):
     if loaded.superseded.height:
         joined = loaded.superseded.join(loaded.frame, on=key, how="inner", suffix="_now")
         assert (joined["publication_date"] < joined["publication_date_now"]).all()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "locations_csv",
+        "locations_csv_bom",
+        "locations_csv_cp1252",
+        "providers_2018_csv",
+        "providers_2021_csv",
+    ],
+)
+def test_fast_csv_path_equals_the_record_by_record_path(fx, name, monkeypatch):
+    from polars.testing import assert_frame_equal
+
+    import ics_model.data.cqc_tables as tables
+
+    fast = tables.read_csv(fx[name])
+    text, _ = tables.decode(fx[name], fx[name].read_bytes())
+    assert tables.fast_csv_frame(text, ",") is not None  # these plain files take it
+    monkeypatch.setattr(tables, "fast_csv_frame", lambda *a: None)
+    slow = tables.read_csv(fx[name])
+    assert_frame_equal(fast.frame, slow.frame)
+    assert fast.notes == slow.notes
+
+
+def test_fast_csv_path_declines_what_it_cannot_check():
+    from ics_model.data.cqc_tables import fast_csv_frame
+
+    assert fast_csv_frame('a,b\n"x\ny",1\n', ",") is None  # a quoted line break
+    assert fast_csv_frame("a,b\n1,2\n\n3,4\n", ",") is None  # a blank line
+    assert fast_csv_frame("a,b\n1,2\n3\n", ",") is None  # a short record
+    assert fast_csv_frame("a,a\n1,2\n", ",") is None  # duplicate header
+    out = fast_csv_frame('a,b\n"1,5", x \n', ",")
+    assert out is not None and out.row(0) == ("1,5", "x", 2)
