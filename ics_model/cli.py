@@ -1,7 +1,7 @@
 """The ``ics-model`` command line: the only place that prints.
 
-Exit codes: 0 success; 1 a data, input or output problem (one message, no
-traceback); 2 an invalid configuration or command line.
+Exit codes: 0 success; 2 an invalid configuration, input data or command line (one
+message, no traceback); 1 an output that cannot be written.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ app = typer.Typer(
         "  ics-model compare configs/default.yaml configs/equal_weights.yaml\n\n"
         "  ics-model rules check --out outputs\n\n"
         "  ics-model verify outputs\n\n"
-        "Exit codes: 0 ok; 1 data, input or output problem; 2 invalid config or usage."
+        "Exit codes: 0 ok; 2 invalid config, input data or usage (one message); 1 an output "
+        "that cannot be written."
     ),
 )
 datasets_app = typer.Typer(
@@ -119,9 +120,9 @@ def run(
                 written.append(write_geopackage(result, geo))
             except OSError as exc:
                 raise OutputError(f"cannot write {geo}: {exc.strerror or exc}") from None
-    except ConfigError as exc:
+    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
         _fail(str(exc), 2)
-    except (DataContractError, SourceReadError, OutputError, ValueError) as exc:
+    except OutputError as exc:
         _fail(str(exc), 1)
     if quiet:
         return
@@ -245,12 +246,10 @@ def report(
         with console.status("Running and drawing...") if not quiet else _nullcontext():
             result = run_pipeline(cfg)
             path = write_report(result, out)
-    except ConfigError as exc:
+    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
         _fail(str(exc), 2)
     except OSError as exc:
         _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
-    except (DataContractError, SourceReadError, ValueError) as exc:
-        _fail(str(exc), 1)
     if not quiet:
         console.print(f"Wrote the report to [bold]{path}[/]")
 
@@ -283,6 +282,8 @@ def uncertainty(
     from rich.progress import Progress
 
     from ics_model.composite import indicator_matrix
+    from ics_model.contracts import DataContractError
+    from ics_model.data.base import SourceReadError
     from ics_model.pipeline import run as run_pipeline
     from ics_model.pipeline import uncertainty_outputs
     from ics_model.uncertainty import UncertaintySpec
@@ -306,7 +307,7 @@ def uncertainty(
     try:
         with console.status("Running the pipeline...") if not quiet else _nullcontext():
             result = run_pipeline(fast)
-    except ConfigError as exc:
+    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
         _fail(str(exc), 2)
     matrix = indicator_matrix(result.ics_view, result.ics_metrics, cfg.composite)
     executor, client = None, None
@@ -460,6 +461,8 @@ def compare(
     """
     from ics_model.composite import compare as compare_composites
     from ics_model.composite import compare_summary, composite, indicator_matrix
+    from ics_model.contracts import DataContractError
+    from ics_model.data.base import SourceReadError
     from ics_model.pipeline import check_references
     from ics_model.pipeline import run as run_pipeline
 
@@ -476,7 +479,7 @@ def compare(
             check_references(cfg)
             with console.status(f"Running {path.name}..."):
                 r = run_pipeline(cfg)
-        except ConfigError as exc:
+        except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
             _fail(str(exc), 2)
         results.append(
             composite(indicator_matrix(r.ics_view, r.ics_metrics, cfg.composite), cfg.composite)

@@ -1186,7 +1186,7 @@ CASES: list[Case] = [
         "cli_missing_input_file",
         "cli",
         lambda t: _run(t, f"data:\n  gp_practices: {t / 'absent.csv'}\n{FAST}"),
-        Exits(1, ("absent.csv", "no such file")),
+        Exits(2, ("absent.csv", "no such file")),
         "data.gp_practices names a missing file",
     ),
     Case(
@@ -1197,14 +1197,14 @@ CASES: list[Case] = [
             f"data:\n  trust_ratings: "
             f"{_half(_xlsx(t, 'whole.xlsx', FX.PROVIDERS_2018_ROWS), 'half.xlsx')}\n{FAST}",
         ),
-        Exits(1, ("half.xlsx", "not a readable xlsx workbook")),
+        Exits(2, ("half.xlsx", "not a readable xlsx workbook")),
         "data.trust_ratings is half an XLSX file",
     ),
     Case(
         "cli_utf16_cut_odd_byte",
         "cli",
         lambda t: _run(t, f"data:\n  trust_ratings: {_utf16_cut(t)}\n{FAST}"),
-        Exits(1, ("utf16_cut.csv",)),
+        Exits(2, ("utf16_cut.csv",)),
         "data.trust_ratings is a UTF-16 CSV cut at an odd byte",
     ),
     Case(
@@ -1215,7 +1215,7 @@ CASES: list[Case] = [
             f"metrics:\n  sii_repetitions: 1000\n  user_indicators: {t / 'ui.csv'}\n",
             ("ui.csv", f"{UI_HEADER}\nprovider,RJ1,collab_member,yes\n"),
         ),
-        Exits(1, ("ui.csv", "row 2", "'yes'", "not a number")),
+        Exits(2, ("ui.csv", "row 2", "'yes'", "not a number")),
         "metrics.user_indicators with a non-numeric value",
     ),
     Case(

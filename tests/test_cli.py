@@ -66,7 +66,7 @@ def test_validate_accepts_the_default_config():
     assert r.exit_code == 0 and "valid" in r.output
 
 
-def test_unknown_rating_label_in_user_file_exits_1_naming_label_row_file(tmp_path):
+def test_unknown_rating_label_in_user_file_exits_2_naming_label_row_file(tmp_path):
     f = tmp_path / "mine.csv"
     f.write_text(
         PROVIDERS_HEADER + "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
@@ -74,7 +74,7 @@ def test_unknown_rating_label_in_user_file_exits_1_naming_label_row_file(tmp_pat
     )
     cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
     r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "Superb" in r.output and "mine.csv" in r.output and "3" in r.output
 
 
@@ -83,7 +83,7 @@ def test_missing_column_in_user_file_lists_missing_and_found(tmp_path):
     f.write_text("Provider ID,Key Question,Latest Rating\nRJ1,Overall,Good\n")
     cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
     r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "Report Type" in r.output and "found" in r.output and "Latest Rating" in r.output
 
 
@@ -96,7 +96,7 @@ def test_duplicates_error_in_strict_and_quarantine_in_lenient(tmp_path):
     )
     strict = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
     r = _invoke("run", str(strict), "--out", str(tmp_path / "o"))
-    assert r.exit_code == 1 and "duplicate" in r.output.lower()
+    assert r.exit_code == 2 and "duplicate" in r.output.lower()
     lenient = tmp_path / "lenient.yaml"
     lenient.write_text(f"data:\n  trust_ratings: {f}\n  validation: lenient\n")
     r = _invoke("run", str(lenient), "--out", str(tmp_path / "o2"))
@@ -119,19 +119,19 @@ def test_unknown_trust_code_goes_to_the_unmapped_report(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage-not-a-zip"])
-def test_unreadable_or_truncated_file_exits_1_naming_the_file(tmp_path, content):
+def test_unreadable_or_truncated_file_exits_2_naming_the_file(tmp_path, content):
     f = tmp_path / "broken.xlsx"
     f.write_bytes(content)
     cfg = _config(tmp_path, f"data:\n  trust_ratings: {f}\n")
     r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "broken.xlsx" in r.output
 
 
-def test_missing_input_file_exits_1(tmp_path):
+def test_missing_input_file_exits_2(tmp_path):
     cfg = _config(tmp_path, f"data:\n  gp_practices: {tmp_path / 'nope.csv'}\n")
     r = _invoke("run", str(cfg), "--out", str(tmp_path / "o"))
-    assert r.exit_code == 1 and "nope.csv" in r.output
+    assert r.exit_code == 2 and "nope.csv" in r.output
 
 
 def test_rules_check_prints_agreement_and_writes_csvs(tmp_path):
@@ -281,3 +281,14 @@ def test_uncertainty_command_in_process_and_with_workers_agree(tmp_path):
     ).all()
     r = _invoke("uncertainty", "--draws", "0", "--out", str(a))
     assert r.exit_code == 2 and "--draws" in r.output
+
+
+def test_report_and_uncertainty_report_a_missing_input_file_not_an_output_error(tmp_path):
+    cfg = _config(tmp_path, f"data:\n  gp_practices: {tmp_path / 'nope.csv'}\n")
+    for args in (
+        ("report", str(cfg), "--out", str(tmp_path / "r.html")),
+        ("uncertainty", str(cfg), "--out", str(tmp_path / "u")),
+    ):
+        r = _invoke(*args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "nope.csv" in r.output and "cannot write" not in r.output
