@@ -210,16 +210,22 @@ def load_config(path: str | Path | None = None) -> RunConfig:
 
         path = configs_dir() / "default.yaml"
     path = Path(path)
+    cfg = config_from_dict(read_yaml(path, "config"), source=str(path))
+    return _resolve_paths(cfg, path.parent)
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The parsed YAML of a file; unreadable or invalid YAML raises :class:`ConfigError`
+    naming ``what`` (``"config"``, ``"rule set"``, ``"scenario"``) and the path."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
-    cfg = config_from_dict(raw, source=str(path))
-    return _resolve_paths(cfg, path.parent)
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
 
 
 def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:

@@ -25,10 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from ics_model.config import ConfigError, _format_error
+from ics_model.config import ConfigError, _format_error, read_yaml
 
 Rating = Literal["Outstanding", "Good", "Requires improvement", "Inadequate"]
 KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
@@ -274,14 +273,7 @@ def rule_set_from_dict(data: Any, *, source: str = "<dict>") -> Any:
 
 def load_rule_set(path: str | Path) -> Any:
     """Load one rule set from a YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read rule set {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"rule set {path} is not valid YAML: {exc}") from None
-    return rule_set_from_dict(data, source=str(path))
+    return rule_set_from_dict(read_yaml(path, "rule set"), source=str(path))
 
 
 @cache

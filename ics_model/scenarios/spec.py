@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -32,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from ics_model.config import ConfigError, _format_error
+from ics_model.config import ConfigError, _format_error, read_yaml
 from ics_model.mapping.base import GP_KEY_QUESTIONS
 from ics_model.rules.rulesets import Gate, PrinciplesRuleSet, get_rule_set
 
@@ -230,14 +229,7 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>") -> ScenarioSpec:
 
 def load_scenario(path: str | Path) -> ScenarioSpec:
     """Load one scenario from a YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"scenario {path} is not valid YAML: {exc}") from None
-    return scenario_from_dict(data, source=str(path))
+    return scenario_from_dict(read_yaml(path, "scenario"), source=str(path))
 
 
 @cache
