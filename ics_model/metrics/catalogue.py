@@ -141,7 +141,8 @@ METRIC_CATALOGUE: Final[list[dict[str, str]]] = [
         "inequality",
         "lower_is_better",
         "index (0-1)",
-        "Leik's ordinal dispersion of the Overall ratings of the ICS's trusts",
+        "Leik's ordinal dispersion of the Overall ratings of the ICS's trusts; null with "
+        "fewer than 3 rated trusts",
         "rated trusts per rating",
         "rated trusts",
         "CQC Latest ratings",
@@ -167,7 +168,7 @@ METRIC_CATALOGUE: Final[list[dict[str, str]]] = [
         "lower_is_better",
         "index (0-1)",
         "pathway-weighted Gini coefficient of the share waiting over 18 weeks across the "
-        "NHS trusts hosted in the ICS (whole waiting lists); null with fewer than 2 "
+        "NHS trusts hosted in the ICS (whole waiting lists); null with fewer than 3 "
         "trusts with flows",
         "per trust: pathways over 18 weeks",
         "per trust: pathways",

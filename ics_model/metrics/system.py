@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 PILLARS: Final = frozenset({"partnership", "inequality", "context"})
 DIRECTIONS: Final = frozenset({"higher_is_better", "lower_is_better", "neutral"})
 NATIONAL: Final = "ENGLAND"
+#: providers needed for a within-ICS spread statistic (fewer: null with a note)
+MIN_PROVIDERS: Final = 3
 
 ICS_METRICS: Final = Contract(
     name="ics_metrics",
@@ -273,14 +275,23 @@ def dispersion_rows(view: pl.DataFrame) -> pl.DataFrame:
         sub = view.filter((pl.col("sector") == sector) & (pl.col("key_question") == "Overall"))
         if sub.is_empty():
             continue
-        d = rating_dispersion(sub, by="icb_code")
+        d = rating_dispersion(sub, by="icb_code").with_columns(
+            # a dispersion of one or two ratings is not a statistic: null with a note
+            pl.when(pl.col("n_rated") >= MIN_PROVIDERS)
+            .then(pl.col("leik_dispersion"))
+            .alias("leik_dispersion")
+        )
         out.append(
             _rows(
                 d,
                 metric,
                 "leik_dispersion",
-                note=pl.when(pl.col("n_rated") < 3).then(
-                    pl.format("only {} rated providers", "n_rated")
+                note=pl.when(pl.col("n_rated") < MIN_PROVIDERS).then(
+                    pl.format(
+                        "only {} rated providers (fewer than {}): not computed",
+                        "n_rated",
+                        pl.lit(MIN_PROVIDERS),
+                    )
                 ),
             )
         )
@@ -316,8 +327,15 @@ def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
     spread = []
     for code in icbs["icb_code"]:
         t = trusts.filter(pl.col("icb_code") == code)
-        if t.height < 2:
-            spread.append((code, None, f"{t.height} hosted trust(s) with RTT flows"))
+        if t.height < MIN_PROVIDERS:
+            spread.append(
+                (
+                    code,
+                    None,
+                    f"{t.height} hosted trust(s) with RTT flows (fewer than "
+                    f"{MIN_PROVIDERS}): not computed",
+                )
+            )
             continue
         shares = (t["over_18_weeks"] / t["pathways"]).to_numpy()
         try:

@@ -88,8 +88,18 @@ def test_dispersion_rows_by_hand():
     out = dispersion_rows(view)
     d = dict(zip(out["icb_code"], out["value"], strict=True))
     assert d["QAA"] == 0.0  # all alike
-    assert d["QBB"] == pytest.approx(1.0)  # split between the extremes
+    # two ratings are not a dispersion: null with a note, not a number from two points
+    assert d["QBB"] is None
     assert "only 2 rated" in out.filter(pl.col("icb_code") == "QBB")["note"][0]
+    split = view.with_columns(
+        pl.Series("n_inadequate", [2, 1]),
+        pl.Series("n_outstanding", [2, 1]),
+        pl.Series("n_good", [0, 0]),
+    )
+    d2 = dict(
+        zip(*dispersion_rows(split).select("icb_code", "value").to_dict().values(), strict=True)
+    )
+    assert d2["QAA"] == pytest.approx(1.0)  # 4 providers split between the extremes
 
 
 class _Table:
@@ -100,12 +110,12 @@ class _Table:
 def test_access_rows_on_a_toy_network():
     flows = pl.DataFrame(
         {
-            "resident_icb_code": ["QAA", "QAA", "QBB", None],
-            "provider_category": ["nhs_trust", "nhs_trust", "nhs_trust", "nhs_trust"],
-            "provider_icb_code": ["QAA", "QBB", "QAA", "QAA"],
-            "provider_code": ["T1", "T2", "T3", "T1"],
-            "pathways": [100, 50, 100, 50],
-            "over_18_weeks": [20, 30, 50, 10],
+            "resident_icb_code": ["QAA", "QAA", "QBB", None, "QBB"],
+            "provider_category": ["nhs_trust"] * 5,
+            "provider_icb_code": ["QAA", "QBB", "QAA", "QAA", "QAA"],
+            "provider_code": ["T1", "T2", "T3", "T1", "T4"],
+            "pathways": [100, 50, 100, 50, 50],
+            "over_18_weeks": [20, 30, 50, 10, 10],
         }
     )
     icbs = pl.DataFrame({"icb_code": ["QAA", "QBB", "QCC"]})
@@ -115,15 +125,19 @@ def test_access_rows_on_a_toy_network():
         for r in out.filter(pl.col("metric") == "share_waiting_over_18_weeks").to_dicts()
     }
     assert share["QAA"] == pytest.approx(50 / 150)
-    assert share["QBB"] == pytest.approx(50 / 100)
+    assert share["QBB"] == pytest.approx(60 / 150)
     assert share["QCC"] is None
     gini = {
         r["icb_code"]: (r["value"], r["note"])
         for r in out.filter(pl.col("metric") == "over_18_weeks_gini_trusts").to_dicts()
     }
-    # QAA hosts T1 (30/150 = 0.2, weight 150) and T3 (50/100 = 0.5, weight 100)
-    # weighted Gini = sum w_i w_j |x_i - x_j| / (2 W^2 mu), mu = (30 + 50) / 250 = 0.32
-    expected = 2 * 150 * 100 * 0.3 / (2 * 250**2 * 0.32)
+    # QAA hosts T1 (30/150 = 0.2, weight 150), T3 (50/100 = 0.5, weight 100) and
+    # T4 (10/50 = 0.2, weight 50); weighted Gini = sum_ij w_i w_j |x_i - x_j| / (2 W^2 mu)
+    x, w = [0.2, 0.5, 0.2], [150, 100, 50]
+    big_w, mu = sum(w), (30 + 50 + 10) / 300
+    pts = list(zip(x, w, strict=True))
+    pairs = sum(wi * wj * abs(xi - xj) for xi, wi in pts for xj, wj in pts)
+    expected = pairs / (2 * big_w**2 * mu)
     assert gini["QAA"][0] == pytest.approx(expected)
     assert gini["QBB"][0] is None and "1 hosted trust" in gini["QBB"][1]
 
