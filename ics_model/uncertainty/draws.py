@@ -364,6 +364,9 @@ class ProviderCounts:
     group : index into ``counts`` of each (sector, key question).
     counts : per (sector, key question), ``n_ics x 4`` counts in :data:`RATINGS` order,
         rows in the matrix's ICS order.
+    method : ``multinomial`` (resample the rated providers) or ``bayesian`` (draw the
+        rating shares from their Dirichlet posterior under a Jeffreys prior, then the
+        providers; see :func:`resample_indicators`).
     """
 
     columns: tuple[int, ...]
@@ -371,6 +374,7 @@ class ProviderCounts:
     statistic: tuple[str, ...]
     group: tuple[int, ...]
     counts: tuple[np.ndarray, ...]
+    method: str = "multinomial"
 
 
 def _statistic(counts: np.ndarray, name: str) -> np.ndarray:
@@ -456,15 +460,31 @@ def provider_counts(
 def resample_indicators(pc: ProviderCounts, n: int, rng: np.random.Generator) -> np.ndarray:
     r"""``n x n_ics x n_bootstrapped`` raw indicator values from resampled providers.
 
-    Per (sector, key question), ICS :math:`c` and draw: counts
-    :math:`\sim \mathrm{Multinomial}(n_c, \hat\pi_c)` (module docstring); ICSs with no
-    rated provider stay NaN.
+    Per (sector, key question), ICS :math:`c` and draw:
+
+    ``multinomial``
+        counts :math:`\sim \mathrm{Multinomial}(n_c, \hat\pi_c)`, the plain bootstrap of
+        the rated providers. A system whose few providers share one rating never varies.
+    ``bayesian``
+        :math:`\pi_c \sim \mathrm{Dirichlet}(x_c + \tfrac12)` (the posterior under a
+        Jeffreys prior; Rubin 1981, "The Bayesian bootstrap", *Ann. Statist.* 9(1)) and
+        counts :math:`\sim \mathrm{Multinomial}(n_c, \pi_c)`: a system of two providers
+        rated alike still gets a wide interval, as its small size warrants.
+
+    ICSs with no rated provider stay NaN.
     """
     draws = []
     for table in pc.counts:
         n_c = table.sum(axis=1).astype(np.int64)
-        pi = np.divide(table, n_c[:, None], out=np.full_like(table, 0.25), where=n_c[:, None] > 0)
-        draws.append(rng.multinomial(n_c, pi, size=(n, n_c.size)).astype(float))
+        if pc.method == "bayesian":
+            g = rng.gamma(table[None, :, :] + 0.5, size=(n, *table.shape))
+            pi = g / g.sum(axis=-1, keepdims=True)
+            draws.append(rng.multinomial(n_c[None, :], pi).astype(float))
+        else:
+            pi = np.divide(
+                table, n_c[:, None], out=np.full_like(table, 0.25), where=n_c[:, None] > 0
+            )
+            draws.append(rng.multinomial(n_c, pi, size=(n, n_c.size)).astype(float))
     cols = [_statistic(draws[g], s) for g, s in zip(pc.group, pc.statistic, strict=True)]
     return np.stack(cols, axis=-1) if cols else np.empty((n, 0, 0))
 

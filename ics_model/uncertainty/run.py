@@ -31,6 +31,7 @@ ICS ratings.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -282,6 +283,7 @@ def _context(
     elif spec.bootstrap:
         raw = matrix.select(pl.col(i.name).cast(pl.Float64) for _, i in cspec.indicators)
         counts = provider_counts(providers, matrix["icb_code"].to_list(), cspec, raw.to_numpy())
+        counts = dataclasses.replace(counts, method=spec.bootstrap_method)
         if not counts.columns:
             log.warning("uncertainty: no view-based share indicator to bootstrap; bootstrap off")
             counts = None

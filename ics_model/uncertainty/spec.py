@@ -140,6 +140,9 @@ class UncertaintySpec(_Frozen):
         recompute the view-based indicators (``view:<sector>:<key question>:share_*`` and
         ``mean_score``) per draw, so systems with few rated providers get wide intervals.
         Needs the provider ratings (``run_uncertainty(..., providers=...)``).
+    bootstrap_method : ``multinomial`` (resample the rated providers) or ``bayesian`` (rating
+        shares drawn from their Dirichlet posterior first, so that a small system whose
+        providers share one rating still gets a wide interval).
     top_k : :math:`k` for the probabilities of ranking in the top or bottom :math:`k`.
     ties : how tied scores rank within a draw: ``min`` (both get the better rank, as
         the deterministic composite) or ``average``.
@@ -162,6 +165,7 @@ class UncertaintySpec(_Frozen):
     normalisation: tuple[str, ...] = ()
     aggregation: tuple[str, ...] = ()
     bootstrap: bool = True
+    bootstrap_method: Literal["multinomial", "bayesian"] = "bayesian"
     top_k: int = Field(5, ge=1)
     ties: Literal["min", "average"] = "min"
     score_scale: Literal["auto", "raw", "0_100"] = "auto"

@@ -242,3 +242,31 @@ def test_rank_quantiles_by_counting_equal_numpy(ties):
     np.testing.assert_allclose(quantiles_over_draws(ranks)[:, ok], expect, atol=1e-12)
     with pytest.raises(UncertaintyError, match="ranks must lie"):
         quantiles_over_draws(ranks + 20, ranks=True)
+
+
+def test_bayesian_bootstrap_widens_a_small_unanimous_system():
+    import dataclasses
+
+    from ics_model.uncertainty.draws import ProviderCounts, resample_indicators
+
+    # ICS 0: two providers, both Good; ICS 1: 400 providers, 300 Good and 100 RI
+    table = np.array([[0, 0, 2, 0], [0, 100, 300, 0]], dtype=float)
+    pc = ProviderCounts(
+        columns=(0,),
+        names=("go",),
+        statistic=("share_good_or_outstanding",),
+        group=(0,),
+        counts=(table,),
+    )
+    plain = resample_indicators(pc, 4000, np.random.default_rng(1))[:, :, 0]
+    assert plain[:, 0].std() == 0.0  # the plain bootstrap cannot move a unanimous pair
+    bayes = resample_indicators(
+        dataclasses.replace(pc, method="bayesian"), 4000, np.random.default_rng(1)
+    )[:, :, 0]
+    assert bayes[:, 0].std() > 0.2  # two providers: the share is very uncertain
+    assert bayes[:, 1].std() < 0.05  # 400 providers: it is not
+    assert abs(bayes[:, 1].mean() - 0.75) < 0.01
+    again = resample_indicators(
+        dataclasses.replace(pc, method="bayesian"), 4000, np.random.default_rng(1)
+    )[:, :, 0]
+    assert np.array_equal(bayes, again)

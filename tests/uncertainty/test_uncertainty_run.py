@@ -222,7 +222,9 @@ def test_small_systems_get_wider_intervals(normalise):
     # goalposts [0, 1]: the score is 100 x the ICS's own share, so its spread is the
     # sampling spread of that share alone; minmax also moves with the other ICSs
     matrix, cspec, providers = _view_case(normalise=normalise)
-    spec = UncertaintySpec.model_validate({"draws": 2000, "weights": {"method": "none"}})
+    spec = UncertaintySpec.model_validate(
+        {"draws": 2000, "weights": {"method": "none"}, "bootstrap_method": "multinomial"}
+    )
     res = run_uncertainty(matrix, spec, cspec, providers=providers)
     per = res.per_ics.with_columns(
         (pl.col("score_p95") - pl.col("score_p05")).alias("width"),
@@ -248,7 +250,10 @@ def test_bootstrap_without_variation_is_the_deterministic_composite():
         for i in range(5)
     }
     matrix, cspec, providers = _view_case(layout)
-    spec = UncertaintySpec.model_validate({"draws": 30, "weights": {"method": "none"}})
+    # the plain bootstrap of unanimous providers cannot vary (the Bayesian one does)
+    spec = UncertaintySpec.model_validate(
+        {"draws": 30, "weights": {"method": "none"}, "bootstrap_method": "multinomial"}
+    )
     res = run_uncertainty(matrix, spec, cspec, providers=providers)
     det = composite(matrix, cspec).scores["score"].to_numpy()
     np.testing.assert_allclose(res.scores, np.tile(det, (30, 1)), rtol=1e-12)
@@ -296,3 +301,14 @@ def test_weight_monte_carlo_agrees_with_run_uncertainty():
     )
     np.testing.assert_allclose(mc.scores, res.scores, rtol=1e-12)
     np.testing.assert_array_equal(mc.ranks, res.ranks)
+
+
+def test_bayesian_bootstrap_default_keeps_small_systems_widest():
+    matrix, cspec, providers = _view_case(normalise="goalposts")
+    spec = UncertaintySpec.model_validate({"draws": 2000, "weights": {"method": "none"}})
+    assert spec.bootstrap_method == "bayesian"
+    res = run_uncertainty(matrix, spec, cspec, providers=providers)
+    per = res.per_ics.with_columns((pl.col("score_p95") - pl.col("score_p05")).alias("width"))
+    small = per.filter(pl.col("icb_code") == "SMALL")["width"][0]
+    big = per.filter(pl.col("icb_code") == "BIG")["width"][0]
+    assert small > 5 * big > 0
