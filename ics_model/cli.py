@@ -472,13 +472,20 @@ def compare(
         cfg = _load(path)
         if cfg.composite is None:
             _fail(f"{path}: composite is null: nothing to compare", 2)
-        cfg = cfg.model_copy(
-            update={"effect": cfg.effect.model_copy(update={"enabled": False}), "scenarios": ()}
-        )
         try:
             check_references(cfg)
+            # the pipeline only supplies the view and metrics: the composite is built once
+            # below; effect, scenarios and uncertainty are not needed to compare ranks
+            views_only = cfg.model_copy(
+                update={
+                    "composite": None,
+                    "uncertainty": None,
+                    "effect": cfg.effect.model_copy(update={"enabled": False}),
+                    "scenarios": (),
+                }
+            )
             with console.status(f"Running {path.name}..."):
-                r = run_pipeline(cfg)
+                r = run_pipeline(views_only)
         except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
             _fail(str(exc), 2)
         results.append(
