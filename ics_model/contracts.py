@@ -157,43 +157,15 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
 
     Columns: contract, row (null for whole-column problems), column, value, problem.
     A helper column ``_index`` (0-based frame index) is included for row-level
-    violations so callers can quarantine the rows.
+    violations so callers can quarantine the rows. The row-level checks are
+    evaluated together, in one parallel pass over the frame.
     """
+    schema = {**VIOLATION_SCHEMA, "_index": pl.Int64}
     pieces: list[pl.DataFrame] = []
-    rows = _row_numbers(frame)
-    index = pl.Series("_index", range(frame.height), dtype=pl.Int64)
-
-    def add_rows(mask: pl.Series, column: str, values: pl.Series, problem: str) -> None:
-        if mask.sum() == 0:
-            return
-        pieces.append(
-            pl.DataFrame(
-                {
-                    "contract": [contract.name] * int(mask.sum()),
-                    "row": rows.filter(mask),
-                    "column": [column] * int(mask.sum()),
-                    "value": values.filter(mask).cast(pl.String),
-                    "problem": [problem] * int(mask.sum()),
-                    "_index": index.filter(mask),
-                },
-                schema={**VIOLATION_SCHEMA, "_index": pl.Int64},
-            )
-        )
 
     def add_column(column: str, problem: str, value: str | None = None) -> None:
-        pieces.append(
-            pl.DataFrame(
-                {
-                    "contract": [contract.name],
-                    "row": [None],
-                    "column": [column],
-                    "value": [value],
-                    "problem": [problem],
-                    "_index": [None],
-                },
-                schema={**VIOLATION_SCHEMA, "_index": pl.Int64},
-            )
-        )
+        row = {"contract": contract.name, "row": None, "column": column, "value": value}
+        pieces.append(pl.DataFrame([{**row, "problem": problem, "_index": None}], schema=schema))
 
     missing = [c.name for c in contract.columns if c.required and c.name not in frame.columns]
     if missing:
@@ -206,55 +178,73 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
         for c in extra:
             add_column(c, "column not declared in the contract")
 
+    # (column, problem, mask, value) for every row-level check
+    checks: list[tuple[str, str, pl.Expr, pl.Expr]] = []
     for col in contract.columns:
         if col.name not in frame.columns:
             continue
-        s = frame[col.name]
-        if not _dtype_matches(s.dtype, col.dtype):
-            add_column(col.name, f"dtype {s.dtype} where {col.dtype} is declared")
+        if not _dtype_matches(frame.schema[col.name], col.dtype):
+            add_column(col.name, f"dtype {frame.schema[col.name]} where {col.dtype} is declared")
             continue
+        s = pl.col(col.name)
+        txt = s.cast(pl.String)
         if not col.nullable:
-            add_rows(s.is_null(), col.name, s, "null in a non-nullable column")
+            checks.append((col.name, "null in a non-nullable column", s.is_null(), txt))
         if col.allowed is not None:
-            txt = s.cast(pl.String)
             bad = txt.is_not_null() & ~txt.is_in(sorted(col.allowed))
-            add_rows(bad, col.name, s, f"not one of the allowed values {sorted(col.allowed)}")
+            checks.append(
+                (col.name, f"not one of the allowed values {sorted(col.allowed)}", bad, txt)
+            )
         if col.pattern is not None:
-            txt = s.cast(pl.String)
             bad = txt.is_not_null() & ~txt.str.contains(f"^(?:{col.pattern})$")
-            add_rows(bad, col.name, s, f"does not match the pattern {col.pattern!r}")
+            checks.append((col.name, f"does not match the pattern {col.pattern!r}", bad, txt))
         if col.min_value is not None:
             bad = s.is_not_null() & (s < col.min_value)
-            add_rows(bad, col.name, s, f"below the minimum {col.min_value}")
+            checks.append((col.name, f"below the minimum {col.min_value}", bad, txt))
         if col.max_value is not None:
             bad = s.is_not_null() & (s > col.max_value)
-            add_rows(bad, col.name, s, f"above the maximum {col.max_value}")
-
+            checks.append((col.name, f"above the maximum {col.max_value}", bad, txt))
     if contract.key and all(k in frame.columns for k in contract.key):
         # rows with a null key part are reported by the nullability check, not here
-        complete = frame.select(
-            pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key])
-        ).to_series()
-        dup = (
-            frame.select(
-                pl.struct(list(contract.key))
-                .is_duplicated()
-                .over(pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key]))
-            ).to_series()
-            & complete
+        complete = pl.all_horizontal([pl.col(k).is_not_null() for k in contract.key])
+        dup = pl.struct(list(contract.key)).is_duplicated().over(complete) & complete
+        keyvals = pl.concat_str(
+            [pl.col(k).cast(pl.String).fill_null("<null>") for k in contract.key],
+            separator=" | ",
         )
-        if dup.sum():
-            keyvals = frame.select(
-                pl.concat_str(
-                    [pl.col(k).cast(pl.String).fill_null("<null>") for k in contract.key],
-                    separator=" | ",
-                )
-            ).to_series()
-            add_rows(dup, "+".join(contract.key), keyvals, "duplicate key")
+        checks.append(("+".join(contract.key), "duplicate key", dup, keyvals))
 
+    if checks:
+        masks = frame.select(mask.alias(f"_{i}") for i, (_, _, mask, _) in enumerate(checks))
+        counts = masks.select(pl.all().sum()).row(0)
+        rows = (
+            pl.col("source_row").cast(pl.Int64)
+            if "source_row" in frame.columns
+            else pl.int_range(pl.len(), dtype=pl.Int64)
+        )
+        indexed = frame.with_columns(
+            rows.alias("_row"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_index")
+        )
+        for (column, problem, _, value), n, mask in zip(
+            checks, counts, masks.iter_columns(), strict=True
+        ):
+            if not n:
+                continue
+            pieces.append(
+                indexed.filter(mask).select(
+                    pl.lit(contract.name).alias("contract"),
+                    pl.col("_row").alias("row"),
+                    pl.lit(column).alias("column"),
+                    value.alias("value"),
+                    pl.lit(problem).alias("problem"),
+                    "_index",
+                )
+            )
     if not pieces:
-        return pl.DataFrame(schema={**VIOLATION_SCHEMA, "_index": pl.Int64})
-    return pl.concat(pieces, how="vertical").sort("row", "column", nulls_last=False)
+        return pl.DataFrame(schema=schema)
+    return pl.concat([p.cast(schema) for p in pieces], how="vertical").sort(
+        "row", "column", nulls_last=False, maintain_order=True
+    )
 
 
 def validate(

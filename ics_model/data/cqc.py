@@ -47,6 +47,7 @@ from ics_model.data.cqc_tables import (
     DMY_DATE,
     ISO_DATE,
     date_from_text,
+    distinct_values,
     file_format,
     map_headers,
     norm_header,
@@ -226,8 +227,8 @@ def read_cqc_ratings(
     """
     p = Path(path)
     src = source_name(p)
-    table, rows, blank = read_table(p, sheet, _CQC_HEADERS["publication_date"])
-    headers = [c for c in rows.columns if c != "source_row"]
+    table = read_table(p, sheet, _CQC_HEADERS["publication_date"])
+    headers = [c for c in table.frame.columns if c != "source_row"]
     mapping = map_headers(headers, _CQC_HEADERS, src)
     hint = norm_header((table.sheet if table.fmt != "csv" else sheet) or "")
     kind = hint if hint in ("locations", "providers") else ""
@@ -244,29 +245,55 @@ def read_cqc_ratings(
     if "icb" in geo.lower():
         notes.append(f"sub-ICB geography: {geo!r} read as location_onspd_ccg_code")
 
-    text = text_frame(rows, mapping, list(_CQC_HEADERS))
+    text, blank = text_frame(table.frame, mapping, list(_CQC_HEADERS))
     rating, status, known = rating_expr_from_text("rating")
-    kq = key_question_expr_from_text("key_question")
-    date = date_from_text("publication_date")
-    inherited = yes_no("inherited")
-    canon = text.with_columns(
+    # labels, dates and flags are parsed once per distinct text
+    parsed = pl.concat(
+        [
+            distinct_values(
+                text, "rating", {"_rating": rating, "_status": status, "_known": known}
+            ),
+            distinct_values(
+                text, "key_question", {"_kq": key_question_expr_from_text("key_question")}
+            ),
+            distinct_values(
+                text, "publication_date", {"_date": date_from_text("publication_date")}
+            ),
+            distinct_values(text, "inherited", {"_inherited": yes_no("inherited")}),
+        ],
+        how="horizontal",
+    )
+    with_parsed = pl.concat([text, parsed], how="horizontal")
+    canon = with_parsed.with_columns(
         pl.lit(kind[:-1], LevelEnum).alias("level"),
         pl.lit(None, pl.String).alias("location_id") if kind == "providers" else "location_id",
-        kq.alias("key_question"),
-        rating.alias("rating"),
-        status.alias("rating_status"),
-        date.alias("publication_date"),
-        inherited.alias("inherited"),
+        pl.col("_kq").alias("key_question"),
+        pl.col("_rating").alias("rating"),
+        pl.col("_status").alias("rating_status"),
+        pl.col("_date").alias("publication_date"),
+        pl.col("_inherited").alias("inherited"),
         *(pl.when(pl.col(c) != "-").then(pl.col(c)).alias(c) for c in ("brand_id", "brand_name")),
-    )
+    ).drop("_rating", "_status", "_known", "_kq", "_date", "_inherited")
     header = mapping.get
     parse = parse_violations(
-        text,
+        with_parsed,
         [
-            ("rating", pl.when(known).then(True), f"unknown rating label ({header('rating')!r})"),
-            ("key_question", kq, f"unknown key question label ({header('key_question')!r})"),
-            ("publication_date", date, "unparseable date (want a date, dd/mm/yyyy, yyyy-mm-dd)"),
-            ("inherited", inherited, "unknown inherited flag (expected Y or N)"),
+            (
+                "rating",
+                pl.when("_known").then(True),
+                f"unknown rating label ({header('rating')!r})",
+            ),
+            (
+                "key_question",
+                pl.col("_kq"),
+                f"unknown key question label ({header('key_question')!r})",
+            ),
+            (
+                "publication_date",
+                pl.col("_date"),
+                "unparseable date (want a date, dd/mm/yyyy, yyyy-mm-dd)",
+            ),
+            ("inherited", pl.col("_inherited"), "unknown inherited flag (expected Y or N)"),
         ],
         CQC_RATINGS.name,
     )
@@ -291,7 +318,7 @@ def read_cqc_ratings(
     return Loaded(
         frame=frame,
         source=src,
-        n_input_rows=rows.height,
+        n_input_rows=text.height,
         variant=variant,
         quarantine=quarantine,
         superseded=superseded,
@@ -338,13 +365,12 @@ def read_gp_practices(path: str | Path, *, mode: Mode = "strict") -> Loaded:
     """
     p = Path(path)
     src = source_name(p)
-    table, rows, blank = read_table(p, None, r"$^")
-    headers = [c for c in rows.columns if c != "source_row"]
+    table = read_table(p, None, r"$^")
+    headers = [c for c in table.frame.columns if c != "source_row"]
     mapping = map_headers(headers, _GP_HEADERS, src)
     require_columns(headers, [lab for c, lab in _GP_REQUIRED.items() if c not in mapping], src)
-    text = text_frame(rows, mapping, list(_GP_HEADERS), nulls=("NA",)).with_columns(
-        pl.col("service", "key_question").fill_null("Overall")
-    )
+    text, blank = text_frame(table.frame, mapping, list(_GP_HEADERS), nulls=("NA",))
+    text = text.with_columns(pl.col("service", "key_question").fill_null("Overall"))
     rating, status, known = rating_expr_from_text("rating")
     kq = key_question_expr_from_text("key_question")
     year = pl.col("publication_year").cast(pl.Int32, strict=False)
@@ -395,7 +421,7 @@ def read_gp_practices(path: str | Path, *, mode: Mode = "strict") -> Loaded:
     return Loaded(
         frame=frame,
         source=src,
-        n_input_rows=rows.height,
+        n_input_rows=text.height,
         variant=f"heec-gp-practices/{table.fmt}",
         quarantine=quarantine,
         superseded=superseded,

@@ -125,6 +125,11 @@ def place_locations(
     code_col = "location_onspd_ccg_code" if "location_onspd_ccg_code" in loc.columns else None
     if code_col is None:
         loc = loc.with_columns(pl.lit(None, pl.String).alias("location_onspd_ccg_code"))
+    name_col = "location_name" if "location_name" in loc.columns else None
+    # only the columns placing and the unit rows need (the joins copy every column)
+    used = ["location_id", "provider_id", "location_onspd_ccg_code", "service", "key_question"]
+    used += ["rating", "rating_status", "publication_date", *([name_col] if name_col else [])]
+    loc = loc.select(used)
     placed = (
         loc.join(gss_to_icb, on="location_onspd_ccg_code", how="left")
         .join(icb_by_gss, on="_icb_gss_sub", how="left")
@@ -139,9 +144,13 @@ def place_locations(
         )
     )
     placed = place_by_icb(placed, icb_codes, successors, icb_vintage)
-    # a location whose rows point to different ICBs is placed in none (never guessed)
+    # a location whose rows point to different ICBs is placed in none (never guessed);
+    # found on the distinct (location, ICB) pairs, described for those locations only
+    pairs = placed.select("location_id", "icb_code").drop_nulls().unique()
+    several = pairs.filter(pl.len().over("location_id") > 1).select("location_id").unique()
     split = (
-        placed.group_by("location_id")
+        placed.join(several, on="location_id", how="semi")
+        .group_by("location_id")
         .agg(
             pl.col("icb_code").drop_nulls().unique().sort().alias("_icbs"),
             pl.col("location_onspd_ccg_code").drop_nulls().unique().sort().alias("_codes"),
@@ -195,7 +204,6 @@ def place_locations(
             ).alias("reason"),
         )
     )
-    name_col = "location_name" if "location_name" in good.columns else None
     unit = good.filter(pl.col("service") == "Overall").select(
         pl.lit("location").cast(SectorEnum).alias("sector"),
         pl.col("location_id").alias("provider_id"),

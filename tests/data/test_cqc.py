@@ -649,21 +649,43 @@ def test_fast_csv_path_equals_the_record_by_record_path(fx, name, monkeypatch):
 
     import ics_model.data.cqc_tables as tables
 
+    def empty_as_null(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.col(pl.String).replace("", None))
+
     fast = tables.read_csv(fx[name])
+    fast_loaded = read_cqc_ratings(fx[name], mode="lenient")
     text, _ = tables.decode(fx[name], fx[name].read_bytes())
-    assert tables.fast_csv_frame(text, ",") is not None  # these plain files take it
+    assert tables.fast_csv_frame(text.encode(), ",") is not None  # these plain files take it
     monkeypatch.setattr(tables, "fast_csv_frame", lambda *a: None)
     slow = tables.read_csv(fx[name])
-    assert_frame_equal(fast.frame, slow.frame)
+    assert_frame_equal(empty_as_null(fast.frame), empty_as_null(slow.frame))
     assert fast.notes == slow.notes
+    slow_loaded = read_cqc_ratings(fx[name], mode="lenient")
+    for part in ("frame", "quarantine", "superseded"):
+        assert_frame_equal(getattr(fast_loaded, part), getattr(slow_loaded, part))
+    assert (fast_loaded.variant, fast_loaded.notes) == (slow_loaded.variant, slow_loaded.notes)
 
 
 def test_fast_csv_path_declines_what_it_cannot_check():
     from ics_model.data.cqc_tables import fast_csv_frame
 
-    assert fast_csv_frame('a,b\n"x\ny",1\n', ",") is None  # a quoted line break
-    assert fast_csv_frame("a,b\n1,2\n\n3,4\n", ",") is None  # a blank line
-    assert fast_csv_frame("a,b\n1,2\n3\n", ",") is None  # a short record
-    assert fast_csv_frame("a,a\n1,2\n", ",") is None  # duplicate header
-    out = fast_csv_frame('a,b\n"1,5", x \n', ",")
-    assert out is not None and out.row(0) == ("1,5", "x", 2)
+    assert fast_csv_frame(b'a,b\n"x\ny",1\n', ",") is None  # a quoted line break
+    assert fast_csv_frame(b"a,b\n1,2\n\n3,4\n", ",") is None  # a blank line
+    assert fast_csv_frame(b"a,b\n1,2\n\n", ",") is None  # a blank last line
+    assert fast_csv_frame(b"a,b\n1,2\n3\n", ",") is None  # a short record
+    assert fast_csv_frame(b"a,b,c\n1,2\n3,4,5,\n", ",") is None  # short and long records
+    assert fast_csv_frame(b'a,b,c\n"1,2",3\n4,5,6\n', ",") is None  # short, comma in quotes
+    assert fast_csv_frame(b"a,b\n1,2\n3,4,\n", ",") is None  # a record with an extra field
+    assert fast_csv_frame(b"a,a\n1,2\n", ",") is None  # duplicate header
+    assert fast_csv_frame(b"a,b\n1,\xe9\n", ",") is None  # not UTF-8
+    assert fast_csv_frame(b'a,b\n1,"2\n', ",") is None  # an unclosed quote
+    # an empty last cell is not a short record: proved by counting the delimiters
+    assert fast_csv_frame(b"a,b\n1,\n2,3\n", ",").rows() == [("1", None, 2), ("2", "3", 3)]
+    assert fast_csv_frame(b'a,b\n"1,",\n2,3\n', ",").rows() == [("1,", None, 2), ("2", "3", 3)]
+    assert fast_csv_frame(b'a,b\n"1,"\n2,3\n', ",") is None  # short, comma in quotes
+    out = fast_csv_frame(b'a,b\n"1,5", x \n"",y\n,z\n', ",")  # cells are trimmed later
+    assert out is not None
+    assert out.rows() == [("1,5", " x ", 2), ("", "y", 3), (None, "z", 4)]
+    out = fast_csv_frame(b'"a,1",b\r\n"x ""y"", z",\r\n3,4', ",")
+    assert out is not None and out.columns == ["a,1", "b", "source_row"]
+    assert out.rows() == [('x "y", z', None, 2), ("3", "4", 3)]
