@@ -499,14 +499,26 @@ def resolve(
     k = [pl.col(c).fill_null("") if c in fill_keys else pl.col(c) for c in keys]
     keyed = pl.all_horizontal([pl.col(c).is_not_null() for c in keys if c not in fill_keys])
     bad_row = pl.col("_index").is_in(bad["_index"].implode()) if bad.height else pl.lit(False)
-    latest = pl.col(order).max().over(k)  # latest over all rows, even bad ones
-    old = (keyed & pl.col(order).is_not_null() & (pl.col(order) < latest)).fill_null(False)
-    marked = canon.with_columns(_bad=bad_row, _latest=latest, _old=old).with_columns(
-        _n=(~pl.col("_bad") & ~pl.col("_old")).sum().over(k)  # current rows of the key
+    repeated = (keyed & pl.struct(k).is_duplicated()).fill_null(False)
+    marked = canon.with_columns(_bad=bad_row, _repeated=repeated)
+    # only rows whose key repeats can be superseded or duplicates: the windows run on them
+    many = marked.filter("_repeated")
+    if many.height:
+        latest = pl.col(order).max().over(k)  # latest over all rows, even bad ones
+        old = (pl.col(order).is_not_null() & (pl.col(order) < latest)).fill_null(False)
+        many = many.with_columns(_latest=latest, _old=old).with_columns(
+            _n=(~pl.col("_bad") & ~pl.col("_old")).sum().cast(pl.UInt32).over(k)
+        )
+    once = marked.filter(~pl.col("_repeated")).with_columns(
+        _latest=pl.col(order), _old=pl.lit(False), _n=pl.lit(1, pl.UInt32)
     )
+    if many.height:
+        marked = pl.concat([once, many.select(once.columns)], how="vertical").sort("_index")
+    else:
+        marked = once
     ok = marked.filter(~pl.col("_bad"))
     current = ok.filter(~pl.col("_old")).with_columns(
-        _dup=(keyed & (pl.col("_n") > 1)).fill_null(False)
+        _dup=(pl.col("_repeated") & (pl.col("_n") > 1)).fill_null(False)
     )
     key_text = pl.concat_str(
         [pl.col(c).cast(pl.String).fill_null("<null>") for c in keys], separator=" | "
