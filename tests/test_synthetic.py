@@ -191,3 +191,17 @@ def test_indicator_matrix_has_correlated_blocks():
     same = (block[:, None] == block[None, :]) & ~np.eye(12, dtype=bool)
     assert corr[same].min() > 0.25
     assert np.abs(corr[block[:, None] != block[None, :]]).max() < 0.1
+
+
+def test_synthetic_csv_takes_the_fast_reader_with_the_record_by_record_result(
+    csv_file, monkeypatch
+):
+    import ics_model.data.cqc_tables as tables
+
+    assert tables.fast_csv_frame(csv_file, ",") is not None  # the benchmark's file shape
+    fast = read_cqc_ratings(csv_file, mode="lenient")
+    monkeypatch.setattr(tables, "fast_csv_frame", lambda *a: None)
+    slow = read_cqc_ratings(csv_file, mode="lenient")
+    for part in ("frame", "quarantine", "superseded"):
+        assert_frame_equal(getattr(fast, part), getattr(slow, part))
+    assert (fast.n_input_rows, fast.notes) == (slow.n_input_rows, slow.notes)

@@ -343,6 +343,26 @@ def test_older_publications_superseded_even_when_the_current_is_duplicated(tmp_p
     assert _conserved(loaded)
 
 
+def test_a_quarantined_row_does_not_make_its_key_a_duplicate(tmp_path):
+    path = _csv(
+        tmp_path,
+        "same_date_bad.csv",
+        [
+            PROVIDERS_2018_HEADER,
+            "RXE,Overall,Safe,Good,12/01/2017,Provider",
+            "RXE,Overall,Safe,Good,28/06/2018,Provider",
+            "RXE,Overall,Safe,Superb,28/06/2018,Provider",
+            "RXF,Overall,Safe,Good,28/06/2018,Provider",
+        ],
+    )
+    loaded = read_cqc_ratings(path, mode="lenient")
+    assert loaded.frame["source_row"].to_list() == [3, 5]  # current, not a duplicate
+    assert loaded.superseded["source_row"].to_list() == [2]
+    assert loaded.quarantine["source_row"].to_list() == [4]
+    assert "unknown rating label" in loaded.quarantine["reason"][0]
+    assert _conserved(loaded)
+
+
 def test_unreadable_newer_publication_still_supersedes(tmp_path):
     path = _csv(
         tmp_path,
