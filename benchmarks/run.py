@@ -7,6 +7,11 @@ Every case times "ours" (this toolkit) and, where it has one, a pandas reference
 implementation of the same computation (what a careful analyst writes without the
 toolkit), in this process, on the same data, prepared once by the case's ``setup``
 (not timed). ``ratio`` = reference median / ours median (above 1: ours is faster).
+
+With more than one timed run, each side first runs once more: that first run is
+reported apart (``first_s``, ``reference_first_s``; it carries one-time costs such as
+loading a compiled kernel from its cache or warming file caches) and the median, min
+and max are over the runs after it. With one run (``--quick``), it is all there is.
 Cases live in ``cases_*.py`` modules, each with a ``CASES`` list of :class:`Case`.
 
 A case whose ``ours`` raises :class:`NotImplementedError` is pending: it is skipped
@@ -123,14 +128,23 @@ def _peak_memory_mb(fn: Callable[[Any], Any], data: Any) -> float | None:
     return max(_status_mb("VmHWM") - base, 0.0)
 
 
-def _times(fn: Callable[[Any], Any], data: Any, repeat: int) -> tuple[list[float], Any]:
-    times, out = [], None
-    for _ in range(repeat):
+def _times(fn: Callable[[Any], Any], data: Any, repeat: int) -> tuple[float, list[float], Any]:
+    """(first run, the ``repeat`` runs after it, the output); one run if ``repeat`` is 1."""
+
+    def once() -> tuple[float, Any]:
         gc.collect()
         t0 = time.perf_counter()
         out = fn(data)
-        times.append(time.perf_counter() - t0)
-    return times, out
+        return time.perf_counter() - t0, out
+
+    first, out = once()
+    if repeat == 1:
+        return first, [first], out
+    times = []
+    for _ in range(repeat):
+        seconds, out = once()
+        times.append(seconds)
+    return first, times, out
 
 
 def _stats(times: list[float], scale: float = 1.0) -> dict[str, float]:
@@ -175,15 +189,19 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
     repeat = 1 if opts.quick else case.repeat
     ref_repeat = 1 if opts.quick else case.reference_repeat
     rec.update(status="ok", median_s=None, min_s=None, max_s=None, runs=0, peak_memory_mb=None)
+    rec.update(first_s=None, reference_first_s=None)
     try:
-        times, ours_out = _times(case.ours, prep.data, repeat)
+        first, times, ours_out = _times(case.ours, prep.data, repeat)
     except NotImplementedError as exc:
         rec["status"], ours_out = "pending", None
         print(f"  ours not yet implemented ({exc}): skipped", flush=True)
         notes.append("ours not yet implemented")
     else:
-        rec.update(**_stats(times), runs=repeat)
-        print(f"  ours: median {rec['median_s']:.3f} s over {repeat} run(s)", flush=True)
+        rec.update(**_stats(times), runs=repeat, first_s=first)
+        print(
+            f"  ours: median {rec['median_s']:.3f} s over {repeat} run(s); first run {first:.3f} s",
+            flush=True,
+        )
         if min(times) <= MEMORY_PROBE_LIMIT_S:
             rec["peak_memory_mb"] = _probe(case, "ours", opts)
     rec.update(reference_median_s=None, reference_min_s=None, reference_max_s=None)
@@ -192,10 +210,15 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
     if prep.skip_reference:
         notes.append(prep.skip_reference)
     elif case.reference is not None and (not pending or pending_references):
-        times, ref_out = _times(case.reference, prep.data, ref_repeat)
+        first, times, ref_out = _times(case.reference, prep.data, ref_repeat)
         ref = _stats(times, prep.reference_scale)
         rec.update({f"reference_{k}": v for k, v in ref.items()}, reference_runs=ref_repeat)
-        print(f"  reference: median {ref['median_s']:.3f} s over {ref_repeat} run(s)", flush=True)
+        rec["reference_first_s"] = first * prep.reference_scale
+        print(
+            f"  reference: median {ref['median_s']:.3f} s over {ref_repeat} run(s); "
+            f"first run {rec['reference_first_s']:.3f} s",
+            flush=True,
+        )
         if min(times) <= MEMORY_PROBE_LIMIT_S:
             rec["reference_peak_memory_mb"] = _probe(case, "reference", opts)
         else:
@@ -222,9 +245,9 @@ def _fmt(v: float | None, spec: str = ".3f") -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """The results table (markdown)."""
     lines = [
-        "| case | ours median s (min-max) | ours peak MB | reference median s | ref peak MB "
-        "| ratio ref/ours | target | met |",
-        "|" + "---|" * 8,
+        "| case | ours median s (min-max) | ours first run s | ours peak MB "
+        "| reference median s | ref first run s | ref peak MB | ratio ref/ours | target | met |",
+        "|" + "---|" * 10,
     ]
     for r in records:
         spread = f"{_fmt(r['median_s'])} ({_fmt(r['min_s'])}-{_fmt(r['max_s'])})"
@@ -237,8 +260,9 @@ def table(records: list[dict[str, Any]]) -> str:
         met = [m for m in (r["meets_target_s"], r["meets_target_ratio"]) if m is not None]
         met_text = "-" if not met else ("yes" if all(met) else "no")
         lines.append(
-            f"| {r['case']} {r['name']} | {spread} | {_fmt(r['peak_memory_mb'], '.0f')} | "
-            f"{_fmt(r['reference_median_s'])} | {_fmt(r['reference_peak_memory_mb'], '.0f')} | "
+            f"| {r['case']} {r['name']} | {spread} | {_fmt(r['first_s'])} | "
+            f"{_fmt(r['peak_memory_mb'], '.0f')} | {_fmt(r['reference_median_s'])} | "
+            f"{_fmt(r['reference_first_s'])} | {_fmt(r['reference_peak_memory_mb'], '.0f')} | "
             f"{_fmt(r['ratio'], '.2f')} | {', '.join(t for t in targets if t) or '-'} | "
             f"{met_text} |"
         )
@@ -262,7 +286,8 @@ def machine() -> dict[str, Any]:
     except (OSError, StopIteration):
         pass
     versions = {}
-    for pkg in ("polars", "pandas", "numpy", "pyarrow", "fastexcel", "openpyxl", "xlsxwriter"):
+    packages = ("polars", "pandas", "numpy", "pyarrow", "fastexcel", "openpyxl", "xlsxwriter")
+    for pkg in (*packages, "numba", "isal"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

@@ -41,6 +41,7 @@ from ics_model.contracts import Column, Contract, Mode, require_columns
 from ics_model.data.base import Loaded, SourceReadError, source_name
 from ics_model.data.bundled import raw_path
 from ics_model.data.readers import rule_hits, validate_with_rules
+from ics_model.data.rtt_fast import inflate_member, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,9 @@ RTT_FLOWS_CONTRACT: Final = Contract(
 
 _BAND_LOWER = re.compile(r"^Gt (\d+)")
 
+#: A row rule: (column reported, expression true on a bad row, value reported, problem).
+Rule = tuple[str, pl.Expr, pl.Expr, str]
+
 
 def bands_from(header: list[str], weeks: int) -> list[str]:
     """The weekly band columns whose lower edge is at least ``weeks`` (e.g. 18)."""
@@ -157,7 +161,8 @@ def _csv_bytes(path: Path) -> bytes:
             if len(members) != 1:
                 names = ", ".join(m.filename for m in members) or "none"
                 raise SourceReadError(path, f"expected one CSV member, found {names}")
-            return archive.read(members[0])
+            member = members[0]
+        return inflate_member(path, member)
     except SourceReadError:
         raise
     except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
@@ -230,6 +235,81 @@ def _scan(data: bytes, bands: list[str], header: list[str], *, typed: bool) -> p
     )
 
 
+def _hits(work: pl.DataFrame, rules: list[Rule]) -> list[pl.DataFrame]:
+    """:func:`rule_hits` of each rule that some row breaks (all tested in one pass)."""
+    if not rules:
+        return []
+    broken = work.select(
+        bad.fill_null(False).any().alias(f"_{k}") for k, (_, bad, _, _) in enumerate(rules)
+    ).row(0)
+    return [rule_hits(work, *rule) for rule, hit in zip(rules, broken, strict=True) if hit]
+
+
+def _polars_work(data: bytes, header: list[str], path: Path) -> tuple[pl.DataFrame, list[Rule]]:
+    """Every row parsed by polars: the working frame and the rules on unparseable counts.
+
+    The working frame has the identifying columns, ``source_row`` and the Int64 columns
+    ``_total``, ``_unknown``, ``_all`` (null if empty or not a whole number), ``_bands``,
+    ``_over18`` and ``_over52``.
+    """
+    bands = [h for h in header if h.startswith("Gt ")]
+    try:
+        raw = _scan(data, bands, header, typed=True)
+    except pl.exceptions.PolarsError:
+        # a band cell that is not a plain integer (e.g. "1,234"): parse the text instead,
+        # which also reports every cell that is not a whole number
+        try:
+            raw = _scan(data, bands, header, typed=False)
+        except pl.exceptions.PolarsError as exc:
+            raise SourceReadError(path, f"malformed CSV ({exc})") from exc
+    work = raw.with_columns(
+        source_row=(pl.col("_i") + 2).cast(pl.Int64),
+        _total=_int(TOTAL),
+        _unknown=_int(UNKNOWN),
+        _all=_int(TOTAL_ALL),
+    )
+    rules: list[Rule] = [
+        (src, pl.col(src).is_not_null() & pl.col(col).is_null(), pl.col(src), "not a whole number")
+        for src, col in ((TOTAL, "_total"), (UNKNOWN, "_unknown"), (TOTAL_ALL, "_all"))
+    ]
+    rules.append(
+        (
+            "weekly bands",
+            pl.col("_bands_bad") > 0,
+            pl.col("_bands_bad"),
+            "weekly band value(s) that are not whole numbers",
+        )
+    )
+    return work, rules
+
+
+def _fast_work(data: bytes, header: list[str]) -> pl.DataFrame | None:
+    """The working frame of :func:`_polars_work` from the compiled kernel, or ``None``.
+
+    Every count cell the kernel accepts is empty or plain digits, so no row has an
+    unparseable count; ``None`` (the caller then parses everything with polars) when
+    the kernel declines (see :func:`ics_model.data.rtt_fast.read_rows`).
+    """
+    rows = read_rows(data, header)
+    if rows is None:
+        return None
+    return rows.with_columns(source_row=pl.int_range(2, rows.height + 2, dtype=pl.Int64))
+
+
+def _summary(flows: pl.DataFrame) -> tuple[int, int, int, int]:
+    """Rows that repeat a key; Part_2 C_999 pathways and providers; rows with no ICB."""
+    waiting = (pl.col("part_type") == "Part_2") & (
+        pl.col("treatment_function_code") == ALL_SPECIALTIES
+    )
+    row = flows.select(
+        pl.struct(list(KEY)).is_duplicated().sum().alias("repeated"),
+        pl.col("pathways").filter(waiting).sum().alias("waiting"),
+        pl.col("provider_code").filter(waiting).n_unique().alias("providers"),
+        pl.col("commissioner_parent_code").is_null().sum().alias("no_parent"),
+    ).row(0)
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
 def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> Loaded:
     """Read an RTT full extract as provider x commissioner pathway counts.
 
@@ -260,6 +340,12 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
     DataContractError
         Missing columns; in strict mode, any violation, including count columns
         inconsistent with the part type (see the module docstring).
+
+    Notes
+    -----
+    With numba installed, a well-formed extract is read by the compiled kernel of
+    :mod:`ics_model.data.rtt_fast`; any file it does not accept is parsed by polars.
+    Both give the same results.
     """
     path = (
         Path(path)
@@ -270,26 +356,17 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
     data = _csv_bytes(path)
     header = _header(data, path)
     require_columns(header, [*ID_COLUMNS, TOTAL, UNKNOWN, TOTAL_ALL], name)
-    bands = [h for h in header if h.startswith("Gt ")]
-    try:
-        raw = _scan(data, bands, header, typed=True)
-    except pl.exceptions.PolarsError:
-        # a band cell that is not a plain integer (e.g. "1,234"): parse the text instead,
-        # which also reports every cell that is not a whole number
-        try:
-            raw = _scan(data, bands, header, typed=False)
-        except pl.exceptions.PolarsError as exc:
-            raise SourceReadError(path, f"malformed CSV ({exc})") from exc
+    parsed = _fast_work(data, header)
+    if parsed is None:
+        logger.debug("%s: count columns parsed by polars", name)
+        work, rules = _polars_work(data, header, path)
+    else:
+        logger.debug("%s: count columns parsed by the compiled kernel", name)
+        work, rules = parsed, []
     del data
-    n_input = raw.height
+    n_input = work.height
     part = pl.col("RTT Part Type")
     completed = part.is_in(list(COMPLETED_PARTS))
-    work = raw.with_columns(
-        source_row=(pl.col("_i") + 2).cast(pl.Int64),
-        _total=_int(TOTAL),
-        _unknown=_int(UNKNOWN),
-        _all=_int(TOTAL_ALL),
-    )
     frame = work.select(
         *[pl.col(src).alias(dst) for src, dst in ID_COLUMNS.items()],
         pl.col("Period").str.to_date("RTT-%B-%Y", strict=False).alias("period_start"),
@@ -300,78 +377,55 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
         "source_row",
     ).with_columns(pl.col("part_type").cast(PartType, strict=False))
     frame = frame.select(RTT_FLOWS_CONTRACT.column_names)
+    work = work.with_columns(frame["period_start"].alias("_period_start"))
 
-    hits = [
-        rule_hits(
-            work,
-            src,
-            pl.col(src).is_not_null() & pl.col(col).is_null(),
-            pl.col(src),
-            "not a whole number",
-        )
-        for src, col in ((TOTAL, "_total"), (UNKNOWN, "_unknown"), (TOTAL_ALL, "_all"))
-    ]
-    hits += [
-        rule_hits(
-            work,
-            "weekly bands",
-            pl.col("_bands_bad") > 0,
-            pl.col("_bands_bad"),
-            "weekly band value(s) that are not whole numbers",
-        ),
-        rule_hits(
-            work,
+    rules += [
+        (
             "part_type",
             part.is_not_null() & ~part.is_in(list(PART_TYPES)),
             part,
             f"not one of {list(PART_TYPES)}",
         ),
-        rule_hits(
-            work,
+        (
             "period",
-            pl.col("Period").is_not_null()
-            & pl.col("Period").str.to_date("RTT-%B-%Y", strict=False).is_null(),
+            pl.col("Period").is_not_null() & pl.col("_period_start").is_null(),
             pl.col("Period"),
             "not a period like 'RTT-April-2026'",
         ),
-        rule_hits(
-            work,
+        (
             TOTAL_ALL,
             completed & (pl.col("_all") != pl.col("_total") + pl.col("_unknown").fill_null(0)),
             pl.format("{} vs Total {} + unknown {}", "_all", "_total", "_unknown"),
             "completed pathways: Total All is not Total + unknown clock start",
         ),
-        rule_hits(
-            work,
+        (
             TOTAL,
             completed & (pl.col("_total") != pl.col("_bands")),
             pl.format("{} vs bands {}", "_total", "_bands"),
             "completed pathways: Total is not the sum of the weekly bands",
         ),
-        rule_hits(
-            work,
+        (
             TOTAL_ALL,
             part.is_in(list(INCOMPLETE_PARTS)) & (pl.col("_all") != pl.col("_bands")),
             pl.format("{} vs bands {}", "_all", "_bands"),
             "incomplete pathways: Total All is not the sum of the weekly bands",
         ),
-        rule_hits(
-            work,
+        (
             TOTAL,
             ~completed & (pl.col("_total").fill_null(0) != 0),
             pl.col("_total"),
             "Total is filled for a part where only Total All is expected",
         ),
     ]
-    del work, raw
+    hits = _hits(work, rules)
+    del work
     # row-level checks first (the key is enforced after any duplicates are summed)
     rows_contract = dataclasses.replace(RTT_FLOWS_CONTRACT, key=())
     checked = validate_with_rules(frame, rows_contract, hits, mode=mode, source=name)
     out = checked.frame
     notes: list[str] = []
-    dup = out.select(pl.struct(list(KEY)).is_duplicated()).to_series()
-    if dup.any():
-        n_dup = int(dup.sum())
+    repeated, waiting, providers, no_parent = _summary(out)
+    if repeated:
         out = (
             out.group_by(list(KEY), maintain_order=True)
             .agg(
@@ -388,20 +442,17 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
             .select(RTT_FLOWS_CONTRACT.column_names)
         )
         notes.append(
-            f"{n_dup} rows repeat a (provider, commissioner, part, treatment function) key: "
+            f"{repeated} rows repeat a (provider, commissioner, part, treatment function) key: "
             "summed (source_row is the first row of each key)"
         )
         logger.warning("%s: %s", name, notes[-1])
-    waiting = out.filter(
-        (pl.col("part_type") == "Part_2") & (pl.col("treatment_function_code") == ALL_SPECIALTIES)
-    )
+        _, waiting, providers, no_parent = _summary(out)
     notes += [
         "pathways = 'Total All' for every part; Part_2A is a subset of Part_2 and C_999 the "
         "total of all treatment functions: never add them",
-        f"Part_2 C_999 (waiting list): {waiting['pathways'].sum():,} pathways at "
-        f"{waiting['provider_code'].n_unique()} providers",
-        f"{out.filter(pl.col('commissioner_parent_code').is_null()).height} rows have no "
-        "commissioner parent (commissioning hubs, NHS England regions, NONC)",
+        f"Part_2 C_999 (waiting list): {waiting:,} pathways at {providers} providers",
+        f"{no_parent} rows have no commissioner parent (commissioning hubs, NHS England "
+        "regions, NONC)",
     ]
     logger.info("read %s: %d rows -> %d flows", path, n_input, out.height)
     return Loaded(

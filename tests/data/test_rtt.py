@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zipfile
 
 import polars as pl
@@ -155,14 +154,12 @@ def test_truncated_csv_row_is_a_violation(tmp_path):
 
 @pytest.fixture(scope="module")
 def real():
-    start = time.perf_counter()
-    loaded = read_rtt_flows()
-    return loaded, time.perf_counter() - start
+    return read_rtt_flows()
 
 
 @pytest.mark.slow
 def test_real_extract(real):
-    loaded, seconds = real
+    loaded = real
     f = loaded.frame
     assert loaded.n_input_rows == 180_781
     assert f.height == 180_781  # no repeated keys in this extract
@@ -186,7 +183,6 @@ def test_real_extract(real):
     assert f["treatment_function_code"].n_unique() == 24
     assert f["period"].unique().to_list() == ["RTT-April-2026"]
     assert f.filter(pl.col("commissioner_parent_code").is_null()).height == 10_266
-    assert seconds < 60
 
 
 @pytest.mark.slow
