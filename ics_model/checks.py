@@ -28,7 +28,7 @@ def check_references(cfg: RunConfig) -> None:
     known = {e["metric"] for e in METRIC_CATALOGUE}
     if cfg.metrics.user_indicators is not None:
         try:
-            from ics_model.metrics.partnership import read_user_indicators
+            from ics_model.metrics.user_indicators import read_user_indicators
 
             user = read_user_indicators(cfg.metrics.user_indicators, mode="lenient").frame
             known |= set(user.filter(pl.col("level") == "icb")["indicator"])

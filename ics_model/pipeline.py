@@ -480,6 +480,7 @@ def _metrics(
     """Partnership, inequality and context metrics for the 42 ICBs of 2023 (+ extra tables)."""
     from ics_model.data.build import load_processed
     from ics_model.metrics import partnership, system
+    from ics_model.metrics.user_indicators import join_user_indicators, read_user_indicators
 
     empty = (system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame(), [], {})
     mc = cfg.metrics
@@ -549,12 +550,12 @@ def _metrics(
         )
         extra["gp_quintiles.csv"] = system.gp_quintile_table(practices)
     if mc.user_indicators is not None:
-        user = partnership.read_user_indicators(mc.user_indicators, mode=cfg.data.validation)
+        user = read_user_indicators(mc.user_indicators, mode=cfg.data.validation)
         parts.append(
             system.user_indicator_rows(user.frame, mc.directions, Path(mc.user_indicators).name)
         )
         inputs.append(_input("user_indicators", Path(mc.user_indicators), "user file"))
-        prov_p = partnership.join_user_indicators(prov_p, user.frame, "provider")
+        prov_p = join_user_indicators(prov_p, user.frame, "provider")
     metrics = system.ics_metrics(parts, directions=mc.directions)
     return metrics, prov_p, partnership.ics_flow_matrix(table), inputs, extra
 

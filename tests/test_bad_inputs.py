@@ -38,7 +38,7 @@ from ics_model.data.cqc import CQC_RATINGS, GP_PRACTICES, read_cqc_ratings, read
 from ics_model.data.deprivation import IMD_COLUMNS, IMD_CONTRACT, POPULATION_COLUMNS, read_imd
 from ics_model.data.geography import read_boundaries
 from ics_model.data.ods import ODS_COLUMNS, TRUSTS_CONTRACT, read_ods_trusts
-from ics_model.metrics.partnership import USER_INDICATORS, read_user_indicators
+from ics_model.metrics.user_indicators import USER_INDICATORS, read_user_indicators
 from ics_model.rules import get_rule_set
 from tests.conftest import load_fixture_module
 

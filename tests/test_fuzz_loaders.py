@@ -41,7 +41,7 @@ from ics_model.contracts import Contract, DataContractError, validate
 from ics_model.data.base import Loaded, SourceReadError
 from ics_model.data.cqc import CQC_RATINGS, GP_PRACTICES, read_cqc_ratings, read_gp_practices
 from ics_model.data.ods import ODS_COLUMNS, TRUSTS_CONTRACT, read_ods_trusts
-from ics_model.metrics.partnership import USER_INDICATORS, read_user_indicators
+from ics_model.metrics.user_indicators import USER_INDICATORS, read_user_indicators
 from tests.conftest import ROOT, load_fixture_module
 
 FX = load_fixture_module()

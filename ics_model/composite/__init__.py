@@ -21,7 +21,6 @@ from ics_model.composite.build import (
     aggregate_arrays,
     composite,
     correlations,
-    indicator_matrix,
     normalised_array,
     weights_frame,
 )
@@ -32,6 +31,7 @@ from ics_model.composite.compare import (
     kendall_tau_b,
     peers,
 )
+from ics_model.composite.matrix import indicator_matrix
 from ics_model.composite.methods import (
     AGGREGATORS,
     MISSING_POLICIES,

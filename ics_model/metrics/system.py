@@ -26,8 +26,8 @@ from ics_model.metrics.inequality import gini, rating_dispersion, theil_decompos
 from ics_model.metrics.partnership import (
     PROXY_LABEL,
     FlowTable,
-    resolve_directions,
 )
+from ics_model.metrics.partnership_catalogue import resolve_directions
 from ics_model.metrics.sii import slope_index_or_null
 from ics_model.ratings import wilson_exprs
 

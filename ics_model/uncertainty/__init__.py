@@ -23,13 +23,11 @@ work on a normalised ICS x indicator array without any polars pipeline per draw.
 
 from __future__ import annotations
 
+from ics_model.uncertainty.bootstrap import ProviderCounts, provider_counts, resample_indicators
 from ics_model.uncertainty.draws import (
     DrawScores,
-    ProviderCounts,
-    provider_counts,
     rank_rows,
     rank_summary,
-    resample_indicators,
     score_arrays,
     score_draws,
     weight_draws,

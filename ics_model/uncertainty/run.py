@@ -3,7 +3,7 @@ r"""Run a Monte Carlo uncertainty analysis of a composite, chunk by chunk, on an
 For draw :math:`d` the assumptions are drawn independently -- indicator and pillar
 weights (:func:`~ics_model.uncertainty.draws.weight_draws`), a normaliser and an
 aggregation (uniformly among the alternatives) and a provider bootstrap replicate
-(:func:`~ics_model.uncertainty.draws.resample_indicators`) -- and the composite score
+(:func:`~ics_model.uncertainty.bootstrap.resample_indicators`) -- and the composite score
 :math:`S_{dc}` and rank :math:`R_{dc}` of every ICS :math:`c` are computed. Draws that
 share a normaliser and aggregation are evaluated together as arrays. The per-ICS summary
 reports the deterministic rank, the median and the 5th and 95th percentiles of
@@ -33,7 +33,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -42,29 +41,22 @@ import numpy as np
 import polars as pl
 
 from ics_model.composite.build import normalised_array, weights_frame
-from ics_model.composite.methods import (
-    BOUNDED_NORMALISERS,
-    MISSING_POLICIES,
-    NORMALISERS,
-    TRANSFORMS,
-    CompositeError,
-)
+from ics_model.composite.methods import BOUNDED_NORMALISERS, CompositeError
 from ics_model.composite.spec import LABEL, CompositeSpec, IndicatorSpec
+from ics_model.uncertainty.bootstrap import ProviderCounts, provider_counts, resample_indicators
 from ics_model.uncertainty.draws import (
-    ProviderCounts,
     check_domain,
     chunk_seeds,
     chunk_sizes,
     pillar_scores,
-    provider_counts,
     quantiles_over_draws,
     rank_rows,
-    resample_indicators,
     rescale_0_100,
     score_arrays,
     stream,
     weight_draws,
 )
+from ics_model.uncertainty.normalise import fill_missing_rows, normalise_rows, transform_rows
 from ics_model.uncertainty.sobol import ASSUMPTIONS, sobol_analysis
 from ics_model.uncertainty.spec import (
     UncertaintyError,
@@ -83,104 +75,6 @@ PER_ICS_COLUMNS = (
     "p_top_k", "p_bottom_k", "score_median", "score_p05", "score_p95", "n_draws",
 )
 # fmt: on
-
-
-# --------------------------------------------------------------------------- per-draw normalisation
-
-
-def _nan_safe(fn: Callable[..., np.ndarray], x: np.ndarray) -> np.ndarray:
-    """``fn(x)`` without numpy's all-NaN-slice warnings (all-missing columns are legal)."""
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return fn(x)
-
-
-def _by_row(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """``fn`` on each row along the last axis (registered methods with no vectorised form)."""
-    return np.stack([fn(r) for r in x.reshape(-1, x.shape[-1])]).reshape(x.shape)
-
-
-def normalise_rows(
-    x: np.ndarray,
-    name: str,
-    *,
-    out_range: tuple[float, float],
-    goalposts: tuple[float, float] | None = None,
-) -> np.ndarray:
-    r"""Apply normaliser ``name`` along the last axis (the ICSs) of every row at once.
-
-    Identical to the registry functions of :mod:`ics_model.composite.methods`
-    (min-max :math:`a + (b-a)(x - \min)/(\max - \min)`, z-score with ddof 1, average
-    ranks, percentile ranks, goalposts), vectorised over the leading axes; any other
-    registered normaliser is applied row by row.
-    """
-    x = np.asarray(x, dtype=float)
-    a, b = out_range
-    ok = ~np.isnan(x)
-    if name == "minmax":
-        lo = _nan_safe(lambda v: np.nanmin(v, axis=-1, keepdims=True), x)
-        hi = _nan_safe(lambda v: np.nanmax(v, axis=-1, keepdims=True), x)
-        span = hi - lo
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y = a + (x - lo) / span * (b - a)
-        return np.where(ok, np.where(span == 0, (a + b) / 2.0, y), np.nan)
-    if name == "zscore":
-        cnt = ok.sum(axis=-1, keepdims=True)
-        mean = _nan_safe(lambda v: np.nanmean(v, axis=-1, keepdims=True), x)
-        sd = _nan_safe(lambda v: np.nanstd(v, axis=-1, ddof=1, keepdims=True), x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = (x - mean) / sd
-        flat = (cnt < 2) | (sd == 0)
-        return np.where(ok, np.where(flat, 0.0, z), np.nan)
-    if name in ("rank", "percentile_rank"):
-        cnt = ok.sum(axis=-1, keepdims=True)
-        # rank_rows: 1 = highest among the non-missing; ascending rank = cnt + 1 - that
-        r = cnt + 1.0 - rank_rows(x.reshape(-1, x.shape[-1]), "average").reshape(x.shape)
-        if name == "rank":
-            return np.where(ok, r, np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y = a + (r - 1.0) / (cnt - 1.0) * (b - a)
-        return np.where(ok, np.where(cnt <= 1, (a + b) / 2.0, y), np.nan)
-    if name == "goalposts":
-        if goalposts is None:
-            raise UncertaintyError("goalposts normalisation needs goalposts")
-        lo, hi = goalposts
-        return a + np.clip((x - lo) / (hi - lo), 0.0, 1.0) * (b - a)
-    return _by_row(lambda r: NORMALISERS[name](r, out_range=out_range, goalposts=goalposts), x)
-
-
-def transform_rows(
-    x: np.ndarray, name: str, *, indicator: str, quantiles: tuple[float, float]
-) -> np.ndarray:
-    """Apply transform ``name`` along the last axis of every row (vectorised for the
-    registered ``none``, ``log`` and ``winsorise``; row by row otherwise)."""
-    x = np.asarray(x, dtype=float)
-    if name == "none":
-        return x.copy()
-    if name == "log":
-        if (~np.isnan(x) & (x <= 0)).any():
-            raise UncertaintyError(
-                f"indicator {indicator!r}: a bootstrap resample gave a value <= 0, which the "
-                "log transform cannot take; use transform: null or winsorise, or bootstrap: false"
-            )
-        return np.log(x)
-    if name == "winsorise":
-        q = _nan_safe(lambda v: np.nanquantile(v, quantiles, axis=-1, keepdims=True), x)
-        return np.clip(x, q[0], q[1])
-    return _by_row(lambda r: TRANSFORMS[name](r, indicator=indicator, quantiles=quantiles), x)
-
-
-def fill_missing_rows(x: np.ndarray, policy: str) -> np.ndarray:
-    """The missing-data policy along the last axis (ICSs): ``impute_median`` imputes each
-    row's median; ``skip_reweight`` and ``error`` leave NaN (``error`` was enforced when the
-    deterministic composite was built)."""
-    if policy in ("skip_reweight", "error"):
-        return x
-    if policy == "impute_median":
-        med = _nan_safe(lambda v: np.nanmedian(v, axis=-1, keepdims=True), x)
-        return np.where(np.isnan(x), med, x)
-    fn = MISSING_POLICIES[policy]
-    return _by_row(lambda r: fn(r[:, None], ["x"], [str(i) for i in range(r.size)])[0][:, 0], x)
 
 
 # --------------------------------------------------------------------------- context
@@ -596,9 +490,6 @@ def run_uncertainty(
 __all__ = [
     "PER_ICS_COLUMNS",
     "UncertaintyResult",
-    "fill_missing_rows",
-    "normalise_rows",
     "run_uncertainty",
-    "transform_rows",
     "varied_assumptions",
 ]

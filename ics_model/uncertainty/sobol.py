@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import numpy as np
 import polars as pl
 
+from ics_model.uncertainty.bootstrap import resample_indicators
 from ics_model.uncertainty.draws import (
-    resample_indicators,
     rescale_0_100,
     stream,
 )
 
 if TYPE_CHECKING:
-    from ics_model.uncertainty.draws import ProviderCounts
+    from ics_model.uncertainty.bootstrap import ProviderCounts
     from ics_model.uncertainty.spec import UncertaintySpec
 
 log = logging.getLogger(__name__)

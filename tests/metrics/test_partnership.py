@@ -14,20 +14,21 @@ from ics_model.data.build import load_processed
 from ics_model.data.ods import SubIcbKind
 from ics_model.data.rtt import PartType
 from ics_model.metrics.partnership import (
-    DEFAULT_DIRECTIONS,
-    PARTNERSHIP_CATALOGUE,
     PROVIDER_PARTNERSHIP,
     PROXY_LABEL,
     category_totals,
     flow_table,
     ics_flow_matrix,
     ics_partnership_metrics,
-    join_user_indicators,
-    partnership_catalogue,
     provider_partnership_metrics,
-    read_user_indicators,
+)
+from ics_model.metrics.partnership_catalogue import (
+    DEFAULT_DIRECTIONS,
+    PARTNERSHIP_CATALOGUE,
+    partnership_catalogue,
     resolve_directions,
 )
+from ics_model.metrics.user_indicators import join_user_indicators, read_user_indicators
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "RTT-January-2030"

@@ -19,7 +19,7 @@ from ics_model.uncertainty import (
     weight_monte_carlo,
 )
 from ics_model.uncertainty.draws import quantiles_over_draws
-from ics_model.uncertainty.run import fill_missing_rows, normalise_rows, transform_rows
+from ics_model.uncertainty.normalise import fill_missing_rows, normalise_rows, transform_rows
 
 PILLAR_OF = np.array([0, 0, 0, 1, 1, 2])
 W_IND = np.array([1.0, 2.0, 3.0, 1.0, 1.0, 5.0])
@@ -247,7 +247,7 @@ def test_rank_quantiles_by_counting_equal_numpy(ties):
 def test_bayesian_bootstrap_widens_a_small_unanimous_system():
     import dataclasses
 
-    from ics_model.uncertainty.draws import ProviderCounts, resample_indicators
+    from ics_model.uncertainty.bootstrap import ProviderCounts, resample_indicators
 
     # ICS 0: two providers, both Good; ICS 1: 400 providers, 300 Good and 100 RI
     table = np.array([[0, 0, 2, 0], [0, 100, 300, 0]], dtype=float)

@@ -1,0 +1,102 @@
+"""Rich output of the ``ics-model`` command line: the console and the run summary.
+
+Holds the standard-output :data:`console` the commands print to, and the helpers that
+print the summary of a ``run`` (top and bottom ICSs per sector, composite, collaboration
+effect and scenario headlines) and shorten ICB names for tables. Part of the command
+line (:mod:`ics_model.cli`), which with this module is the only place that prints.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def print_summary(result) -> None:
+    view = result.ics_view
+    console.print(f"[dim]{result.notes[0]}[/]")
+    for sector, vintage in result.vintages.items():
+        sub = view.filter(
+            (pl.col("sector") == sector)
+            & (pl.col("key_question") == "Overall")
+            & (pl.col("n_rated") > 0)
+        ).sort("share_good_or_outstanding", "n_rated", descending=True)
+        if sub.is_empty():
+            continue
+        table = Table(
+            title=f"{sector}: share rated Good or Outstanding (Overall) - top and bottom 5",
+            caption=f"Data: {vintage}. 95% Wilson intervals.",
+        )
+        for col in ("ICB", "rated", "Good or Outstanding", "95% CI", "Outstanding"):
+            table.add_column(col, justify="left" if col == "ICB" else "right")
+        rows = [*sub.head(5).to_dicts(), None, *sub.tail(5).to_dicts()]
+        for r in rows:
+            if r is None:
+                table.add_row("...", "", "", "", "")
+                continue
+            table.add_row(
+                r["icb_name"].removeprefix("NHS ").removesuffix(" Integrated Care Board"),
+                str(r["n_rated"]),
+                f"{r['share_good_or_outstanding']:.0%}",
+                f"{r['share_good_or_outstanding_lower']:.0%}-"
+                f"{r['share_good_or_outstanding_upper']:.0%}",
+                f"{r['share_outstanding']:.0%}",
+            )
+        console.print(table)
+    print_headlines(result)
+    n_unmapped = result.unmapped.height
+    console.print(
+        f"Unmapped providers: {n_unmapped}; quarantined rows: {result.quarantine.height}; "
+        f"superseded rows: {result.superseded.height}."
+    )
+
+
+def print_headlines(result) -> None:
+    comp = result.extra_outputs.get("composite.csv")
+    if isinstance(comp, pl.DataFrame) and comp.height:
+        ranked = comp.filter(pl.col("rank").is_not_null()).sort("rank")
+        top = ", ".join(
+            f"{r['rank']}. {short_name(r['icb_name'])}" for r in ranked.head(3).to_dicts()
+        )
+        bottom = ", ".join(
+            f"{r['rank']}. {short_name(r['icb_name'])}" for r in ranked.tail(3).to_dicts()
+        )
+        unranked = comp.filter(pl.col("rank").is_null())["icb_code"].to_list()
+        console.print(
+            f"[bold]Composite[/] (modelled; {result.config.composite.aggregation}): top {top}; "
+            f"bottom {bottom}" + (f"; not ranked: {', '.join(unranked)}" if unranked else "")
+        )
+    effect = result.extra_outputs.get("collaboration_effect.json")
+    if isinstance(effect, dict) and "estimate" in effect:
+        console.print(
+            f"[bold]Collaboration -> {effect['outcome']}[/] (association, {effect['population']}"
+            f", exposure {effect['exposure']}): odds ratio per SD {effect['estimate']:.2f} "
+            f"(95% CI {effect['ci_lower']:.2f}-{effect['ci_upper']:.2f}), p = "
+            f"{effect['p_value_model']:.3f} (bootstrap), {effect['p_value_permutation']:.3f} "
+            f"(permutation); n = {effect['n_providers']} in {effect['n_clusters']} ICSs; "
+            f"minimal detectable OR {effect['min_detectable_effect']:.2f}. Observational: see "
+            "the caveats in collaboration_effect.json."
+        )
+        if "warning" in effect:
+            console.print(f"[yellow]warning:[/] {effect['warning']}")
+    for name, table in result.extra_outputs.items():
+        if name.startswith("scenario_") and name.endswith(".json"):
+            nat = table["national"][0]
+            system = any("geography" in n for n in table["notes"])
+            console.print(
+                f"[bold]Scenario {table['scenario']['name']}[/] (modelled rule): Outstanding "
+                f"{nat['n_outstanding_before']} -> {nat['n_outstanding_after']} (lost "
+                f"{nat['n_lost']}, not assessable {nat['n_not_assessable']})"
+                + (
+                    "; a system-level gate penalises providers for their geography"
+                    if system
+                    else ""
+                )
+            )
+
+
+def short_name(name: str | None) -> str:
+    return (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
