@@ -292,3 +292,11 @@ def test_report_and_uncertainty_report_a_missing_input_file_not_an_output_error(
         r = _invoke(*args)
         assert r.exit_code == 2, (args, r.output)
         assert "nope.csv" in r.output and "cannot write" not in r.output
+
+
+def test_version_prints_and_exits_0_without_a_command():
+    from ics_model import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ics_model {__version__}"
