@@ -214,9 +214,9 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
         )
         checks.append(("+".join(contract.key), "duplicate key", dup, keyvals))
 
-    if checks:
-        masks = frame.select(mask.alias(f"_{i}") for i, (_, _, mask, _) in enumerate(checks))
-        counts = masks.select(pl.all().sum()).row(0)
+    masks = frame.select(mask.alias(f"_{i}") for i, (_, _, mask, _) in enumerate(checks))
+    counts = masks.select(pl.all().sum()).row(0) if checks else ()
+    if any(counts):  # the row numbers are only needed to report violations
         rows = (
             pl.col("source_row").cast(pl.Int64)
             if "source_row" in frame.columns

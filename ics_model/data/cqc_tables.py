@@ -166,7 +166,7 @@ def read_csv(path: Path) -> Table:
             raise SourceReadError(path, f"row {number} has {len(rec)} fields, header has {width}")
         body[number - 2] = rec[:width]
     frame = pl.DataFrame(body, schema={h: pl.String for h in headers}, orient="row")
-    return Table(_with_rows(frame, headers), "csv", None, "text-dates", (note,))
+    return Table(_numbered(frame, headers), "csv", None, "text-dates", (note,))
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -176,18 +176,6 @@ def sniff_delimiter(first_line: str) -> str:
 
 def _tab(delimiter: str) -> str:
     return ", tab-separated" if delimiter == "\t" else ""
-
-
-def _with_rows(frame: pl.DataFrame, headers: Sequence[str]) -> pl.DataFrame:
-    """Columns named ``headers`` (trimmed names), empty cells null, plus ``source_row``.
-
-    Cells are not trimmed here: :func:`text_frame` trims the columns a reader uses.
-    """
-    cells = [pl.col(c) for c in frame.columns]
-    return frame.select(
-        pl.when(v != "").then(v).alias(h) if frame.schema[c] == pl.String else v.alias(h)
-        for c, h, v in zip(frame.columns, headers, cells, strict=True)
-    ).with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("source_row"))
 
 
 def fast_csv_frame(source: Path | bytes, delimiter: str) -> pl.DataFrame | None:
@@ -267,6 +255,7 @@ def _fast_csv_frame(
 
 
 def _numbered(frame: pl.DataFrame, header: Sequence[str]) -> pl.DataFrame:
+    """Columns named ``header``, plus ``source_row`` (header = 1, first data row = 2)."""
     return frame.rename(dict(zip(frame.columns, header, strict=True))).with_columns(
         pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("source_row")
     )
@@ -343,12 +332,11 @@ def read_spreadsheet(path: Path, fmt: str, sheet: str | None, date_pattern: str)
         elif dtype == pl.String:
             dates = "text-dates"
         frame = frame.with_columns(pl.col(col).cast(pl.String))
-    frame = frame.with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("source_row"))
-    return Table(frame, fmt, name, dates, tuple(notes))
+    return Table(_numbered(frame, frame.columns), fmt, name, dates, tuple(notes))
 
 
 def read_table(path: Path, sheet: str | None, date_pattern: str) -> Table:
-    """Read a file as text: cells untrimmed, empty cells null, plus ``source_row``."""
+    """Read a file as text (cells untrimmed, empty cells null or ""), plus ``source_row``."""
     if not path.exists():
         raise SourceReadError(path, "no such file")
     if path.is_dir():
