@@ -10,30 +10,29 @@ become a null rating with a ``rating_status`` saying why, and never a score.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Literal, get_args
 
 import polars as pl
 
+#: A CQC rating label (the four ratings; "Not rated" and the like are not ratings).
+Rating = Literal["Outstanding", "Good", "Requires improvement", "Inadequate"]
 #: Ratings from worst to best (the Enum's physical order).
-RATING_LABELS: Final[tuple[str, ...]] = (
-    "Inadequate",
-    "Requires improvement",
-    "Good",
-    "Outstanding",
-)
+RATING_LABELS: Final[tuple[str, ...]] = tuple(reversed(get_args(Rating)))
+#: Ratings from best to worst (the order tables and charts show).
+RATINGS_BEST_FIRST: Final[tuple[str, ...]] = get_args(Rating)
 RatingEnum: Final = pl.Enum(list(RATING_LABELS))
 
 #: Numeric coding used for ``mean_score``: Outstanding 4 ... Inadequate 1.
 RATING_SCORES: Final[dict[str, int]] = {label: i + 1 for i, label in enumerate(RATING_LABELS)}
 
-KEY_QUESTIONS: Final[tuple[str, ...]] = (
-    "Safe",
-    "Effective",
-    "Caring",
-    "Responsive",
-    "Well-led",
-    "Overall",
-)
+#: One of CQC's five key questions (domains), each rated on its own.
+Domain = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
+#: A key question of a rating row: the five domains or the Overall rating.
+KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led", "Overall"]
+#: The five domains, in CQC's order.
+DOMAINS: Final[tuple[str, ...]] = get_args(Domain)
+#: Every key question of a rating row, Overall last.
+KEY_QUESTIONS: Final[tuple[str, ...]] = get_args(KeyQuestion)
 KeyQuestionEnum: Final = pl.Enum(list(KEY_QUESTIONS))
 
 #: Why a rating cell holds no rating.
@@ -45,8 +44,14 @@ RATING_STATUSES: Final[tuple[str, ...]] = (
 )
 RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
 
-SECTORS: Final[tuple[str, ...]] = ("nhs_trust", "gp_practice", "location")
+#: A provider sector the toolkit places in ICSs.
+Sector = Literal["nhs_trust", "gp_practice", "location"]
+SECTORS: Final[tuple[str, ...]] = get_args(Sector)
 SectorEnum: Final = pl.Enum(list(SECTORS))
+
+#: Which way a metric or indicator is "better" (a value judgement the user may override).
+Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
+DIRECTIONS: Final[tuple[str, ...]] = get_args(Direction)
 
 # Labels seen in CQC files mapped to (rating, status). Matching is case- and
 # whitespace-insensitive; anything else is an unknown label (an error).
