@@ -25,7 +25,8 @@ from ics_model.data.cqc import read_cqc_ratings
 from ics_model.data.rtt import read_rtt_flows
 from ics_model.data.sources import SOURCES
 from ics_model.mapping import place_locations
-from ics_model.pipeline import run, write_outputs
+from ics_model.outputs import write_outputs
+from ics_model.pipeline import run
 from ics_model.synthetic import synthetic_locations_file
 from ics_model.views import ics_view
 

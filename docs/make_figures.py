@@ -27,23 +27,23 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     result = run(RunConfig())
     boundaries, regions = read_boundaries("icb"), read_boundaries("region")
-    comp = result.extra_outputs["composite.csv"]
+    comp = result.composite.built.scores
     ax = plot.choropleth(
         comp,
         "score_0_100",
         boundaries=boundaries,
-        icbs=result.icbs,
+        icbs=result.views.icbs,
         regions=regions,
         legend_title="composite score (modelled, 0-100)",
     )
     ax.figure.savefig(OUT / "composite_map.png", dpi=80, bbox_inches="tight")
     plt.close(ax.figure)
-    view = result.ics_view
+    view = result.views.ics_view
     limits = view_funnel_limits(view, sector="gp_practice", share="share_outstanding")
     ax = plot.funnel(view, limits, sector="gp_practice", share="share_outstanding")
     ax.figure.savefig(OUT / "gp_outstanding_funnel.png", dpi=80, bbox_inches="tight")
     plt.close(ax.figure)
-    sweep = result.extra_outputs["scenario_gp_self_containment_overall_sweep.csv"]
+    sweep = next(s.sweep for s in result.scenarios if s.spec.name == "gp_self_containment_overall")
     ax = plot.threshold_sweep(
         sweep.filter(pl.col("icb_code") == "ENGLAND"),
         threshold_unit="ICS self-containment",

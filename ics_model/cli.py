@@ -7,8 +7,9 @@ message, no traceback); 1 an output that cannot be written.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -18,7 +19,9 @@ from rich.table import Table
 
 from ics_model import __version__
 from ics_model.cli_tables import console, print_summary, short_name
-from ics_model.config import ConfigError, load_config
+from ics_model.config import RunConfig, load_config, with_overrides
+from ics_model.result import Result
+from ics_model.spec import ConfigError
 
 app = typer.Typer(
     name="ics-model",
@@ -58,11 +61,21 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _load(config: Path | None):
+def _load(config: Path | None) -> RunConfig:
     try:
         return load_config(config)
     except ConfigError as exc:
         _fail(str(exc), 2)
+    raise AssertionError("unreachable")  # _fail exits
+
+
+def _override(cfg: RunConfig, overrides: dict[str, Any], flags: str = "") -> RunConfig:
+    """The config with command-line overrides, validated by the config's own models."""
+    try:
+        return with_overrides(cfg, overrides)
+    except ConfigError as exc:
+        _fail(f"{flags}: {exc}" if flags else str(exc), 2)
+    raise AssertionError("unreachable")  # _fail exits
 
 
 def _setup_logging(verbose: bool, quiet: bool = False) -> None:
@@ -107,22 +120,14 @@ def run(
     Examples: ``ics-model run`` (embedded data, configs/default.yaml, outputs/);
     ``ics-model run configs/default.yaml --out results --geo results/ics.gpkg``.
     """
-    from ics_model.contracts import DataContractError
-    from ics_model.data.base import SourceReadError
-    from ics_model.pipeline import OutputError, write_outputs
-    from ics_model.pipeline import run as run_pipeline
+    from ics_model.outputs import OutputError, write_outputs
 
     _setup_logging(verbose, quiet)
     cfg = _load(config)
     if geo is not None and geo.suffix.lower() != ".gpkg":
         _fail(f"--geo must name a .gpkg file, got {geo}", 2)
     try:
-        with (
-            console.status("Loading, placing and counting ratings...")
-            if not quiet
-            else (_nullcontext())
-        ):
-            result = run_pipeline(cfg)
+        result = _run(cfg, "Loading, placing and counting ratings...", quiet)
         written = write_outputs(result, out)
         if geo is not None:
             from ics_model.geo import write_geopackage
@@ -132,8 +137,6 @@ def run(
                 written.append(write_geopackage(result, geo))
             except OSError as exc:
                 raise OutputError(f"cannot write {geo}: {exc.strerror or exc}") from None
-    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
-        _fail(str(exc), 2)
     except OutputError as exc:
         _fail(str(exc), 1)
     if quiet:
@@ -144,10 +147,20 @@ def run(
     )
 
 
-def _nullcontext():
+def _run(cfg: RunConfig, status: str, quiet: bool, **kwargs: Any) -> Result:
+    """Run the pipeline under a status line; invalid input data exits 2 with one message."""
     from contextlib import nullcontext
 
-    return nullcontext()
+    from ics_model.contracts import DataContractError
+    from ics_model.data.base import SourceReadError
+    from ics_model.pipeline import run as run_pipeline
+
+    try:
+        with console.status(status) if not quiet else nullcontext():
+            return run_pipeline(cfg, **kwargs)
+    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
+        _fail(str(exc), 2)
+    raise AssertionError("unreachable")  # _fail exits
 
 
 @app.command()
@@ -162,19 +175,13 @@ def report(
 
     Example: ``ics-model report configs/default.yaml --out outputs/report.html``.
     """
-    from ics_model.contracts import DataContractError
-    from ics_model.data.base import SourceReadError
-    from ics_model.pipeline import run as run_pipeline
     from ics_model.report import write_report
 
     _setup_logging(False, quiet)
-    cfg = _load(config)
+    result = _run(_load(config), "Running...", quiet)
     try:
-        with console.status("Running and drawing...") if not quiet else _nullcontext():
-            result = run_pipeline(cfg)
+        with console.status("Drawing...") if not quiet else nullcontext():
             path = write_report(result, out)
-    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
-        _fail(str(exc), 2)
     except OSError as exc:
         _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
     if not quiet:
@@ -208,35 +215,20 @@ def uncertainty(
 
     from rich.progress import Progress
 
-    from ics_model.composite import indicator_matrix
-    from ics_model.contracts import DataContractError
-    from ics_model.data.base import SourceReadError
-    from ics_model.pipeline import run as run_pipeline
-    from ics_model.pipeline import uncertainty_outputs
-    from ics_model.uncertainty import UncertaintySpec
+    from ics_model.outputs import uncertainty_tables
 
     _setup_logging(False, quiet)
     cfg = _load(config)
     if cfg.composite is None:
         _fail("composite is null: there is no composite to analyse", 2)
-    spec = cfg.uncertainty or UncertaintySpec()
+    # the uncertainty analysis only: no scenarios or effect; --draws through the same model
+    overrides: dict[str, Any] = {"scenarios": (), "effect.enabled": False}
+    if cfg.uncertainty is None:
+        overrides["uncertainty"] = {}
     if draws is not None:
-        if draws < 1:
-            _fail(f"--draws must be at least 1, got {draws}", 2)
-        spec = spec.model_copy(update={"draws": draws})
-    fast = cfg.model_copy(
-        update={
-            "uncertainty": None,
-            "scenarios": (),
-            "effect": cfg.effect.model_copy(update={"enabled": False}),
-        }
-    )
-    try:
-        with console.status("Running the pipeline...") if not quiet else _nullcontext():
-            result = run_pipeline(fast)
-    except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
-        _fail(str(exc), 2)
-    matrix = indicator_matrix(result.ics_view, result.ics_metrics, cfg.composite)
+        overrides["uncertainty.draws"] = draws
+    cfg = _override(cfg, overrides, "--draws" if draws is not None else "")
+    spec = cfg.uncertainty
     executor, client = None, None
     if dask is not None:
         try:
@@ -249,14 +241,13 @@ def uncertainty(
         import multiprocessing
 
         executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    cfg_u = cfg.model_copy(update={"uncertainty": spec})
     try:
         with Progress(console=console, disable=quiet) as bar:
             task = bar.add_task(f"{spec.draws:,} draws", total=spec.draws)
-            outputs = uncertainty_outputs(
-                matrix,
-                cfg_u,
-                result.mapped,
+            result = _run(
+                cfg,
+                "Running...",
+                True,
                 executor=executor,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
@@ -265,6 +256,7 @@ def uncertainty(
             executor.shutdown()
         if client is not None:
             client.close()
+    outputs = uncertainty_tables(result.uncertainty)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in outputs.items():
@@ -318,13 +310,7 @@ def validate(
     config: Annotated[Path, typer.Argument(help="Run config (YAML) to check.")],
 ) -> None:
     """Check a run config without running it (keys, values and the names it refers to)."""
-    from ics_model.pipeline import check_references
-
-    cfg = _load(config)
-    try:
-        check_references(cfg)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
+    cfg = _load(config)  # loading checks everything a run needs from the config
     console.print(f"[green]valid[/]: {config} (name: {cfg.name})")
 
 
@@ -387,11 +373,7 @@ def compare(
     correlation. Example: ``ics-model compare configs/default.yaml configs/equal_weights.yaml``.
     """
     from ics_model.composite import compare as compare_composites
-    from ics_model.composite import compare_summary, composite, indicator_matrix
-    from ics_model.contracts import DataContractError
-    from ics_model.data.base import SourceReadError
-    from ics_model.pipeline import check_references
-    from ics_model.pipeline import run as run_pipeline
+    from ics_model.composite import compare_summary
 
     _setup_logging(False, quiet=True)
     results = []
@@ -399,25 +381,12 @@ def compare(
         cfg = _load(path)
         if cfg.composite is None:
             _fail(f"{path}: composite is null: nothing to compare", 2)
-        try:
-            check_references(cfg)
-            # the pipeline only supplies the view and metrics: the composite is built once
-            # below; effect, scenarios and uncertainty are not needed to compare ranks
-            views_only = cfg.model_copy(
-                update={
-                    "composite": None,
-                    "uncertainty": None,
-                    "effect": cfg.effect.model_copy(update={"enabled": False}),
-                    "scenarios": (),
-                }
-            )
-            with console.status(f"Running {path.name}..."):
-                r = run_pipeline(views_only)
-        except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
-            _fail(str(exc), 2)
-        results.append(
-            composite(indicator_matrix(r.ics_view, r.ics_metrics, cfg.composite), cfg.composite)
-        )
+        # ranks only: uncertainty, scenarios and the effect are not needed to compare them
+        cfg = _override(cfg, {"uncertainty": None, "scenarios": (), "effect.enabled": False})
+        result = _run(cfg, f"Running {path.name}...", False)
+        if result.composite is None:
+            _fail(f"{path}: the run has no composite (no ICS metrics for its ICB vintage)", 2)
+        results.append(result.composite.built)
     table_df = compare_composites(*results)
     summary = compare_summary(*results)
     table = Table(

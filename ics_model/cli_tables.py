@@ -12,13 +12,16 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from ics_model.outputs import effect_dict
+from ics_model.result import Result
+
 console = Console()
 
 
-def print_summary(result) -> None:
-    view = result.ics_view
-    console.print(f"[dim]{result.notes[0]}[/]")
-    for sector, vintage in result.vintages.items():
+def print_summary(result: Result) -> None:
+    view = result.views.ics_view
+    console.print(f"[dim]{result.provenance.notes[0]}[/]")
+    for sector, vintage in result.provenance.vintages.items():
         sub = view.filter(
             (pl.col("sector") == sector)
             & (pl.col("key_question") == "Overall")
@@ -47,16 +50,16 @@ def print_summary(result) -> None:
             )
         console.print(table)
     print_headlines(result)
-    n_unmapped = result.unmapped.height
+    c = result.conservation
     console.print(
-        f"Unmapped providers: {n_unmapped}; quarantined rows: {result.quarantine.height}; "
-        f"superseded rows: {result.superseded.height}."
+        f"Unmapped providers: {c.unmapped.height}; quarantined rows: {c.quarantine.height}; "
+        f"superseded rows: {c.superseded.height}."
     )
 
 
-def print_headlines(result) -> None:
-    comp = result.extra_outputs.get("composite.csv")
-    if isinstance(comp, pl.DataFrame) and comp.height:
+def print_headlines(result: Result) -> None:
+    comp = None if result.composite is None else result.composite.built.scores
+    if comp is not None and comp.height:
         ranked = comp.filter(pl.col("rank").is_not_null()).sort("rank")
         top = ", ".join(
             f"{r['rank']}. {short_name(r['icb_name'])}" for r in ranked.head(3).to_dicts()
@@ -69,8 +72,8 @@ def print_headlines(result) -> None:
             f"[bold]Composite[/] (modelled; {result.config.composite.aggregation}): top {top}; "
             f"bottom {bottom}" + (f"; not ranked: {', '.join(unranked)}" if unranked else "")
         )
-    effect = result.extra_outputs.get("collaboration_effect.json")
-    if isinstance(effect, dict) and "estimate" in effect:
+    effect = effect_dict(result.effect) if result.effect is not None else {}
+    if "estimate" in effect:
         console.print(
             f"[bold]Collaboration -> {effect['outcome']}[/] (association, {effect['population']}"
             f", exposure {effect['exposure']}): odds ratio per SD {effect['estimate']:.2f} "
@@ -82,12 +85,12 @@ def print_headlines(result) -> None:
         )
         if "warning" in effect:
             console.print(f"[yellow]warning:[/] {effect['warning']}")
-    for name, table in result.extra_outputs.items():
-        if name.startswith("scenario_") and name.endswith(".json"):
-            nat = table["national"][0]
-            system = any("geography" in n for n in table["notes"])
+    for sc in result.scenarios:
+        if sc.result.national.height:
+            nat = sc.result.national.row(0, named=True)
+            system = any("geography" in n for n in sc.result.notes)
             console.print(
-                f"[bold]Scenario {table['scenario']['name']}[/] (modelled rule): Outstanding "
+                f"[bold]Scenario {sc.spec.name}[/] (modelled rule): Outstanding "
                 f"{nat['n_outstanding_before']} -> {nat['n_outstanding_after']} (lost "
                 f"{nat['n_lost']}, not assessable {nat['n_not_assessable']})"
                 + (

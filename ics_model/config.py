@@ -9,21 +9,21 @@ manifest stores it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import polars as pl
+from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
+from ics_model.metrics.spec import MetricsConfig
+from ics_model.ratings import Rating, Sector
+from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DataConfig(_Frozen):
+class DataConfig(Frozen):
     """Input files. ``null`` means the embedded default dataset.
 
     Attributes
@@ -42,7 +42,7 @@ class DataConfig(_Frozen):
     validation: Literal["strict", "lenient"] = "strict"
 
 
-class MappingConfig(_Frozen):
+class MappingConfig(Frozen):
     """How providers are placed in ICSs.
 
     Attributes
@@ -63,7 +63,7 @@ class MappingConfig(_Frozen):
     combine_predecessors: str | None = None
 
 
-class ViewsConfig(_Frozen):
+class ViewsConfig(Frozen):
     """ICS views.
 
     Attributes
@@ -73,13 +73,13 @@ class ViewsConfig(_Frozen):
     """
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    sectors: tuple[Literal["nhs_trust", "gp_practice", "location"], ...] = (
+    sectors: tuple[Sector, ...] = (
         "nhs_trust",
         "gp_practice",
     )
 
 
-class RulesConfig(_Frozen):
+class RulesConfig(Frozen):
     """Rating rule sets used by the run.
 
     Attributes
@@ -91,34 +91,7 @@ class RulesConfig(_Frozen):
     ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")
 
 
-class MetricsConfig(_Frozen):
-    """Partnership, inequality and context metrics (``ics_metrics``).
-
-    Attributes
-    ----------
-    enabled : compute the metrics (42-ICB vintage only).
-    rtt_part : ``incomplete`` (the waiting list, default) or ``completed`` pathways for the
-        patient-flow partnership proxy.
-    partner_threshold : share of residents' pathways that makes another ICS a partner.
-    sii_repetitions : simulation repetitions for SII/RII confidence limits.
-    seed : random seed for those simulations.
-    directions : metric -> ``higher_is_better`` / ``lower_is_better`` / ``neutral``, overriding
-        the catalogue (which direction is "better" is a value judgement).
-    user_indicators : optional CSV of user partnership indicators (schema in the README).
-    """
-
-    enabled: bool = True
-    rtt_part: Literal["incomplete", "completed"] = "incomplete"
-    partner_threshold: float = Field(0.05, gt=0.0, lt=1.0)
-    sii_repetitions: int = Field(100_000, ge=1000, le=1_000_000)
-    seed: int = 20260427
-    directions: dict[str, Literal["higher_is_better", "lower_is_better", "neutral"]] = Field(
-        default_factory=dict
-    )
-    user_indicators: Path | None = None
-
-
-class EffectConfig(_Frozen):
+class EffectConfig(Frozen):
     """The collaboration -> Outstanding association test (an association, not causal).
 
     Attributes
@@ -138,13 +111,13 @@ class EffectConfig(_Frozen):
     enabled: bool = True
     population: Literal["gp_since_2022", "gp_all_years", "nhs_trusts"] = "gp_since_2022"
     exposure: str = "self_containment"
-    outcome: Literal["Outstanding", "Good", "Requires improvement", "Inadequate"] = "Outstanding"
+    outcome: Rating = "Outstanding"
     controls: tuple[str, ...] | None = None
     permutations: int = Field(2000, ge=99, le=100_000)
-    seed: int = 20220701
+    seed: int = Field(20220701, ge=0)
 
 
-class RunConfig(_Frozen):
+class RunConfig(Frozen):
     """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
     ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
     ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
@@ -168,64 +141,36 @@ class RunConfig(_Frozen):
     )
 
 
-class ConfigError(ValueError):
-    """A configuration file is unreadable or invalid; the message names every bad key path."""
-
-
-def _format_error(err: dict[str, Any]) -> str:
-    path = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-    kind = err.get("type", "")
-    given = err.get("input")
-    if kind == "extra_forbidden":
-        return f"{path}: unknown key (given: {given!r})"
-    msg = err.get("msg", "invalid value")
-    ctx = err.get("ctx") or {}
-    allowed = ctx.get("expected")
-    text = f"{path}: {msg}"
-    if allowed and "allowed" not in text:
-        text += f" (allowed: {allowed})"
-    return f"{text}; given: {given!r}"
-
-
 def config_from_dict(data: dict[str, Any] | None, *, source: str = "<dict>") -> RunConfig:
-    """Validate a mapping as a :class:`RunConfig`, raising :class:`ConfigError`."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = [_format_error(e) for e in exc.errors()]
-        raise ConfigError(f"invalid config {source}:\n  " + "\n  ".join(lines)) from None
+    """Validate a mapping as a :class:`RunConfig`, raising :class:`ConfigError` with key paths.
+
+    Only the keys and values are checked here; :func:`check_config` checks what they
+    refer to (files, rule sets, scenarios, metrics).
+    """
+    return validate_as(RunConfig, data, "config", source=source)
 
 
 def load_config(path: str | Path | None = None) -> RunConfig:
     """Load and validate a YAML run config (``None``: the shipped ``configs/default.yaml``).
 
-    Relative data paths are resolved against the config file's folder.
+    Relative data paths are resolved against the config file's folder. Everything that
+    can be checked before running is checked here (:func:`check_config`), so a config
+    that loads never fails a run for a config reason.
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable, a key or value is invalid, or a name or file it refers
+        to does not exist; the message lists every problem with its key path.
     """
     if path is None:
         from ics_model.data.bundled import configs_dir
 
         path = configs_dir() / "default.yaml"
     path = Path(path)
-    cfg = config_from_dict(read_yaml(path, "config"), source=str(path))
-    return _resolve_paths(cfg, path.parent)
-
-
-def read_yaml(path: str | Path, what: str) -> Any:
-    """The parsed YAML of a file; unreadable or invalid YAML raises :class:`ConfigError`
-    naming ``what`` (``"config"``, ``"rule set"``, ``"scenario"``) and the path."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+    cfg = _resolve_paths(config_from_dict(read_yaml(path, "config"), source=str(path)), path.parent)
+    check_config(cfg)
+    return cfg
 
 
 def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
@@ -249,3 +194,183 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
     """The config as plain JSON-able data (for manifests)."""
     return cfg.model_dump(mode="json")
+
+
+def _file_problems(cfg: RunConfig) -> list[str]:
+    """Input files a config names that do not exist or cannot be read."""
+    named = [
+        ("data.trust_ratings", cfg.data.trust_ratings),
+        ("data.gp_practices", cfg.data.gp_practices),
+        ("data.locations", cfg.data.locations),
+        ("metrics.user_indicators", cfg.metrics.user_indicators),
+    ]
+    problems = []
+    for key, path in named:
+        if path is None:
+            continue
+        if not Path(path).is_file():
+            problems.append(f"{key}: no such file; given: {str(path)!r}")
+        elif not os.access(path, os.R_OK):
+            problems.append(f"{key}: the file cannot be read (permissions); given: {str(path)!r}")
+    if "location" in cfg.views.sectors and cfg.data.locations is None:
+        problems.append(
+            "views.sectors: 'location' needs data.locations (a CQC Locations file); "
+            f"given: {list(cfg.views.sectors)!r}"
+        )
+    return problems
+
+
+def _scenario_problems(cfg: RunConfig) -> list[str]:
+    """Scenario names or files a config names that do not exist or are invalid."""
+    from ics_model.scenarios import available_scenarios, get_scenario
+
+    problems = []
+    for i, name in enumerate(cfg.scenarios):
+        try:
+            get_scenario(name)
+        except KeyError:
+            problems.append(
+                f"scenarios.{i}: unknown scenario (allowed: {', '.join(available_scenarios())}, "
+                f"or a YAML path); given: {name!r}"
+            )
+        except ConfigError as exc:
+            problems.append(f"scenarios.{i}: {exc}")
+    return problems
+
+
+def check_config(cfg: RunConfig) -> None:
+    """Check everything a config refers to, before any work.
+
+    Files exist and are readable, rule sets and scenarios exist and are of the right
+    kind, sectors have their data, and every indicator, metric and direction names
+    something a run can produce (composite sources, the effect's exposure). Run by
+    :func:`load_config`, ``ics-model validate`` and :func:`ics_model.pipeline.run`.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem with its key path, the reason and the names available.
+    """
+    problems = _file_problems(cfg)
+    if not problems:  # references may read the user-indicators file
+        problems += _reference_problems(cfg)
+    problems += _scenario_problems(cfg)
+    if problems:
+        raise ConfigError("invalid config references:\n  " + "\n  ".join(problems))
+
+
+def with_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    """The config with ``overrides`` (dotted key path -> value) applied and re-validated.
+
+    Overrides (e.g. ``{"uncertainty.draws": 100_000}`` from the command line) go through
+    the same models as the file, so their bounds hold and errors name the key path.
+
+    Examples
+    --------
+    >>> cfg = with_overrides(RunConfig(), {"uncertainty.draws": 500})
+    >>> cfg.uncertainty.draws
+    500
+    >>> with_overrides(RunConfig(), {"uncertainty.draws": 0})
+    Traceback (most recent call last):
+    ...
+    ics_model.spec.ConfigError: invalid config override:
+      uncertainty.draws: Input should be greater than or equal to 1; given: 0
+    """
+    data = cfg.model_dump(mode="python", exclude_unset=False)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for key in parents:
+            if node.get(key) is None:
+                node[key] = {}
+            node = node[key]
+        node[leaf] = value
+    return validate_as(RunConfig, data, "config", source="override")
+
+
+def _reference_problems(cfg: RunConfig) -> list[str]:
+    """Indicators, metrics and rule sets a config names that no run can provide."""
+    from ics_model.composite.spec import parse_source
+    from ics_model.metrics.system import METRIC_CATALOGUE
+    from ics_model.views import ICS_VIEW
+
+    known = {e["metric"] for e in METRIC_CATALOGUE}
+    if cfg.metrics.user_indicators is not None:
+        try:
+            from ics_model.metrics.user_indicators import read_user_indicators
+
+            user = read_user_indicators(cfg.metrics.user_indicators, mode=cfg.data.validation)
+            known |= set(user.frame.filter(pl.col("level") == "icb")["indicator"])
+        except (OSError, ValueError) as exc:
+            return [f"metrics.user_indicators: {exc}"]
+    view_cols = set(ICS_VIEW.column_names)
+    problems = []
+    pillars = cfg.composite.pillars.items() if cfg.composite is not None else ()
+    for pname, pillar in pillars:
+        for i, ind in enumerate(pillar.indicators):
+            kind, *rest = parse_source(ind.source)
+            path = f"composite.pillars.{pname}.indicators.{i}.source"
+            if kind == "metric" and rest[0] not in known:
+                problems.append(f"{path}: unknown metric {rest[0]!r}; given: {ind.source!r}")
+            if kind == "view" and rest[0] not in cfg.views.sectors:
+                problems.append(
+                    f"{path}: sector {rest[0]!r} is not in views.sectors "
+                    f"{list(cfg.views.sectors)} (add it, or set composite: null); "
+                    f"given: {ind.source!r}"
+                )
+            if kind == "view" and rest[-1] not in view_cols:
+                problems.append(
+                    f"{path}: unknown ICS view column {rest[-1]!r}; given: {ind.source!r}"
+                )
+    if cfg.effect.enabled and cfg.effect.exposure not in known:
+        problems.append(f"effect.exposure: unknown metric; given: {cfg.effect.exposure!r}")
+    for name in cfg.metrics.directions:
+        if name not in known:
+            problems.append(f"metrics.directions.{name}: unknown metric; given: {name!r}")
+    if problems:
+        problems.append(f"(metrics available: {', '.join(sorted(known))})")
+    return problems + _rule_set_problems(cfg)
+
+
+def _rule_set_problems(cfg: RunConfig) -> list[str]:
+    """Rule-set names a config uses: they must exist and be of the right kind."""
+    from ics_model.rules.rulesets import (
+        PrinciplesRuleSet,
+        SegmentationRuleSet,
+        ShareThresholdsRuleSet,
+        available_rule_sets,
+        get_rule_set,
+    )
+
+    names = ", ".join(available_rule_sets())
+    wanted = [
+        (
+            f"rules.ics_rule_sets.{i}",
+            n,
+            (ShareThresholdsRuleSet, SegmentationRuleSet),
+            "share_thresholds or segmentation",
+        )
+        for i, n in enumerate(cfg.rules.ics_rule_sets)
+    ]
+    if cfg.mapping.combine_predecessors is not None:
+        wanted.append(
+            (
+                "mapping.combine_predecessors",
+                cfg.mapping.combine_predecessors,
+                (PrinciplesRuleSet,),
+                "principles",
+            )
+        )
+    problems = []
+    for path, name, kinds, kind_text in wanted:
+        try:
+            rs = get_rule_set(name)
+        except (KeyError, ConfigError):
+            problems.append(f"{path}: unknown rule set (allowed: {names}); given: {name!r}")
+            continue
+        if not isinstance(rs, kinds):
+            problems.append(
+                f"{path}: rule set {name!r} is of kind {rs.kind!r}; a "
+                f"{kind_text} rule set is needed; given: {name!r}"
+            )
+    return problems

@@ -10,12 +10,12 @@ says so and ``vintages`` lists the data vintages.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import polars as pl
 
 from ics_model.data.geography import read_boundaries
+from ics_model.result import Result
 
 VIEW_COLUMNS = (
     "n_providers",
@@ -26,37 +26,39 @@ VIEW_COLUMNS = (
 )
 
 
-def ics_attributes(result: Any) -> pl.DataFrame:
+def ics_attributes(result: Result) -> pl.DataFrame:
     """One row per ICB: view columns by sector (Overall), metrics wide, composite if any."""
-    view = result.ics_view.filter(pl.col("key_question") == "Overall")
-    out = result.icbs.select("icb_code", "icb_gss", "icb_name")
+    view = result.views.ics_view.filter(pl.col("key_question") == "Overall")
+    out = result.views.icbs.select("icb_code", "icb_gss", "icb_name")
     for sector in view["sector"].cast(pl.String).unique().sort():
         part = view.filter(pl.col("sector").cast(pl.String) == sector).select(
             "icb_code", *[pl.col(c).alias(f"{sector}_{c}") for c in VIEW_COLUMNS]
         )
         out = out.join(part, on="icb_code", how="left")
-    metrics = result.ics_metrics.filter(pl.col("icb_code") != "ENGLAND")
+    metrics = result.metrics.ics_metrics.filter(pl.col("icb_code") != "ENGLAND")
     if metrics.height:
         wide = metrics.select("icb_code", pl.format("metric_{}", "metric").alias("m"), "value")
         out = out.join(
             wide.pivot(on="m", index="icb_code", values="value"), on="icb_code", how="left"
         )
-    composite = result.extra_outputs.get("composite.csv")
-    if isinstance(composite, pl.DataFrame) and composite.height:
+    composite = None if result.composite is None else result.composite.built.scores
+    if composite is not None and composite.height:
         cols = [c for c in ("score", "score_0_100", "rank") if c in composite.columns]
         out = out.join(
             composite.select("icb_code", *[pl.col(c).alias(f"composite_{c}") for c in cols]),
             on="icb_code",
             how="left",
         )
-    vintages = "; ".join(f"{k}: {v}" for k, v in result.vintages.items())
+    vintages = "; ".join(f"{k}: {v}" for k, v in result.provenance.vintages.items())
     return out.with_columns(
         pl.lit("modelled ICS figures: there are no official ICS ratings").alias("note"),
         pl.lit(vintages).alias("vintages"),
     )
 
 
-def ics_geodataframe(result: Any, boundaries: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def ics_geodataframe(
+    result: Result, boundaries: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
     """The attributes of :func:`ics_attributes` on the ICB boundaries (42 features)."""
     shapes = boundaries if boundaries is not None else read_boundaries("icb")
     attrs = ics_attributes(result).to_pandas()
@@ -67,7 +69,7 @@ def ics_geodataframe(result: Any, boundaries: gpd.GeoDataFrame | None = None) ->
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=shapes.crs)
 
 
-def write_geopackage(result: Any, path: str | Path, *, layer: str = "ics") -> Path:
+def write_geopackage(result: Result, path: str | Path, *, layer: str = "ics") -> Path:
     """Write the ICS layer to a GeoPackage (replacing the file)."""
     path = Path(path)
     gdf = ics_geodataframe(result)

@@ -21,52 +21,102 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import sha256_file
+from ics_model.result import MODELLED_NOTE, Effect, Result, Scenario
+from ics_model.uncertainty import UncertaintyResult
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-MODELLED_NOTE = (
-    "ICS figures are modelled summaries of provider ratings; there are no official ICS ratings."
-)
 
 
 class OutputError(OSError):
     """Outputs could not be written (the message names the path)."""
 
 
-def output_tables(result: Any) -> dict[str, pl.DataFrame | dict]:
+def _scenario_tables(sc: Scenario) -> dict[str, pl.DataFrame | dict]:
+    stem = f"scenario_{sc.spec.name}"
+    tables: dict[str, pl.DataFrame | dict] = {
+        f"{stem}.csv": sc.result.providers,
+        f"{stem}_by_ics.csv": sc.result.by_ics,
+    }
+    if sc.sweep is not None:
+        tables[f"{stem}_sweep.csv"] = sc.sweep
+    if sc.threshold_uncertainty is not None:
+        tables[f"{stem}_threshold_uncertainty.csv"] = sc.threshold_uncertainty
+    tables[f"{stem}.json"] = {
+        "scenario": sc.spec.model_dump(mode="json"),
+        "national": sc.result.national.to_dicts(),
+        "notes": list(sc.result.notes),
+        "label": "modelled scenario: a rule CQC has not adopted, applied to published ratings",
+    }
+    return tables
+
+
+def effect_dict(effect: Effect) -> dict:
+    """The collaboration effect as written to ``collaboration_effect.json``."""
+    if effect.result is None:
+        return {"skipped": effect.skipped}
+    out = effect.result.to_dict()
+    if effect.warning is not None:
+        out["warning"] = effect.warning
+    out["population"] = effect.population
+    return out
+
+
+def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
     """File name -> frame (``.csv``/``.parquet``) or JSON-able dict, for one run's result.
 
-    Optional outputs (composite, scenarios, effect, uncertainty) appear when the result
-    holds them; ``quarantine.csv`` and ``unmapped.csv`` are always written (header only
-    when empty).
+    The only place that names output files. Optional outputs (metrics, composite,
+    uncertainty, scenarios, effect) appear when the result holds them;
+    ``quarantine.csv`` and ``unmapped.csv`` are always written (header only when empty).
     """
+    v, c, m = result.views, result.conservation, result.metrics
     tables: dict[str, pl.DataFrame | dict] = {
-        "ics_view.csv": result.ics_view,
-        "ics_view.parquet": result.ics_view,
-        "providers.csv": result.mapped,
-        "unmapped.csv": result.unmapped,
-        "quarantine.csv": result.quarantine,
-        "superseded.csv": result.superseded,
-        "conservation.csv": result.conservation,
+        "ics_view.csv": v.ics_view,
+        "ics_view.parquet": v.ics_view,
+        "providers.csv": v.mapped,
+        "unmapped.csv": c.unmapped,
+        "quarantine.csv": c.quarantine,
+        "superseded.csv": c.superseded,
+        "conservation.csv": c.table,
     }
-    if result.ics_modelled.height:
-        tables["ics_modelled_ratings.csv"] = result.ics_modelled
-    if result.ics_metrics.height:
-        tables["ics_metrics.csv"] = result.ics_metrics
-        tables["ics_metrics.parquet"] = result.ics_metrics
-        tables["provider_partnership.csv"] = result.provider_partnership
-        tables["ics_flow_matrix.csv"] = result.flow_matrix
-    for name, table in getattr(result, "extra_outputs", {}).items():
-        tables[name] = table
+    if v.ics_modelled.height:
+        tables["ics_modelled_ratings.csv"] = v.ics_modelled
+    if m.computed:
+        tables["ics_metrics.csv"] = m.ics_metrics
+        tables["ics_metrics.parquet"] = m.ics_metrics
+        tables["provider_partnership.csv"] = m.provider_partnership
+        tables["ics_flow_matrix.csv"] = m.flow_matrix
+    if m.gp_quintiles is not None:
+        tables["gp_quintiles.csv"] = m.gp_quintiles
+    if result.uncertainty is not None:
+        tables.update(uncertainty_tables(result.uncertainty))
+    if result.composite is not None:
+        built = result.composite.built
+        tables["composite.csv"] = built.scores
+        tables["composite.parquet"] = built.scores
+        tables["composite_indicators.csv"] = built.indicators
+        tables["composite_weights.csv"] = built.weights
+        tables["correlations.csv"] = result.composite.correlations
+    if result.effect is not None:
+        tables["collaboration_effect.json"] = effect_dict(result.effect)
+    for sc in result.scenarios:
+        tables.update(_scenario_tables(sc))
     return tables
+
+
+def uncertainty_tables(unc: UncertaintyResult) -> dict[str, pl.DataFrame]:
+    """The uncertainty analysis's files: ranks, assumptions varied and Sobol indices."""
+    out = {"uncertainty.csv": unc.per_ics, "uncertainty_assumptions.csv": unc.draws_summary}
+    if unc.sobol is not None:
+        out["sensitivity.csv"] = unc.sobol
+    return out
 
 
 def _write_one(table: pl.DataFrame | dict, path: Path) -> None:
@@ -82,7 +132,7 @@ def _write_one(table: pl.DataFrame | dict, path: Path) -> None:
         raise ValueError(f"unknown output type for {path.name}")
 
 
-def manifest(result: Any, outputs: dict[str, str]) -> dict:
+def manifest(result: Result, outputs: dict[str, str]) -> dict:
     """The run manifest: validated config, inputs and outputs with sha256, version, time."""
     return {
         "tool": "ics_model",
@@ -90,15 +140,15 @@ def manifest(result: Any, outputs: dict[str, str]) -> dict:
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "note": MODELLED_NOTE,
         "config": config_to_dict(result.config),
-        "inputs": [vars(i) for i in result.inputs],
-        "vintages": result.vintages,
+        "inputs": [vars(i) for i in result.provenance.inputs],
+        "vintages": result.provenance.vintages,
         "outputs": dict(sorted(outputs.items())),
-        "conservation": result.conservation.to_dicts(),
+        "conservation": result.conservation.table.to_dicts(),
     }
 
 
 def write_outputs(
-    result: Any,
+    result: Result,
     out: str | Path,
     *,
     _before_move: Callable[[Path], None] | None = None,

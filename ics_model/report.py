@@ -14,7 +14,6 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -25,6 +24,8 @@ import polars as pl
 from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import SOURCES
+from ics_model.outputs import effect_dict
+from ics_model.result import Result
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,10 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
-def _sources_section(result: Any) -> str:
+def _sources_section(result: Result) -> str:
     rows = []
     by_path = {str(s.path): s for s in SOURCES.values()}
-    for i in result.inputs:
+    for i in result.provenance.inputs:
         src = by_path.get(i.path)
         rows.append(
             {
@@ -107,7 +108,8 @@ def _sources_section(result: Any) -> str:
             }
         )
     vint = "".join(
-        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in result.vintages.items()
+        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+        for k, v in result.provenance.vintages.items()
     )
     return (
         "<h2>Data sources and vintages</h2>"
@@ -119,11 +121,11 @@ def _sources_section(result: Any) -> str:
     )
 
 
-def _views_section(result: Any) -> str:
+def _views_section(result: Result) -> str:
     from ics_model.funnel import view_funnel_limits
     from ics_model.plot import funnel, rating_distribution
 
-    view = result.ics_view
+    view = result.views.ics_view
     parts = [
         "<h2>ICS views: provider ratings by system</h2>",
         f'<p class="modelled">{MODELLED}</p>',
@@ -170,11 +172,11 @@ def _views_section(result: Any) -> str:
     return "".join(parts)
 
 
-def _composite_section(result: Any, boundaries) -> str:
+def _composite_section(result: Result, boundaries) -> str:
     from ics_model.plot import caterpillar, choropleth
 
-    comp = result.extra_outputs.get("composite.csv")
-    if not isinstance(comp, pl.DataFrame) or comp.is_empty():
+    comp = None if result.composite is None else result.composite.built.scores
+    if comp is None or comp.is_empty():
         return "<h2>Composite</h2><p>No composite in this run.</p>"
     parts = [
         "<h2>Composite (modelled)</h2>",
@@ -188,15 +190,15 @@ def _composite_section(result: Any, boundaries) -> str:
                     comp,
                     "score_0_100",
                     boundaries=boundaries,
-                    icbs=result.icbs,
+                    icbs=result.views.icbs,
                     legend_title="score (0-100)",
                     ax=ax,
                 ),
                 "Composite score (0-100 across ICSs); grey = not ranked (too little data)",
             )
         )
-    unc = result.extra_outputs.get("uncertainty.csv")
-    if isinstance(unc, pl.DataFrame) and unc.height:
+    unc = None if result.uncertainty is None else result.uncertainty.per_ics
+    if unc is not None and unc.height:
         parts.append(
             _figure(
                 lambda ax: caterpillar(unc, ax=ax),
@@ -206,17 +208,17 @@ def _composite_section(result: Any, boundaries) -> str:
         )
         parts.append(_table(unc.sort("rank_median"), n=45))
     parts.append(_table(comp.sort("rank", nulls_last=True), n=45))
-    corr = result.extra_outputs.get("correlations.csv")
-    if isinstance(corr, pl.DataFrame) and corr.height:
+    corr = result.composite.correlations
+    if corr.height:
         flagged = corr.filter(pl.col("flag_high") | pl.col("flag_negative_within_pillar"))
         parts.append("<h3>Correlation report (JRC step 4): flagged pairs</h3>" + _table(flagged))
     return "".join(parts)
 
 
-def _metrics_section(result: Any, boundaries) -> str:
+def _metrics_section(result: Result, boundaries) -> str:
     from ics_model.plot import choropleth, sii_plot
 
-    m = result.ics_metrics
+    m = result.metrics.ics_metrics
     if m.is_empty():
         return "<h2>Partnership and inequality</h2><p>No metrics in this run.</p>"
     parts = [
@@ -232,7 +234,7 @@ def _metrics_section(result: Any, boundaries) -> str:
                     sc,
                     "value",
                     boundaries=boundaries,
-                    icbs=result.icbs,
+                    icbs=result.views.icbs,
                     legend_title="self-containment (share)",
                     ax=ax,
                 ),
@@ -245,8 +247,8 @@ def _metrics_section(result: Any, boundaries) -> str:
         (pl.col("metric") == "gp_sii_good_or_outstanding")
         & pl.col("icb_code").is_in(with_rii["icb_code"].to_list())
     ).drop_nulls("value")
-    q = result.extra_outputs.get("gp_quintiles.csv")
-    if sii.height and isinstance(q, pl.DataFrame):
+    q = result.metrics.gp_quintiles
+    if sii.height and q is not None:
         code = sii.sort(pl.col("value").abs(), descending=True)["icb_code"][0]
         icpt = m.filter(
             (pl.col("icb_code") == code) & (pl.col("metric") == "gp_rii_good_or_outstanding")
@@ -293,51 +295,45 @@ def _metrics_section(result: Any, boundaries) -> str:
     return "".join(parts)
 
 
-def _scenarios_section(result: Any) -> str:
+def _scenarios_section(result: Result) -> str:
     from ics_model.plot import threshold_sweep
 
     parts = ["<h2>Rating-rule scenarios (modelled rules CQC has not adopted)</h2>"]
-    found = False
-    for name, payload in result.extra_outputs.items():
-        if not (name.startswith("scenario_") and name.endswith(".json")):
-            continue
-        found = True
-        stem = name[:-5]
-        spec = payload["scenario"]
+    for sc in result.scenarios:
+        spec = sc.spec
         parts.append(
-            f"<h3>{html.escape(spec['name'])}</h3><p>"
-            f"{html.escape(spec.get('description') or '')}</p>"
+            f"<h3>{html.escape(spec.name)}</h3><p>{html.escape(spec.description or '')}</p>"
         )
         parts.append(
             _table(
-                pl.DataFrame(payload["national"]).select(
+                sc.result.national.select(
                     "n_outstanding_before", "n_outstanding_after", "n_lost", "n_not_assessable"
                 )
             )
         )
         parts.append(
-            "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in payload["notes"]) + "</ul>"
+            "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in sc.result.notes) + "</ul>"
         )
-        sweep = result.extra_outputs.get(f"{stem}_sweep.csv")
-        if isinstance(sweep, pl.DataFrame) and sweep.height:
+        sweep = sc.sweep
+        if sweep is not None and sweep.height:
             nat = sweep.filter(pl.col("icb_code") == "ENGLAND")
             parts.append(
                 _figure(
                     lambda ax, s=nat: threshold_sweep(
                         s, threshold_unit="indicator threshold", ax=ax
                     ),
-                    f"{spec['name']}: Outstanding ratings lost nationally as the threshold moves",
+                    f"{spec.name}: Outstanding ratings lost nationally as the threshold moves",
                 )
             )
-    if not found:
+    if not result.scenarios:
         parts.append("<p>No scenarios in this run.</p>")
     return "".join(parts)
 
 
-def _effect_section(result: Any) -> str:
-    effect = result.extra_outputs.get("collaboration_effect.json")
-    if not isinstance(effect, dict) or "estimate" not in effect:
+def _effect_section(result: Result) -> str:
+    if result.effect is None or result.effect.result is None:
         return "<h2>Collaboration and Outstanding</h2><p>Not run.</p>"
+    effect = effect_dict(result.effect)
     rows = {
         k: effect.get(k)
         for k in (
@@ -368,7 +364,7 @@ def _effect_section(result: Any) -> str:
     )
 
 
-def build_report(result: Any, *, boundaries=None, manifest: dict | None = None) -> str:
+def build_report(result: Result, *, boundaries=None, manifest: dict | None = None) -> str:
     """The report as one HTML string (images embedded as data URIs).
 
     ``boundaries``: ICB boundaries for the maps (None = the embedded ones; False = no maps).
@@ -408,7 +404,7 @@ def build_report(result: Any, *, boundaries=None, manifest: dict | None = None) 
     )
 
 
-def write_report(result: Any, path: str | Path, *, manifest: dict | None = None) -> Path:
+def write_report(result: Result, path: str | Path, *, manifest: dict | None = None) -> Path:
     """Write :func:`build_report` to ``path`` (atomically: a temporary file then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 import pytest
 
-from ics_model.config import ConfigError, RunConfig, config_from_dict, load_config
+from ics_model.config import ConfigError, RunConfig, config_from_dict, load_config, with_overrides
 
 
 def test_default_config_loads_and_is_frozen():
@@ -37,7 +37,40 @@ def test_bad_value_names_path_allowed_and_given():
 def test_relative_data_paths_resolve_against_the_config(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("data:\n  locations: my/locs.csv\n")
+    (tmp_path / "my").mkdir()
+    (tmp_path / "my" / "locs.csv").write_text("Location ID\n")
     assert load_config(p).data.locations == (tmp_path / "my" / "locs.csv").resolve()
+
+
+def test_every_reference_is_checked_at_load_with_its_key_path(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(
+        "data:\n  gp_practices: nowhere.csv\n"
+        "views:\n  sectors: [nhs_trust, location]\n"
+        "scenarios: [no_such_scenario]\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    text = str(err.value)
+    assert "data.gp_practices: no such file" in text
+    assert "views.sectors: 'location' needs data.locations" in text
+    assert "scenarios.0: unknown scenario" in text and "no_such_scenario" in text
+
+
+def test_seeds_and_counts_are_bounded_at_load():
+    with pytest.raises(ConfigError, match=r"metrics\.seed"):
+        config_from_dict({"metrics": {"seed": -1}})
+    with pytest.raises(ConfigError, match=r"effect\.seed"):
+        config_from_dict({"effect": {"seed": -5}})
+
+
+def test_overrides_go_through_the_config_models():
+    cfg = with_overrides(RunConfig(), {"uncertainty.draws": 123, "effect.enabled": False})
+    assert cfg.uncertainty.draws == 123 and not cfg.effect.enabled
+    with pytest.raises(ConfigError, match=r"uncertainty.draws: .*greater than or equal to 1"):
+        with_overrides(cfg, {"uncertainty.draws": 0})
+    with pytest.raises(ConfigError, match=r"uncertainty.chunk_size"):
+        with_overrides(cfg, {"uncertainty.chunk_size": -3})
 
 
 def test_unreadable_and_invalid_yaml(tmp_path):

@@ -386,10 +386,10 @@ def real():
 
 def test_real_gp_data_with_self_containment(real):
     result, gp = real
-    pop = default_population(result.mapped, gp)
+    pop = default_population(result.views.mapped, gp)
     assert pop.frame["icb_code"].n_unique() == 42
     assert pop.frame["publication_year"].min() >= 2023
-    exposure = result.ics_metrics.filter(pl.col("metric") == "self_containment")
+    exposure = result.metrics.ics_metrics.filter(pl.col("metric") == "self_containment")
     r = collaboration_effect(
         pop.frame, exposure, controls=pop.controls, permutations=2000, seed=20220701
     ).with_caveats(pop.caveats)

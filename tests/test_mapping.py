@@ -1,6 +1,7 @@
 """Placement of providers in ICSs, on tiny hand-written frames."""
 
 from datetime import date
+from functools import partial
 
 import polars as pl
 import pytest
@@ -14,6 +15,7 @@ from ics_model.mapping import (
     resolve_successors,
 )
 from ics_model.ratings import KeyQuestionEnum, RatingEnum, RatingStatusEnum
+from ics_model.rules.engine import combine_frame
 
 ICBS = pl.DataFrame(
     {
@@ -189,7 +191,8 @@ def test_place_locations_by_sub_icb_then_trust_code():
 
 
 def test_combining_several_rated_predecessors_is_an_option():
-    p = place_trusts(RATINGS, TRUSTS, SUCC, ICBS, combine_predecessors="cqc_principles")
+    combine = partial(combine_frame, rule_set="cqc_principles", name="rating")
+    p = place_trusts(RATINGS, TRUSTS, SUCC, ICBS, combine_predecessors=combine)
     rd1 = p.ratings.filter((pl.col("provider_id") == "RD1") & (pl.col("key_question") == "Overall"))
     assert rd1["rating"][0] == "Good"  # Good + Good combined
     assert rd1["mapping_method"][0] == "ods_successor_combined"

@@ -11,7 +11,8 @@ import pytest
 
 from ics_model.config import RunConfig
 from ics_model.data.sources import SOURCES, sha256_file
-from ics_model.pipeline import OutputError, run, write_outputs
+from ics_model.outputs import OutputError, write_outputs
+from ics_model.pipeline import run
 from ics_model.views import ICS_VIEW
 
 
@@ -21,7 +22,7 @@ def result():
 
 
 def test_modelled_ics_ratings_only_on_overall_rows(result):
-    v = result.ics_view
+    v = result.views.ics_view
     overall = v.filter(pl.col("key_question") == "Overall")
     others = v.filter(pl.col("key_question") != "Overall")
     assert others["modelled_ics_shares"].is_null().all()
@@ -33,7 +34,7 @@ def test_modelled_ics_ratings_only_on_overall_rows(result):
 
 
 def test_42_icbs_each_with_a_rated_trust(result):
-    v = result.ics_view
+    v = result.views.ics_view
     assert v["icb_code"].n_unique() == 42
     trusts = v.filter((pl.col("sector") == "nhs_trust") & (pl.col("key_question") == "Overall"))
     assert trusts.height == 42
@@ -45,7 +46,7 @@ def test_42_icbs_each_with_a_rated_trust(result):
 
 
 def test_conservation_on_the_real_files(result):
-    c = result.conservation
+    c = result.conservation.table
     assert c["balanced"].all()
     rows = {r["source"]: r for r in c.to_dicts()}
     assert rows["trust_ratings"]["n_input_rows"] == 7930
@@ -56,25 +57,31 @@ def test_conservation_on_the_real_files(result):
 
 
 def test_superseded_report_lists_loader_rows_and_closed_predecessors(result):
-    sup = result.superseded
+    sup = result.conservation.superseded
     rxe = sup.filter(pl.col("provider_id") == "RXE")
     assert rxe.height == 12 and rxe["source_row"].is_not_null().all()
     closed = sup.filter(pl.col("source_row").is_null())
     assert closed.height > 0
     assert closed["reason"].str.contains("successor .* has its own rating").all()
     by_source = sup.group_by("source").agg(pl.col("n_rows").sum())
-    cons = result.conservation.join(by_source, on="source")
+    cons = result.conservation.table.join(by_source, on="source")
     assert (cons["superseded"] == cons["n_rows"]).all()
 
 
 def test_known_placements_on_real_data(result):
-    m = result.mapped.filter(pl.col("key_question") == "Overall")
+    m = result.views.mapped.filter(pl.col("key_question") == "Overall")
     trusts = m.filter(pl.col("sector") == "nhs_trust")
     assert trusts.height == 202  # open English trusts in ODS etr 2025
     assert set(trusts["mapping_method"]) <= {"ods_trust", "ods_successor"}
     rj1 = trusts.filter(pl.col("provider_id") == "RJ1")
     assert rj1["icb_code"][0] == "QKK"  # Guy's and St Thomas' -> South East London
-    unmapped = dict(zip(result.unmapped["provider_id"], result.unmapped["reason"], strict=False))
+    unmapped = dict(
+        zip(
+            result.conservation.unmapped["provider_id"],
+            result.conservation.unmapped["reason"],
+            strict=False,
+        )
+    )
     for care_trust in ("TAD", "TAH", "TAJ"):
         assert "care trust" in unmapped[care_trust]
     # TAF (Camden and Islington) and RRP (Barnet, Enfield and Haringey) both became G6V2S
@@ -174,7 +181,7 @@ def test_every_number_equals_an_independent_recount(result):
         "n_rated": "n_rated",
     }
     checked = 0
-    for r in result.ics_view.to_dicts():
+    for r in result.views.ics_view.to_dicts():
         key = (r["icb_code"], r["sector"], r["key_question"])
         for col, lab in label.items():
             assert r[col] == counts[(*key, lab)], (key, col)
@@ -193,7 +200,7 @@ def test_every_number_equals_an_independent_recount(result):
                 )
             )
             assert r["mean_score"] == pytest.approx(score / n)
-    assert checked == result.ics_view.height * len(label)
+    assert checked == result.views.ics_view.height * len(label)
 
 
 def test_write_outputs_and_manifest(result, tmp_path):
@@ -258,11 +265,11 @@ def test_output_under_a_regular_file_is_an_output_error(result, tmp_path):
 
 def test_icb_vintage_2026_option_runs_and_reports_splits():
     res = run(RunConfig.model_validate({"mapping": {"icb_vintage": "2026"}}))
-    codes = set(res.ics_view["icb_code"])
+    codes = set(res.views.ics_view["icb_code"])
     assert "QNQ" not in codes  # Frimley split in April 2026
     assert len(codes) < 42
-    assert res.unmapped.filter(pl.col("reason").str.contains("not guessed")).height > 0
-    assert res.conservation["balanced"].all()
+    assert res.conservation.unmapped.filter(pl.col("reason").str.contains("not guessed")).height > 0
+    assert res.conservation.table["balanced"].all()
 
 
 @pytest.mark.parametrize("fmt", ["locations_csv_cp1252", "locations_xlsx", "locations_ods"])
@@ -275,28 +282,28 @@ def test_user_locations_file_is_placed_through_sub_icb_codes(cqc_fixtures, fmt):
         }
     )
     res = run(cfg)
-    loc = res.mapped.filter(pl.col("sector") == "location")
+    loc = res.views.mapped.filter(pl.col("sector") == "location")
     placed = dict(zip(loc["provider_id"], loc["icb_code"], strict=False))
     methods = dict(zip(loc["provider_id"], loc["mapping_method"], strict=False))
     # RJ122 (St Thomas') sits in E38000244 (South East London sub-ICB) -> QKK
     assert placed["RJ122"] == "QKK" and methods["RJ122"] == "sub_icb_gss"
     # a Leeds care home (E38000225) -> West Yorkshire ICB
     assert placed["1-1000000001"] == "QWO"
-    assert res.conservation["balanced"].all()
-    view = res.ics_view.filter(pl.col("sector") == "location")
+    assert res.conservation.table["balanced"].all()
+    view = res.views.ics_view.filter(pl.col("sector") == "location")
     assert view.filter(pl.col("icb_code") == "QKK")["n_providers"][0] >= 1
     assert "user file" in view["ratings_vintage"][0]
 
 
 def test_combine_predecessors_option_rates_merged_trusts():
     res = run(RunConfig.model_validate({"mapping": {"combine_predecessors": "cqc_principles"}}))
-    trusts = res.mapped.filter(
+    trusts = res.views.mapped.filter(
         (pl.col("sector") == "nhs_trust") & (pl.col("key_question") == "Overall")
     )
     g6 = trusts.filter(pl.col("provider_id") == "G6V2S")
     assert g6["rating_source"][0] == "combined" and g6["rating"][0] is not None
     assert g6["inherited_from"][0] == "RRP+TAF"
-    assert res.conservation["balanced"].all()
+    assert res.conservation.table["balanced"].all()
 
 
 def test_user_indicators_and_completed_pathways_options(tmp_path):
@@ -314,14 +321,14 @@ def test_user_indicators_and_completed_pathways_options(tmp_path):
         }
     )
     res = run(cfg)
-    user = res.ics_metrics.filter(pl.col("metric") == "partnerships_and_communities_score")
+    user = res.metrics.ics_metrics.filter(pl.col("metric") == "partnerships_and_communities_score")
     assert dict(zip(user["icb_code"], user["value"], strict=True)) == {"QE1": 3.0, "QF7": 2.0}
     assert set(user["direction"]) == {"higher_is_better"}
     assert user["source"].str.contains("user file").all()
-    prov = res.provider_partnership
+    prov = res.metrics.provider_partnership
     assert "provider_collaborative_member" in prov.columns
     assert prov.filter(pl.col("provider_id") == "RJ1")["provider_collaborative_member"][0] == 1
-    roles = {i.role for i in res.inputs}
+    roles = {i.role for i in res.provenance.inputs}
     assert "user_indicators" in roles and "rtt_2026_04" in roles
 
 
@@ -357,14 +364,14 @@ def test_a_full_workbook_uses_its_providers_sheet_for_trusts(cqc_fixtures):
             }
         )
     )
-    sectors = set(res.mapped["sector"].cast(pl.String))
+    sectors = set(res.views.mapped["sector"].cast(pl.String))
     assert sectors == {"nhs_trust", "location"}
-    assert res.conservation["balanced"].all()
+    assert res.conservation.table["balanced"].all()
 
 
 def test_reference_sources_are_accounted_for_too(result):
-    c = {r["source"]: r for r in result.conservation.to_dicts()}
+    c = {r["source"]: r for r in result.conservation.table.to_dicts()}
     assert (c["ods_trusts"]["n_input_rows"], c["ods_trusts"]["used"]) == (273, 273)
     assert c["ods_successors"]["n_input_rows"] == 11537
     assert c["icb_codes"]["used"] == 42
-    assert result.conservation["balanced"].all()
+    assert result.conservation.table["balanced"].all()

@@ -475,7 +475,7 @@ def real():
     from ics_model.pipeline import run
 
     r = run(RunConfig.model_validate({"metrics": {"sii_repetitions": 2000}}))
-    prov, icb = indicator_frames(r.provider_partnership, r.ics_metrics)
+    prov, icb = indicator_frames(r.metrics.provider_partnership, r.metrics.ics_metrics)
     return r, {"provider_indicators": prov, "icb_indicators": icb}
 
 
@@ -483,10 +483,10 @@ def real():
 def test_shipped_scenarios_on_the_real_data(real, name):
     r, ind = real
     spec = get_scenario(name)
-    res = run_scenario(r.mapped, spec, **ind)
+    res = run_scenario(r.views.mapped, spec, **ind)
     _check_reconciles(res)
     view = (
-        r.ics_view.filter(
+        r.views.ics_view.filter(
             (pl.col("sector").cast(pl.String) == spec.sector)
             & (pl.col("key_question").cast(pl.String) == "Overall")
         )
@@ -497,7 +497,7 @@ def test_shipped_scenarios_on_the_real_data(real, name):
     assert _national(res)["n_outstanding_before"] == view["n_outstanding_before"].sum() > 0
     assert (SYSTEM_GATE_NOTE in res.notes) == (spec.gate().scope == "icb")
 
-    sweep = threshold_sweep(r.mapped, spec, **ind)
+    sweep = threshold_sweep(r.views.mapped, spec, **ind)
     assert sweep.height == 101 * (res.by_ics.height + 1)
     assert (sweep["n_lost"] + sweep["n_not_assessable"] <= sweep["n_outstanding_before"]).all()
     assert (sweep["n_outstanding_after"] >= 0).all()
@@ -519,14 +519,14 @@ def test_shipped_scenarios_on_the_real_data(real, name):
 def test_real_sweep_at_the_scenario_threshold_equals_the_run(real):
     r, ind = real
     spec = get_scenario("trust_wellled_self_containment")
-    _check_sweep_equals_runs(r.mapped, spec, [0.0, 0.8, 0.85, 1.0], **ind)
+    _check_sweep_equals_runs(r.views.mapped, spec, [0.0, 0.8, 0.85, 1.0], **ind)
     gp = get_scenario("gp_self_containment_overall")
-    _check_sweep_equals_runs(r.mapped, gp, [0.8, 0.9], **ind)
+    _check_sweep_equals_runs(r.views.mapped, gp, [0.8, 0.9], **ind)
 
 
 def test_real_both_levels_for_home_system_share(real):
     r, ind = real
-    out = sweep_both_levels(r.mapped, "home_system_share", "provider", [0.5, 0.9, 1.0], **ind)
+    out = sweep_both_levels(r.views.mapped, "home_system_share", "provider", [0.5, 0.9, 1.0], **ind)
     nat = out.filter(pl.col("icb_code") == "ENGLAND").sort("level", "threshold")
     ov = nat.filter(pl.col("level") == "overall")
     kq = nat.filter(pl.col("level") == "key_question")
@@ -559,14 +559,14 @@ def test_threshold_uncertainty_brackets_the_fixed_threshold_and_is_seeded():
             {"metrics": {"sii_repetitions": 2000}, "effect": {"enabled": False}, "scenarios": []}
         )
     )
-    prov, icb = indicator_frames(r.provider_partnership, r.ics_metrics)
+    prov, icb = indicator_frames(r.metrics.provider_partnership, r.metrics.ics_metrics)
     spec = get_scenario("gp_self_containment_overall")
     kw = {"spread": 0.1, "draws": 500, "provider_indicators": prov, "icb_indicators": icb}
-    a = threshold_uncertainty(r.mapped, spec, seed=3, **kw)
-    b = threshold_uncertainty(r.mapped, spec, seed=3, **kw)
+    a = threshold_uncertainty(r.views.mapped, spec, seed=3, **kw)
+    b = threshold_uncertainty(r.views.mapped, spec, seed=3, **kw)
     assert a.equals(b)
     nat = a.filter(pl.col("icb_code") == "ENGLAND").row(0, named=True)
-    fixed = run_scenario(r.mapped, spec, provider_indicators=prov, icb_indicators=icb)
+    fixed = run_scenario(r.views.mapped, spec, provider_indicators=prov, icb_indicators=icb)
     lost = fixed.national["n_lost"][0]
     assert nat["lost_p05"] <= lost <= nat["lost_p95"]
     assert (nat["threshold_low"], nat["threshold_high"]) == pytest.approx((0.7, 0.9))

@@ -19,9 +19,10 @@ import math
 import re
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ics_model.composite.methods import AGGREGATORS, MISSING_POLICIES, NORMALISERS, TRANSFORMS
+from ics_model.spec import Frozen, validate_as
 from ics_model.views import SECTOR_KEY_QUESTIONS
 
 #: The label every composite carries.
@@ -31,10 +32,6 @@ _NAME = r"^[a-z][a-z0-9_]*$"
 _VIEW_SOURCE = re.compile(r"^view:(?P<sector>[a-z_]+):(?P<kq>[A-Za-z-]+):(?P<column>[a-z0-9_]+)$")
 _METRIC_SOURCE = re.compile(r"^metric:(?P<metric>[a-z0-9_]+)$")
 RESERVED_NAMES: Final = frozenset({"icb_code", "icb_name", "icb_gss"})
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _check_name(kind: str, value: str, registry: dict[str, Any]) -> str:
@@ -69,7 +66,7 @@ def parse_source(source: str) -> tuple[str, ...]:
     )
 
 
-class Goalposts(_Frozen):
+class Goalposts(Frozen):
     """Fixed goalposts for ``normalise: goalposts``, in the units the normaliser sees.
 
     Those are the raw units unless ``transform: log`` (then give log units). ``lower`` and
@@ -89,7 +86,7 @@ class Goalposts(_Frozen):
         return self
 
 
-class IndicatorSpec(_Frozen):
+class IndicatorSpec(Frozen):
     """One indicator of a pillar.
 
     Attributes
@@ -163,7 +160,7 @@ class IndicatorSpec(_Frozen):
         return self.transform or "none"
 
 
-class PillarSpec(_Frozen):
+class PillarSpec(Frozen):
     """A pillar: weighted indicators, optionally with its own aggregation.
 
     Attributes
@@ -231,7 +228,7 @@ def _default_pillars() -> dict[str, PillarSpec]:
     }
 
 
-class CompositeSpec(_Frozen):
+class CompositeSpec(Frozen):
     """A composite indicator specification (the ``composite:`` section of a run config).
 
     Attributes
@@ -323,17 +320,7 @@ def default_composite_spec() -> CompositeSpec:
 
 def composite_spec_from_dict(data: Any, *, source: str = "<dict>") -> CompositeSpec:
     """Validate a mapping as a :class:`CompositeSpec`, raising ``ConfigError`` with key paths."""
-    from ics_model.config import ConfigError, _format_error  # late: config imports this module
-
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: composite must be a mapping, got {type(data).__name__}")
-    try:
-        return CompositeSpec.model_validate(data)
-    except ValidationError as exc:
-        lines = [_format_error(e) for e in exc.errors()]
-        raise ConfigError(f"invalid composite spec {source}:\n  " + "\n  ".join(lines)) from None
+    return validate_as(CompositeSpec, data, "composite spec", source=source)
 
 
 __all__ = [

@@ -6,6 +6,7 @@ A trust inherits a rating only from its sole rated predecessor.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import polars as pl
 
@@ -22,6 +23,10 @@ from ics_model.ratings import KeyQuestionEnum, SectorEnum
 
 log = logging.getLogger(__name__)
 
+#: combines several ratings into one per group: ``f(frame, by=[...])`` -> one row per
+#: ``by`` group with a ``rating`` column (a rule set's combination, chosen by the caller).
+Combiner = Callable[..., pl.DataFrame]
+
 
 # --------------------------------------------------------------------------- trusts
 
@@ -35,7 +40,7 @@ def place_trusts(
     source: str = "trust_ratings",
     icb_vintage: str = "2023",
     inherit: bool = True,
-    combine_predecessors: str | None = None,
+    combine_predecessors: Combiner | None = None,
     ratings_vintage: str | None = None,
 ) -> Placed:
     """Place NHS trust ratings in ICSs, with the current open trust as the unit.
@@ -48,9 +53,12 @@ def place_trusts(
     icb_codes : canonical ICB list (icb_code, icb_gss, icb_name).
     inherit : let a trust with no rating inherit its only rated predecessor's rating.
     combine_predecessors : None (default: a trust with several rated predecessors stays
-        unrated) or a rule set name: their trust-level ratings are then combined per key
-        question by that rule set (``mapping_method = ods_successor_combined``,
-        ``rating_source = combined``) -- a modelling choice, off by default.
+        unrated) or a combiner ``f(frame, by=[...]) -> frame``, one row per group with a
+        ``rating`` column (e.g. a rule set's
+        ``functools.partial(ics_model.rules.combine_frame, rule_set="cqc_principles",
+        name="rating")``): their trust-level ratings are then combined per key question
+        (``mapping_method = ods_successor_combined``, ``rating_source = combined``) -- a
+        modelling choice, off by default.
 
     Returns
     -------
@@ -285,13 +293,11 @@ def place_trusts(
     )
 
 
-def _combine_predecessors(joined: pl.DataFrame, units: set[str], rule_set: str) -> pl.DataFrame:
-    """Combine several predecessors' ratings per (unit, key question) by a rule set."""
-    from ics_model.rules.engine import combine_frame
-
+def _combine_predecessors(joined: pl.DataFrame, units: set[str], combine: Combiner) -> pl.DataFrame:
+    """Combine several predecessors' ratings per (unit, key question) with ``combine``."""
     multi = joined.filter(pl.col("provider_id").is_in(sorted(units)))
     keys = ["provider_id", "provider_name", "icb_code", "icb_gss", "icb_name", "key_question"]
-    combined = combine_frame(multi, by=keys, rule_set=rule_set, name="rating").join(
+    combined = combine(multi, by=keys).join(
         multi.group_by(keys).agg(pl.col("publication_date").max()), on=keys, how="left"
     )
     combined = combined.select(

@@ -23,18 +23,14 @@ from ics_model.contracts import Column, Contract, validate
 from ics_model.metrics._base import Z975, InequalityInputError
 from ics_model.metrics.catalogue import CATALOGUE_BY_METRIC, METRIC_CATALOGUE, catalogue_markdown
 from ics_model.metrics.inequality import gini, rating_dispersion, theil_decomposition
-from ics_model.metrics.partnership import (
-    PROXY_LABEL,
-    FlowTable,
-)
 from ics_model.metrics.partnership_catalogue import resolve_directions
+from ics_model.metrics.partnership_inputs import PROXY_LABEL, FlowTable
 from ics_model.metrics.sii import slope_index_or_null
-from ics_model.ratings import wilson_exprs
+from ics_model.ratings import DIRECTIONS, wilson_exprs
 
 log = logging.getLogger(__name__)
 
 PILLARS: Final = frozenset({"partnership", "inequality", "context"})
-DIRECTIONS: Final = frozenset({"higher_is_better", "lower_is_better", "neutral"})
 NATIONAL: Final = "ENGLAND"
 #: providers needed for a within-ICS spread statistic (fewer: null with a note)
 MIN_PROVIDERS: Final = 3
@@ -50,7 +46,7 @@ ICS_METRICS: Final = Contract(
         Column("lower", pl.Float64, description="95% lower limit, where the statistic has one"),
         Column("upper", pl.Float64, description="95% upper limit"),
         Column("pillar", pl.String, nullable=False, allowed=PILLARS),
-        Column("direction", pl.String, nullable=False, allowed=DIRECTIONS),
+        Column("direction", pl.String, nullable=False, allowed=frozenset(DIRECTIONS)),
         Column("unit", pl.String, nullable=False),
         Column("vintage", pl.String, nullable=False),
         Column("source", pl.String, nullable=False),

@@ -10,6 +10,7 @@ the RTT flows of :mod:`ics_model.metrics.partnership_inputs`.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal
 
@@ -45,6 +46,22 @@ USER_INDICATORS: Final = Contract(
 
 
 def read_user_indicators(path: str | Path, *, mode: Mode = "strict") -> Loaded:
+    """Read and validate a user-indicators CSV (see :func:`_read_user_indicators`).
+
+    A file is read once per process while it is unchanged (same size and modification
+    time): checking a config and running it share one read.
+    """
+    path = Path(path).resolve()
+    st = path.stat()
+    return _read_cached(path, st.st_size, st.st_mtime_ns, mode)
+
+
+@lru_cache(maxsize=8)
+def _read_cached(path: Path, size: int, mtime_ns: int, mode: Mode) -> Loaded:
+    return _read_user_indicators(path, mode=mode)
+
+
+def _read_user_indicators(path: str | Path, *, mode: Mode = "strict") -> Loaded:
     """Read a CSV of user-supplied partnership indicators (long: one value per row).
 
     Columns (header required): ``level`` (``provider`` = an NHS trust, or ``icb``);

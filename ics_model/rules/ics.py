@@ -123,3 +123,52 @@ def ics_modelled_ratings(view: pl.DataFrame, rule_set: Any) -> pl.DataFrame:
         .alias("note"),
         pl.lit(MODELLED_LABEL).alias("label"),
     )
+
+
+def add_modelled_ratings(
+    view: pl.DataFrame, rule_sets: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add modelled ICS ratings per rule set to a view (*modelled*: CQC never rated ICSs).
+
+    Parameters
+    ----------
+    view : an ICS view (:data:`ics_model.views.ICS_VIEW`).
+    rule_sets : names of ICS-level rule sets (share- or segment-based).
+
+    Returns
+    -------
+    tuple of pl.DataFrame
+        The view with one ``modelled_<name>`` column per rule set (Overall rows), and the
+        modelled ratings long (one row per ICS x sector x key question x rule set, with
+        ``n_rated``, a ``note`` and a ``label``).
+    """
+    frames = []
+    for name in rule_sets:
+        m = ics_modelled_ratings(view, name)
+        value = (
+            "modelled_ics_rating"
+            if "modelled_ics_rating" in m.columns
+            else ("modelled_ics_segment")
+        )
+        frames.append(
+            m.select(
+                "icb_code",
+                "sector",
+                "key_question",
+                "rule_set",
+                pl.col(value).cast(pl.String).alias("modelled_value"),
+                pl.lit(value).alias("kind"),
+                "n_rated",
+                "note",
+                "label",
+            )
+        )
+        overall = m.filter(pl.col("key_question") == "Overall").select(
+            "icb_code",
+            "sector",
+            "key_question",
+            pl.col(value).cast(pl.String).alias(f"modelled_{name}"),
+        )
+        view = view.join(overall, on=["icb_code", "sector", "key_question"], how="left")
+    long = pl.concat(frames) if frames else pl.DataFrame()
+    return view, long

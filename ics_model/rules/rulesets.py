@@ -25,20 +25,16 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
-from ics_model.config import ConfigError, _format_error, read_yaml
+from ics_model.spec import ConfigError, Frozen, format_error, read_yaml, validate_as
 
 Rating = Literal["Outstanding", "Good", "Requires improvement", "Inadequate"]
 KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
 Enforcement = Literal["requirement_notice", "warning_notice", "condition"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Band(_Frozen):
+class Band(Frozen):
     """Limits for aggregating ``min_n``..``max_n`` underlying ratings.
 
     Attributes
@@ -61,7 +57,7 @@ class Band(_Frozen):
         return self
 
 
-class Gate(_Frozen):
+class Gate(Frozen):
     """A collaboration gate.
 
     ``level: overall`` -- the overall rating may be Outstanding only if the condition
@@ -102,7 +98,7 @@ _DEFAULT_BANDS = (
 )
 
 
-class PrinciplesRuleSet(_Frozen):
+class PrinciplesRuleSet(Frozen):
     """CQC's ratings principles as a rule set.
 
     Applied in order (first that holds wins) to the counts of underlying ratings
@@ -151,7 +147,7 @@ class PrinciplesRuleSet(_Frozen):
         raise ValueError(f"no band for n={n}")
 
 
-class SafRuleSet(_Frozen):
+class SafRuleSet(Frozen):
     """SAF scoring: statement scores 1-4 -> key-question percentage -> rating.
 
     percentage = 100 * sum(scores) / (4 * n). Bands (lower edges, inclusive, after
@@ -190,7 +186,7 @@ class SafRuleSet(_Frozen):
         return self
 
 
-class ShareRule(_Frozen):
+class ShareRule(Frozen):
     """One rule of a share-based ICS rule set: every stated bound must hold."""
 
     rating: Rating
@@ -200,7 +196,7 @@ class ShareRule(_Frozen):
     max_share_requires_improvement_or_worse: float | None = Field(None, ge=0, le=1)
 
 
-class ShareThresholdsRuleSet(_Frozen):
+class ShareThresholdsRuleSet(Frozen):
     """ICS-level modelled rating from shares of provider ratings; first matching rule wins.
 
     Count-based principles do not scale to systems (two Inadequate practices among 400
@@ -216,7 +212,7 @@ class ShareThresholdsRuleSet(_Frozen):
     rules: tuple[ShareRule, ...] = Field(min_length=1)
 
 
-class SegmentationRuleSet(_Frozen):
+class SegmentationRuleSet(Frozen):
     """NOF-style segmentation (note the direction: 1 = best).
 
     Each rated provider gets a code (Outstanding 1, Good 2, Requires improvement 3,
@@ -241,7 +237,7 @@ RuleSet = Annotated[
     PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet,
     Field(discriminator="kind"),
 ]
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(RuleSet)
+_ADAPTER: TypeAdapter[RuleSet] = TypeAdapter(RuleSet)
 
 
 def rules_dir() -> Path:
@@ -250,28 +246,24 @@ def rules_dir() -> Path:
     return configs_dir() / "rules"
 
 
-def rule_set_from_dict(data: Any, *, source: str = "<dict>") -> Any:
+def rule_set_from_dict(data: Any, *, source: str = "<dict>") -> RuleSet:
     """Validate a mapping as a rule set (raises :class:`ConfigError` naming key paths)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"rule set {source}: the top level must be a mapping")
-    if "kind" not in data:
+    if isinstance(data, dict) and "kind" not in data:
         raise ConfigError(
             f"invalid rule set {source}:\n  kind: missing (allowed: 'principles', 'saf', "
             "'share_thresholds', 'segmentation')"
         )
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            loc = list(e.get("loc", ()))
-            if loc and loc[0] == data.get("kind"):
-                loc = loc[1:]  # drop the discriminator tag from the key path
-            lines.append(_format_error({**e, "loc": tuple(loc)}))
-        raise ConfigError(f"invalid rule set {source}:\n  " + "\n  ".join(lines)) from None
+
+    def error_line(e: Any) -> str:
+        loc = tuple(e.get("loc", ()))
+        if loc and loc[0] == data.get("kind"):
+            loc = loc[1:]  # drop the discriminator tag from the key path
+        return format_error({**e, "loc": loc})
+
+    return validate_as(_ADAPTER, data, "rule set", source=source, error_line=error_line)
 
 
-def load_rule_set(path: str | Path) -> Any:
+def load_rule_set(path: str | Path) -> RuleSet:
     """Load one rule set from a YAML file."""
     return rule_set_from_dict(read_yaml(path, "rule set"), source=str(path))
 
@@ -285,7 +277,7 @@ def available_rule_sets() -> dict[str, Path]:
     return out
 
 
-def get_rule_set(rule_set: Any) -> Any:
+def get_rule_set(rule_set: Any) -> RuleSet:
     """A rule set from a name, a YAML path, a mapping, or a rule set object."""
     if isinstance(
         rule_set, PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet
@@ -302,5 +294,5 @@ def get_rule_set(rule_set: Any) -> Any:
 
 
 @cache
-def _load_cached(path: str) -> Any:
+def _load_cached(path: str) -> RuleSet:
     return load_rule_set(path)

@@ -21,19 +21,16 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from ics_model.config import ConfigError, _format_error, read_yaml
 from ics_model.mapping.base import GP_KEY_QUESTIONS
 from ics_model.rules.rulesets import Gate, PrinciplesRuleSet, get_rule_set
+from ics_model.spec import ConfigError, Frozen, format_error, read_yaml, validate_as
 
 Sector = Literal["nhs_trust", "gp_practice"]
 #: key questions the ratings file of each sector holds (besides Overall)
@@ -42,10 +39,6 @@ SECTOR_KEY_QUESTIONS: dict[str, tuple[str, ...]] = {
     "gp_practice": tuple(k for k in GP_KEY_QUESTIONS if k != "Overall"),
 }
 _UNION_TAGS = ("range", "list")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _PathError(ValueError):
@@ -58,7 +51,7 @@ class _PathError(ValueError):
         self.given = given
 
 
-class ThresholdRange(_Frozen):
+class ThresholdRange(Frozen):
     """``num`` evenly spaced thresholds from ``start`` to ``stop`` (both included)."""
 
     start: float
@@ -80,7 +73,7 @@ Thresholds = Annotated[
 ]
 
 
-class Sweep(_Frozen):
+class Sweep(Frozen):
     """A threshold sweep of one gate.
 
     Attributes
@@ -111,7 +104,7 @@ class Sweep(_Frozen):
         return np.asarray(self.thresholds, dtype=np.float64)
 
 
-class ScenarioSpec(_Frozen):
+class ScenarioSpec(Frozen):
     """A collaboration-gate scenario for one sector.
 
     Attributes
@@ -213,18 +206,12 @@ def _error_line(err: Any) -> str:
     if "thresholds" in loc:  # drop the union tag from the key path
         i = loc.index("thresholds")
         loc = loc[: i + 1] + tuple(p for p in loc[i + 1 :] if p not in _UNION_TAGS)
-    return _format_error({**err, "loc": loc})
+    return format_error({**err, "loc": loc})
 
 
 def scenario_from_dict(data: Any, *, source: str = "<dict>") -> ScenarioSpec:
     """Validate a mapping as a :class:`ScenarioSpec` (:class:`ConfigError` names key paths)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"scenario {source}: the top level must be a mapping")
-    try:
-        return ScenarioSpec.model_validate(data)
-    except ValidationError as exc:
-        lines = [_error_line(e) for e in exc.errors()]
-        raise ConfigError(f"invalid scenario {source}:\n  " + "\n  ".join(lines)) from None
+    return validate_as(ScenarioSpec, data, "scenario", source=source, error_line=_error_line)
 
 
 def load_scenario(path: str | Path) -> ScenarioSpec:

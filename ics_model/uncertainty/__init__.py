@@ -13,8 +13,8 @@ Typical use::
     from ics_model.uncertainty import UncertaintySpec, run_uncertainty
 
     cspec = default_composite_spec()
-    matrix = indicator_matrix(result.ics_view, result.ics_metrics, cspec)
-    res = run_uncertainty(matrix, UncertaintySpec(), cspec, providers=result.mapped)
+    matrix = indicator_matrix(result.views.ics_view, result.metrics.ics_metrics, cspec)
+    res = run_uncertainty(matrix, UncertaintySpec(), cspec, providers=result.views.mapped)
     res.per_ics  # rank, rank_median, rank_p05, rank_p95, p_top_k, ...
 
 The array kernels (:func:`weight_monte_carlo`, :func:`score_draws`, :func:`rank_rows`)

@@ -24,20 +24,17 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ics_model.composite.methods import AGGREGATORS, NORMALISERS
 from ics_model.composite.spec import CompositeSpec
+from ics_model.spec import Frozen
 
 log = logging.getLogger(__name__)
 
 
 class UncertaintyError(ValueError):
     """An uncertainty analysis cannot run as specified; the message says which setting."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 #: normalisers that can be drawn as alternatives (goalposts needs per-indicator goalposts).
@@ -48,7 +45,7 @@ ALTERNATIVE_NORMALISERS = tuple(n for n in NORMALISERS if n != "goalposts")
 POSITIVE_AGGREGATIONS = frozenset({"geometric", "harmonic"})
 
 
-class WeightsSpec(_Frozen):
+class WeightsSpec(Frozen):
     r"""How indicator weights (within pillars) and pillar weights are perturbed.
 
     Attributes
@@ -77,7 +74,7 @@ class WeightsSpec(_Frozen):
     spread: float = Field(0.25, ge=0.0, lt=1.0)
 
 
-class SobolSpec(_Frozen):
+class SobolSpec(Frozen):
     r"""Variance-based sensitivity indices (Sobol') of each ICS's rank and score.
 
     One input per assumption actually varied (weights, normalisation, aggregation,
@@ -114,7 +111,7 @@ class SobolSpec(_Frozen):
         return v
 
 
-class UncertaintySpec(_Frozen):
+class UncertaintySpec(Frozen):
     r"""Monte Carlo uncertainty analysis of a composite (JRC/OECD Handbook 2008, step 7).
 
     Attributes

@@ -21,7 +21,7 @@ from ics_model.pipeline import run
 def real():
     result = run(RunConfig.model_validate({"metrics": {"sii_repetitions": 2000}}))
     spec = default_composite_spec()
-    matrix = indicator_matrix(result.ics_view, result.ics_metrics, spec)
+    matrix = indicator_matrix(result.views.ics_view, result.metrics.ics_metrics, spec)
     return result, spec, matrix, composite(matrix, spec)
 
 
@@ -73,6 +73,6 @@ def test_real_correlations_and_peers(real):
         | (pl.col("indicator_b") == "self_containment")
     )
     assert sc["n"].max() == 41  # Frimley has no self-containment
-    p = peers(result.ics_metrics, "QNQ", n=5)
+    p = peers(result.metrics.ics_metrics, "QNQ", n=5)
     assert p.height == 5 and "QNQ" not in p["icb_code"].to_list()
     assert (p["distance"].diff().drop_nulls() >= 0).all()

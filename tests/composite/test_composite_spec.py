@@ -125,7 +125,7 @@ def test_duplicates_empty_pillars_and_other_structure_errors():
     d = spec_dict()
     d["pillars"]["quality"]["indicators"][0]["name"] = "icb_code"
     assert "reserved" in error_text(d)
-    assert "composite must be a mapping" in error_text([1, 2])
+    assert "top level must be a mapping, got list" in error_text([1, 2])
 
 
 def test_goalposts_and_quantile_and_range_checks():

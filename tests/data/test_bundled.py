@@ -56,7 +56,7 @@ def test_wheel_carries_the_data_and_runs_from_it(tmp_path):
         "import ics_model.data.bundled as b, ics_model.pipeline as p;"
         "print(b.datasets_dir());"
         "r = p.run();"
-        "print(r.ics_view['icb_code'].n_unique())"
+        "print(r.views.ics_view['icb_code'].n_unique())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

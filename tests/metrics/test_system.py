@@ -200,7 +200,7 @@ def test_catalogue_documents_every_metric():
 @pytest.fixture(scope="module")
 def real():
     cfg = RunConfig.model_validate({"metrics": {"sii_repetitions": 2000}})
-    return run(cfg).ics_metrics
+    return run(cfg).metrics.ics_metrics
 
 
 def test_real_data_every_ics_and_metric(real):

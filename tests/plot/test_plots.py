@@ -78,7 +78,7 @@ def build_inputs() -> dict[str, Any]:
     result = run(RunConfig.model_validate({"metrics": {"sii_repetitions": 2000}}))
     gp = cqc.read_gp_practices(SOURCES["cqc_gp_practices_2024"].path).frame
     practices = (
-        result.mapped.filter(
+        result.views.mapped.filter(
             (pl.col("sector") == "gp_practice") & (pl.col("key_question") == "Overall")
         )
         .select("provider_id", "icb_code", "rating")
@@ -89,7 +89,7 @@ def build_inputs() -> dict[str, Any]:
         )
     )
     quintiles = gp_quintile_table(practices).join(
-        result.icbs.select("icb_code", "icb_name"), on="icb_code"
+        result.views.icbs.select("icb_code", "icb_name"), on="icb_code"
     )
     sii = slope_index(
         quintiles.filter(pl.col("icb_code") == SII_ICB),
@@ -103,7 +103,7 @@ def build_inputs() -> dict[str, Any]:
         seed=7,
         intercept=True,
     )
-    names = result.icbs.sort("icb_code").head(10)
+    names = result.views.icbs.sort("icb_code").head(10)
     uncertainty = names.with_columns(
         rank=pl.Series([3, 1, 7, 2, 9, 5, 4, 10, 6, 8]),
         rank_median=pl.Series([3.0, 1.0, 6.5, 2.0, 9.0, 5.0, 4.0, 10.0, 6.0, 8.0]),
@@ -135,7 +135,7 @@ def build_inputs() -> dict[str, Any]:
 
 
 def _metric(inputs: dict[str, Any], name: str) -> pl.DataFrame:
-    return inputs["result"].ics_metrics.filter(pl.col("metric") == name)
+    return inputs["result"].metrics.ics_metrics.filter(pl.col("metric") == name)
 
 
 # --------------------------------------------------------------------------- charts
@@ -147,7 +147,7 @@ CHARTS: dict[str, Chart] = {
         _metric(d, "share_waiting_over_18_weeks"),
         "value",
         boundaries=d["boundaries"],
-        icbs=d["result"].icbs,
+        icbs=d["result"].views.icbs,
         regions=d["regions"],
         legend_title="Residents waiting over 18 weeks (% of pathways)",
         fmt="{:.0%}",
@@ -156,7 +156,7 @@ CHARTS: dict[str, Chart] = {
         _metric(d, "gp_sii_good_or_outstanding"),
         "value",
         boundaries=d["boundaries"],
-        icbs=d["result"].icbs,
+        icbs=d["result"].views.icbs,
         scheme="natural_breaks",
         fmt="{:.2f}",
     ),
@@ -164,13 +164,13 @@ CHARTS: dict[str, Chart] = {
         _metric(d, "imd_share_most_deprived_quintile"),
         "value",
         boundaries=d["boundaries"],
-        icbs=d["result"].icbs,
+        icbs=d["result"].views.icbs,
         scheme="equal_interval",
         k=4,
     ),
-    "rating_distribution_trusts": lambda d: plot.rating_distribution(d["result"].ics_view),
+    "rating_distribution_trusts": lambda d: plot.rating_distribution(d["result"].views.ics_view),
     "rating_distribution_gp": lambda d: plot.rating_distribution(
-        d["result"].ics_view,
+        d["result"].views.ics_view,
         sector="gp_practice",
         order_by="icb_name",
         include_not_rated=True,
@@ -184,14 +184,14 @@ CHARTS: dict[str, Chart] = {
         d["quintiles"], d["sii"], icb_code=SII_ICB, value="share_go"
     ),
     "funnel_gp": lambda d: plot.funnel(
-        d["result"].ics_view,
-        view_funnel_limits(d["result"].ics_view, sector="gp_practice"),
+        d["result"].views.ics_view,
+        view_funnel_limits(d["result"].views.ics_view, sector="gp_practice"),
         sector="gp_practice",
     ),
     "funnel_trusts": lambda d: plot.funnel(
-        d["result"].ics_view,
+        d["result"].views.ics_view,
         view_funnel_limits(
-            d["result"].ics_view, sector="nhs_trust", share="share_good_or_outstanding"
+            d["result"].views.ics_view, sector="nhs_trust", share="share_good_or_outstanding"
         ),
         sector="nhs_trust",
         share="share_good_or_outstanding",
@@ -349,7 +349,7 @@ def test_funnel_limits_rejects_bad_input(kwargs, match):
 
 
 def test_national_proportion_pools_counts(inputs):
-    view = inputs["result"].ics_view
+    view = inputs["result"].views.ics_view
     rows = view.filter((pl.col("sector") == "nhs_trust") & (pl.col("key_question") == "Overall"))
     want = (rows["n_outstanding"].sum() + rows["n_good"].sum()) / rows["n_rated"].sum()
     got = national_proportion(view, sector="nhs_trust", share="share_good_or_outstanding")
@@ -419,7 +419,7 @@ def test_choropleth_diverging_centres_on_zero(inputs):
 
 def test_choropleth_accepts_geodataframe_and_gss_frames(inputs):
     frame = _metric(inputs, "population").join(
-        inputs["result"].icbs.select("icb_code", "icb_gss"), on="icb_code"
+        inputs["result"].views.icbs.select("icb_code", "icb_gss"), on="icb_code"
     )
     gdf = plot.icb_geodataframe(frame, inputs["boundaries"])
     assert len(gdf) == 42 and gdf["value"].notna().all()
@@ -432,8 +432,8 @@ def test_choropleth_accepts_geodataframe_and_gss_frames(inputs):
 
 
 def test_choropleth_rejects_frames_that_do_not_join(inputs):
-    b, icbs = inputs["boundaries"], inputs["result"].icbs
-    metrics = inputs["result"].ics_metrics
+    b, icbs = inputs["boundaries"], inputs["result"].views.icbs
+    metrics = inputs["result"].metrics.ics_metrics
     one = _metric(inputs, "population")
     with pytest.raises(ValueError, match="more than once"):
         plot.choropleth(
@@ -460,7 +460,7 @@ def test_choropleth_rejects_frames_that_do_not_join(inputs):
 
 
 def test_rating_distribution_bars_and_order(inputs):
-    view = inputs["result"].ics_view
+    view = inputs["result"].views.ics_view
     ax = plot.rating_distribution(view)
     rows = view.filter(
         (pl.col("sector") == "nhs_trust") & (pl.col("key_question") == "Overall")
@@ -499,7 +499,7 @@ def test_sii_plot_draws_the_fitted_line_at_rank_midpoints(inputs):
 
 
 def test_funnel_draws_every_rated_ics(inputs):
-    view = inputs["result"].ics_view
+    view = inputs["result"].views.ics_view
     ax = CHARTS["funnel_gp"](inputs)
     points = next(ln for ln in ax.get_lines() if ln.get_label() == "ICS")
     assert len(points.get_xdata()) == 42

@@ -18,14 +18,14 @@ def real():
         )
     )
     spec = default_composite_spec()
-    matrix = indicator_matrix(result.ics_view, result.ics_metrics, spec)
+    matrix = indicator_matrix(result.views.ics_view, result.metrics.ics_metrics, spec)
     return result, spec, matrix
 
 
 def test_default_spec_with_bootstrap_2000_draws(real):
     result, cspec, matrix = real
     spec = UncertaintySpec(draws=2000)
-    res = run_uncertainty(matrix, spec, cspec, providers=result.mapped)
+    res = run_uncertainty(matrix, spec, cspec, providers=result.views.mapped)
     assert res.assumptions == ("weights", "bootstrap")
     per = res.per_ics
     assert per.height == 42
@@ -48,8 +48,8 @@ def test_default_spec_with_bootstrap_2000_draws(real):
 def test_bootstrap_widens_the_intervals_of_systems_with_few_trusts(real):
     result, cspec, matrix = real
     base = UncertaintySpec.model_validate({"draws": 2000, "weights": {"method": "none"}})
-    res = run_uncertainty(matrix, base, cspec, providers=result.mapped)
-    trusts = result.ics_view.filter(
+    res = run_uncertainty(matrix, base, cspec, providers=result.views.mapped)
+    trusts = result.views.ics_view.filter(
         (pl.col("sector").cast(pl.String) == "nhs_trust")
         & (pl.col("key_question").cast(pl.String) == "Overall")
     ).select("icb_code", "n_rated")
@@ -73,7 +73,7 @@ def test_method_alternatives_and_sobol_on_real_data(real):
             "sobol": {"enabled": True, "n": 64},
         }
     )
-    res = run_uncertainty(matrix, spec, cspec, providers=result.mapped)
+    res = run_uncertainty(matrix, spec, cspec, providers=result.views.mapped)
     assert res.assumptions == ("weights", "normalisation", "aggregation", "bootstrap")
     ranked = res.per_ics.filter(pl.col("n_draws") > 0)
     assert (ranked["rank_p05"] <= ranked["rank_median"]).all()

@@ -1,0 +1,158 @@
+"""The metrics stage: every ICS metric of a run, from the view, the placed providers and
+the embedded RTT, deprivation and population tables.
+
+:func:`build_metrics` reads each processed table once and builds the patient-flow table
+once per RTT part it needs (the partnership proxy uses ``metrics.rtt_part``; access
+metrics always use the waiting list, ``incomplete``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+from ics_model.contracts import Mode
+from ics_model.data.build import load_processed
+from ics_model.metrics import partnership, system
+from ics_model.metrics.partnership_inputs import FlowTable, flow_table
+from ics_model.metrics.spec import MetricsConfig
+from ics_model.metrics.user_indicators import join_user_indicators, read_user_indicators
+
+log = logging.getLogger(__name__)
+
+#: embedded sources the metrics read (keys of :data:`ics_model.data.sources.SOURCES`).
+METRIC_SOURCES: Final = (
+    "rtt_2026_04",
+    "ods_eccg_2025",
+    "imd2019",
+    "iod2019_population",
+    "lsoa11_icb23",
+    "sub_icb_population_2022",
+)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """ICS partnership, inequality and context metrics.
+
+    Attributes
+    ----------
+    ics_metrics : one row per ICS x metric (:data:`~ics_model.metrics.system.ICS_METRICS`);
+        empty when not computed.
+    provider_partnership : per trust, the patient-flow partnership proxy (and user
+        provider-level indicators).
+    flow_matrix : the ICS x ICS patient-flow matrix.
+    gp_quintiles : GP practice ratings by deprivation quintile per ICS, when the run has
+        the GP sector.
+    sources : embedded sources read (keys of ``SOURCES``).
+    """
+
+    ics_metrics: pl.DataFrame
+    provider_partnership: pl.DataFrame
+    flow_matrix: pl.DataFrame
+    gp_quintiles: pl.DataFrame | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def computed(self) -> bool:
+        """Whether the metrics were computed (the 42-ICB vintage with metrics enabled)."""
+        return self.ics_metrics.height > 0
+
+
+def no_metrics() -> Metrics:
+    """The metrics of a run that computes none."""
+    return Metrics(system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame())
+
+
+def _flow_tables(part: str) -> dict[str, FlowTable]:
+    """The flow table of ``part`` and, if different, of ``incomplete`` (for access rows)."""
+    flows = load_processed("rtt_flows")
+    trusts = load_processed("ods_trusts_2025")
+    sub_icbs = load_processed("ods_sub_icbs")
+    return {
+        p: flow_table(flows, trusts, sub_icbs, part=p) for p in dict.fromkeys((part, "incomplete"))
+    }
+
+
+def _gp_practices(mapped: pl.DataFrame, gp_frame: pl.DataFrame) -> pl.DataFrame:
+    """Placed GP practices' Overall ratings with their deprivation quintile."""
+    return (
+        mapped.filter((pl.col("sector") == "gp_practice") & (pl.col("key_question") == "Overall"))
+        .select("provider_id", "icb_code", "rating")
+        .join(
+            gp_frame.select(pl.col("practice_code").alias("provider_id"), "imd_quintile"),
+            on="provider_id",
+            how="left",
+        )
+    )
+
+
+def build_metrics(
+    mc: MetricsConfig,
+    view: pl.DataFrame,
+    mapped: pl.DataFrame,
+    gp_frame: pl.DataFrame | None,
+    icb_codes: pl.DataFrame,
+    *,
+    mode: Mode = "strict",
+) -> Metrics:
+    """Partnership, inequality and context metrics for the 42 ICBs of 2023.
+
+    Parameters
+    ----------
+    mc : the run's ``metrics`` section.
+    view : the ICS view (for rating dispersion).
+    mapped : placed providers (GP practices for the SII and quintile table).
+    gp_frame : the loaded GP practice file (deprivation quintiles); None without GPs.
+    icb_codes : the ICB code table.
+    mode : validation mode for the user-indicators file.
+
+    Returns
+    -------
+    Metrics
+        ``ics_metrics`` in the :data:`~ics_model.metrics.system.ICS_METRICS` contract.
+    """
+    tables = _flow_tables(mc.rtt_part)
+    table = tables[mc.rtt_part]
+    ics_p = partnership.ics_partnership_metrics(
+        table, icb_codes, partner_threshold=mc.partner_threshold
+    )
+    prov_p = partnership.provider_partnership_metrics(table, threshold=mc.partner_threshold)
+    parts = [
+        system.partnership_rows(ics_p),
+        system.dispersion_rows(view),
+        system.access_rows(tables["incomplete"], icb_codes),
+        system.deprivation_rows(
+            load_processed("imd2019_lsoa"),
+            load_processed("lsoa11_icb23"),
+            icb_codes,
+            load_processed("sub_icb_population"),
+        ),
+    ]
+    quintiles = None
+    if gp_frame is not None:
+        practices = _gp_practices(mapped, gp_frame)
+        parts.append(
+            system.gp_inequality_rows(practices, repetitions=mc.sii_repetitions, seed=mc.seed)
+        )
+        quintiles = system.gp_quintile_table(practices)
+    if mc.user_indicators is not None:
+        user = read_user_indicators(mc.user_indicators, mode=mode)
+        parts.append(
+            system.user_indicator_rows(user.frame, mc.directions, Path(mc.user_indicators).name)
+        )
+        prov_p = join_user_indicators(prov_p, user.frame, "provider")
+    return Metrics(
+        ics_metrics=system.ics_metrics(parts, directions=mc.directions),
+        provider_partnership=prov_p,
+        flow_matrix=partnership.ics_flow_matrix(table),
+        gp_quintiles=quintiles,
+        sources=METRIC_SOURCES,
+    )
+
+
+__all__ = ["METRIC_SOURCES", "Metrics", "build_metrics", "no_metrics"]

@@ -1,0 +1,231 @@
+"""The sector registry: where each sector's ratings come from and how they are placed.
+
+A sector is one entry of :data:`SECTORS`: the conservation name of its source, the
+embedded default file (if any), the ``data`` key of a user file, its reader and its
+placer. Adding a sector is one :class:`SectorSource` entry plus its reader (in
+:mod:`ics_model.data`) and placer (in :mod:`ics_model.mapping`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import polars as pl
+
+from ics_model.config import RunConfig
+from ics_model.contracts import Mode
+from ics_model.data import cqc, geography, ods, population
+from ics_model.data.base import Loaded
+from ics_model.data.sources import SOURCES, sha256_file
+from ics_model.mapping import Placed, icb_table, place_gp_practices, place_locations, place_trusts
+from ics_model.result import InputFile
+from ics_model.rules.engine import combine_frame
+
+
+def input_file(role: str, path: Path, vintage: str) -> InputFile:
+    """Record one file a run read, with its sha256."""
+    return InputFile(role, str(path), sha256_file(path), vintage)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The ODS and ONS reference tables every placer uses, loaded once per run."""
+
+    trusts: Loaded
+    successors: Loaded
+    icb_codes: Loaded
+    icbs: pl.DataFrame
+    inputs: tuple[InputFile, ...]
+
+    @property
+    def loaded(self) -> dict[str, Loaded]:
+        """Conservation source name -> loaded reference table."""
+        return {
+            "ods_trusts": self.trusts,
+            "ods_successors": self.successors,
+            "icb_codes": self.icb_codes,
+        }
+
+
+def load_reference(cfg: RunConfig) -> Reference:
+    """Read the ODS trusts and successors and the ICB codes, and build the run's ICB table."""
+    mode, m = cfg.data.validation, cfg.mapping
+    files = {
+        "ods_trusts": SOURCES[f"ods_etr_{m.trust_vintage}"],
+        "ods_successors": SOURCES["ods_succ"],
+        "icb_codes": SOURCES["icb_codes_2024"],
+    }
+    trusts = ods.read_ods_trusts(files["ods_trusts"].path, vintage=m.trust_vintage, mode=mode)
+    succ = ods.read_ods_successors(files["ods_successors"].path, mode=mode)
+    icb_codes = geography.read_icb_codes(files["icb_codes"].path, mode=mode)
+    icbs, _ = icb_table(icb_codes.frame, succ.frame, m.icb_vintage)
+    inputs = tuple(input_file(role, s.path, s.vintage) for role, s in files.items())
+    return Reference(trusts, succ, icb_codes, icbs, inputs)
+
+
+#: ``place(loaded, reference, config) -> (placed, extra inputs read)``.
+Placer = Callable[[Loaded, Reference, RunConfig], tuple[Placed, tuple[InputFile, ...]]]
+
+
+@dataclass(frozen=True)
+class SectorSource:
+    """One sector: its source, default file, reader and placer.
+
+    Attributes
+    ----------
+    sector : the sector name (:data:`ics_model.ratings.SECTORS`).
+    source : the source's name in the conservation report and quarantine.
+    data_key : the ``data`` config key naming a user file.
+    default : the embedded default file (a key of ``SOURCES``), or None when the sector
+        needs a user file.
+    describe : the vintage text of the sector's figures, from the file's vintage.
+    read : ``read(path, mode) -> Loaded``.
+    place : see :data:`Placer`.
+    """
+
+    sector: str
+    source: str
+    data_key: str
+    default: str | None
+    describe: Callable[[str, RunConfig], str]
+    read: Callable[[Path, Mode], Loaded]
+    place: Placer
+
+
+@dataclass(frozen=True)
+class PlacedSector:
+    """One sector's loaded source, its placement, and where it came from."""
+
+    sector: str
+    source: str
+    loaded: Loaded
+    placed: Placed
+    vintage: str
+    inputs: tuple[InputFile, ...]
+
+
+def _read_sheet(sheet: str) -> Callable[[Path, Mode], Loaded]:
+    def read(path: Path, mode: Mode) -> Loaded:
+        return cqc.read_cqc_ratings(path, sheet=cqc.sheet_named(path, sheet), mode=mode)
+
+    return read
+
+
+def _place_trusts(
+    loaded: Loaded, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, tuple[InputFile, ...]]:
+    m = cfg.mapping
+    combine = m.combine_predecessors
+    placed = place_trusts(
+        loaded.frame,
+        ref.trusts.frame,
+        ref.successors.frame,
+        ref.icb_codes.frame,
+        source="trust_ratings",
+        icb_vintage=m.icb_vintage,
+        inherit=m.inherit_predecessor_rating,
+        combine_predecessors=(
+            None if combine is None else partial(combine_frame, rule_set=combine, name="rating")
+        ),
+    )
+    return placed, ()
+
+
+def _place_gp_practices(
+    loaded: Loaded, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, tuple[InputFile, ...]]:
+    placed = place_gp_practices(
+        loaded.frame,
+        ref.icb_codes.frame,
+        source="gp_practices",
+        successors=ref.successors.frame,
+        icb_vintage=cfg.mapping.icb_vintage,
+    )
+    return placed, ()
+
+
+def _place_locations(
+    loaded: Loaded, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, tuple[InputFile, ...]]:
+    pop_src = SOURCES["sub_icb_population_2022"]
+    subs = population.read_sub_icb_population(pop_src.path, mode=cfg.data.validation)
+    placed = place_locations(
+        loaded.frame,
+        subs.frame,
+        ref.trusts.frame,
+        ref.icb_codes.frame,
+        source="locations",
+        successors=ref.successors.frame,
+        icb_vintage=cfg.mapping.icb_vintage,
+    )
+    return placed, (input_file("sub_icb_lookup", pop_src.path, pop_src.vintage),)
+
+
+#: sector name -> where its ratings come from; the order is the order of every output.
+SECTORS: dict[str, SectorSource] = {
+    s.sector: s
+    for s in (
+        SectorSource(
+            sector="nhs_trust",
+            source="trust_ratings",
+            data_key="trust_ratings",
+            default="cqc_trust_ratings_2018",
+            describe=lambda v, cfg: f"CQC ratings {v}; trusts ODS etr {cfg.mapping.trust_vintage}",
+            read=_read_sheet("Providers"),
+            place=_place_trusts,
+        ),
+        SectorSource(
+            sector="gp_practice",
+            source="gp_practices",
+            data_key="gp_practices",
+            default="cqc_gp_practices_2024",
+            describe=lambda v, cfg: f"CQC GP ratings {v}",
+            read=lambda path, mode: cqc.read_gp_practices(path, mode=mode),
+            place=_place_gp_practices,
+        ),
+        SectorSource(
+            sector="location",
+            source="locations",
+            data_key="locations",
+            default=None,
+            describe=lambda v, cfg: f"CQC locations, {v}",
+            read=_read_sheet("Locations"),
+            place=_place_locations,
+        ),
+    )
+}
+
+
+def selected_sectors(cfg: RunConfig) -> list[SectorSource]:
+    """The sectors a run places: those in ``views.sectors``, and any sector without an
+    embedded default whose user file the config names (e.g. ``data.locations``)."""
+    return [
+        s
+        for s in SECTORS.values()
+        if s.sector in cfg.views.sectors
+        or (s.default is None and getattr(cfg.data, s.data_key) is not None)
+    ]
+
+
+def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> PlacedSector:
+    """Read one sector's ratings (the user file or the embedded default) and place them."""
+    user = getattr(cfg.data, source.data_key)
+    if user is not None:
+        path, vintage = Path(user), f"user file {Path(user).name}"
+    else:
+        src = SOURCES[source.default]  # type: ignore[index]  # checked at load
+        path, vintage = Path(src.path), src.vintage
+    loaded = source.read(path, cfg.data.validation)
+    placed, extra = source.place(loaded, ref, cfg)
+    file_vintage = vintage if source.default is not None else "user file"
+    return PlacedSector(
+        sector=source.sector,
+        source=source.source,
+        loaded=loaded,
+        placed=placed,
+        vintage=source.describe(vintage, cfg),
+        inputs=(input_file(source.source, path, file_vintage), *extra),
+    )

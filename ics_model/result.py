@@ -1,0 +1,175 @@
+"""The typed record of a run: one field per stage, with the validated config that made it.
+
+:func:`ics_model.pipeline.run` returns a :class:`Result`. Each stage's field holds that
+stage's own frames and result objects; which file each one is written to is decided
+only by :mod:`ics_model.outputs`. Optional stages (composite, uncertainty, effect) are
+``None`` when the config switches them off or the run cannot make them (e.g. no ICS
+metrics for the 2026 ICB vintage); ``scenarios`` is empty then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from ics_model.config import RunConfig
+from ics_model.metrics.build import Metrics
+
+if TYPE_CHECKING:
+    from ics_model.composite import CompositeResult
+    from ics_model.effects import EffectResult
+    from ics_model.scenarios.run import ScenarioResult
+    from ics_model.scenarios.spec import ScenarioSpec
+    from ics_model.uncertainty import UncertaintyResult
+
+#: what every reader of a run's figures should know.
+MODELLED_NOTE = (
+    "ICS figures are modelled summaries of provider ratings; there are no official ICS ratings."
+)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file a run read: its role, path, sha256 and data vintage."""
+
+    role: str
+    path: str
+    sha256: str
+    vintage: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run's figures come from.
+
+    Attributes
+    ----------
+    inputs : every file read, with its sha256.
+    vintages : sector -> the vintage of its ratings and reference data.
+    notes : what every reader of the results should know (ICS figures are modelled).
+    """
+
+    inputs: tuple[InputFile, ...]
+    vintages: dict[str, str]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Views:
+    """Providers placed in ICSs and the ICS views built on them.
+
+    Attributes
+    ----------
+    mapped : every placed provider x key question (``MAPPED_RATINGS`` contract).
+    ics_view : ICB x sector x key question counts, shares and intervals (``ICS_VIEW``),
+        with the modelled ICS ratings of the configured rule sets as ``modelled_<name>``.
+    icbs : the ICBs of the run's vintage (code, GSS code, name).
+    ics_modelled : the modelled ICS ratings, long, one row per rule set (may be empty).
+    """
+
+    mapped: pl.DataFrame
+    ics_view: pl.DataFrame
+    icbs: pl.DataFrame
+    ics_modelled: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Conservation:
+    """What became of every input row.
+
+    Attributes
+    ----------
+    table : per source, rows used, inherited, superseded, quarantined and unmapped; they
+        add up to the input rows (``balanced``).
+    unmapped : providers that could not be placed in an ICS, with the reason.
+    quarantine : rows that broke a data contract (lenient mode), with the reason.
+    superseded : rows replaced by a later publication or by a successor's own rating.
+    """
+
+    table: pl.DataFrame
+    unmapped: pl.DataFrame
+    quarantine: pl.DataFrame
+    superseded: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Composite:
+    """The modelled composite and its JRC correlation report.
+
+    Attributes
+    ----------
+    matrix : the ICS x indicator matrix the composite was built on.
+    built : scores, indicators and weights (:class:`~ics_model.composite.CompositeResult`).
+    correlations : indicator correlations with flags (JRC/OECD Handbook step 4).
+    """
+
+    matrix: pl.DataFrame
+    built: CompositeResult
+    correlations: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One collaboration-gate scenario applied to the run's providers.
+
+    Attributes
+    ----------
+    spec : the scenario as validated.
+    result : providers, per-ICS and national counts, notes.
+    sweep : Outstanding ratings lost over a grid of thresholds (when the spec has one).
+    threshold_uncertainty : the same under drawn thresholds (when configured).
+    """
+
+    spec: ScenarioSpec
+    result: ScenarioResult
+    sweep: pl.DataFrame | None = None
+    threshold_uncertainty: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The collaboration -> Outstanding association, or why it was not estimated.
+
+    Attributes
+    ----------
+    population : the configured population (``gp_since_2022`` ...).
+    result : the estimate; None when ``skipped`` says why not.
+    skipped : the reason the effect was not estimated.
+    warning : set when the composite includes indicators built on the effect's outcome.
+    """
+
+    population: str
+    result: EffectResult | None = None
+    skipped: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything a run produced, with the validated config that produced it."""
+
+    config: RunConfig
+    views: Views
+    conservation: Conservation
+    metrics: Metrics
+    provenance: Provenance
+    composite: Composite | None = None
+    uncertainty: UncertaintyResult | None = None
+    scenarios: tuple[Scenario, ...] = field(default_factory=tuple)
+    effect: Effect | None = None
+
+
+__all__ = [
+    "MODELLED_NOTE",
+    "Composite",
+    "Conservation",
+    "Effect",
+    "InputFile",
+    "Metrics",
+    "Provenance",
+    "Result",
+    "Scenario",
+    "Views",
+]

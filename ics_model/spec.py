@@ -1,0 +1,145 @@
+"""The one configuration layer: frozen models, YAML reading, validation with key paths.
+
+Every configuration file of the toolkit (run configs, composite specs, rule sets,
+scenarios) is a frozen pydantic model derived from :class:`Frozen` and validated by
+:func:`validate_as`. A failure raises :class:`ConfigError`, whose message lists every
+problem as ``key.path: what is wrong (allowed: ...); given: value``.
+
+This module sits at the bottom of the package: it imports nothing from ``ics_model``.
+
+Examples
+--------
+>>> from pydantic import Field
+>>> class Draws(Frozen):
+...     draws: int = Field(100, ge=1)
+>>> validate_as(Draws, {"draws": 0}, "uncertainty spec").draws
+Traceback (most recent call last):
+...
+ics_model.spec.ConfigError: invalid uncertainty spec <dict>:
+  draws: Input should be greater than or equal to 1; given: 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+T = TypeVar("T")
+
+
+class Frozen(BaseModel):
+    """Base of every configuration model: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ConfigError(ValueError):
+    """A configuration is unreadable or invalid; the message names every bad key path."""
+
+
+def key_path(loc: Sequence[Any], *, prefix: str = "") -> str:
+    """Join a pydantic error location into a dotted key path (``composite.pillars.quality``).
+
+    Examples
+    --------
+    >>> key_path(("metrics", "directions", "gini"))
+    'metrics.directions.gini'
+    >>> key_path((), prefix="uncertainty")
+    'uncertainty'
+    """
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in loc]
+    return ".".join(parts) or "<root>"
+
+
+def format_error(err: Mapping[str, Any], *, prefix: str = "") -> str:
+    """Format one pydantic error as ``key.path: message (allowed: ...); given: value``.
+
+    Parameters
+    ----------
+    err : one entry of :meth:`pydantic.ValidationError.errors`.
+    prefix : a key path to put before the error's own location (e.g. ``"uncertainty"``
+        when a section is validated on its own).
+
+    Examples
+    --------
+    >>> format_error({"loc": ("views", "sectors", 0), "type": "literal_error",
+    ...               "msg": "Input should be 'nhs_trust' or 'gp_practice'",
+    ...               "input": "trusts"})
+    "views.sectors.0: Input should be 'nhs_trust' or 'gp_practice'; given: 'trusts'"
+    """
+    path = key_path(err.get("loc", ()), prefix=prefix)
+    given = err.get("input")
+    if err.get("type", "") == "extra_forbidden":
+        return f"{path}: unknown key (given: {given!r})"
+    text = f"{path}: {err.get('msg', 'invalid value')}"
+    allowed = (err.get("ctx") or {}).get("expected")
+    if allowed and "allowed" not in text:
+        text += f" (allowed: {allowed})"
+    return f"{text}; given: {given!r}"
+
+
+def validate_as(
+    model: type[T] | TypeAdapter[T],
+    data: Any,
+    what: str,
+    *,
+    source: str = "<dict>",
+    error_line: Callable[[Mapping[str, Any]], str] = format_error,
+) -> T:
+    """Validate ``data`` as ``model`` or raise :class:`ConfigError` listing every problem.
+
+    Parameters
+    ----------
+    model : a :class:`Frozen` model class or a :class:`pydantic.TypeAdapter` (e.g. a
+        discriminated union).
+    data : the parsed YAML (a mapping; ``None`` means an empty mapping).
+    what : what is being validated, for the message (``"config"``, ``"rule set"``...).
+    source : where the data came from (a path), for the message.
+    error_line : formats one pydantic error (default :func:`format_error`).
+
+    Returns
+    -------
+    The validated model.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{what} {source}: the top level must be a mapping, got {type(data).__name__}"
+        )
+    try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_python(data)
+        return model.model_validate(data)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        lines = [error_line(e) for e in exc.errors()]
+        raise ConfigError(f"invalid {what} {source}:\n  " + "\n  ".join(lines)) from None
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """Read and parse a YAML file, or raise :class:`ConfigError` naming ``what`` and the path.
+
+    Parameters
+    ----------
+    path : the file.
+    what : what the file holds (``"config"``, ``"rule set"``, ``"scenario"``), for messages.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text: {exc.reason}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+
+
+__all__ = ["ConfigError", "Frozen", "format_error", "key_path", "read_yaml", "validate_as"]
