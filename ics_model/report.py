@@ -172,8 +172,22 @@ def _views_section(result: Result) -> str:
     return "".join(parts)
 
 
+def _map(
+    result: Result, boundaries, frame: pl.DataFrame, column: str, legend: str, caption: str
+) -> str:
+    """One ICS choropleth of ``column`` as a captioned inline figure."""
+    from ics_model.plot import choropleth
+
+    return _figure(
+        lambda ax: choropleth(
+            frame, column, boundaries=boundaries, icbs=result.views.icbs, legend_title=legend, ax=ax
+        ),
+        caption,
+    )
+
+
 def _composite_section(result: Result, boundaries) -> str:
-    from ics_model.plot import caterpillar, choropleth
+    from ics_model.plot import caterpillar
 
     comp = None if result.composite is None else result.composite.built.scores
     if comp is None or comp.is_empty():
@@ -185,15 +199,12 @@ def _composite_section(result: Result, boundaries) -> str:
     ]
     if boundaries is not None:
         parts.append(
-            _figure(
-                lambda ax: choropleth(
-                    comp,
-                    "score_0_100",
-                    boundaries=boundaries,
-                    icbs=result.views.icbs,
-                    legend_title="score (0-100)",
-                    ax=ax,
-                ),
+            _map(
+                result,
+                boundaries,
+                comp,
+                "score_0_100",
+                "score (0-100)",
                 "Composite score (0-100 across ICSs); grey = not ranked (too little data)",
             )
         )
@@ -216,7 +227,7 @@ def _composite_section(result: Result, boundaries) -> str:
 
 
 def _metrics_section(result: Result, boundaries) -> str:
-    from ics_model.plot import choropleth, sii_plot
+    from ics_model.plot import sii_plot
 
     m = result.metrics.ics_metrics
     if m.is_empty():
@@ -229,15 +240,12 @@ def _metrics_section(result: Result, boundaries) -> str:
     if boundaries is not None:
         sc = m.filter(pl.col("metric") == "self_containment")
         parts.append(
-            _figure(
-                lambda ax: choropleth(
-                    sc,
-                    "value",
-                    boundaries=boundaries,
-                    icbs=result.views.icbs,
-                    legend_title="self-containment (share)",
-                    ax=ax,
-                ),
+            _map(
+                result,
+                boundaries,
+                sc,
+                "value",
+                "self-containment (share)",
                 "Self-containment: share of residents' RTT pathways treated at trusts hosted in "
                 "the ICS (modelled proxy; Frimley has no resident flows)",
             )

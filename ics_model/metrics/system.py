@@ -175,26 +175,17 @@ def gp_inequality_rows(
             .otherwise(pl.col("note"))
             .alias("rii_note")
         )
-        out.append(
-            _rows(
-                sii,
-                f"gp_sii_{name}",
-                "sii",
-                lower="sii_lower_95_0cl",
-                upper="sii_upper_95_0cl",
-                note=pl.col("note"),
+        for stat, note in (("sii", "note"), ("rii", "rii_note")):
+            out.append(
+                _rows(
+                    sii,
+                    f"gp_{stat}_{name}",
+                    stat,
+                    lower=f"{stat}_lower_95_0cl",
+                    upper=f"{stat}_upper_95_0cl",
+                    note=pl.col(note),
+                )
             )
-        )
-        out.append(
-            _rows(
-                sii,
-                f"gp_rii_{name}",
-                "rii",
-                lower="rii_lower_95_0cl",
-                upper="rii_upper_95_0cl",
-                note=pl.col("rii_note"),
-            )
-        )
     ends = table.filter(pl.col("imd_quintile").is_in([1, 5])).pivot(
         on="imd_quintile", index="icb_code", values=["share_go", "n_rated"]
     )
