@@ -100,3 +100,35 @@ def test_a_broken_real_frame_is_reported_at_its_row(tables):
         "ics_view.parquet: row 0, column 'icb_code+sector+key_question'",
         f"ics_view.parquet: row {view.height}, column 'icb_code+sector+key_question'",
     ]
+
+
+def test_a_lenient_run_with_locations_and_quarantined_rows_meets_the_contracts(
+    tmp_path, cqc_fixtures
+):
+    trusts = tmp_path / "mine.csv"
+    trusts.write_text(
+        "Provider ID,Service / Population Group,Key Question,Latest Rating,Publication Date,"
+        "Report Type\n"
+        "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
+        "RJ1,Overall,Overall,Good,01/02/2018,Provider\n"
+        "RJ1,Overall,Safe,Superb,01/02/2018,Provider\n",
+        encoding="utf-8",
+    )
+    cfg = config_from_dict(
+        {
+            "data": {
+                "trust_ratings": str(trusts),
+                "locations": str(cqc_fixtures["locations_csv"]),
+                "validation": "lenient",
+            },
+            "views": {"sectors": ["nhs_trust", "location"]},
+            "metrics": {"enabled": False},
+            "composite": None,
+            "uncertainty": None,
+            "scenarios": [],
+        }
+    )
+    out = output_tables(run(cfg))
+    assert out["quarantine.csv"]["source_row"].to_list() == [2, 3, 4]
+    assert set(out["providers.csv"]["sector"].cast(pl.String)) == {"nhs_trust", "location"}
+    assert check_outputs(out) == []

@@ -1,8 +1,12 @@
 """Scenario and effect output contracts on tiny hand-made frames: each valid frame
 passes, each broken one is reported at the right row and column."""
 
+import dataclasses
+
 import polars as pl
 
+from ics_model.effects import EffectResult
+from ics_model.effects.contracts import EFFECT
 from ics_model.output_contracts import check_outputs
 from ics_model.ratings import RatingEnum
 
@@ -210,3 +214,10 @@ def test_collaboration_effect_in_frame_form():
         "collaboration_effect.json: row 0, column 'population', value 'all': not one of the "
         "allowed values ['gp_all_years', 'gp_since_2022', 'nhs_trusts']",
     ]
+
+
+def test_effect_contract_covers_every_scalar_field_of_the_result():
+    lists = {"controls", "design_columns", "n_dropped", "dropped_clusters", "caveats"}
+    fields = [f.name for f in dataclasses.fields(EffectResult) if f.name not in lists]
+    assert [c.name for c in EFFECT.columns if c.required] == fields
+    assert [c.name for c in EFFECT.columns if not c.required] == ["population", "warning"]
