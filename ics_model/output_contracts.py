@@ -122,7 +122,13 @@ class UnknownOutputError(KeyError):
 
 
 def known_outputs() -> list[str]:
-    """List the output names that have a contract (``<name>`` marks a scenario's name)."""
+    """List the output names that have a contract.
+
+    Returns
+    -------
+    list of str
+        Sorted file names; ``<name>`` stands for a scenario's name.
+    """
     frames = [f"{s}{x}" for s in FRAME_OUTPUTS for x in FRAME_SUFFIXES]
     scenario = [
         p.replace(".+", "<name>") + x for p, _ in SCENARIO_FRAME_OUTPUTS for x in FRAME_SUFFIXES
@@ -190,7 +196,7 @@ def contract_for_frame(output_name: str, frame: pl.DataFrame) -> Contract:
 
 
 def _with_families(contract: Contract, frame: pl.DataFrame) -> Contract:
-    """``contract`` plus a column for each of ``frame``'s columns in one of its families."""
+    """Add to ``contract`` a column for each of ``frame``'s columns in one of its families."""
     families = COLUMN_FAMILIES.get(contract.name, ())
     declared = set(contract.column_names)
     extra = []
@@ -207,7 +213,7 @@ def _with_families(contract: Contract, frame: pl.DataFrame) -> Contract:
 
 
 def _rows_frame(rows: Any, contract: Contract) -> pl.DataFrame:
-    """Rows (a list of dicts) as a frame; an all-null column takes its declared dtype."""
+    """Build a frame from rows (dicts); an all-null column takes its declared dtype."""
     frame = pl.DataFrame(rows, infer_schema_length=None)
     declared = {c.name: c.dtype for c in contract.columns}
     return frame.with_columns(
@@ -218,8 +224,10 @@ def _rows_frame(rows: Any, contract: Contract) -> pl.DataFrame:
 
 
 def _as_frame(name: str, table: object, contract: Contract) -> tuple[pl.DataFrame, Contract]:
-    """An output in frame form with the contract it is checked against (ValueError if
-    it has the wrong kind)."""
+    """Return an output in frame form and the contract to check it against.
+
+    Raises ``ValueError`` when the output is of the wrong kind for its name.
+    """
     is_dict = name.endswith(DICT_SUFFIX)
     if not is_dict:
         if not isinstance(table, pl.DataFrame):
