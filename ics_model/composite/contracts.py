@@ -1,0 +1,283 @@
+"""Contracts of the composite's output frames: scores, indicators, weights, correlations.
+
+Declared once here and checked at write time through
+:func:`ics_model.output_contracts.check_outputs`. Every composite is a *modelled*
+construct: there are no official ICS ratings.
+
+Scores and indicator values are in the units of the configured normaliser (``zscore``
+and the transforms are unbounded), so only the columns whose range holds for every
+configuration carry bounds: weights and coverage in [0, 1], ``score_0_100`` in
+[0, 100], ranks from 1.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract
+from ics_model.data.ods import ICB_CODE_PATTERN
+
+#: pillar and indicator names, as :class:`~ics_model.composite.spec.CompositeSpec` requires
+NAME_PATTERN: Final = r"[a-z][a-z0-9_]*"
+#: composite scores carry one ``pillar_<name>`` column per configured pillar
+PILLAR_SCORE_PATTERN: Final = rf"pillar_{NAME_PATTERN}"
+#: the template of a ``pillar_<name>`` column (its name is the pillar's)
+PILLAR_SCORE_COLUMN: Final = Column(
+    "pillar_<name>",
+    pl.Float64,
+    description="the pillar's aggregated score, in the normaliser's units; null when every "
+    "indicator of the pillar is missing",
+)
+#: a sum of weights may exceed 1 by rounding only
+_SUM_OF_WEIGHTS_MAX: Final = 1.0 + 1e-9
+_WEIGHT = {"min_value": 0.0, "max_value": 1.0}
+_STATUSES: Final = frozenset({"observed", "skipped", "imputed"})
+_LEVELS: Final = frozenset({"pillar", "indicator"})
+
+COMPOSITE_SCORES: Final = Contract(
+    name="composite_scores",
+    description="One row per ICS: the composite score, its 0-100 rescaling, rank and "
+    "coverage, plus one pillar_<name> column per pillar (modelled; no official ICS ratings).",
+    key=("icb_code",),
+    extra_columns=False,
+    columns=(
+        Column(
+            "icb_code",
+            pl.String,
+            nullable=False,
+            pattern=ICB_CODE_PATTERN,
+            description="ICB ODS code",
+        ),
+        Column("icb_name", pl.String, description="ICB name (null when the matrix has none)"),
+        Column(
+            "score",
+            pl.Float64,
+            description="composite score in the normaliser's units; null when not ranked",
+        ),
+        Column(
+            "score_0_100",
+            pl.Float64,
+            min_value=0.0,
+            max_value=100.0,
+            description="score min-max rescaled over the ranked ICSs",
+        ),
+        Column(
+            "rank",
+            pl.Int64,
+            min_value=1,
+            description="1 = best; ties share the better rank; null when not ranked",
+        ),
+        Column(
+            "affected",
+            pl.String,
+            description="missing indicators, skipped pillars, or why the ICS is not ranked",
+        ),
+        Column(
+            "coverage",
+            pl.Float64,
+            nullable=False,
+            min_value=0.0,
+            max_value=_SUM_OF_WEIGHTS_MAX,
+            description="share of the nominal weight carried by observed indicators",
+        ),
+    ),
+)
+
+COMPOSITE_INDICATORS: Final = Contract(
+    name="composite_indicators",
+    description="One row per ICS x indicator: the value at each step (raw, transformed, "
+    "normalised), its weights and its contribution to the score.",
+    key=("icb_code", "indicator"),
+    extra_columns=False,
+    columns=(
+        Column(
+            "icb_code",
+            pl.String,
+            nullable=False,
+            pattern=ICB_CODE_PATTERN,
+            description="ICB ODS code",
+        ),
+        Column(
+            "pillar",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="the pillar the indicator belongs to",
+        ),
+        Column(
+            "indicator",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="indicator name from the composite spec",
+        ),
+        Column("raw", pl.Float64, description="the indicator's value; null when missing"),
+        Column(
+            "transformed", pl.Float64, description="after the configured transform (and imputation)"
+        ),
+        Column(
+            "normalised",
+            pl.Float64,
+            description="after direction and normalisation, in the normaliser's units",
+        ),
+        Column(
+            "weight_in_pillar",
+            pl.Float64,
+            nullable=False,
+            **_WEIGHT,
+            description="weight within the pillar after reweighting for missing data",
+        ),
+        Column(
+            "weight_in_composite",
+            pl.Float64,
+            nullable=False,
+            **_WEIGHT,
+            description="pillar weight x weight within the pillar",
+        ),
+        Column(
+            "contribution",
+            pl.Float64,
+            description="weight_in_composite x normalised (arithmetic aggregation's share)",
+        ),
+        Column(
+            "status",
+            pl.String,
+            nullable=False,
+            allowed=_STATUSES,
+            description="observed, skipped (missing, reweighted) or imputed",
+        ),
+    ),
+)
+
+COMPOSITE_WEIGHTS: Final = Contract(
+    name="composite_weights",
+    description="One row per pillar and per indicator: the weight given in the config and "
+    "the normalised weights.",
+    key=("level", "name"),
+    extra_columns=False,
+    columns=(
+        Column(
+            "level", pl.String, nullable=False, allowed=_LEVELS, description="pillar or indicator"
+        ),
+        Column(
+            "name",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="the pillar's or the indicator's name",
+        ),
+        Column(
+            "pillar",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="the pillar (itself, on pillar rows)",
+        ),
+        Column(
+            "weight_given",
+            pl.Float64,
+            nullable=False,
+            min_value=0.0,
+            description="weight as configured (any non-negative scale)",
+        ),
+        Column(
+            "weight_normalised",
+            pl.Float64,
+            nullable=False,
+            **_WEIGHT,
+            description="share among the pillars, or among the pillar's indicators",
+        ),
+        Column(
+            "weight_in_composite",
+            pl.Float64,
+            nullable=False,
+            **_WEIGHT,
+            description="nominal share of the whole composite",
+        ),
+    ),
+)
+
+_CORRELATION = {"min_value": -1.0, "max_value": 1.0}
+CORRELATIONS: Final = Contract(
+    name="correlations",
+    description="One row per pair of indicators: Pearson and Spearman correlations over "
+    "pairwise-complete ICSs, with the JRC/OECD flags.",
+    key=("indicator_a", "indicator_b"),
+    extra_columns=False,
+    columns=(
+        Column(
+            "indicator_a",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="first indicator (spec order)",
+        ),
+        Column(
+            "indicator_b",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="second indicator (later in spec order)",
+        ),
+        Column(
+            "pillar_a",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="pillar of indicator_a",
+        ),
+        Column(
+            "pillar_b",
+            pl.String,
+            nullable=False,
+            pattern=NAME_PATTERN,
+            description="pillar of indicator_b",
+        ),
+        Column(
+            "n",
+            pl.Int64,
+            nullable=False,
+            min_value=0,
+            description="ICSs with both indicators observed",
+        ),
+        Column(
+            "pearson",
+            pl.Float64,
+            **_CORRELATION,
+            description="Pearson r; null with fewer than 3 pairs or a constant indicator",
+        ),
+        Column(
+            "spearman",
+            pl.Float64,
+            **_CORRELATION,
+            description="Spearman rho (Pearson r of average ranks)",
+        ),
+        Column(
+            "same_pillar", pl.Boolean, nullable=False, description="both indicators in one pillar"
+        ),
+        Column(
+            "flag_high",
+            pl.Boolean,
+            nullable=False,
+            description="|pearson| above the threshold: possible double counting",
+        ),
+        Column(
+            "flag_negative_within_pillar",
+            pl.Boolean,
+            nullable=False,
+            description="negative correlation inside a pillar: a trade-off aggregation hides",
+        ),
+    ),
+)
+
+__all__ = [
+    "COMPOSITE_INDICATORS",
+    "COMPOSITE_SCORES",
+    "COMPOSITE_WEIGHTS",
+    "CORRELATIONS",
+    "NAME_PATTERN",
+    "PILLAR_SCORE_COLUMN",
+    "PILLAR_SCORE_PATTERN",
+]

@@ -1,0 +1,127 @@
+"""Contracts of the main job's bookkeeping outputs: row conservation, the unmapped and
+superseded reports, and the quarantine.
+
+Every input row ends in exactly one of used, inherited, superseded, quarantined or
+unmapped (:func:`~ics_model.mapping.base.conservation`); these frames account for the
+rows that were not used. Declared once here and checked at write time through
+:func:`ics_model.output_contracts.check_outputs`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract
+from ics_model.mapping.base import OUTCOMES
+from ics_model.ratings import SECTORS
+
+_REQ = {"nullable": False}
+_OUTCOME_TEXT: Final[dict[str, str]] = {
+    "used": "rows placed with their own rating (or reference rows used)",
+    "inherited": "rows whose rating an open successor inherited",
+    "superseded": "rows replaced by a later publication or a successor's own rating",
+    "quarantined": "rows that broke the source's contract (see quarantine.csv)",
+    "unmapped": "rows that could not be placed in an ICB (see unmapped.csv)",
+}
+
+CONSERVATION: Final = Contract(
+    name="conservation",
+    description="One row per input source: its rows per outcome, their total and the "
+    "input rows; every row must be counted exactly once.",
+    key=("source",),
+    extra_columns=False,
+    columns=(
+        Column("source", pl.String, **_REQ, description="input source (role in the run)"),
+        *(Column(o, pl.Int64, **_REQ, min_value=0, description=_OUTCOME_TEXT[o]) for o in OUTCOMES),
+        Column("total", pl.Int64, **_REQ, min_value=0, description="sum of the outcome counts"),
+        Column(
+            "n_input_rows",
+            pl.Int64,
+            **_REQ,
+            min_value=0,
+            description="data rows read from the source",
+        ),
+        Column("balanced", pl.Boolean, **_REQ, description="total == n_input_rows"),
+    ),
+)
+
+UNMAPPED: Final = Contract(
+    name="unmapped",
+    description="One row per provider that could not be placed in an ICB, with the reason.",
+    key=("source", "provider_id"),
+    extra_columns=False,
+    columns=(
+        Column("source", pl.String, **_REQ, description="input source the rows came from"),
+        Column(
+            "sector",
+            pl.String,
+            **_REQ,
+            allowed=frozenset(SECTORS),
+            description="sector of the provider",
+        ),
+        Column(
+            "provider_id",
+            pl.String,
+            **_REQ,
+            description="ODS code, CQC ID, or 'row <n>' when the file gives none",
+        ),
+        Column(
+            "n_rows",
+            pl.Int64,
+            **_REQ,
+            min_value=0,
+            description="input rows of the provider (0: an unrated predecessor's note)",
+        ),
+        Column("reason", pl.String, **_REQ, description="why it could not be placed"),
+    ),
+)
+
+SUPERSEDED: Final = Contract(
+    name="superseded",
+    description="Rows set aside for a newer rating: loader rows (one each, with their "
+    "source_row) and whole providers superseded by a successor's own rating "
+    "(source_row null, n_rows = their rows).",
+    key=("source", "source_row"),
+    extra_columns=False,
+    columns=(
+        Column("source", pl.String, **_REQ, description="input source the rows came from"),
+        Column(
+            "source_row",
+            pl.Int64,
+            min_value=1,
+            description="row in the input file (header = row 1); null for whole providers",
+        ),
+        Column("provider_id", pl.String, **_REQ, description="provider (or practice) code"),
+        Column("n_rows", pl.Int64, **_REQ, min_value=1, description="input rows superseded"),
+        Column("reason", pl.String, **_REQ, description="what superseded them"),
+    ),
+)
+
+QUARANTINE: Final = Contract(
+    name="quarantine",
+    description="One row per input row that broke its source's contract (lenient mode), "
+    "with every problem of the row and the row itself as JSON.",
+    key=("source", "source_row"),
+    extra_columns=False,
+    columns=(
+        Column("source", pl.String, **_REQ, description="input source (file or contract)"),
+        Column(
+            "source_row",
+            pl.Int64,
+            **_REQ,
+            min_value=0,
+            description="row in the input file (header = row 1), else the frame index",
+        ),
+        Column(
+            "reason",
+            pl.String,
+            **_REQ,
+            description="column: value (problem) for each problem, joined by '; '",
+        ),
+        Column("record", pl.String, **_REQ, description="the row's cells as JSON text"),
+    ),
+)
+
+__all__ = ["CONSERVATION", "QUARANTINE", "SUPERSEDED", "UNMAPPED"]

@@ -1,0 +1,77 @@
+"""Contract of ``ics_modelled_ratings.csv``: modelled ICS ratings (or segments) per rule set.
+
+CQC has never rated ICSs: every value here is *modelled* from the ICS view's counts by an
+ICS-level rule set (share thresholds give a rating label, a segmentation gives a segment
+1-4, 1 = best). The same values for the Overall key question appear in the ICS view as
+``modelled_<rule_set>`` columns (:data:`MODELLED_VIEW_COLUMN`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract
+from ics_model.data.ods import ICB_CODE_PATTERN
+from ics_model.ratings import RATING_LABELS, KeyQuestionEnum, SectorEnum
+from ics_model.rules.ics import MODELLED_LABEL
+
+#: a modelled value: a rating label (share rule sets) or a segment 1-4 (segmentation)
+MODELLED_VALUES: Final = frozenset({*RATING_LABELS, "1", "2", "3", "4"})
+#: what ``modelled_value`` holds
+MODELLED_KINDS: Final = frozenset({"modelled_ics_rating", "modelled_ics_segment"})
+_REQ = {"nullable": False}
+
+ICS_MODELLED_RATINGS: Final = Contract(
+    name="ics_modelled_ratings",
+    description="One row per ICB x sector x key question x ICS-level rule set: the modelled "
+    "rating or segment (modelled; CQC has never rated ICSs).",
+    key=("icb_code", "sector", "key_question", "rule_set"),
+    extra_columns=False,
+    columns=(
+        Column("icb_code", pl.String, **_REQ, pattern=ICB_CODE_PATTERN, description="ICB ODS code"),
+        Column("sector", SectorEnum, **_REQ, description="provider sector counted"),
+        Column("key_question", KeyQuestionEnum, **_REQ, description="key question counted"),
+        Column("rule_set", pl.String, **_REQ, description="the ICS-level rule set applied"),
+        Column(
+            "modelled_value",
+            pl.String,
+            allowed=MODELLED_VALUES,
+            description="rating label or segment (1 = best); null: too few rated",
+        ),
+        Column(
+            "kind",
+            pl.String,
+            **_REQ,
+            allowed=MODELLED_KINDS,
+            description="modelled_ics_rating or modelled_ics_segment",
+        ),
+        Column("n_rated", pl.Int64, **_REQ, min_value=0, description="rated providers counted"),
+        Column("note", pl.String, description="why no value is given"),
+        Column(
+            "label",
+            pl.String,
+            **_REQ,
+            allowed=frozenset({MODELLED_LABEL}),
+            description="marks every value as modelled",
+        ),
+    ),
+)
+
+#: the ICS view's ``modelled_<rule_set>`` columns (Overall rows' modelled values)
+MODELLED_VIEW_PATTERN: Final = r"modelled_.+"
+MODELLED_VIEW_COLUMN: Final = Column(
+    "modelled_<rule_set>",
+    pl.String,
+    allowed=MODELLED_VALUES,
+    description="the rule set's modelled value on Overall rows; null elsewhere or too few rated",
+)
+
+__all__ = [
+    "ICS_MODELLED_RATINGS",
+    "MODELLED_KINDS",
+    "MODELLED_VALUES",
+    "MODELLED_VIEW_COLUMN",
+    "MODELLED_VIEW_PATTERN",
+]

@@ -1,0 +1,164 @@
+"""Contracts of the uncertainty analysis's output frames: per-ICS ranks, the assumptions
+varied, and the Sobol' indices.
+
+Declared once here and checked at write time through
+:func:`ics_model.output_contracts.check_outputs`. Scores are in the composite's units
+(or 0-100, per ``score_scale``), so they carry no bounds; ranks start at 1 and
+probabilities lie in [0, 1]. Sobol' first-order estimates may fall outside [0, 1] with
+few model runs, so only their confidence half-widths and the total indices (a mean of
+squares) are bounded below by 0.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from ics_model.contracts import Column, Contract
+from ics_model.data.ods import ICB_CODE_PATTERN
+from ics_model.uncertainty.sobol import ASSUMPTIONS, NATIONAL
+
+_ICB_OR_NATIONAL: Final = f"{ICB_CODE_PATTERN}|{NATIONAL}"
+_PROBABILITY = {"min_value": 0.0, "max_value": 1.0}
+_ASSUMPTIONS: Final = frozenset(ASSUMPTIONS)
+#: the outputs whose sensitivity is analysed
+SOBOL_OUTPUTS: Final = frozenset({"rank", "score"})
+
+UNCERTAINTY_PER_ICS: Final = Contract(
+    name="uncertainty",
+    description="One row per ICS: the deterministic score and rank, and the distribution "
+    "of rank and score over the Monte Carlo draws (modelled; no official ICS ratings).",
+    key=("icb_code",),
+    extra_columns=False,
+    columns=(
+        Column(
+            "icb_code",
+            pl.String,
+            nullable=False,
+            pattern=ICB_CODE_PATTERN,
+            description="ICB ODS code",
+        ),
+        Column("icb_name", pl.String, description="ICB name"),
+        Column(
+            "score",
+            pl.Float64,
+            description="the configured composite's score (raw units); null: not ranked",
+        ),
+        Column(
+            "rank",
+            pl.Int64,
+            min_value=1,
+            description="the configured composite's rank, 1 = best; null: not ranked",
+        ),
+        Column("rank_median", pl.Float64, min_value=1.0, description="median rank over draws"),
+        Column("rank_p05", pl.Float64, min_value=1.0, description="5th percentile of the rank"),
+        Column("rank_p95", pl.Float64, min_value=1.0, description="95th percentile of the rank"),
+        Column(
+            "p_top_k",
+            pl.Float64,
+            **_PROBABILITY,
+            description="share of draws ranking the ICS in the top k",
+        ),
+        Column(
+            "p_bottom_k",
+            pl.Float64,
+            **_PROBABILITY,
+            description="share of draws ranking the ICS in the bottom k",
+        ),
+        Column("score_median", pl.Float64, description="median score over draws"),
+        Column("score_p05", pl.Float64, description="5th percentile of the score"),
+        Column("score_p95", pl.Float64, description="95th percentile of the score"),
+        Column(
+            "n_draws",
+            pl.Int64,
+            nullable=False,
+            min_value=0,
+            description="draws in which the ICS is ranked (0: below min_coverage)",
+        ),
+    ),
+)
+
+UNCERTAINTY_ASSUMPTIONS: Final = Contract(
+    name="uncertainty_assumptions",
+    description="One row per assumption (and per alternative of a discrete one): whether "
+    "it was varied, the setting, and the draws that used it.",
+    key=("assumption", "setting"),
+    extra_columns=False,
+    columns=(
+        Column(
+            "assumption",
+            pl.String,
+            nullable=False,
+            allowed=_ASSUMPTIONS,
+            description="weights, normalisation, aggregation or bootstrap",
+        ),
+        Column(
+            "varied",
+            pl.Boolean,
+            nullable=False,
+            description="whether the draws vary this assumption",
+        ),
+        Column(
+            "setting",
+            pl.String,
+            nullable=False,
+            description="the perturbation, or '<i>: <alternative>' for a discrete choice",
+        ),
+        Column(
+            "n_draws", pl.Int64, nullable=False, min_value=0, description="draws using this setting"
+        ),
+    ),
+)
+
+SENSITIVITY: Final = Contract(
+    name="sensitivity",
+    description="Sobol' first-order and total indices per ICS x output x assumption, then "
+    f"national rows ({NATIONAL}: the mean over ICSs).",
+    key=("icb_code", "output", "assumption"),
+    extra_columns=False,
+    columns=(
+        Column(
+            "icb_code",
+            pl.String,
+            nullable=False,
+            pattern=_ICB_OR_NATIONAL,
+            description=f"ICB ODS code, or {NATIONAL} for the mean over ICSs",
+        ),
+        Column("icb_name", pl.String, description="ICB name"),
+        Column(
+            "output",
+            pl.String,
+            nullable=False,
+            allowed=SOBOL_OUTPUTS,
+            description="the model output analysed: rank or score",
+        ),
+        Column(
+            "assumption",
+            pl.String,
+            nullable=False,
+            allowed=_ASSUMPTIONS,
+            description="the input (assumption) varied",
+        ),
+        Column(
+            "S1",
+            pl.Float64,
+            description="first-order index estimate; null where the output does not vary",
+        ),
+        Column(
+            "S1_conf",
+            pl.Float64,
+            min_value=0.0,
+            description="95% confidence half-width of S1 (bootstrap)",
+        ),
+        Column("ST", pl.Float64, min_value=0.0, description="total-order index estimate"),
+        Column(
+            "ST_conf",
+            pl.Float64,
+            min_value=0.0,
+            description="95% confidence half-width of ST (bootstrap)",
+        ),
+    ),
+)
+
+__all__ = ["SENSITIVITY", "SOBOL_OUTPUTS", "UNCERTAINTY_ASSUMPTIONS", "UNCERTAINTY_PER_ICS"]
