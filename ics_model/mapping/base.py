@@ -29,7 +29,6 @@ MAPPING_METHODS = frozenset(
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
 OUTCOMES = ("used", "inherited", "superseded", "quarantined", "unmapped")
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
-GP_KEY_QUESTIONS = ("Overall",)
 
 MAPPED_RATINGS = Contract(
     name="mapped_ratings",

@@ -28,9 +28,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ics_model.config import ConfigError, _format_error, read_yaml
+from ics_model.ratings import RATINGS_BEST_FIRST, Domain, Rating
 
-Rating = Literal["Outstanding", "Good", "Requires improvement", "Inadequate"]
-KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
 Enforcement = Literal["requirement_notice", "warning_notice", "condition"]
 
 
@@ -79,7 +78,7 @@ class Gate(_Frozen):
 
     name: str = "gate"
     level: Literal["overall", "key_question"]
-    key_question: KeyQuestion | None = None
+    key_question: Domain | None = None
     indicator: str = Field(min_length=1)
     scope: Literal["provider", "icb"] = "provider"
     op: Literal[">=", ">", "<=", "<"] = ">="
@@ -181,11 +180,10 @@ class SafRuleSet(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> SafRuleSet:
         t = self.thresholds
-        order = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
-        missing = [r for r in order if r not in t]
+        missing = [r for r in RATINGS_BEST_FIRST if r not in t]
         if missing:
             raise ValueError(f"thresholds missing for {missing}")
-        if not t["Outstanding"] > t["Good"] > t["Requires improvement"] > t["Inadequate"]:
+        if not all(t[a] > t[b] for a, b in itertools.pairwise(RATINGS_BEST_FIRST)):
             raise ValueError("thresholds must fall from Outstanding to Inadequate")
         return self
 

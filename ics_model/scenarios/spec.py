@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import (
@@ -32,15 +32,9 @@ from pydantic import (
 )
 
 from ics_model.config import ConfigError, _format_error, read_yaml
-from ics_model.mapping.base import GP_KEY_QUESTIONS
+from ics_model.ratings import GATEABLE_KEY_QUESTIONS, ProviderSector
 from ics_model.rules.rulesets import Gate, PrinciplesRuleSet, get_rule_set
 
-Sector = Literal["nhs_trust", "gp_practice"]
-#: key questions the ratings file of each sector holds (besides Overall)
-SECTOR_KEY_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "nhs_trust": ("Safe", "Effective", "Caring", "Responsive", "Well-led"),
-    "gp_practice": tuple(k for k in GP_KEY_QUESTIONS if k != "Overall"),
-}
 _UNION_TAGS = ("range", "list")
 
 
@@ -127,7 +121,7 @@ class ScenarioSpec(_Frozen):
 
     name: str = Field(min_length=1)
     description: str = ""
-    sector: Sector
+    sector: ProviderSector
     rule_set: str = "cqc_principles"
     gates: tuple[Gate, ...] = Field(min_length=1)
     sweep: Sweep | None = None
@@ -152,7 +146,7 @@ class ScenarioSpec(_Frozen):
             seen.add(g.name)
             if (
                 g.level == "key_question"
-                and g.key_question not in SECTOR_KEY_QUESTIONS[self.sector]
+                and g.key_question not in GATEABLE_KEY_QUESTIONS[self.sector]
             ):
                 raise _PathError(
                     f"gates.{i}.level",
