@@ -84,8 +84,9 @@ def _home_share_fit() -> tuple[tuple[float, float], float]:
     """Method-of-moments Beta fit of the real ``home_system_share`` and its missing rate."""
     from ics_model.data.build import load_processed
     from ics_model.metrics import partnership
+    from ics_model.metrics.partnership_inputs import flow_table
 
-    table = partnership.flow_table(
+    table = flow_table(
         load_processed("rtt_flows"),
         load_processed("ods_trusts_2025"),
         load_processed("ods_sub_icbs"),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ics_model.metrics.partnership import PROXY_LABEL
 from ics_model.metrics.partnership_catalogue import PARTNERSHIP_CATALOGUE
+from ics_model.metrics.partnership_inputs import PROXY_LABEL
 
 _GP_VINTAGE = "CQC GP ratings April 2024; practice IMD 2019 quintiles (OHID Fingertips)"
 _GP_SOURCE = "CQC via HEEC cqc.csv"
