@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Final
 
 import numpy as np
 import polars as pl
 
 from ics_model.ratings import KEY_QUESTIONS, RATING_LABELS
-
-FIVE_KEY_QUESTIONS: Final = KEY_QUESTIONS[:5]
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ def _profiles(long: pl.DataFrame, index: list[str]) -> np.ndarray:
         .select(*index, pl.col("key_question").cast(pl.String), _codes(pl.col("rating")))
         .pivot(on="key_question", index=index, values="rating")
     )
-    return wide.select(*FIVE_KEY_QUESTIONS, "Overall").drop_nulls().to_numpy().astype(np.int8)
+    return wide.select(*KEY_QUESTIONS).drop_nulls().to_numpy().astype(np.int8)
 
 
 def _home_share_fit() -> tuple[tuple[float, float], float]:
