@@ -19,6 +19,7 @@ import polars as pl
 from ics_model.ratings import (
     RATING_COUNT_COLUMNS,
     RATING_LABELS,
+    RATING_SCORES,
     RATINGS_BEST_FIRST,
     RatingEnum,
     parse_rating,
@@ -26,8 +27,6 @@ from ics_model.ratings import (
     ratings_above,
 )
 from ics_model.rules.rulesets import PrinciplesRuleSet, get_rule_set
-
-_CAP_ORDER = {label: i for i, label in enumerate(RATING_LABELS)}  # Inadequate 0 ... 3
 
 ENFORCEMENT_CAPS = {
     "requirement_notice": "Requires improvement",  # caps the linked rating at RI
@@ -81,7 +80,7 @@ def apply_enforcement(rating: str | None, enforcement: str | None) -> str | None
         )
     cap = ENFORCEMENT_CAPS[enforcement]
     if enforcement == "requirement_notice":
-        return cap if _CAP_ORDER[rating] > _CAP_ORDER[cap] else rating
+        return cap if RATING_SCORES[rating] > RATING_SCORES[cap] else rating
     return cap
 
 
