@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
 from ics_model.metrics.spec import MetricsConfig
-from ics_model.ratings import Rating, Sector
+from ics_model.ratings import PROVIDER_SECTORS, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
@@ -73,10 +73,7 @@ class ViewsConfig(Frozen):
     """
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    sectors: tuple[Sector, ...] = (
-        "nhs_trust",
-        "gp_practice",
-    )
+    sectors: tuple[Sector, ...] = PROVIDER_SECTORS
 
 
 class RulesConfig(Frozen):

@@ -31,8 +31,6 @@ VIOLATION_SCHEMA = {
     "problem": pl.String,
 }
 
-QUARANTINE_COLUMNS = ("source", "source_row", "reason")
-
 
 @dataclass(frozen=True)
 class Column:

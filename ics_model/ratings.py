@@ -25,10 +25,16 @@ RatingEnum: Final = pl.Enum(list(RATING_LABELS))
 #: Numeric coding used for ``mean_score``: Outstanding 4 ... Inadequate 1.
 RATING_SCORES: Final[dict[str, int]] = {label: i + 1 for i, label in enumerate(RATING_LABELS)}
 
+#: Count column of each rating in the frames that count ratings, best first
+#: (``n_outstanding``, ``n_good``, ``n_requires_improvement``, ``n_inadequate``).
+RATING_COUNT_COLUMNS: Final[dict[str, str]] = {
+    label: "n_" + label.lower().replace(" ", "_") for label in RATINGS_BEST_FIRST
+}
+
 #: One of CQC's five key questions (domains), each rated on its own.
 Domain = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
 #: A key question of a rating row: the five domains or the Overall rating.
-KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led", "Overall"]
+KeyQuestion = Literal[Domain, "Overall"]
 #: The five domains, in CQC's order.
 DOMAINS: Final[tuple[str, ...]] = get_args(Domain)
 #: Every key question of a rating row, Overall last.
@@ -44,13 +50,43 @@ RATING_STATUSES: Final[tuple[str, ...]] = (
 )
 RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
 
-#: A provider sector the toolkit places in ICSs.
-Sector = Literal["nhs_trust", "gp_practice", "location"]
+#: A sector whose units are rated providers: NHS trusts and GP practices, the
+#: populations the scenarios and the collaboration effect run on.
+ProviderSector = Literal["nhs_trust", "gp_practice"]
+#: A provider sector the toolkit places in ICSs (the providers and CQC locations).
+Sector = Literal[ProviderSector, "location"]
+PROVIDER_SECTORS: Final[tuple[str, ...]] = get_args(ProviderSector)
 SECTORS: Final[tuple[str, ...]] = get_args(Sector)
 SectorEnum: Final = pl.Enum(list(SECTORS))
 
-#: Which way a metric or indicator is "better" (a value judgement the user may override).
-Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
+#: Display name of each sector (tables, charts, reports).
+SECTOR_LABELS: Final[dict[str, str]] = {
+    "nhs_trust": "NHS trusts",
+    "gp_practice": "GP practices",
+    "location": "CQC locations",
+}
+
+#: Key questions an ICS view reports per sector, Overall first: the key questions the
+#: sector's ratings file holds (the GP practice file holds Overall ratings only).
+VIEW_KEY_QUESTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "nhs_trust": ("Overall", *DOMAINS),
+    "gp_practice": ("Overall",),
+    "location": ("Overall", *DOMAINS),
+}
+
+#: Key questions a scenario's key-question gate may cap per provider sector: the domains
+#: the sector's ratings file holds (none for GP practices).
+GATEABLE_KEY_QUESTIONS: Final[dict[str, tuple[str, ...]]] = {
+    sector: tuple(k for k in VIEW_KEY_QUESTIONS[sector] if k != "Overall")
+    for sector in PROVIDER_SECTORS
+}
+
+#: Which way an indicator of a composite is "better": higher or lower (no neutral).
+IndicatorDirection = Literal["higher_is_better", "lower_is_better"]
+#: Which way a metric is "better" (a value judgement the user may override); a
+#: ``neutral`` metric is reported without a reading.
+Direction = Literal[IndicatorDirection, "neutral"]
+INDICATOR_DIRECTIONS: Final[tuple[str, ...]] = get_args(IndicatorDirection)
 DIRECTIONS: Final[tuple[str, ...]] = get_args(Direction)
 
 # Labels seen in CQC files mapped to (rating, status). Matching is case- and
@@ -113,13 +149,9 @@ def parse_key_question(value: str | None) -> str | None:
     return _KEY_QUESTION_ALIASES.get(normalise_label(value))
 
 
-def rating_expr_from_text(column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Expressions turning a text column of rating labels into canonical columns.
-
-    Returns ``(rating, rating_status, known)`` where ``known`` is False for a
-    label that is neither a rating nor a recognised non-rating.
-    """
-    norm = (
+def _normalised_text(column: str) -> pl.Expr:
+    """Expression form of :func:`normalise_label` over a text column (null becomes "")."""
+    return (
         pl.col(column)
         .cast(pl.String)
         .fill_null("")
@@ -127,6 +159,15 @@ def rating_expr_from_text(column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         .str.replace_all(r"\s+", " ")
         .str.to_lowercase()
     )
+
+
+def rating_expr_from_text(column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Expressions turning a text column of rating labels into canonical columns.
+
+    Returns ``(rating, rating_status, known)`` where ``known`` is False for a
+    label that is neither a rating nor a recognised non-rating.
+    """
+    norm = _normalised_text(column)
     rating = norm.replace_strict(_RATING_ALIASES, default=None, return_dtype=pl.String).cast(
         RatingEnum
     )
@@ -144,14 +185,7 @@ def key_question_expr_from_text(column: str) -> pl.Expr:
 
     Unknown labels become null (callers report them).
     """
-    norm = (
-        pl.col(column)
-        .cast(pl.String)
-        .fill_null("")
-        .str.strip_chars()
-        .str.replace_all(r"\s+", " ")
-        .str.to_lowercase()
-    )
+    norm = _normalised_text(column)
     return norm.replace_strict(_KEY_QUESTION_ALIASES, default=None, return_dtype=pl.String).cast(
         KeyQuestionEnum
     )
@@ -164,6 +198,24 @@ def score_expr(column: str = "rating") -> pl.Expr:
         .cast(pl.String)
         .replace_strict(RATING_SCORES, default=None, return_dtype=pl.Int8)
     )
+
+
+def ratings_above(cap: str) -> tuple[str, ...]:
+    """The ratings better than ``cap``, best first (``ratings_above("Good")`` is Outstanding)."""
+    return RATINGS_BEST_FIRST[: RATINGS_BEST_FIRST.index(cap)]
+
+
+#: the ratings counted as "Good or Outstanding", best first.
+GOOD_OR_OUTSTANDING: Final[tuple[str, ...]] = ratings_above("Requires improvement")
+
+
+def rating_count_exprs(column: str = "rating") -> list[pl.Expr]:
+    """Aggregations counting each rating of ``column``, as :data:`RATING_COUNT_COLUMNS` (Int64)."""
+    r = pl.col(column).cast(pl.String)
+    return [
+        (r == label).sum().cast(pl.Int64).alias(name)
+        for label, name in RATING_COUNT_COLUMNS.items()
+    ]
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:

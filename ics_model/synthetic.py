@@ -47,7 +47,7 @@ import numpy as np
 import polars as pl
 
 from ics_model.ratings import KEY_QUESTIONS, RATING_LABELS, KeyQuestionEnum, RatingEnum
-from ics_model.synthetic_calibration import FIVE_KEY_QUESTIONS, Calibration, calibration
+from ics_model.synthetic_calibration import Calibration, calibration
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,6 @@ _CONSTANT_COLUMNS: Final[dict[str, str | None]] = {
     "Location Post Code": "ZZ1 1ZZ",
     "Location Local Authority": "SYNTHETIC Local Authority",
 }
-_KQ_ORDER: Final = (*FIVE_KEY_QUESTIONS, "Overall")  # order of the key-question rows of a service
 Seed = int | np.random.Generator
 
 
@@ -313,7 +312,7 @@ def synthetic_locations(n_rows: int = 250_000, *, seed: Seed) -> pl.DataFrame:
         if int(units["n_kq"].sum()) >= n_rows:
             break
         n_loc *= 2
-    kq_map = dict(enumerate(_KQ_ORDER))
+    kq_map = dict(enumerate(KEY_QUESTIONS))  # the key-question rows of a service, Overall last
     rows = (
         units.with_columns(pl.int_ranges(6 - pl.col("n_kq"), 6).alias("_k"))
         .explode("_k")
@@ -431,7 +430,7 @@ def synthetic_gate_locations(n: int = 50_000, *, seed: Seed) -> pl.DataFrame:
             "provider_id": ("SYN" + ids).to_numpy(),
             "icb_code": icb,
             "home_system_share": share,
-            **{kq: prof[:, j] for j, kq in enumerate((*FIVE_KEY_QUESTIONS, "Overall"))},
+            **{kq: prof[:, j] for j, kq in enumerate(KEY_QUESTIONS)},
         }
     ).with_columns(pl.col("home_system_share").fill_nan(None))
     long = wide.unpivot(

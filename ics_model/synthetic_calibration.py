@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Final
 
 import numpy as np
 import polars as pl
 
 from ics_model.ratings import KEY_QUESTIONS, RATING_LABELS
-
-FIVE_KEY_QUESTIONS: Final = KEY_QUESTIONS[:5]
 
 
 @dataclass(frozen=True)
@@ -77,15 +74,16 @@ def _profiles(long: pl.DataFrame, index: list[str]) -> np.ndarray:
         .select(*index, pl.col("key_question").cast(pl.String), _codes(pl.col("rating")))
         .pivot(on="key_question", index=index, values="rating")
     )
-    return wide.select(*FIVE_KEY_QUESTIONS, "Overall").drop_nulls().to_numpy().astype(np.int8)
+    return wide.select(*KEY_QUESTIONS).drop_nulls().to_numpy().astype(np.int8)
 
 
 def _home_share_fit() -> tuple[tuple[float, float], float]:
     """Method-of-moments Beta fit of the real ``home_system_share`` and its missing rate."""
     from ics_model.data.build import load_processed
     from ics_model.metrics import partnership
+    from ics_model.metrics.partnership_inputs import flow_table
 
-    table = partnership.flow_table(
+    table = flow_table(
         load_processed("rtt_flows"),
         load_processed("ods_trusts_2025"),
         load_processed("ods_sub_icbs"),

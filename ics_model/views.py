@@ -9,13 +9,19 @@ from __future__ import annotations
 import polars as pl
 
 from ics_model.contracts import Column, Contract, validate
-from ics_model.ratings import KeyQuestionEnum, SectorEnum, score_expr, wilson_exprs
+from ics_model.ratings import (
+    RATING_COUNT_COLUMNS,
+    VIEW_KEY_QUESTIONS,
+    KeyQuestionEnum,
+    SectorEnum,
+    rating_count_exprs,
+    score_expr,
+    wilson_exprs,
+)
 
-SECTOR_KEY_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "nhs_trust": ("Overall", "Safe", "Effective", "Caring", "Responsive", "Well-led"),
-    "gp_practice": ("Overall",),
-    "location": ("Overall", "Safe", "Effective", "Caring", "Responsive", "Well-led"),
-}
+#: Former name of :data:`ics_model.ratings.VIEW_KEY_QUESTIONS`, still imported by
+#: ``composite/spec.py``; import the new name instead.
+SECTOR_KEY_QUESTIONS = VIEW_KEY_QUESTIONS
 
 _SHARE = dict(nullable=True, min_value=0.0, max_value=1.0)
 ICS_VIEW = Contract(
@@ -95,8 +101,8 @@ def ics_view(
             icbs.select("icb_code", "icb_gss", "icb_name").join(
                 pl.DataFrame(
                     {
-                        "sector": [s] * len(SECTOR_KEY_QUESTIONS[s]),
-                        "key_question": list(SECTOR_KEY_QUESTIONS[s]),
+                        "sector": [s] * len(VIEW_KEY_QUESTIONS[s]),
+                        "key_question": list(VIEW_KEY_QUESTIONS[s]),
                     }
                 ),
                 how="cross",
@@ -104,24 +110,13 @@ def ics_view(
             for s in sectors
         ]
     ).with_columns(pl.col("sector").cast(SectorEnum), pl.col("key_question").cast(KeyQuestionEnum))
-    r = pl.col("rating").cast(pl.String)
     counts = mapped.group_by("icb_code", "sector", "key_question").agg(
         pl.col("provider_id").n_unique().cast(pl.Int64).alias("n_providers"),
         pl.col("rating").is_not_null().sum().cast(pl.Int64).alias("n_rated"),
-        (r == "Outstanding").sum().cast(pl.Int64).alias("n_outstanding"),
-        (r == "Good").sum().cast(pl.Int64).alias("n_good"),
-        (r == "Requires improvement").sum().cast(pl.Int64).alias("n_requires_improvement"),
-        (r == "Inadequate").sum().cast(pl.Int64).alias("n_inadequate"),
+        *rating_count_exprs("rating"),
         score_expr("rating").cast(pl.Float64).mean().alias("mean_score"),
     )
-    n_cols = [
-        "n_providers",
-        "n_rated",
-        "n_outstanding",
-        "n_good",
-        "n_requires_improvement",
-        "n_inadequate",
-    ]
+    n_cols = ["n_providers", "n_rated", *RATING_COUNT_COLUMNS.values()]
     view = (
         grid.join(counts, on=["icb_code", "sector", "key_question"], how="left")
         .with_columns([pl.col(c).fill_null(0) for c in n_cols])

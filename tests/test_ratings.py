@@ -1,4 +1,7 @@
+import ast
 import math
+from pathlib import Path
+from typing import get_args
 
 import polars as pl
 import pytest
@@ -6,11 +9,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ics_model.ratings import (
+    DIRECTIONS,
+    DOMAINS,
+    GATEABLE_KEY_QUESTIONS,
+    INDICATOR_DIRECTIONS,
+    KEY_QUESTIONS,
+    PROVIDER_SECTORS,
+    RATING_COUNT_COLUMNS,
     RATING_LABELS,
+    RATINGS_BEST_FIRST,
+    SECTOR_LABELS,
+    SECTORS,
+    VIEW_KEY_QUESTIONS,
+    Direction,
+    KeyQuestion,
     RatingEnum,
+    Sector,
     parse_key_question,
     parse_rating,
+    rating_count_exprs,
     rating_expr_from_text,
+    ratings_above,
     score_expr,
     wilson_exprs,
     wilson_interval,
@@ -90,3 +109,106 @@ def test_wilson_contains_estimate_and_vector_matches_scalar(xn):
     vec = pl.DataFrame({"x": [x], "n": [n]}).select(wilson_exprs("x", "n", "p"))
     assert vec["p_lower"][0] == pytest.approx(lo, abs=1e-12)
     assert vec["p_upper"][0] == pytest.approx(hi, abs=1e-12)
+
+
+def test_derived_vocabularies_agree():
+    assert (*DOMAINS, "Overall") == KEY_QUESTIONS
+    assert get_args(KeyQuestion) == KEY_QUESTIONS
+    assert get_args(Sector) == SECTORS == (*PROVIDER_SECTORS, "location")
+    assert get_args(Direction) == DIRECTIONS == (*INDICATOR_DIRECTIONS, "neutral")
+    assert "neutral" not in INDICATOR_DIRECTIONS
+    assert tuple(reversed(RATING_LABELS)) == RATINGS_BEST_FIRST
+    assert set(SECTOR_LABELS) == set(VIEW_KEY_QUESTIONS) == set(SECTORS)
+
+
+def test_view_and_gateable_key_questions():
+    assert VIEW_KEY_QUESTIONS["gp_practice"] == ("Overall",)
+    assert VIEW_KEY_QUESTIONS["nhs_trust"] == ("Overall", *DOMAINS)
+    assert set(GATEABLE_KEY_QUESTIONS) == set(PROVIDER_SECTORS)
+    assert GATEABLE_KEY_QUESTIONS == {"nhs_trust": DOMAINS, "gp_practice": ()}
+
+
+def test_ratings_above_and_count_exprs():
+    assert ratings_above("Good") == ("Outstanding",)
+    assert ratings_above("Requires improvement") == ("Outstanding", "Good")
+    assert ratings_above("Outstanding") == ()
+    df = pl.DataFrame({"rating": ["Good", "Good", None, "Inadequate"]})
+    out = df.with_columns(pl.col("rating").cast(RatingEnum)).select(rating_count_exprs())
+    assert out.columns == list(RATING_COUNT_COLUMNS.values())
+    assert out.row(0) == (0, 2, 0, 1)
+    assert set(out.schema.values()) == {pl.Int64}
+
+
+# --------------------------------------------------------------------------- one vocabulary
+# ``ics_model.ratings`` declares every rating label, key question, sector and direction.
+# Anywhere else, two or more of one vocabulary's strings written out together as a tuple,
+# list, set or ``Literal[...]`` are a second declaration that can drift from the first:
+# import the tuple or type from ``ics_model.ratings`` (or derive from it) instead.
+
+_PACKAGE = Path(__file__).resolve().parents[1] / "ics_model"
+_VOCABULARIES: dict[str, frozenset[str]] = {
+    "rating label": frozenset(RATING_LABELS),
+    "key question": frozenset(KEY_QUESTIONS),
+    "sector": frozenset(SECTORS),
+    "direction": frozenset(DIRECTIONS),
+}
+
+#: Declarations still to be replaced by the vocabulary, in modules being restructured
+#: elsewhere at the time of writing (config, composite, uncertainty, metrics/system): each
+#: entry goes when its module imports the vocabulary (the test fails on a stale entry, so
+#: this list only shrinks). Keyed by (module, the strings written out).
+_PENDING: dict[tuple[str, frozenset[str]], str] = {
+    ("composite/spec.py", frozenset(INDICATOR_DIRECTIONS)): "use IndicatorDirection",
+    ("uncertainty/bootstrap.py", frozenset(RATING_LABELS)): "RATINGS: use RATING_LABELS",
+}
+#: Places that may legitimately write vocabulary strings out together, with the reason
+#: (none today: label aliases of the parsers are dicts, which this scan does not read).
+_ALLOWED: dict[tuple[str, frozenset[str]], str] = {}
+
+
+def _written_out(source: str) -> list[tuple[int, str, frozenset[str]]]:
+    """(line, vocabulary, strings) of every tuple, list or set literal holding two or more
+    strings of one vocabulary (``Literal["a", "b"]`` subscripts a tuple, so it counts)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Tuple | ast.List | ast.Set):
+            continue
+        strings = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+        for name, words in _VOCABULARIES.items():
+            hit = frozenset(s for s in strings if isinstance(s, str) and s in words)
+            if len(hit) >= 2:
+                found.append((node.lineno, name, hit))
+    return sorted(found, key=lambda f: (f[0], f[1]))
+
+
+def test_scan_finds_written_out_vocabulary():
+    src = (
+        "from typing import Literal\n"
+        "A = Literal['nhs_trust', 'gp_practice']\n"
+        "B = ['Good', 'Outstanding']\n"
+        "C = {'higher_is_better', 'neutral'}\n"
+        "D = ('Safe', 'x')\n"
+        "E = ('Good', 'Safe')\n"
+    )
+    assert [(line, name) for line, name, _ in _written_out(src)] == [
+        (2, "sector"),
+        (3, "rating label"),
+        (4, "direction"),
+    ]
+
+
+def test_vocabulary_is_declared_once():
+    exceptions = _PENDING | _ALLOWED
+    seen, offending = set(), []
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        module = path.relative_to(_PACKAGE).as_posix()
+        if module == "ratings.py":
+            continue
+        for line, name, hit in _written_out(path.read_text(encoding="utf-8")):
+            if (module, hit) in exceptions:
+                seen.add((module, hit))
+            else:
+                offending.append(f"ics_model/{module}:{line}: {name}s {sorted(hit)}")
+    assert not offending, "import these from ics_model.ratings:\n" + "\n".join(offending)
+    stale = [f"{m} {sorted(h)}" for m, h in exceptions if (m, h) not in seen]
+    assert not stale, f"exceptions no longer needed (remove them): {stale}"

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from ics_model.config import ConfigError, RunConfig
+from ics_model.ratings import KEY_QUESTIONS
 from ics_model.scenarios import (
     GP_OVERALL_ONLY_NOTE,
     SWEEP_COLUMNS,
@@ -25,7 +26,7 @@ from ics_model.scenarios import (
 
 O, G, R, I = "Outstanding", "Good", "Requires improvement", "Inadequate"
 N = None
-KQ = ["Safe", "Effective", "Caring", "Responsive", "Well-led", "Overall"]
+KQ = list(KEY_QUESTIONS)
 COUNTS = ["n_providers", "n_outstanding_before", "n_lost", "n_not_assessable"]
 
 

@@ -10,6 +10,7 @@ from ics_model.data.build import load_processed
 from ics_model.data.cqc import read_cqc_ratings
 from ics_model.data.population import read_sub_icb_population
 from ics_model.mapping import place_locations
+from ics_model.ratings import KEY_QUESTIONS
 from ics_model.rules import apply_gates
 from ics_model.rules.engine import combine_frame
 from ics_model.rules.rulesets import Gate
@@ -24,8 +25,6 @@ from ics_model.synthetic import (
     synthetic_locations_file,
 )
 from tests.conftest import load_fixture_module
-
-FIVE = ["Safe", "Effective", "Caring", "Responsive", "Well-led"]
 
 
 def _share(frame: pl.DataFrame, label: str, col: str = "rating") -> float:
@@ -150,7 +149,7 @@ def test_gate_frame_layout_marginals_and_consistency(gates_frame):
     assert g.height == 6 * 20_000
     assert set(g["icb_code"]) == set(load_processed("icb_codes")["icb_code"])
     real = load_processed("cqc_trust_ratings").filter(pl.col("service") == "Overall")
-    for kq in [*FIVE, "Overall"]:
+    for kq in KEY_QUESTIONS:
         ours = _share(g.filter(pl.col("key_question") == kq), "Outstanding")
         theirs = _share(real.filter(pl.col("key_question") == kq), "Outstanding")
         assert ours == pytest.approx(theirs, abs=0.02), kq

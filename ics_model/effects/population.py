@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Final, Literal, NamedTuple
+from typing import Final, NamedTuple
 
 import polars as pl
 
 from ics_model.data.base import Loaded
+from ics_model.ratings import ProviderSector
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def default_population(
     mapped: pl.DataFrame,
     gp_loaded: pl.DataFrame | Loaded | None = None,
     *,
-    sector: Literal["gp_practice", "nhs_trust"] = "gp_practice",
+    sector: ProviderSector = "gp_practice",
     since: str | date | None = GP_SINCE,
 ) -> Population:
     """The default population of a sector, with its caveats and suggested controls.

@@ -29,7 +29,6 @@ MAPPING_METHODS = frozenset(
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
 OUTCOMES = ("used", "inherited", "superseded", "quarantined", "unmapped")
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
-GP_KEY_QUESTIONS = ("Overall",)
 
 MAPPED_RATINGS = Contract(
     name="mapped_ratings",
@@ -90,6 +89,23 @@ class Placed:
     unmapped: pl.DataFrame
     accounts: pl.DataFrame
     superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
+
+
+def own_rating_columns() -> list[pl.Expr]:
+    """``rating_source`` and ``unrated_reason`` of units rated in their own right.
+
+    ``rating_source`` is ``own`` for a rated row and ``none`` otherwise; a row without a
+    rating says why (``not a rating: <rating_status>``).
+    """
+    return [
+        pl.when(pl.col("rating").is_not_null())
+        .then(pl.lit("own"))
+        .otherwise(pl.lit("none"))
+        .alias("rating_source"),
+        pl.when(pl.col("rating").is_null())
+        .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
+        .alias("unrated_reason"),
+    ]
 
 
 def finish(frame: pl.DataFrame) -> pl.DataFrame:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from ics_model.mapping.base import ACCOUNT_SCHEMA, UNMAPPED_SCHEMA, Placed, finish
+from ics_model.mapping.base import (
+    ACCOUNT_SCHEMA,
+    UNMAPPED_SCHEMA,
+    Placed,
+    finish,
+    own_rating_columns,
+)
 from ics_model.mapping.successors import place_by_icb
 from ics_model.ratings import SectorEnum
 
@@ -74,13 +80,7 @@ def place_gp_practices(
         "icb_gss",
         "icb_name",
         pl.lit("icb_name").alias("mapping_method"),
-        pl.when(pl.col("rating").is_not_null())
-        .then(pl.lit("own"))
-        .otherwise(pl.lit("none"))
-        .alias("rating_source"),
-        pl.when(pl.col("rating").is_null())
-        .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
-        .alias("unrated_reason"),
+        *own_rating_columns(),
     )
     accounts = pl.DataFrame(
         {
@@ -216,13 +216,7 @@ def place_locations(
         "icb_gss",
         "icb_name",
         "mapping_method",
-        pl.when(pl.col("rating").is_not_null())
-        .then(pl.lit("own"))
-        .otherwise(pl.lit("none"))
-        .alias("rating_source"),
-        pl.when(pl.col("rating").is_null())
-        .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
-        .alias("unrated_reason"),
+        *own_rating_columns(),
     )
     accounts = (
         pl.DataFrame(

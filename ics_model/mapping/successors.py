@@ -60,16 +60,12 @@ def resolve_successors(
                     status, current = "successor", node
                     break
         out.append((code, current, status, " > ".join(chain)))
-    return pl.DataFrame(
-        out,
-        schema={
-            "code": pl.String,
-            "current_code": pl.String,
-            "status": pl.String,
-            "chain": pl.String,
-        },
-        orient="row",
-    )
+    return _text_rows(out, ("code", "current_code", "status", "chain"))
+
+
+def _text_rows(rows: list[tuple], columns: tuple[str, ...]) -> pl.DataFrame:
+    """A frame of String columns from row tuples (empty rows give an empty frame)."""
+    return pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
 
 
 # --------------------------------------------------------------------------- ICB vintages
@@ -113,16 +109,7 @@ def icb_table(
             rows.append((code, code, "same", None))
         else:
             rows.append((code, parts[-1], "merged", f"{chain}"))
-    cmap = pl.DataFrame(
-        rows,
-        schema={
-            "icb_code_2023": pl.String,
-            "icb_code": pl.String,
-            "status": pl.String,
-            "note": pl.String,
-        },
-        orient="row",
-    )
+    cmap = _text_rows(rows, ("icb_code_2023", "icb_code", "status", "note"))
     named = cmap.join(
         base.rename({"icb_code": "icb_code_2023"}), on="icb_code_2023", how="left"
     ).filter(pl.col("icb_code").is_not_null())

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any, Final, Literal
 
+from ics_model.ratings import RATING_COUNT_COLUMNS as _COUNT_COLUMN_OF
+from ics_model.ratings import RATING_LABELS
+
 ValueType = Literal["normal", "rate", "proportion"]
 VALUE_TYPES: Final[tuple[str, ...]] = ("normal", "rate", "proportion")
 
@@ -16,11 +19,8 @@ MAX_QUANTILES: Final[int] = 100
 MIN_REPETITIONS: Final[int] = 1000
 
 #: Count columns of :func:`~ics_model.metrics.inequality.rating_dispersion`, worst to best.
-RATING_COUNT_COLUMNS: Final[tuple[str, ...]] = (
-    "n_inadequate",
-    "n_requires_improvement",
-    "n_good",
-    "n_outstanding",
+RATING_COUNT_COLUMNS: Final[tuple[str, ...]] = tuple(
+    _COUNT_COLUMN_OF[label] for label in RATING_LABELS
 )
 
 Z975: Final[float] = NormalDist().inv_cdf(0.975)

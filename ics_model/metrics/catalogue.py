@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ics_model.metrics.partnership import PROXY_LABEL
 from ics_model.metrics.partnership_catalogue import PARTNERSHIP_CATALOGUE
+from ics_model.metrics.partnership_inputs import PROXY_LABEL
+from ics_model.ratings import Direction
 
 _GP_VINTAGE = "CQC GP ratings April 2024; practice IMD 2019 quintiles (OHID Fingertips)"
 _GP_SOURCE = "CQC via HEEC cqc.csv"
@@ -19,17 +20,17 @@ _IMD_VINTAGE = "IoD2019 on 2011 LSOAs, mid-2015 populations (IoD2025 exists, not
 
 
 def _entry(
-    metric,
-    label,
-    pillar,
-    direction,
-    unit,
-    definition,
-    numerator,
-    denominator,
-    source,
-    vintage,
-    level="icb",
+    metric: str,
+    label: str,
+    pillar: str,
+    direction: Direction,
+    unit: str,
+    definition: str,
+    numerator: str,
+    denominator: str,
+    source: str,
+    vintage: str,
+    level: str = "icb",
 ) -> dict[str, str]:
     return {
         "metric": metric,
@@ -44,6 +45,23 @@ def _entry(
         "source": source,
         "vintage": vintage,
     }
+
+
+def _england_theil(metric: str, label: str, definition: str) -> dict[str, str]:
+    """An England-level Theil index of the GP practices' share rated Good or Outstanding."""
+    return _entry(
+        metric,
+        label,
+        "inequality",
+        "lower_is_better",
+        "index",
+        definition,
+        "",
+        "",
+        _GP_SOURCE,
+        _GP_VINTAGE,
+        "england",
+    )
 
 
 def _sii_entries() -> list[dict[str, str]]:
@@ -212,44 +230,20 @@ METRIC_CATALOGUE: Final[list[dict[str, str]]] = [
         "ONS mid-2022 sub-ICB estimates",
         "mid-2022",
     ),
-    _entry(
+    _england_theil(
         "theil_total",
         "Theil T, share Good or Outstanding (GP), England",
-        "inequality",
-        "lower_is_better",
-        "index",
         "national Theil T over ICS x deprivation-quintile cells (weights = rated practices)",
-        "",
-        "",
-        _GP_SOURCE,
-        _GP_VINTAGE,
-        "england",
     ),
-    _entry(
+    _england_theil(
         "theil_between_ics",
         "Theil T between ICSs, England",
-        "inequality",
-        "lower_is_better",
-        "index",
         "between-ICS part of the national Theil T (sum_g s_g ln(mu_g / mu))",
-        "",
-        "",
-        _GP_SOURCE,
-        _GP_VINTAGE,
-        "england",
     ),
-    _entry(
+    _england_theil(
         "theil_within_ics",
         "Theil T within ICSs, England",
-        "inequality",
-        "lower_is_better",
-        "index",
         "within-ICS part of the national Theil T (sum_g s_g T_g); between + within = total",
-        "",
-        "",
-        _GP_SOURCE,
-        _GP_VINTAGE,
-        "england",
     ),
 ]
 CATALOGUE_BY_METRIC: Final = {e["metric"]: e for e in METRIC_CATALOGUE}

@@ -33,22 +33,11 @@ import polars as pl
 
 from ics_model.contracts import Column, Contract, validate
 from ics_model.data.ods import ICB_CODE_PATTERN
-from ics_model.metrics.partnership_catalogue import DEFAULT_DIRECTIONS as DEFAULT_DIRECTIONS
-from ics_model.metrics.partnership_catalogue import DIRECTIONS as DIRECTIONS
-from ics_model.metrics.partnership_catalogue import PARTNERSHIP_CATALOGUE as PARTNERSHIP_CATALOGUE
-from ics_model.metrics.partnership_catalogue import Direction as Direction
-from ics_model.metrics.partnership_catalogue import partnership_catalogue as partnership_catalogue
-from ics_model.metrics.partnership_catalogue import resolve_directions as resolve_directions
 from ics_model.metrics.partnership_inputs import (
     PROXY_LABEL,
     RESIDENT_CATEGORIES,
     FlowTable,
 )
-from ics_model.metrics.partnership_inputs import category_totals as category_totals
-from ics_model.metrics.partnership_inputs import flow_table as flow_table
-from ics_model.metrics.user_indicators import USER_INDICATORS as USER_INDICATORS
-from ics_model.metrics.user_indicators import join_user_indicators as join_user_indicators
-from ics_model.metrics.user_indicators import read_user_indicators as read_user_indicators
 
 logger = logging.getLogger(__name__)
 

@@ -11,12 +11,10 @@ every label carries :data:`~ics_model.metrics.partnership_inputs.PROXY_LABEL`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Final
 
 from ics_model.metrics.partnership_inputs import PROXY_LABEL
-
-Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
-DIRECTIONS: Final = ("higher_is_better", "lower_is_better", "neutral")
+from ics_model.ratings import DIRECTIONS, Direction
 
 #: Default reading of each metric. **A value judgement, not a fact**: high self-containment
 #: and a high home-system share are read as a system whose own providers serve its

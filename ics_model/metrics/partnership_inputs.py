@@ -423,23 +423,11 @@ def flow_table(
     comm = _commissioner_lookup(rows, sub_icbs, period)
     prov = _provider_lookup(rows, trusts)
     table = (
-        rows.join(
-            comm.select(
-                pl.col("code").alias("commissioner_code"),
-                pl.col("category").alias("commissioner_category"),
-                "resident_icb_code",
-            ),
-            on="commissioner_code",
-            how="left",
-        )
-        .join(
-            prov.select(
-                pl.col("code").alias("provider_code"),
-                pl.col("category").alias("provider_category"),
-                "provider_icb_code",
-            ),
-            on="provider_code",
-            how="left",
+        _join_lookup(
+            _join_lookup(rows, comm, "commissioner", "resident_icb_code"),
+            prov,
+            "provider",
+            "provider_icb_code",
         )
         .with_columns(
             pl.col("provider_category").cast(ProviderCategory),
@@ -488,6 +476,17 @@ def flow_table(
         treatment_function=treatment_function,
         input_pathways=input_pathways,
         notes=tuple(notes),
+    )
+
+
+def _join_lookup(rows: pl.DataFrame, lookup: pl.DataFrame, role: str, icb: str) -> pl.DataFrame:
+    """``rows`` with the ``{role}_category`` and ``icb`` column of each ``{role}_code``."""
+    return rows.join(
+        lookup.select(
+            pl.col("code").alias(f"{role}_code"), pl.col("category").alias(f"{role}_category"), icb
+        ),
+        on=f"{role}_code",
+        how="left",
     )
 
 

@@ -163,26 +163,8 @@ def slope_index(
     inequalities. *Journal of Public Health* 26(4), 388-395.
     OHID/UKHSA, PHEindicatormethods R package, ``phe_sii`` (ukhsa-collaboration on GitHub).
     """
-    out = _slope_index(
-        frame,
-        quantile=quantile,
-        population=population,
-        value=value,
-        by=by,
-        value_type=value_type,
-        se=se,
-        lower_cl=lower_cl,
-        upper_cl=upper_cl,
-        confidence=confidence,
-        repetitions=repetitions,
-        seed=seed,
-        rii=rii,
-        intercept=intercept,
-        transform=transform,
-        multiplier=multiplier,
-        null_too_few=False,
-    )
-    return out.drop("note")
+    # locals() is exactly the arguments here: the first statement of the body
+    return _slope_index(**locals(), null_too_few=False).drop("note")
 
 
 def slope_index_or_null(
@@ -213,25 +195,8 @@ def slope_index_or_null(
     numbers, so the other groups' limits equal :func:`slope_index` on the frame without
     the null groups, for the same seed.
     """
-    return _slope_index(
-        frame,
-        quantile=quantile,
-        population=population,
-        value=value,
-        by=by,
-        value_type=value_type,
-        se=se,
-        lower_cl=lower_cl,
-        upper_cl=upper_cl,
-        confidence=confidence,
-        repetitions=repetitions,
-        seed=seed,
-        rii=rii,
-        intercept=intercept,
-        transform=transform,
-        multiplier=multiplier,
-        null_too_few=True,
-    )
+    # locals() is exactly the arguments here: the first statement of the body
+    return _slope_index(**locals(), null_too_few=True)
 
 
 def _forward(x: np.ndarray, value_type: str) -> np.ndarray:

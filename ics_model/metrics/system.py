@@ -26,7 +26,7 @@ from ics_model.metrics.inequality import gini, rating_dispersion, theil_decompos
 from ics_model.metrics.partnership_catalogue import resolve_directions
 from ics_model.metrics.partnership_inputs import PROXY_LABEL, FlowTable
 from ics_model.metrics.sii import slope_index_or_null
-from ics_model.ratings import DIRECTIONS, wilson_exprs
+from ics_model.ratings import DIRECTIONS, GOOD_OR_OUTSTANDING, wilson_exprs
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def gp_quintile_table(practices: pl.DataFrame) -> pl.DataFrame:
         .group_by("icb_code", "imd_quintile")
         .agg(
             pl.len().cast(pl.Int64).alias("n_rated"),
-            r.is_in(["Good", "Outstanding"]).sum().cast(pl.Int64).alias("n_go"),
+            r.is_in(GOOD_OR_OUTSTANDING).sum().cast(pl.Int64).alias("n_go"),
             (r == "Outstanding").sum().cast(pl.Int64).alias("n_o"),
         )
         .with_columns(

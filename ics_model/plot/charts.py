@@ -76,6 +76,33 @@ def _legend_above(ax: Axes, handles=None, ncol: int = 4) -> None:
     )
 
 
+def _ics_rows_axis(ax: Axes, y: np.ndarray, labels: list[str]) -> None:
+    """One labelled row per ICS on the y axis (row ``y[i]`` is ICS ``labels[i]``)."""
+    ax.set_ylim(-0.6, len(labels) - 0.4)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_ylabel("Integrated care system")
+
+
+def _hide_spines(ax: Axes, sides: tuple[str, ...] = ("top", "right")) -> None:
+    for side in sides:
+        ax.spines[side].set_visible(False)
+
+
+def _finish(
+    ax: Axes,
+    title: str,
+    footnote: Vintages,
+    frame: pl.DataFrame,
+    *,
+    pad: float | None = None,
+    note: str | None = None,
+) -> Axes:
+    """Title the axes and write the footnote (default: the vintages of ``frame``)."""
+    ax.set_title(title, pad=pad, **_TITLE)
+    add_footnote(ax, footnote if footnote is not None else frame_vintages(frame), note=note)
+    return ax
+
+
 def _percent_axis(axis) -> None:
     from matplotlib.ticker import PercentFormatter
 
@@ -150,27 +177,19 @@ def rating_distribution(
             linewidth=0.3,
             label="no rated providers" if not include_not_rated else "no providers",
         )
-    ax.set_yticks(y, labels, fontsize=7)
-    ax.set_ylim(-0.6, rows.height - 0.4)
+    _ics_rows_axis(ax, y, labels)
     ax.set_xlim(0, 1)
     _percent_axis(ax.xaxis)
     what = "placed" if include_not_rated else "rated"
     ax.set_xlabel(f"Share of {what} {sector_label(sector)} in the ICS (%)")
-    ax.set_ylabel("Integrated care system")
     trans = ax.get_yaxis_transform()
     for yi, n in zip(y, rows[denom_col].to_list(), strict=True):
         ax.text(1.01, yi, f"{n}", transform=trans, va="center", fontsize=6, color=MUTED)
     ax.text(1.01, rows.height - 0.4, f"n {what}", transform=trans, va="bottom", fontsize=6)
     _legend_above(ax, ncol=6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_title(
-        title or f"{sector_label(sector)}: CQC {key_question} ratings by ICS (modelled ICS view)",
-        pad=22,
-        **_TITLE,
-    )
-    add_footnote(ax, footnote if footnote is not None else frame_vintages(rows))
-    return ax
+    _hide_spines(ax)
+    default = f"{sector_label(sector)}: CQC {key_question} ratings by ICS (modelled ICS view)"
+    return _finish(ax, title or default, footnote, rows, pad=22)
 
 
 def caterpillar(
@@ -221,20 +240,13 @@ def caterpillar(
         )
     n = int(max(frame.height, np.nanmax(frame["rank_p95"].to_numpy())))
     ax.set_xlim(0.5, n + 0.5)
-    ax.set_ylim(-0.6, frame.height - 0.4)
-    ax.set_yticks(y, labels, fontsize=7)
+    _ics_rows_axis(ax, y, labels)
     ax.set_xlabel("Composite rank (1 = best)")
-    ax.set_ylabel("Integrated care system")
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)
     _legend_above(ax, handles, ncol=3)
-    ax.set_title(
-        title or "Composite rank of ICSs (modelled)\nmedian and 5–95% uncertainty interval",
-        pad=22,
-        **_TITLE,
-    )
-    add_footnote(ax, footnote if footnote is not None else frame_vintages(uncertainty))
-    return ax
+    default = "Composite rank of ICSs (modelled)\nmedian and 5–95% uncertainty interval"
+    return _finish(ax, title or default, footnote, uncertainty, pad=22)
 
 
 def rank_shift(
@@ -283,16 +295,14 @@ def rank_shift(
     ax.set_xlabel("Ranking compared")
     ax.set_yticks([])
     ax.set_ylabel("Rank (1 = best)")
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
+    _hide_spines(ax, ("top", "right", "left"))
     handles = [
         Line2D([], [], color=CHANGE_COLOURS[k], lw=1.5, label=f"{lab} under {label_b}")
         for k, lab in (("better", "better rank"), ("worse", "worse rank"), ("same", "same rank"))
     ]
     _legend_above(ax, handles, ncol=3)
-    ax.set_title(title or f"Modelled ICS ranks: {label_a} vs {label_b}", pad=22, **_TITLE)
-    add_footnote(ax, footnote if footnote is not None else frame_vintages(comparison))
-    return ax
+    default = f"Modelled ICS ranks: {label_a} vs {label_b}"
+    return _finish(ax, title or default, footnote, comparison, pad=22)
 
 
 def threshold_sweep(
@@ -361,14 +371,10 @@ def threshold_sweep(
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"Outstanding threshold ({threshold_unit})")
     ax.set_ylabel("Outstanding ratings lost (count)")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    _hide_spines(ax)
     ax.legend(fontsize=7, frameon=False, loc="upper left")
-    ax.set_title(
-        title or "Outstanding ratings lost as the threshold moves (modelled scenario)", **_TITLE
-    )
-    add_footnote(ax, footnote if footnote is not None else frame_vintages(sweep))
-    return ax
+    default = "Outstanding ratings lost as the threshold moves (modelled scenario)"
+    return _finish(ax, title or default, footnote, sweep)
 
 
 def _one_row(sii_row: pl.DataFrame | Mapping[str, Any], icb_code: str) -> dict[str, Any]:
@@ -476,17 +482,15 @@ def sii_plot(
     _percent_axis(ax.yaxis)
     ax.set_xlabel("Relative deprivation rank (0 = most deprived, 1 = least; share of practices)")
     ax.set_ylabel(f"{value_label} (%)")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    _hide_spines(ax)
     ax.legend(fontsize=7, frameon=False, loc="best")
     name = (
         short_icb_name(table["icb_name"][0])
         if "icb_name" in table.columns and table["icb_name"][0] is not None
         else icb_code
     )
-    ax.set_title(title or f"Slope index of inequality: {name} (modelled)", **_TITLE)
-    add_footnote(ax, footnote if footnote is not None else frame_vintages(quintile_table))
-    return ax
+    default = f"Slope index of inequality: {name} (modelled)"
+    return _finish(ax, title or default, footnote, quintile_table)
 
 
 def funnel(
@@ -569,20 +573,15 @@ def funnel(
     _percent_axis(ax.yaxis)
     ax.set_xlabel(f"Rated {sector_label(sector)} in the ICS (count)")
     ax.set_ylabel(f"{share_label(share)} (%)")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    _hide_spines(ax)
     _legend_above(ax, ncol=4)
-    ax.set_title(
-        title
-        or f"{share_label(share)} by ICS: {sector_label(sector)}, {key_question}\n"
-        f"funnel plot around the {target_label} share (modelled ICS view)",
-        pad=20,
-        **_TITLE,
+    default = (
+        f"{share_label(share)} by ICS: {sector_label(sector)}, {key_question}\n"
+        f"funnel plot around the {target_label} share (modelled ICS view)"
     )
     dropped = rows.height - placed.height
     note = f"{dropped} ICS(s) with no rated providers not shown." if dropped else None
-    add_footnote(ax, footnote if footnote is not None else frame_vintages(rows), note=note)
-    return ax
+    return _finish(ax, title or default, footnote, rows, pad=20, note=note)
 
 
 __all__ = [

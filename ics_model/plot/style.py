@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from ics_model.ratings import RATING_LABELS
+from ics_model.ratings import RATING_COUNT_COLUMNS, RATINGS_BEST_FIRST, SECTOR_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -25,9 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-#: Ratings from best to worst (:data:`ics_model.ratings.RATING_LABELS` reversed): the
-#: order of every legend and stacked bar.
-RATING_ORDER: Final[tuple[str, ...]] = tuple(reversed(RATING_LABELS))
+#: Ratings from best to worst (:data:`ics_model.ratings.RATINGS_BEST_FIRST`): the order of
+#: every legend and stacked bar.
+RATING_ORDER: Final[tuple[str, ...]] = RATINGS_BEST_FIRST
 
 #: Label used for providers without a rating, and its place after the four ratings.
 NOT_RATED: Final = "Not rated"
@@ -39,14 +39,6 @@ RATING_COLOURS: Final[dict[str, str]] = {
     "Requires improvement": "#f4a582",
     "Inadequate": "#ca0020",
     NOT_RATED: "#bdbdbd",
-}
-
-#: Count column of the ICS view for each rating.
-RATING_COUNT_COLUMNS: Final[dict[str, str]] = {
-    "Outstanding": "n_outstanding",
-    "Good": "n_good",
-    "Requires improvement": "n_requires_improvement",
-    "Inadequate": "n_inadequate",
 }
 
 #: Fill, edge and hatch of an area (or bar) with no data.
@@ -81,13 +73,6 @@ CATEGORICAL: Final[tuple[str, ...]] = (
     "#e6ab02",
     "#a6761d",
 )
-
-#: Display names of the view's sectors.
-SECTOR_LABELS: Final[dict[str, str]] = {
-    "nhs_trust": "NHS trusts",
-    "gp_practice": "GP practices",
-    "location": "CQC locations",
-}
 
 #: Display names of the view's share columns.
 SHARE_LABELS: Final[dict[str, str]] = {

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from ics_model.ratings import RATING_SCORES
 from ics_model.rules.engine import combine_frame
 from ics_model.rules.rulesets import PrinciplesRuleSet, available_rule_sets, get_rule_set
 
@@ -152,9 +153,9 @@ def check_against_published(ratings: pl.DataFrame, rule_set: Any = "cqc_principl
             if alt_cols
             else pl.lit("")
         )
-        better = pl.col("published").replace_strict(_RANK, return_dtype=pl.Int8) > pl.col(
+        better = pl.col("published").replace_strict(RATING_SCORES, return_dtype=pl.Int8) > pl.col(
             "derived"
-        ).replace_strict(_RANK, return_dtype=pl.Int8)
+        ).replace_strict(RATING_SCORES, return_dtype=pl.Int8)
         dates_differ = (
             pl.col("input_dates").list.set_difference(pl.concat_list("published_on")).list.len() > 0
         )
@@ -223,6 +224,3 @@ def check_against_published(ratings: pl.DataFrame, rule_set: Any = "cqc_principl
         confusion=pl.concat(confusions),
         disagreements=pl.concat(disagreements),
     )
-
-
-_RANK = {"Inadequate": 1, "Requires improvement": 2, "Good": 3, "Outstanding": 4}

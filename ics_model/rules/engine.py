@@ -16,10 +16,17 @@ from typing import Any
 
 import polars as pl
 
-from ics_model.ratings import RATING_LABELS, RatingEnum, parse_rating
+from ics_model.ratings import (
+    RATING_COUNT_COLUMNS,
+    RATING_LABELS,
+    RATING_SCORES,
+    RATINGS_BEST_FIRST,
+    RatingEnum,
+    parse_rating,
+    rating_count_exprs,
+    ratings_above,
+)
 from ics_model.rules.rulesets import PrinciplesRuleSet, get_rule_set
-
-_CAP_ORDER = {label: i for i, label in enumerate(RATING_LABELS)}  # Inadequate 0 ... 3
 
 ENFORCEMENT_CAPS = {
     "requirement_notice": "Requires improvement",  # caps the linked rating at RI
@@ -73,7 +80,7 @@ def apply_enforcement(rating: str | None, enforcement: str | None) -> str | None
         )
     cap = ENFORCEMENT_CAPS[enforcement]
     if enforcement == "requirement_notice":
-        return cap if _CAP_ORDER[rating] > _CAP_ORDER[cap] else rating
+        return cap if RATING_SCORES[rating] > RATING_SCORES[cap] else rating
     return cap
 
 
@@ -118,13 +125,7 @@ def combine_ratings(
             counts[rating] += 1
     if sum(counts.values()) == 0:
         return None
-    out = rule_from_counts(
-        counts["Outstanding"],
-        counts["Good"],
-        counts["Requires improvement"],
-        counts["Inadequate"],
-        rule_set,
-    )
+    out = rule_from_counts(*(counts[label] for label in RATINGS_BEST_FIRST), rule_set)
     return apply_enforcement(out, enforcement)
 
 
@@ -179,13 +180,7 @@ def combine_frame(
         ``n_inadequate``, ``n_rated`` and ``name`` (the aggregate, rating Enum; null when
         nothing is rated).
     """
-    r = pl.col(rating).cast(pl.String)
-    aggs = [
-        (r == "Outstanding").sum().cast(pl.Int64).alias("n_outstanding"),
-        (r == "Good").sum().cast(pl.Int64).alias("n_good"),
-        (r == "Requires improvement").sum().cast(pl.Int64).alias("n_requires_improvement"),
-        (r == "Inadequate").sum().cast(pl.Int64).alias("n_inadequate"),
-    ]
+    aggs = rating_count_exprs(rating)
     if enforcement is not None:
         aggs.append(pl.col(enforcement).drop_nulls().first().alias("_enforcement"))
     out = frame.group_by(list(by), maintain_order=True).agg(aggs)
@@ -196,13 +191,7 @@ def combine_frame(
             + pl.col("n_requires_improvement")
             + pl.col("n_inadequate")
         ).alias("n_rated"),
-        counts_rule_expr(
-            pl.col("n_outstanding"),
-            pl.col("n_good"),
-            pl.col("n_requires_improvement"),
-            pl.col("n_inadequate"),
-            rule_set,
-        ).alias(name),
+        counts_rule_expr(*map(pl.col, RATING_COUNT_COLUMNS.values()), rule_set).alias(name),
     )
     if enforcement is not None:
         out = out.with_columns(enforcement_expr(pl.col(name), pl.col("_enforcement")).alias(name))
@@ -218,8 +207,11 @@ def enforcement_expr(rating: pl.Expr, enforcement: pl.Expr) -> pl.Expr:
         .then(pl.lit(None, pl.String))
         .when(enforcement.is_in(["warning_notice", "condition"]))
         .then(pl.lit("Inadequate"))
-        .when((enforcement == "requirement_notice") & txt.is_in(["Outstanding", "Good"]))
-        .then(pl.lit("Requires improvement"))
+        .when(
+            (enforcement == "requirement_notice")
+            & txt.is_in(list(ratings_above(ENFORCEMENT_CAPS["requirement_notice"])))
+        )
+        .then(pl.lit(ENFORCEMENT_CAPS["requirement_notice"]))
         .otherwise(txt)
         .cast(RatingEnum)
     )

@@ -24,10 +24,11 @@ from typing import Any
 
 import polars as pl
 
-from ics_model.ratings import KEY_QUESTIONS, RatingEnum
+from ics_model.ratings import DOMAINS, KEY_QUESTIONS, RATING_SCORES, RATINGS_BEST_FIRST, RatingEnum
 from ics_model.rules.engine import counts_rule_expr
 from ics_model.rules.rulesets import Gate, PrinciplesRuleSet, get_rule_set
 
+#: what a gate did to one provider (the ``<gate>_status`` column of scenario outputs).
 GATE_STATUSES = ("not_applicable", "passed", "capped", "not_assessable")
 _OPS = {
     ">=": lambda a, b: a >= b,
@@ -35,7 +36,6 @@ _OPS = {
     "<=": lambda a, b: a <= b,
     "<": lambda a, b: a < b,
 }
-_FIVE = [k for k in KEY_QUESTIONS if k != "Overall"]
 
 
 def _wide(ratings: pl.DataFrame, id_cols: list[str]) -> pl.DataFrame:
@@ -55,13 +55,9 @@ def _derived_overall(rule_set: PrinciplesRuleSet, cols: dict[str, pl.Expr]) -> p
             [(e == label).fill_null(False).cast(pl.Int64) for e in cols.values()]
         )
 
-    return counts_rule_expr(
-        count("Outstanding"),
-        count("Good"),
-        count("Requires improvement"),
-        count("Inadequate"),
-        rule_set,
-    ).cast(pl.String)
+    return counts_rule_expr(*(count(label) for label in RATINGS_BEST_FIRST), rule_set).cast(
+        pl.String
+    )
 
 
 def apply_gates(
@@ -119,14 +115,16 @@ def apply_gates(
             how="left",
         )
     current = {kq: pl.col(kq) for kq in KEY_QUESTIONS}
-    rank = {"Inadequate": 1, "Requires improvement": 2, "Good": 3, "Outstanding": 4}
     out = wide.with_columns(pl.col("Overall").alias("rating_before"))
     overall = pl.col("Overall")
     for g in gates:
         value = pl.col(f"{g.name}_value")
         holds = _OPS[g.op](value, g.threshold)
         target = current[g.key_question] if g.level == "key_question" else overall
-        above = target.replace_strict(rank, default=0, return_dtype=pl.Int8) > rank[g.cap]
+        above = (
+            target.replace_strict(RATING_SCORES, default=0, return_dtype=pl.Int8)
+            > RATING_SCORES[g.cap]
+        )
         status = (
             pl.when(~above.fill_null(False))
             .then(pl.lit("not_applicable"))
@@ -148,7 +146,7 @@ def apply_gates(
             )
         else:
             capped_kq = pl.when(st == "capped").then(pl.lit(g.cap)).otherwise(target)
-            five_before = {k: current[k] for k in _FIVE}
+            five_before = {k: current[k] for k in DOMAINS}
             five_after = {**five_before, g.key_question: capped_kq}
             derived_before = _derived_overall(rs, five_before)
             derived_after = _derived_overall(rs, five_after)

@@ -27,10 +27,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, model_validator
 
+from ics_model.ratings import RATINGS_BEST_FIRST, Domain, Rating
 from ics_model.spec import ConfigError, Frozen, format_error, read_yaml, validate_as
 
-Rating = Literal["Outstanding", "Good", "Requires improvement", "Inadequate"]
-KeyQuestion = Literal["Safe", "Effective", "Caring", "Responsive", "Well-led"]
 Enforcement = Literal["requirement_notice", "warning_notice", "condition"]
 
 
@@ -75,7 +74,7 @@ class Gate(Frozen):
 
     name: str = "gate"
     level: Literal["overall", "key_question"]
-    key_question: KeyQuestion | None = None
+    key_question: Domain | None = None
     indicator: str = Field(min_length=1)
     scope: Literal["provider", "icb"] = "provider"
     op: Literal[">=", ">", "<=", "<"] = ">="
@@ -177,11 +176,10 @@ class SafRuleSet(Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> SafRuleSet:
         t = self.thresholds
-        order = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
-        missing = [r for r in order if r not in t]
+        missing = [r for r in RATINGS_BEST_FIRST if r not in t]
         if missing:
             raise ValueError(f"thresholds missing for {missing}")
-        if not t["Outstanding"] > t["Good"] > t["Requires improvement"] > t["Inadequate"]:
+        if not all(t[a] > t[b] for a, b in itertools.pairwise(RATINGS_BEST_FIRST)):
             raise ValueError("thresholds must fall from Outstanding to Inadequate")
         return self
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from ics_model.ratings import RatingEnum
+from ics_model.ratings import RATINGS_BEST_FIRST, RatingEnum
 from ics_model.rules.engine import combine_ratings
 from ics_model.rules.rulesets import SafRuleSet, get_rule_set
 
@@ -75,10 +75,11 @@ def round_percent(value: float, rounding: str = "nearest") -> float:
 
 def rating_for_percent(value: float, thresholds: Mapping[str, float]) -> str:
     """The band a (rounded) percentage falls in."""
-    for label in ("Outstanding", "Good", "Requires improvement"):
+    *upper, lowest = RATINGS_BEST_FIRST
+    for label in upper:
         if value >= thresholds[label]:
             return label
-    return "Inadequate"
+    return lowest
 
 
 def saf_rating(

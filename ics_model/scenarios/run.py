@@ -25,6 +25,7 @@ import polars as pl
 import polars.selectors as cs
 
 from ics_model.metrics.system import NATIONAL
+from ics_model.ratings import SECTOR_LABELS
 from ics_model.rules.gates import apply_gates
 from ics_model.rules.rulesets import Gate
 from ics_model.scenarios.spec import ScenarioSpec, get_scenario
@@ -39,7 +40,6 @@ GP_OVERALL_ONLY_NOTE = (
     "The GP file holds Overall ratings only, so key-question gates are not applicable to GP "
     "practices (a GP scenario with one is rejected at load); only overall gates are run."
 )
-_SECTOR_LABEL = {"nhs_trust": "NHS trusts", "gp_practice": "GP practices"}
 COUNT_COLUMNS = (
     "n_providers",
     "n_rated",
@@ -222,7 +222,7 @@ def _gate_sentence(g: Gate, sector: str) -> str:
     what = "overall rating" if g.level == "overall" else f"{g.key_question} rating"
     where = "the provider's own" if g.scope == "provider" else "its ICS's"
     return (
-        f"Gate {g.name!r}: the {what} of {_SECTOR_LABEL[sector]} may be Outstanding only if "
+        f"Gate {g.name!r}: the {what} of {SECTOR_LABELS[sector]} may be Outstanding only if "
         f"{where} {g.indicator} {g.op} {g.threshold:g}; otherwise it is capped at {g.cap}."
     )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import (
@@ -28,16 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from ics_model.mapping.base import GP_KEY_QUESTIONS
+from ics_model.ratings import GATEABLE_KEY_QUESTIONS, ProviderSector
 from ics_model.rules.rulesets import Gate, PrinciplesRuleSet, get_rule_set
 from ics_model.spec import ConfigError, Frozen, format_error, read_yaml, validate_as
 
-Sector = Literal["nhs_trust", "gp_practice"]
-#: key questions the ratings file of each sector holds (besides Overall)
-SECTOR_KEY_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "nhs_trust": ("Safe", "Effective", "Caring", "Responsive", "Well-led"),
-    "gp_practice": tuple(k for k in GP_KEY_QUESTIONS if k != "Overall"),
-}
 _UNION_TAGS = ("range", "list")
 
 
@@ -120,7 +114,7 @@ class ScenarioSpec(Frozen):
 
     name: str = Field(min_length=1)
     description: str = ""
-    sector: Sector
+    sector: ProviderSector
     rule_set: str = "cqc_principles"
     gates: tuple[Gate, ...] = Field(min_length=1)
     sweep: Sweep | None = None
@@ -145,7 +139,7 @@ class ScenarioSpec(Frozen):
             seen.add(g.name)
             if (
                 g.level == "key_question"
-                and g.key_question not in SECTOR_KEY_QUESTIONS[self.sector]
+                and g.key_question not in GATEABLE_KEY_QUESTIONS[self.sector]
             ):
                 raise _PathError(
                     f"gates.{i}.level",

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from ics_model.metrics.system import NATIONAL
+from ics_model.ratings import DOMAINS, KEY_QUESTIONS, RATING_SCORES, RATINGS_BEST_FIRST
 from ics_model.rules.engine import counts_rule_expr
 from ics_model.rules.rulesets import Gate
 from ics_model.scenarios.run import clean_indicators, gated, sector_ratings
@@ -39,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 _SENTINEL = "__swept_indicator__"
 _VALUE = "__value__"
-_RANK = {"Inadequate": 1, "Requires improvement": 2, "Good": 3, "Outstanding": 4}
-_FIVE = ("Safe", "Effective", "Caring", "Responsive", "Well-led")
 _FLAGS = ("hold_lost", "hold_na", "fail_lost", "fail_na")
 SWEEP_COLUMNS = (
     "gate",
@@ -91,12 +90,13 @@ def _single_gate_outcomes(
         pl.col("key_question").cast(pl.String),
         pl.col("rating").cast(pl.String),
     ).pivot(on="key_question", index=["provider_id", "icb_code"], values="rating")
-    missing = [k for k in (*_FIVE, "Overall") if k not in wide.columns]
+    missing = [k for k in KEY_QUESTIONS if k not in wide.columns]
     wide = wide.with_columns(pl.lit(None, pl.String).alias(k) for k in missing)
     wide = _with_values(wide, gate, key, source)
     target = pl.col(gate.key_question if gate.level == "key_question" else "Overall")
     above = (
-        target.replace_strict(_RANK, default=0, return_dtype=pl.Int8) > _RANK[gate.cap]
+        target.replace_strict(RATING_SCORES, default=0, return_dtype=pl.Int8)
+        > RATING_SCORES[gate.cap]
     ).fill_null(False)
     has_value = pl.col(_VALUE).is_not_null()
     if gate.level == "overall":
@@ -104,12 +104,12 @@ def _single_gate_outcomes(
     else:
         # counts of each rating among the five key questions, before and after the cap,
         # materialised first so the count rule reads columns (fast), not expressions
-        labels = {"o": "Outstanding", "g": "Good", "r": "Requires improvement", "i": "Inadequate"}
+        labels = dict(zip("ogri", RATINGS_BEST_FIRST, strict=True))
         counts = []
         for when in ("before", "after"):
             cols = [
                 pl.lit(gate.cap) if when == "after" and k == gate.key_question else pl.col(k)
-                for k in _FIVE
+                for k in DOMAINS
             ]
             counts += [
                 pl.sum_horizontal(

@@ -21,6 +21,7 @@ from ics_model.data.cqc import (
     read_cqc_ratings,
     read_gp_practices,
 )
+from ics_model.ratings import RATINGS_BEST_FIRST
 from tests.conftest import load_fixture_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -599,8 +600,6 @@ def test_gp_bad_values_quarantined(tmp_path):
 
 # ----------------------------------------------------------------------------- properties
 
-RATING_LABELS = ["Outstanding", "Good", "Requires improvement", "Inadequate"]
-
 
 @st.composite
 def messy_label(draw, label: str) -> str:
@@ -610,7 +609,7 @@ def messy_label(draw, label: str) -> str:
     return draw(pad) + spaced + draw(pad)
 
 
-_LABEL_PAIRS = st.sampled_from(RATING_LABELS).flatmap(
+_LABEL_PAIRS = st.sampled_from(RATINGS_BEST_FIRST).flatmap(
     lambda label: st.tuples(st.just(label), messy_label(label))
 )
 

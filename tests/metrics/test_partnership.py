@@ -16,8 +16,6 @@ from ics_model.data.rtt import PartType
 from ics_model.metrics.partnership import (
     PROVIDER_PARTNERSHIP,
     PROXY_LABEL,
-    category_totals,
-    flow_table,
     ics_flow_matrix,
     ics_partnership_metrics,
     provider_partnership_metrics,
@@ -28,6 +26,7 @@ from ics_model.metrics.partnership_catalogue import (
     partnership_catalogue,
     resolve_directions,
 )
+from ics_model.metrics.partnership_inputs import category_totals, flow_table
 from ics_model.metrics.user_indicators import join_user_indicators, read_user_indicators
 
 ROOT = Path(__file__).resolve().parents[2]

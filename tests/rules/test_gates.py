@@ -3,11 +3,12 @@
 import polars as pl
 import pytest
 
+from ics_model.ratings import KEY_QUESTIONS
 from ics_model.rules import apply_gates
 from ics_model.rules.rulesets import Gate
 
 O, G, R, I = "Outstanding", "Good", "Requires improvement", "Inadequate"
-KQ = ["Safe", "Effective", "Caring", "Responsive", "Well-led", "Overall"]
+KQ = list(KEY_QUESTIONS)
 
 
 def _ratings(rows):
