@@ -235,6 +235,23 @@ def _scenario_problems(cfg: RunConfig) -> list[str]:
     return problems
 
 
+def _effect_problems(cfg: RunConfig) -> list[str]:
+    """Effect controls that the configured population does not have."""
+    from ics_model.effects.population import POPULATION_COLUMNS
+
+    e = cfg.effect
+    if not e.enabled or e.controls is None:
+        return []
+    sector = "nhs_trust" if e.population == "nhs_trusts" else "gp_practice"
+    known = POPULATION_COLUMNS[sector]
+    return [
+        f"effect.controls.{i}: not a column of the {e.population} population "
+        f"(allowed: {', '.join(known)}); given: {c!r}"
+        for i, c in enumerate(e.controls)
+        if c not in known
+    ]
+
+
 def check_config(cfg: RunConfig) -> None:
     """Check everything a config refers to, before any work.
 
@@ -251,7 +268,7 @@ def check_config(cfg: RunConfig) -> None:
     problems = _file_problems(cfg)
     if not problems:  # references may read the user-indicators file
         problems += _reference_problems(cfg)
-    problems += _scenario_problems(cfg)
+    problems += _scenario_problems(cfg) + _effect_problems(cfg)
     if problems:
         raise ConfigError("invalid config references:\n  " + "\n  ".join(problems))
 

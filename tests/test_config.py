@@ -83,3 +83,34 @@ def test_unreadable_and_invalid_yaml(tmp_path):
     p.write_text("- a list\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_config(p)
+
+
+def test_effect_controls_must_be_population_columns():
+    from ics_model.config import check_config
+
+    cfg = config_from_dict({"effect": {"population": "nhs_trusts", "controls": ["imd_score"]}})
+    with pytest.raises(ConfigError, match=r"effect\.controls\.0: not a column of the nhs_trusts"):
+        check_config(cfg)
+    check_config(config_from_dict({"effect": {"controls": ["imd_score", "rating_year"]}}))
+
+
+def test_population_columns_are_what_the_populations_hold():
+    import polars as pl
+
+    from ics_model.effects.population import POPULATION_COLUMNS, trust_population
+
+    mapped = pl.DataFrame(
+        {
+            "provider_id": ["R1"],
+            "icb_code": ["QE1"],
+            "rating": ["Good"],
+            "sector": ["nhs_trust"],
+            "key_question": ["Overall"],
+            "publication_date": [None],
+            "rating_source": ["own"],
+            "inherited_from": [None],
+        },
+        schema_overrides={"publication_date": pl.Date, "inherited_from": pl.String},
+    )
+    cols = trust_population(mapped).columns
+    assert cols == ["provider_id", "icb_code", "rating", *POPULATION_COLUMNS["nhs_trust"]]

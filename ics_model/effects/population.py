@@ -21,6 +21,19 @@ log = logging.getLogger(__name__)
 #: ICSs became statutory on 1 July 2022; the default GP population starts after it.
 GP_SINCE: Final = "2022-07-01"
 
+#: the columns each sector's population frame holds besides provider, ICS and rating:
+#: the candidates for ``controls``.
+POPULATION_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "gp_practice": ("publication_year", "rating_year", "imd_score", "imd_quintile"),
+    "nhs_trust": (
+        "publication_date",
+        "publication_year",
+        "rating_year",
+        "rating_source",
+        "inherited_from",
+    ),
+}
+
 
 class Population(NamedTuple):
     """An analysis population: the frame, its dataset-specific caveats, suggested controls."""
@@ -83,8 +96,8 @@ def gp_population(
         log.info(
             "gp_population: %d of %d practices rated in %d or later", frame.height, before, first
         )
-    cols = ["provider_id", "icb_code", "rating", "publication_year", "rating_year"]
-    return frame.select(*cols, "imd_score", "imd_quintile").sort("provider_id")
+    cols = ("provider_id", "icb_code", "rating", *POPULATION_COLUMNS["gp_practice"])
+    return frame.select(cols).sort("provider_id")
 
 
 def trust_population(mapped: pl.DataFrame) -> pl.DataFrame:
@@ -96,12 +109,11 @@ def trust_population(mapped: pl.DataFrame) -> pl.DataFrame:
     year = pl.col("publication_date").dt.year()
     return (
         _overall(mapped, "nhs_trust")
-        .select(
-            *("provider_id", "icb_code", "rating", "publication_date"),
+        .with_columns(
             year.cast(pl.Int32).alias("publication_year"),
             year.cast(pl.String).alias("rating_year"),
-            *("rating_source", "inherited_from"),
         )
+        .select("provider_id", "icb_code", "rating", *POPULATION_COLUMNS["nhs_trust"])
         .sort("provider_id")
     )
 
