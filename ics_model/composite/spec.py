@@ -17,9 +17,18 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Final, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ics_model.composite.methods import AGGREGATORS, MISSING_POLICIES, NORMALISERS, TRANSFORMS
 from ics_model.views import SECTOR_KEY_QUESTIONS
@@ -37,10 +46,22 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _check_name(kind: str, value: str, registry: dict[str, Any]) -> str:
-    if value not in registry:
-        raise ValueError(f"unknown {kind} {value!r} (allowed: {', '.join(registry)})")
-    return value
+def _registered(kind: str, registry: Mapping[str, Any]) -> AfterValidator:
+    """Return a validator accepting only the names registered in ``registry``."""
+
+    def check(value: str) -> str:
+        if value not in registry:
+            raise ValueError(f"unknown {kind} {value!r} (allowed: {', '.join(registry)})")
+        return value
+
+    return AfterValidator(check)
+
+
+#: method names checked against the registries of :mod:`ics_model.composite.methods`.
+TransformName = Annotated[str, _registered("transform", TRANSFORMS)]
+NormaliserName = Annotated[str, _registered("normaliser", NORMALISERS)]
+AggregationName = Annotated[str, _registered("aggregation", AGGREGATORS)]
+MissingPolicyName = Annotated[str, _registered("missing-data policy", MISSING_POLICIES)]
 
 
 def parse_source(source: str) -> tuple[str, ...]:
@@ -111,9 +132,9 @@ class IndicatorSpec(_Frozen):
     name: str = Field(pattern=_NAME)
     source: str
     direction: Literal["higher_is_better", "lower_is_better"]
-    transform: str | None = None
+    transform: TransformName | None = None
     winsorise: tuple[float, float] = (0.05, 0.95)
-    normalise: str = "minmax"
+    normalise: NormaliserName = "minmax"
     goalposts: Goalposts | None = None
     weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
 
@@ -129,16 +150,6 @@ class IndicatorSpec(_Frozen):
     def _source(cls, v: str) -> str:
         parse_source(v)
         return v
-
-    @field_validator("transform")
-    @classmethod
-    def _transform(cls, v: str | None) -> str | None:
-        return None if v is None else _check_name("transform", v, TRANSFORMS)
-
-    @field_validator("normalise")
-    @classmethod
-    def _normalise(cls, v: str) -> str:
-        return _check_name("normaliser", v, NORMALISERS)
 
     @field_validator("winsorise")
     @classmethod
@@ -174,13 +185,8 @@ class PillarSpec(_Frozen):
     """
 
     weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
-    aggregation: str | None = None
+    aggregation: AggregationName | None = None
     indicators: tuple[IndicatorSpec, ...]
-
-    @field_validator("aggregation")
-    @classmethod
-    def _aggregation(cls, v: str | None) -> str | None:
-        return None if v is None else _check_name("aggregation", v, AGGREGATORS)
 
     @field_validator("indicators")
     @classmethod
@@ -248,22 +254,12 @@ class CompositeSpec(_Frozen):
         on under ``min_coverage`` of its data is not comparable. 0 disables the guard.
     """
 
-    aggregation: str = "arithmetic"
+    aggregation: AggregationName = "arithmetic"
     p: float = Field(1.0, allow_inf_nan=False)
-    missing: str = "skip_reweight"
+    missing: MissingPolicyName = "skip_reweight"
     normalise_range: tuple[float, float] = (0.0, 100.0)
     pillars: dict[str, PillarSpec] = Field(default_factory=_default_pillars)
     min_coverage: float = Field(0.7, ge=0.0, le=1.0)
-
-    @field_validator("aggregation")
-    @classmethod
-    def _aggregation(cls, v: str) -> str:
-        return _check_name("aggregation", v, AGGREGATORS)
-
-    @field_validator("missing")
-    @classmethod
-    def _missing(cls, v: str) -> str:
-        return _check_name("missing-data policy", v, MISSING_POLICIES)
 
     @field_validator("normalise_range")
     @classmethod
