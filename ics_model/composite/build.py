@@ -4,10 +4,11 @@ The steps follow the JRC/OECD *Handbook on Constructing Composite Indicators* (2
 data selection (step 2, :func:`~ics_model.composite.matrix.indicator_matrix`, in
 :mod:`~ics_model.composite.matrix`), missing data and outliers (step 3),
 multivariate analysis (step 4, :func:`correlations`), normalisation (step 5), weighting
-and aggregation (step 6, :func:`composite`). :func:`normalised_array` and
-:func:`aggregate_arrays` are the vectorised core, so uncertainty analysis (step 7) can
-evaluate many weight draws at once. COINr (Becker et al. 2022, *JOSS* 7(78), 4567) is the
-reference implementation of the same steps in R.
+and aggregation (step 6, :func:`composite`). The aggregation is the kernel of
+:mod:`~ics_model.composite.kernel` evaluated with one draw, the configured weights, in
+its effective-weights form (the same kernel evaluates the Monte Carlo draws of step 7);
+:func:`aggregate_arrays` evaluates it for many weight draws. COINr (Becker et al. 2022,
+*JOSS* 7(78), 4567) is the reference implementation of the same steps in R.
 
 Aggregation is two-level. For ICS :math:`c`, pillar :math:`q` with indicators
 :math:`i \in q` observed for :math:`c`:

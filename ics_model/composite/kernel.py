@@ -196,8 +196,12 @@ def _collapsed(
     overall: str,
     p: float,
 ) -> np.ndarray | None:
-    r""":math:`S_{dc} = \sum_i \tilde W_{dq(i)} \tilde w_{di} y_{ci}` (normalised weights) when
-    both levels are arithmetic and nothing is missing, else None."""
+    r"""Return :math:`S_{dc} = \sum_i \tilde W_{dq(i)} \tilde w_{di} y_{ci}`, or None.
+
+    :math:`\tilde w`, :math:`\tilde W`: the weights normalised within each pillar and
+    across pillars. Used only when both levels are arithmetic and nothing is missing (the
+    two-level arithmetic mean is then this one product; JRC/OECD Handbook 2008, step 6).
+    """
     if not (_is_arithmetic(overall, p) and all(_is_arithmetic(m, p) for m in methods)):
         return None
     if np.isnan(values).any():
