@@ -19,10 +19,6 @@ from ics_model.ratings import (
     wilson_exprs,
 )
 
-#: Former name of :data:`ics_model.ratings.VIEW_KEY_QUESTIONS`, still imported by
-#: ``composite/spec.py``; import the new name instead.
-SECTOR_KEY_QUESTIONS = VIEW_KEY_QUESTIONS
-
 _SHARE = dict(nullable=True, min_value=0.0, max_value=1.0)
 ICS_VIEW = Contract(
     name="ics_view",

@@ -4,10 +4,11 @@ The steps follow the JRC/OECD *Handbook on Constructing Composite Indicators* (2
 data selection (step 2, :func:`~ics_model.composite.matrix.indicator_matrix`, in
 :mod:`~ics_model.composite.matrix`), missing data and outliers (step 3),
 multivariate analysis (step 4, :func:`correlations`), normalisation (step 5), weighting
-and aggregation (step 6, :func:`composite`). :func:`normalised_array` and
-:func:`aggregate_arrays` are the vectorised core, so uncertainty analysis (step 7) can
-evaluate many weight draws at once. COINr (Becker et al. 2022, *JOSS* 7(78), 4567) is the
-reference implementation of the same steps in R.
+and aggregation (step 6, :func:`composite`). The aggregation is the kernel of
+:mod:`~ics_model.composite.kernel` evaluated with one draw, the configured weights, in
+its effective-weights form (the same kernel evaluates the Monte Carlo draws of step 7);
+:func:`aggregate_arrays` evaluates it for many weight draws. COINr (Becker et al. 2022,
+*JOSS* 7(78), 4567) is the reference implementation of the same steps in R.
 
 Aggregation is two-level. For ICS :math:`c`, pillar :math:`q` with indicators
 :math:`i \in q` observed for :math:`c`:
@@ -32,6 +33,13 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from ics_model.composite.kernel import (
+    Aggregated,
+    aggregate,
+    domain_problem,
+    draw_weights,
+    resolve_methods,
+)
 from ics_model.composite.methods import (
     AGGREGATORS,
     BOUNDED_NORMALISERS,
@@ -41,7 +49,6 @@ from ics_model.composite.methods import (
     CompositeError,
     average_ranks,
     domain_violations,
-    reweighted_mean,
 )
 from ics_model.composite.spec import LABEL, CompositeSpec
 
@@ -139,21 +146,17 @@ def normalised_array(matrix: pl.DataFrame, spec: CompositeSpec) -> NormalisedArr
     return NormalisedArrays(prep.normalised, prep.names, prep.pillar_of)
 
 
-class _Aggregated(NamedTuple):
-    score: np.ndarray  # draws x ics
-    pillar: np.ndarray  # draws x ics x pillars
-    w_pillar: np.ndarray  # draws x ics x pillars, effective (renormalised)
-    w_in_pillar: np.ndarray  # draws x ics x indicators, effective within pillar
-
-
-def _as_draws(w: np.ndarray, k: int, what: str) -> np.ndarray:
-    w = np.asarray(w, dtype=float)
-    w = w[None, :] if w.ndim == 1 else w
-    if w.ndim != 2 or w.shape[1] != k:
-        raise CompositeError(f"{what} weights must have shape (draws, {k}), got {w.shape}")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise CompositeError(f"{what} weights must be finite and non-negative")
-    return w
+def _check_pillar_domain(pillar: np.ndarray, overall: str, p: float, names: Sequence[str]) -> None:
+    """Raise :class:`CompositeError` naming the first pillar ``overall`` cannot take."""
+    domain = AGGREGATORS[overall].domain(p)
+    bad = domain_violations(pillar, domain)
+    if bad.any():
+        q = int(np.nonzero(bad)[-1][0])
+        raise CompositeError(
+            f"pillar {names[q]!r}: {overall} aggregation across pillars needs "
+            f"{domain} pillar scores; normalise onto a positive "
+            "range (normalise_range: [1, 100]) or change the pillar's aggregation"
+        )
 
 
 def _aggregate(
@@ -165,33 +168,14 @@ def _aggregate(
     overall: str,
     p: float,
     pillar_names: Sequence[str],
-) -> _Aggregated:
-    n, k = normalised.shape
-    n_pillars = len(methods)
-    w_ind = _as_draws(w_ind, k, "indicator")
-    w_pil = _as_draws(w_pil, n_pillars, "pillar")
-    obs = ~np.isnan(normalised)
-    vals = np.where(obs, normalised, 1.0)[None, :, :]
-    w = w_ind[:, None, :] * obs[None, :, :]  # draws x n x k
-    d = w.shape[0]
-    pillar = np.full((d, n, n_pillars), np.nan)
-    w_in = np.zeros((d, n, k))
-    for q, method in enumerate(methods):
-        cols = np.flatnonzero(pillar_of == q)
-        v_q = np.broadcast_to(vals[..., cols], (d, n, cols.size))
-        pillar[..., q], w_in[..., cols] = reweighted_mean(v_q, w[..., cols], method, p)
-    bad = domain_violations(pillar, AGGREGATORS[overall].domain(p))
-    if bad.any():
-        q = int(np.nonzero(bad)[2][0])
-        raise CompositeError(
-            f"pillar {pillar_names[q]!r}: {overall} aggregation across pillars needs "
-            f"{AGGREGATORS[overall].domain(p)} pillar scores; normalise onto a positive "
-            "range (normalise_range: [1, 100]) or change the pillar's aggregation"
-        )
-    p_obs = ~np.isnan(pillar)
-    w_p = np.broadcast_to(w_pil[:, None, :], (d, n, n_pillars)) * p_obs
-    score, w_p_eff = reweighted_mean(np.where(p_obs, pillar, 1.0), w_p, overall, p)
-    return _Aggregated(score, pillar, w_p_eff, w_in)
+) -> Aggregated:
+    """The kernel with effective weights, its inputs and the pillar scores checked."""
+    k = normalised.shape[1]
+    w_ind = draw_weights(w_ind, k, "indicator", CompositeError)
+    w_pil = draw_weights(w_pil, len(methods), "pillar", CompositeError)
+    agg = aggregate(normalised, w_ind, w_pil, pillar_of, methods, overall, p, renormalise=True)
+    _check_pillar_domain(agg.pillar, overall, p, pillar_names)
+    return agg
 
 
 def aggregate_arrays(
@@ -226,33 +210,16 @@ def aggregate_arrays(
         JRC/OECD Handbook (2008) steps 6-7; COINr ``get_sensitivity`` perturbs weights for
         the same purpose (Becker et al. 2022).
     """
-    if method not in AGGREGATORS:
-        raise CompositeError(f"unknown aggregation {method!r} (allowed: {', '.join(AGGREGATORS)})")
     pillar_of = np.asarray(pillar_of, dtype=np.intp)
+    normalised = np.asarray(normalised, dtype=float)
     w_pil = np.asarray(weights_pillars, dtype=float)
-    n_pillars = w_pil.shape[-1]
-    methods = [m or method for m in (pillar_methods or [None] * n_pillars)]
-    if len(methods) != n_pillars:
-        raise CompositeError(f"pillar_methods needs {n_pillars} entries, got {len(methods)}")
-    for m in methods:
-        if m not in AGGREGATORS:
-            raise CompositeError(f"unknown aggregation {m!r} (allowed: {', '.join(AGGREGATORS)})")
+    methods = resolve_methods(method, pillar_methods, w_pil.shape[-1])
     for q, m in enumerate(methods):
-        cols = np.flatnonzero(pillar_of == q)
-        if domain_violations(normalised[:, cols], AGGREGATORS[m].domain(p)).any():
-            raise CompositeError(
-                f"pillar {q}: {m} aggregation needs {AGGREGATORS[m].domain(p)} normalised values"
-            )
-    names = [f"pillar {q}" for q in range(n_pillars)]
+        if problem := domain_problem(normalised[:, pillar_of == q], m, p):
+            raise CompositeError(f"pillar {q}: {problem}")
+    names = [f"pillar {q}" for q in range(len(methods))]
     return _aggregate(
-        np.asarray(normalised, dtype=float),
-        weights_indicators,
-        w_pil,
-        pillar_of,
-        methods,
-        method,
-        p,
-        names,
+        normalised, weights_indicators, w_pil, pillar_of, methods, method, p, names
     ).score
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Final, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ics_model.composite.methods import AGGREGATORS, MISSING_POLICIES, NORMALISERS, TRANSFORMS
+from ics_model.ratings import INDICATOR_DIRECTIONS, VIEW_KEY_QUESTIONS, IndicatorDirection
 from ics_model.spec import Frozen, validate_as
-from ics_model.views import SECTOR_KEY_QUESTIONS
 
 #: The label every composite carries.
 LABEL: Final = "modelled composite (no official ICS ratings exist)"
@@ -34,10 +35,22 @@ _METRIC_SOURCE = re.compile(r"^metric:(?P<metric>[a-z0-9_]+)$")
 RESERVED_NAMES: Final = frozenset({"icb_code", "icb_name", "icb_gss"})
 
 
-def _check_name(kind: str, value: str, registry: dict[str, Any]) -> str:
-    if value not in registry:
-        raise ValueError(f"unknown {kind} {value!r} (allowed: {', '.join(registry)})")
-    return value
+def _registered(kind: str, registry: Mapping[str, Any]) -> AfterValidator:
+    """Return a validator accepting only the names registered in ``registry``."""
+
+    def check(value: str) -> str:
+        if value not in registry:
+            raise ValueError(f"unknown {kind} {value!r} (allowed: {', '.join(registry)})")
+        return value
+
+    return AfterValidator(check)
+
+
+#: method names checked against the registries of :mod:`ics_model.composite.methods`.
+TransformName = Annotated[str, _registered("transform", TRANSFORMS)]
+NormaliserName = Annotated[str, _registered("normaliser", NORMALISERS)]
+AggregationName = Annotated[str, _registered("aggregation", AGGREGATORS)]
+MissingPolicyName = Annotated[str, _registered("missing-data policy", MISSING_POLICIES)]
 
 
 def parse_source(source: str) -> tuple[str, ...]:
@@ -49,14 +62,14 @@ def parse_source(source: str) -> tuple[str, ...]:
         return ("metric", m["metric"])
     if m := _VIEW_SOURCE.match(source):
         sector, kq = m["sector"], m["kq"]
-        if sector not in SECTOR_KEY_QUESTIONS:
+        if sector not in VIEW_KEY_QUESTIONS:
             raise ValueError(
-                f"unknown sector {sector!r} in source (allowed: {', '.join(SECTOR_KEY_QUESTIONS)})"
+                f"unknown sector {sector!r} in source (allowed: {', '.join(VIEW_KEY_QUESTIONS)})"
             )
-        if kq not in SECTOR_KEY_QUESTIONS[sector]:
+        if kq not in VIEW_KEY_QUESTIONS[sector]:
             raise ValueError(
                 f"unknown key question {kq!r} for sector {sector!r} "
-                f"(allowed: {', '.join(SECTOR_KEY_QUESTIONS[sector])})"
+                f"(allowed: {', '.join(VIEW_KEY_QUESTIONS[sector])})"
             )
         return ("view", sector, kq, m["column"])
     raise ValueError(
@@ -107,10 +120,10 @@ class IndicatorSpec(Frozen):
 
     name: str = Field(pattern=_NAME)
     source: str
-    direction: Literal["higher_is_better", "lower_is_better"]
-    transform: str | None = None
+    direction: IndicatorDirection
+    transform: TransformName | None = None
     winsorise: tuple[float, float] = (0.05, 0.95)
-    normalise: str = "minmax"
+    normalise: NormaliserName = "minmax"
     goalposts: Goalposts | None = None
     weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
 
@@ -126,16 +139,6 @@ class IndicatorSpec(Frozen):
     def _source(cls, v: str) -> str:
         parse_source(v)
         return v
-
-    @field_validator("transform")
-    @classmethod
-    def _transform(cls, v: str | None) -> str | None:
-        return None if v is None else _check_name("transform", v, TRANSFORMS)
-
-    @field_validator("normalise")
-    @classmethod
-    def _normalise(cls, v: str) -> str:
-        return _check_name("normaliser", v, NORMALISERS)
 
     @field_validator("winsorise")
     @classmethod
@@ -171,13 +174,8 @@ class PillarSpec(Frozen):
     """
 
     weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
-    aggregation: str | None = None
+    aggregation: AggregationName | None = None
     indicators: tuple[IndicatorSpec, ...]
-
-    @field_validator("aggregation")
-    @classmethod
-    def _aggregation(cls, v: str | None) -> str | None:
-        return None if v is None else _check_name("aggregation", v, AGGREGATORS)
 
     @field_validator("indicators")
     @classmethod
@@ -193,7 +191,7 @@ def _default_pillars() -> dict[str, PillarSpec]:
     def ind(name: str, source: str, direction: str) -> IndicatorSpec:
         return IndicatorSpec(name=name, source=source, direction=direction)
 
-    hib, lib = "higher_is_better", "lower_is_better"
+    hib, lib = INDICATOR_DIRECTIONS
     return {
         "quality": PillarSpec(
             indicators=(
@@ -245,22 +243,12 @@ class CompositeSpec(Frozen):
         on under ``min_coverage`` of its data is not comparable. 0 disables the guard.
     """
 
-    aggregation: str = "arithmetic"
+    aggregation: AggregationName = "arithmetic"
     p: float = Field(1.0, allow_inf_nan=False)
-    missing: str = "skip_reweight"
+    missing: MissingPolicyName = "skip_reweight"
     normalise_range: tuple[float, float] = (0.0, 100.0)
     pillars: dict[str, PillarSpec] = Field(default_factory=_default_pillars)
     min_coverage: float = Field(0.7, ge=0.0, le=1.0)
-
-    @field_validator("aggregation")
-    @classmethod
-    def _aggregation(cls, v: str) -> str:
-        return _check_name("aggregation", v, AGGREGATORS)
-
-    @field_validator("missing")
-    @classmethod
-    def _missing(cls, v: str) -> str:
-        return _check_name("missing-data policy", v, MISSING_POLICIES)
 
     @field_validator("normalise_range")
     @classmethod

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from ics_model.composite.spec import CompositeSpec, parse_source
+from ics_model.ratings import RATING_LABELS
 from ics_model.uncertainty.spec import UncertaintyError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 BOOTSTRAP_COLUMNS: Final = ("share_outstanding", "share_good_or_outstanding", "mean_score")
 
 #: rating categories, in score order (Inadequate 1 ... Outstanding 4).
-RATINGS: Final = ("Inadequate", "Requires improvement", "Good", "Outstanding")
+RATINGS: Final = RATING_LABELS
 
 
 @dataclass(frozen=True)

@@ -6,39 +6,34 @@ step 7, and Saisana, Saltelli & Tarantola (2005), *J. R. Stat. Soc. A* 168(2), 3
 
 Scores
 ------
-Every registered mean is a quasi-arithmetic mean :math:`M_f(x; w) = f^{-1}\big(\sum_i w_i
-f(x_i) / \sum_i w_i\big)` with :math:`f(x) = x` (arithmetic), :math:`\ln x` (geometric),
-:math:`1/x` (harmonic) or :math:`x^p` (generalised). With missing values dropped and the
-weights renormalised per ICS (``skip_reweight``), the pillar score of ICS :math:`c` in
-draw :math:`d` is
-
-.. math::
-
-    P_{dcq} = f_q^{-1}\!\left(\frac{\sum_{i \in q} w_{di}\, o_{ci}\, f_q(y_{ci})}
-                                 {\sum_{i \in q} w_{di}\, o_{ci}}\right)
-
-(:math:`o_{ci}` = 1 when observed): numerator and denominator are matrix products of the
-draws x indicators weights with the ICS x indicators values, so 100,000 draws cost two
-small BLAS calls per pillar. The composite :math:`S_{dc}` is the same mean of the pillar
-scores with the pillar weights. This equals
-:func:`~ics_model.composite.build.aggregate_arrays` (to rounding), which is used for any
-other registered aggregation. The provider bootstrap is in
-:mod:`~ics_model.uncertainty.bootstrap`.
+Scores come from the composite kernel, :func:`~ics_model.composite.kernel.aggregate`,
+with the draws' weights (``renormalise=False``): for draw :math:`d`, the pillar score of
+ICS :math:`c` is :math:`P_{dcq} = M_q(\{y_{ci}\}; \{w_{di} o_{ci}\})` and the composite
+:math:`S_{dc} = M(\{P_{dcq}\}; \{W_{dq}\})`, each mean a registered
+:data:`~ics_model.composite.methods.AGGREGATORS` entry evaluated for all draws at once
+(matrix products), so 100,000 draws cost a few small BLAS calls per pillar. The provider
+bootstrap is in :mod:`~ics_model.uncertainty.bootstrap`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Final, Literal, NamedTuple
 
 import numpy as np
 import polars as pl
 
-from ics_model.composite.build import aggregate_arrays
-from ics_model.composite.methods import AGGREGATORS, domain_violations
+from ics_model.composite.kernel import (
+    aggregate,
+    domain_problem,
+    draw_weights,
+    group_sums,
+    pillar_level,
+    resolve_methods,
+)
+from ics_model.composite.methods import CompositeError, Ties, rank_along
 from ics_model.uncertainty.spec import UncertaintyError
 
-Ties = Literal["min", "average"]
 WeightMethod = Literal["dirichlet", "uniform", "none"]
 
 #: sub-stream index of each assumption within a chunk's SeedSequence.
@@ -78,13 +73,6 @@ def stream(ss: np.random.SeedSequence, name: str) -> np.random.Generator:
 
 
 # --------------------------------------------------------------------------- weights
-
-
-def _group_sums(w: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Each entry's group total, row by row (``w``: rows x members)."""
-    onehot = np.zeros((group.size, n_groups))
-    onehot[np.arange(group.size), group] = 1.0
-    return (w @ onehot)[..., group]
 
 
 def weight_draws(
@@ -128,7 +116,7 @@ def weight_draws(
     )
     out = []
     for nominal, group, n_groups in levels:
-        sums = _group_sums(nominal, group, n_groups)
+        sums = group_sums(nominal, group, n_groups)
         base = np.divide(nominal, sums, out=np.zeros_like(nominal), where=sums > 0)
         pos, k = base > 0, int((base > 0).sum())
         w = np.zeros((n, base.size))
@@ -140,7 +128,7 @@ def weight_draws(
             w[:, pos] = base[pos]
         else:
             raise UncertaintyError(f"unknown weight method {method!r} (dirichlet, uniform, none)")
-        sums = _group_sums(w, group, n_groups)
+        sums = group_sums(w, group, n_groups)
         # a group whose gamma draws all underflowed to 0 (tiny concentrations): configured
         out.append(np.where(sums > 0, w / np.where(sums > 0, sums, 1.0), base))
     return out[0], out[1]
@@ -149,61 +137,13 @@ def weight_draws(
 # --------------------------------------------------------------------------- aggregation
 
 
-def _generator(method: str, p: float) -> tuple[Callable | None, Callable | None] | None:
-    """``(f, f_inverse)`` of a quasi-arithmetic mean (``None, None`` = identity), or None."""
-    if method == "generalised":
-        if p == 0:
-            method = "geometric"
-        elif p == 1:
-            method = "arithmetic"
-        else:
-            return (lambda x: np.power(x, p), lambda m: np.power(m, 1.0 / p))
-    return {
-        "arithmetic": (None, None),
-        "geometric": (np.log, np.exp),
-        "harmonic": (np.reciprocal, np.reciprocal),
-    }.get(method)
-
-
 def check_domain(values: np.ndarray, method: str, p: float, what: str) -> None:
     """Raise :class:`UncertaintyError` when ``values`` are outside ``method``'s domain."""
-    domain = AGGREGATORS[method].domain(p)
-    bad = domain_violations(values, domain)
-    if bad.any():
+    if problem := domain_problem(values, method, p):
         raise UncertaintyError(
-            f"{what}: {method} aggregation needs {domain} normalised values, got "
-            f"{np.asarray(values)[bad].ravel()[:3].tolist()}; normalise onto a positive "
-            "range (e.g. composite normalise_range [1, 100]) or drop the alternative"
+            f"{what}: {problem}; normalise onto a positive range (e.g. composite "
+            "normalise_range [1, 100]) or drop the alternative"
         )
-
-
-def _qmean(
-    f: Callable | None,
-    finv: Callable | None,
-    values: np.ndarray,
-    obs: np.ndarray,
-    w: np.ndarray,
-) -> np.ndarray:
-    """Weighted quasi-arithmetic mean over the last axis of ``values`` for each weight row.
-
-    ``values``/``obs``: ``n x k`` (shared by all draws) or ``d x n x k``; ``w``: ``d x k``.
-    """
-    full = bool(obs.all())  # nothing missing: the denominators are the weight sums
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        fx = values if f is None else f(values)
-        fx = fx if full else np.where(obs, fx, 0.0)
-        if values.ndim == 2:
-            num = w @ fx.T
-            den = w.sum(axis=1, keepdims=True) if full else w @ obs.T.astype(float)
-        else:
-            num = np.einsum("dnk,dk->dn", fx, w)
-            o = obs.astype(float)
-            den = w.sum(axis=1)[:, None] if full else np.einsum("dnk,dk->dn", o, w)
-        m = num / den
-        m = m if finv is None else finv(m)
-    if full and (den > 0).all():
-        return m
-    return np.where(den > 0, m, np.nan)
 
 
 def score_arrays(
@@ -215,7 +155,7 @@ def score_arrays(
     overall: str,
     p: float = 1.0,
 ) -> np.ndarray:
-    r"""Composite scores of many weight draws (module formula), ``draws x n_ics``.
+    r"""Return the composite scores of many weight draws, ``draws x n_ics`` (module formula).
 
     Parameters
     ----------
@@ -227,27 +167,10 @@ def score_arrays(
     methods : aggregation within each pillar; ``overall`` across pillars.
     p : exponent of the generalised mean.
 
-    Values must be in each mean's domain (see :func:`check_domain`). Aggregations that are
-    not quasi-arithmetic means fall back to
-    :func:`~ics_model.composite.build.aggregate_arrays` (slower).
+    Values must be in each mean's domain (see :func:`check_domain`). The kernel
+    :func:`~ics_model.composite.kernel.aggregate` with the draws' weights.
     """
-    pillar_of = np.asarray(pillar_of, dtype=np.intp)
-    gen = _generator(overall, p)
-    if gen is None or any(_generator(m, p) is None for m in methods):
-        return _score_fallback(values, w_ind, w_pil, pillar_of, methods, overall, p)
-    linear = gen == (None, None) and all(_generator(m, p) == (None, None) for m in methods)
-    if linear and not np.isnan(values).any():
-        # arithmetic at both levels, nothing missing: S = sum_i W_q(i) w_i y_i (normalised
-        # weights), one matrix product with the composite weights of each draw
-        within = _group_sums(w_ind, pillar_of, w_pil.shape[1])
-        total = w_pil.sum(axis=1, keepdims=True)
-        if (within > 0).all() and (total > 0).all():
-            eff = w_ind / within * (w_pil / total)[:, pillar_of]
-            return eff @ values.T if values.ndim == 2 else np.einsum("dk,dnk->dn", eff, values)
-    pillar = pillar_scores(values, w_ind, pillar_of, methods, p)
-    if pillar.shape[-1] == 1 and (w_pil > 0).all():  # one pillar: M(P; w) = P
-        return pillar[..., 0]
-    return _qmean(*gen, pillar, ~np.isnan(pillar), w_pil)
+    return aggregate(values, w_ind, w_pil, pillar_of, methods, overall, p).score
 
 
 def pillar_scores(
@@ -257,66 +180,24 @@ def pillar_scores(
     methods: Sequence[str],
     p: float = 1.0,
 ) -> np.ndarray:
-    """Pillar scores :math:`P_{dcq}` (module formula), ``draws x n_ics x n_pillars``, for
-    quasi-arithmetic means (arguments as :func:`score_arrays`)."""
-    obs = ~np.isnan(values)
-    pillar = np.empty((w_ind.shape[0], values.shape[-2], len(methods)))
-    for q, method in enumerate(methods):
-        gen = _generator(method, p)
-        if gen is None:
-            raise UncertaintyError(f"{method} is not a quasi-arithmetic mean")
-        cols = np.flatnonzero(np.asarray(pillar_of) == q)
-        pillar[..., q] = _qmean(*gen, values[..., cols], obs[..., cols], w_ind[:, cols])
-    return pillar
-
-
-def _score_fallback(values, w_ind, w_pil, pillar_of, methods, overall, p) -> np.ndarray:
-    if values.ndim == 2:
-        return aggregate_arrays(values, w_ind, w_pil, pillar_of, overall, p, pillar_methods=methods)
-    rows = [
-        aggregate_arrays(v, w_ind[i], w_pil[i], pillar_of, overall, p, pillar_methods=methods)[0]
-        for i, v in enumerate(values)
-    ]
-    return np.stack(rows)
+    """Return the pillar scores :math:`P_{dcq}`, ``draws x n_ics x n_pillars`` (arguments as
+    :func:`score_arrays`; :func:`~ics_model.composite.kernel.pillar_level`)."""
+    return pillar_level(values, w_ind, pillar_of, methods, p)[0]
 
 
 # --------------------------------------------------------------------------- ranks
 
 
 def rank_rows(scores: np.ndarray, ties: Ties = "min") -> np.ndarray:
-    """Rank each row's scores, 1 = highest; NaN (unranked ICSs) stays NaN. Ties take the
-    lowest rank of the tied group (``min``, as the deterministic composite) or the mean of
-    their positions (``average``).
+    """Rank each row's scores, 1 = highest; NaN (unranked ICSs) stays NaN.
 
-    Vectorised: one ``argsort`` per call; tied groups are found in sorted order and
-    their first (``min``) or mean (``average``) position is scattered back (without
-    ties or NaN, the sorted positions are scattered back directly).
+    Ties take the lowest rank of the tied group (``min``, as the deterministic composite)
+    or the mean of their positions (``average``):
+    :func:`~ics_model.composite.methods.rank_along`, descending, one ``argsort`` per call.
     """
-    scores = np.atleast_2d(np.asarray(scores, dtype=float))
-    d, n = scores.shape
-    neg = -scores
-    order = np.argsort(neg, axis=1)  # NaN last
-    s = np.take_along_axis(neg, order, axis=1)
-    pos = np.broadcast_to(np.arange(1, n + 1, dtype=float), (d, n))
-    new = np.ones((d, n), dtype=bool)
-    np.not_equal(s[:, 1:], s[:, :-1], out=new[:, 1:])
-    out = np.empty((d, n))
-    if new.all() and not np.isnan(s[:, -1]).any():  # no ties, nothing missing
-        np.put_along_axis(out, order, pos, axis=1)
-        return out
-    first = np.maximum.accumulate(np.where(new, pos, 0.0), axis=1)
-    if ties == "average":
-        last_of = np.ones((d, n), dtype=bool)
-        last_of[:, :-1] = new[:, 1:]
-        end = np.where(last_of, pos, np.inf)[:, ::-1]
-        last = np.minimum.accumulate(end, axis=1)[:, ::-1]
-        ranked = (first + last) / 2.0
-    elif ties == "min":
-        ranked = first
-    else:
+    if ties not in ("min", "average"):
         raise UncertaintyError(f"unknown ties {ties!r} (min, average)")
-    np.put_along_axis(out, order, np.where(np.isnan(s), np.nan, ranked), axis=1)
-    return out
+    return rank_along(np.atleast_2d(np.asarray(scores, dtype=float)), ties, descending=True)
 
 
 def rescale_0_100(scores: np.ndarray) -> np.ndarray:
@@ -358,16 +239,17 @@ def score_draws(
     """
     values = np.asarray(normalised, dtype=float)
     pillar_of = np.asarray(pillar_of, dtype=np.intp)
-    w_ind = np.atleast_2d(np.asarray(w_ind, dtype=float))
+    w_ind = draw_weights(w_ind, values.shape[-1], "indicator", UncertaintyError)
     w_pil = np.asarray(w_pil, dtype=float)
     n_pil = w_pil.shape[-1]
     w_pil = np.broadcast_to(w_pil, (w_ind.shape[0], n_pil)) if w_pil.ndim == 1 else w_pil
-    methods = [m or aggregation for m in (pillar_methods or [None] * n_pil)]
+    draw_weights(w_pil, n_pil, "pillar", UncertaintyError)
+    try:
+        methods = resolve_methods(aggregation, pillar_methods, n_pil)
+    except CompositeError as exc:
+        raise UncertaintyError(str(exc)) from None
     for q, m in enumerate(methods):
         check_domain(values[:, pillar_of == q], m, p, f"pillar {q}")
-    for w, what in ((w_ind, "indicator"), (w_pil, "pillar")):
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise UncertaintyError(f"{what} weights must be finite and non-negative")
     scores = np.empty((w_ind.shape[0], values.shape[0]))
     ranks = np.empty_like(scores)
     for start in range(0, w_ind.shape[0], chunk_size):

@@ -41,7 +41,13 @@ import numpy as np
 import polars as pl
 
 from ics_model.composite.build import normalised_array, weights_frame
-from ics_model.composite.methods import BOUNDED_NORMALISERS, CompositeError
+from ics_model.composite.methods import (
+    BOUNDED_NORMALISERS,
+    MISSING_POLICIES,
+    NORMALISERS,
+    TRANSFORMS,
+    CompositeError,
+)
 from ics_model.composite.spec import LABEL, CompositeSpec, IndicatorSpec
 from ics_model.uncertainty.bootstrap import ProviderCounts, provider_counts, resample_indicators
 from ics_model.uncertainty.draws import (
@@ -56,7 +62,6 @@ from ics_model.uncertainty.draws import (
     stream,
     weight_draws,
 )
-from ics_model.uncertainty.normalise import fill_missing_rows, normalise_rows, transform_rows
 from ics_model.uncertainty.sobol import ASSUMPTIONS, sobol_analysis
 from ics_model.uncertainty.spec import (
     UncertaintyError,
@@ -226,18 +231,27 @@ class _Chunk(NamedTuple):
 
 
 def _bootstrap_values(ctx: _Context, a: int, raw: np.ndarray) -> np.ndarray:
-    """``m x n_ics x n_indicators`` normalised values with the bootstrapped columns redone."""
+    """``m x n_ics x n_indicators`` normalised values with the bootstrapped columns redone.
+
+    The registered missing-data policy, transforms and normalisers, applied to every draw
+    at once (draws on the leading axis), as :func:`~ics_model.composite.normalised_array`
+    applies them to the observed values.
+    """
     vals = np.repeat(ctx.values[a][None], raw.shape[0], axis=0)
-    for r, (j, ind) in enumerate(ctx.recipes[a]):  # as composite.build._prepare does
-        x = fill_missing_rows(raw[:, :, r], ctx.missing)
-        x = transform_rows(x, ind.transform_name, indicator=ind.name, quantiles=ind.winsorise)
+    names = [ind.name for _, ind in ctx.recipes[a]]
+    filled, _ = MISSING_POLICIES[ctx.missing](raw, names, [""] * raw.shape[1])
+    for r, (j, ind) in enumerate(ctx.recipes[a]):
+        try:
+            x = TRANSFORMS[ind.transform_name](
+                filled[:, :, r], indicator=ind.name, quantiles=ind.winsorise
+            )
+        except CompositeError as exc:
+            raise UncertaintyError(f"a bootstrap resample: {exc}, or bootstrap: false") from None
         lower = ind.direction == "lower_is_better"
         gp = None if ind.goalposts is None else (ind.goalposts.lower, ind.goalposts.upper)
         gp = (-gp[1], -gp[0]) if gp is not None and lower else gp  # reflected scale
         rng = ctx.out_range if ind.normalise in BOUNDED_NORMALISERS else (0.0, 100.0)
-        vals[:, :, j] = normalise_rows(
-            -x if lower else x, ind.normalise, out_range=rng, goalposts=gp
-        )
+        vals[:, :, j] = NORMALISERS[ind.normalise](-x if lower else x, out_range=rng, goalposts=gp)
     return vals
 
 

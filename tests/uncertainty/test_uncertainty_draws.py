@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import rankdata
 
 from ics_model.composite import CompositeSpec, aggregate_arrays
-from ics_model.composite.methods import NORMALISERS, TRANSFORMS
+from ics_model.composite.methods import MISSING_POLICIES, NORMALISERS, TRANSFORMS, CompositeError
 from ics_model.uncertainty import (
     UncertaintyError,
     provider_counts,
@@ -19,7 +19,6 @@ from ics_model.uncertainty import (
     weight_monte_carlo,
 )
 from ics_model.uncertainty.draws import quantiles_over_draws
-from ics_model.uncertainty.normalise import fill_missing_rows, normalise_rows, transform_rows
 
 PILLAR_OF = np.array([0, 0, 0, 1, 1, 2])
 W_IND = np.array([1.0, 2.0, 3.0, 1.0, 1.0, 5.0])
@@ -119,40 +118,56 @@ def test_rank_rows_matches_scipy(ties):
 
 
 @pytest.mark.parametrize("name", ["minmax", "zscore", "rank", "percentile_rank", "goalposts"])
-def test_normalise_rows_equals_registry(name):
+def test_registry_normalisers_on_draws_equal_row_by_row(name):
     rng = np.random.default_rng(8)
     x = rng.normal(size=(30, 11))
     x[rng.random(x.shape) < 0.2] = np.nan
     x[3] = 2.0  # constant row
     x[4, 1:] = np.nan  # a single value
     x[5, :4] = x[5, 4]  # ties
+    x[6] = np.nan  # nothing observed
     kw = {"out_range": (1.0, 100.0), "goalposts": (-1.0, 1.5)}
-    got = normalise_rows(x, name, **kw)
+    got = NORMALISERS[name](x, **kw)
     expect = np.stack([NORMALISERS[name](r, **kw) for r in x])
-    np.testing.assert_allclose(got, expect, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(got, expect)  # bit for bit, NaN where NaN
+    three = NORMALISERS[name](x.reshape(3, 10, 11), **kw)  # any leading axes
+    np.testing.assert_array_equal(three.reshape(30, 11), expect)
 
 
 @pytest.mark.parametrize("name", ["none", "log", "winsorise"])
-def test_transform_rows_equals_registry(name):
+def test_registry_transforms_on_draws_equal_row_by_row(name):
     rng = np.random.default_rng(9)
     x = rng.uniform(0.1, 5, (20, 9))
     x[rng.random(x.shape) < 0.2] = np.nan
     kw = {"indicator": "x", "quantiles": (0.1, 0.9)}
     expect = np.stack([TRANSFORMS[name](r, **kw) for r in x])
-    np.testing.assert_allclose(transform_rows(x, name, **kw), expect, equal_nan=True)
+    np.testing.assert_array_equal(TRANSFORMS[name](x, **kw), expect)
 
 
-def test_transform_log_rejects_a_zero_share():
-    with pytest.raises(UncertaintyError, match="log transform"):
-        transform_rows(np.array([[0.0, 0.5]]), "log", indicator="x", quantiles=(0.05, 0.95))
+def test_transform_log_rejects_a_zero_share_in_any_draw():
+    with pytest.raises(CompositeError, match="log transform"):
+        TRANSFORMS["log"](np.array([[0.5, 0.5], [0.0, 0.5]]), indicator="x")
 
 
-def test_fill_missing_rows_median():
-    x = np.array([[1.0, np.nan, 3.0, 10.0], [np.nan, 2.0, 2.0, 4.0]])
-    np.testing.assert_array_equal(
-        fill_missing_rows(x, "impute_median"), [[1.0, 3.0, 3.0, 10.0], [2.0, 2.0, 2.0, 4.0]]
-    )
-    assert np.isnan(fill_missing_rows(x, "skip_reweight")).sum() == 2
+@pytest.mark.parametrize("policy", ["skip_reweight", "impute_median"])
+def test_registry_missing_policies_on_draws_equal_draw_by_draw(policy):
+    rng = np.random.default_rng(12)
+    x = rng.uniform(0, 1, (6, 15, 3))  # draws x ICSs x indicators
+    x[rng.random(x.shape) < 0.25] = np.nan
+    names, codes = ["a", "b", "c"], [f"C{i}" for i in range(15)]
+    got, _ = MISSING_POLICIES[policy](x, names, codes)
+    expect = np.stack([MISSING_POLICIES[policy](d, names, codes)[0] for d in x])
+    np.testing.assert_array_equal(got, expect)
+    assert got.flags.c_contiguous
+
+
+def test_impute_median_on_draws_imputes_each_draw_median():
+    x = np.array([[1.0, np.nan, 3.0, 10.0], [np.nan, 2.0, 2.0, 4.0]])[:, :, None]
+    filled, notes = MISSING_POLICIES["impute_median"](x, ["x"], list("ABCD"))
+    np.testing.assert_array_equal(filled[..., 0], [[1.0, 3.0, 3.0, 10.0], [2.0, 2.0, 2.0, 4.0]])
+    assert notes == ["imputed: x", "imputed: x", None, None]  # missing in any draw
+    kept, _ = MISSING_POLICIES["skip_reweight"](x, ["x"], list("ABCD"))
+    assert np.isnan(kept).sum() == 2
 
 
 def _providers():

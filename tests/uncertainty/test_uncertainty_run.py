@@ -312,3 +312,14 @@ def test_bayesian_bootstrap_default_keeps_small_systems_widest():
     small = per.filter(pl.col("icb_code") == "SMALL")["width"][0]
     big = per.filter(pl.col("icb_code") == "BIG")["width"][0]
     assert small > 5 * big > 0
+
+
+def test_a_bootstrap_resample_the_log_transform_cannot_take_is_refused():
+    matrix, cspec, providers = _view_case()
+    data = cspec.model_dump()
+    for ind in data["pillars"]["q"]["indicators"]:
+        ind["transform"] = "log"  # SMALL's two trusts resample to a share of 0 now and then
+    logged = CompositeSpec.model_validate(data)
+    spec = UncertaintySpec(draws=200, bootstrap_method="multinomial", weights={"method": "none"})
+    with pytest.raises(UncertaintyError, match=r"bootstrap resample: .*log transform"):
+        run_uncertainty(matrix, spec, logged, providers=providers)
