@@ -12,7 +12,6 @@ per draw. Methods without a vectorised form fall back to the registered function
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -22,11 +21,27 @@ from ics_model.uncertainty.draws import rank_rows
 from ics_model.uncertainty.spec import UncertaintyError
 
 
-def _nan_safe(fn: Callable[..., np.ndarray], x: np.ndarray) -> np.ndarray:
-    """``fn(x)`` without numpy's all-NaN-slice warnings (all-missing columns are legal)."""
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
+def _nan_reduce(
+    fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, min_count: int = 1
+) -> np.ndarray:
+    """``fn(x)``, a NaN-ignoring reduction over the last axis with ``keepdims=True`` (and
+    possibly a leading quantile axis), NaN for rows with fewer than ``min_count`` values.
+
+    All-missing rows are legal; reducing only the rows with enough values avoids numpy's
+    empty-slice and degrees-of-freedom warnings (a warning filter would be process-wide,
+    so not safe with thread executors). The rows reduced are unchanged, and so are their
+    results."""
+    x2 = x.reshape(-1, x.shape[-1])
+    rows = np.count_nonzero(~np.isnan(x2), axis=-1) >= min_count
+    if rows.all():
         return fn(x)
+    # with no row to reduce, a row of zeros gives the output's shape
+    part = fn(x2[rows] if rows.any() else np.zeros((1, max(x2.shape[1], min_count))))
+    lead = part.shape[:-2]  # () or the quantile axis
+    out = np.full((*lead, x2.shape[0], 1), np.nan)
+    if rows.any():
+        out[..., rows, :] = part
+    return out.reshape(*lead, *x.shape[:-1], 1)
 
 
 def _by_row(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -52,16 +67,16 @@ def normalise_rows(
     a, b = out_range
     ok = ~np.isnan(x)
     if name == "minmax":
-        lo = _nan_safe(lambda v: np.nanmin(v, axis=-1, keepdims=True), x)
-        hi = _nan_safe(lambda v: np.nanmax(v, axis=-1, keepdims=True), x)
+        lo = _nan_reduce(lambda v: np.nanmin(v, axis=-1, keepdims=True), x)
+        hi = _nan_reduce(lambda v: np.nanmax(v, axis=-1, keepdims=True), x)
         span = hi - lo
         with np.errstate(invalid="ignore", divide="ignore"):
             y = a + (x - lo) / span * (b - a)
         return np.where(ok, np.where(span == 0, (a + b) / 2.0, y), np.nan)
     if name == "zscore":
         cnt = ok.sum(axis=-1, keepdims=True)
-        mean = _nan_safe(lambda v: np.nanmean(v, axis=-1, keepdims=True), x)
-        sd = _nan_safe(lambda v: np.nanstd(v, axis=-1, ddof=1, keepdims=True), x)
+        mean = _nan_reduce(lambda v: np.nanmean(v, axis=-1, keepdims=True), x)
+        sd = _nan_reduce(lambda v: np.nanstd(v, axis=-1, ddof=1, keepdims=True), x, min_count=2)
         with np.errstate(invalid="ignore", divide="ignore"):
             z = (x - mean) / sd
         flat = (cnt < 2) | (sd == 0)
@@ -99,7 +114,7 @@ def transform_rows(
             )
         return np.log(x)
     if name == "winsorise":
-        q = _nan_safe(lambda v: np.nanquantile(v, quantiles, axis=-1, keepdims=True), x)
+        q = _nan_reduce(lambda v: np.nanquantile(v, quantiles, axis=-1, keepdims=True), x)
         return np.clip(x, q[0], q[1])
     return _by_row(lambda r: TRANSFORMS[name](r, indicator=indicator, quantiles=quantiles), x)
 
@@ -111,7 +126,7 @@ def fill_missing_rows(x: np.ndarray, policy: str) -> np.ndarray:
     if policy in ("skip_reweight", "error"):
         return x
     if policy == "impute_median":
-        med = _nan_safe(lambda v: np.nanmedian(v, axis=-1, keepdims=True), x)
+        med = _nan_reduce(lambda v: np.nanmedian(v, axis=-1, keepdims=True), x)
         return np.where(np.isnan(x), med, x)
     fn = MISSING_POLICIES[policy]
     return _by_row(lambda r: fn(r[:, None], ["x"], [str(i) for i in range(r.size)])[0][:, 0], x)
