@@ -121,7 +121,13 @@ _KEY_QUESTION_ALIASES: Final[dict[str, str]] = {
 
 
 def normalise_label(value: str | None) -> str:
-    """Lower-case, trim and collapse internal whitespace of a label."""
+    """Lower-case, trim and collapse internal whitespace of a label.
+
+    >>> normalise_label("  Requires   Improvement ")
+    'requires improvement'
+    >>> normalise_label(None)
+    ''
+    """
     if value is None:
         return ""
     return " ".join(str(value).split()).lower()
@@ -135,6 +141,17 @@ def parse_rating(value: str | None) -> tuple[str | None, str | None]:
     (rating, status)
         ``rating`` is a canonical label or None; ``status`` is one of
         :data:`RATING_STATUSES`, or None when the label is unknown.
+
+    Examples
+    --------
+    >>> parse_rating(" good ")
+    ('Good', 'rated')
+    >>> parse_rating("Not yet rated")
+    (None, 'not_rated')
+    >>> parse_rating("")
+    (None, 'missing')
+    >>> parse_rating("Excellent")  # unknown: callers report it
+    (None, None)
     """
     key = normalise_label(value)
     if key in _RATING_ALIASES:
@@ -145,7 +162,13 @@ def parse_rating(value: str | None) -> tuple[str | None, str | None]:
 
 
 def parse_key_question(value: str | None) -> str | None:
-    """Canonical key question for a label, or None when unknown."""
+    """Canonical key question for a label, or None when unknown.
+
+    >>> parse_key_question("well led")
+    'Well-led'
+    >>> parse_key_question("Kind") is None
+    True
+    """
     return _KEY_QUESTION_ALIASES.get(normalise_label(value))
 
 
@@ -234,6 +257,17 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
     inference. *JASA* 22(158), 209-212. Newcombe, R. G. (1998). Two-sided confidence
     intervals for the single proportion. *Statistics in Medicine* 17, 857-872.
+
+    Examples
+    --------
+    >>> lower, upper = wilson_interval(8, 10)
+    >>> round(lower, 3), round(upper, 3)
+    (0.49, 0.943)
+    >>> lower, upper = wilson_interval(0, 10)  # the bound at 0 is exact
+    >>> lower, round(upper, 4)
+    (0.0, 0.2775)
+    >>> wilson_interval(0, 0)
+    (nan, nan)
     """
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")

@@ -30,7 +30,6 @@ Registries
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -47,14 +46,25 @@ class CompositeError(ValueError):
     """A composite cannot be built as specified; the message names the indicator or pillar."""
 
 
-# --------------------------------------------------------------------------- helpers
+def _nan_reduce(
+    fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, min_count: int = 1
+) -> np.ndarray:
+    """Return ``fn(x)``, a NaN-ignoring last-axis reduction (keepdims), NaN for short rows.
 
-
-def _nan_safe(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Return ``fn(x)`` without numpy's all-NaN-slice warnings (all-missing rows are legal)."""
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
+    Rows with fewer than ``min_count`` values give NaN without numpy's empty-slice
+    warnings (a warning filter would be process-wide, unsafe with thread executors).
+    """
+    x2 = x.reshape(-1, x.shape[-1])
+    rows = np.count_nonzero(~np.isnan(x2), axis=-1) >= min_count
+    if rows.all():
         return fn(x)
+    # with no row to reduce, a row of zeros gives the output's shape
+    part = fn(x2[rows] if rows.any() else np.zeros((1, max(x2.shape[1], min_count))))
+    lead = part.shape[:-2]  # () or the quantile axis
+    out = np.full((*lead, x2.shape[0], 1), np.nan)
+    if rows.any():
+        out[..., rows, :] = part
+    return out.reshape(*lead, *x.shape[:-1], 1)
 
 
 def rank_along(x: np.ndarray, ties: Ties = "average", *, descending: bool = False) -> np.ndarray:
@@ -123,7 +133,6 @@ def _count(x: np.ndarray) -> np.ndarray:
     return np.sum(~np.isnan(x), axis=-1, keepdims=True)
 
 
-# --------------------------------------------------------------------------- transforms
 # x: values of one indicator, any leading axes (e.g. draws), the ICSs on the last axis.
 
 
@@ -167,7 +176,7 @@ def transform_winsorise(
     x = np.asarray(x, dtype=float)
     if np.isnan(x).all():
         return x.copy()
-    q = _nan_safe(lambda v: np.nanquantile(v, quantiles, axis=-1, keepdims=True), x)
+    q = _nan_reduce(lambda v: np.nanquantile(v, quantiles, axis=-1, keepdims=True), x)
     lo, hi = q[0], q[1]
     n_clipped = int(np.sum((x < lo) | (x > hi)))
     if n_clipped:
@@ -184,7 +193,6 @@ TRANSFORMS: Final[dict[str, Callable[..., np.ndarray]]] = {
 }
 
 
-# --------------------------------------------------------------------------- normalisers
 # x: oriented values of one indicator, any leading axes (e.g. draws), the ICSs on the last
 # axis; each row is normalised over its own non-missing ICSs.
 
@@ -204,8 +212,8 @@ def normalise_minmax(
     """
     x = np.asarray(x, dtype=float)
     a, b = out_range
-    lo = _nan_safe(lambda v: np.nanmin(v, axis=-1, keepdims=True), x)
-    hi = _nan_safe(lambda v: np.nanmax(v, axis=-1, keepdims=True), x)
+    lo = _nan_reduce(lambda v: np.nanmin(v, axis=-1, keepdims=True), x)
+    hi = _nan_reduce(lambda v: np.nanmax(v, axis=-1, keepdims=True), x)
     span = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
         y = _rescale01((x - lo) / span, out_range)
@@ -226,8 +234,8 @@ def normalise_zscore(
     (normalisation); COINr ``n_zscore`` (Becker et al. 2022). ``out_range`` is not used.
     """
     x = np.asarray(x, dtype=float)
-    mean = _nan_safe(lambda v: np.nanmean(v, axis=-1, keepdims=True), x)
-    sd = _nan_safe(lambda v: np.nanstd(v, axis=-1, ddof=1, keepdims=True), x)
+    mean = _nan_reduce(lambda v: np.nanmean(v, axis=-1, keepdims=True), x)
+    sd = _nan_reduce(lambda v: np.nanstd(v, axis=-1, ddof=1, keepdims=True), x, min_count=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (x - mean) / sd
     flat = (_count(x) < 2) | (sd == 0)
@@ -302,7 +310,6 @@ NORMALISERS: Final[dict[str, Callable[..., np.ndarray]]] = {
 BOUNDED_NORMALISERS: Final = frozenset({"minmax", "percentile_rank", "goalposts"})
 
 
-# --------------------------------------------------------------------------- aggregators
 # values: (..., k), the indicators (or pillars) on the last axis, e.g. ICS x k or
 # draws x ICS x k; weights >= 0, no NaN, broadcastable to values -- per entry (e.g. an
 # ICS's renormalised weights) or one row per draw shared by every ICS, shape
@@ -472,7 +479,6 @@ def reweighted_mean(
     return np.where(has, out, np.nan), eff
 
 
-# --------------------------------------------------------------------------- missing data
 # values: ICS x indicator raw values, any leading axes (e.g. draws x ICS x indicator);
 # the policies work along the ICS axis (-2). Notes are per ICS (an indicator missing in
 # any leading slice is named).
@@ -543,7 +549,7 @@ def missing_impute_median(
     if empty.any():
         name = indicators[int(np.nonzero(empty)[-1][0])]
         raise CompositeError(f"indicator {name!r}: no ICS has a value, nothing to impute")
-    med = _nan_safe(lambda v: np.nanmedian(v, axis=-2, keepdims=True), values)
+    med = np.nanmedian(values, axis=-2, keepdims=True)  # no column is empty (checked)
     out = values.copy()  # C order, as every policy returns (BLAS sums depend on the layout)
     np.copyto(out, np.broadcast_to(med, out.shape), where=miss)
     return out, _notes(_missing_by_ics(values), indicators, "imputed: ")

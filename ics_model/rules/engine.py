@@ -49,6 +49,13 @@ def rule_from_counts(o: int, g: int, r: int, i: int, rule_set: Any = "cqc_princi
     """The aggregate for counts of Outstanding, Good, RI and Inadequate ratings.
 
     See :class:`~ics_model.rules.rulesets.PrinciplesRuleSet` for the rule order.
+
+    >>> rule_from_counts(2, 3, 0, 0)
+    'Outstanding'
+    >>> rule_from_counts(0, 3, 2, 0)
+    'Requires improvement'
+    >>> rule_from_counts(0, 4, 0, 1)  # a single Inadequate limits to RI
+    'Requires improvement'
     """
     rs = _principles(rule_set)
     n = o + g + r + i
@@ -71,6 +78,13 @@ def apply_enforcement(rating: str | None, enforcement: str | None) -> str | None
 
     A requirement notice caps the linked rating at Requires improvement; a warning notice
     or an imposed condition makes it Inadequate.
+
+    >>> apply_enforcement("Outstanding", "requirement_notice")
+    'Requires improvement'
+    >>> apply_enforcement("Good", "warning_notice")
+    'Inadequate'
+    >>> apply_enforcement("Good", None)
+    'Good'
     """
     if rating is None or enforcement is None:
         return rating
@@ -114,6 +128,12 @@ def combine_ratings(
     >>> combine_ratings(["Outstanding", "Outstanding", "Good", "Good", "Good"])
     'Outstanding'
     >>> combine_ratings(["Good", "Requires improvement", "Requires improvement", "Good", "Good"])
+    'Requires improvement'
+    >>> combine_ratings(["Good", "Not rated", None])  # non-ratings are ignored
+    'Good'
+    >>> combine_ratings(["Not rated", None]) is None
+    True
+    >>> combine_ratings(["Good"] * 5, enforcement="requirement_notice")
     'Requires improvement'
     """
     counts = dict.fromkeys(RATING_LABELS, 0)

@@ -55,13 +55,21 @@ def _check_scores(scores: Iterable[int]) -> list[int]:
 
 
 def saf_percent(scores: Iterable[int]) -> float:
-    """Key-question percentage: 100 * sum(scores) / (4 * n)."""
+    """Key-question percentage: 100 * sum(scores) / (4 * n).
+
+    >>> saf_percent([4, 4, 3, 3])
+    87.5
+    """
     s = _check_scores(scores)
     return 100.0 * sum(s) / (4 * len(s))
 
 
 def round_percent(value: float, rounding: str = "nearest") -> float:
-    """Apply a named rounding rule (see the module docstring)."""
+    """Apply a named rounding rule (see the module docstring).
+
+    >>> round_percent(87.5), round_percent(87.5, "floor"), round_percent(87.5, "exact")
+    (88.0, 87.0, 87.5)
+    """
     if rounding == "nearest":
         return float(math.floor(value + 0.5))
     if rounding == "floor":

@@ -172,9 +172,10 @@ def sobol_indices(
                 table[c] = np.stack([res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")], -1)
             for j, name in enumerate(names):
                 rows.append((code, icb_names[c], output, name, *table[c, j]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(table, axis=0)
+        # np.nanmean without its empty-slice warning: NaN where no ICS has indices
+        defined = np.count_nonzero(~np.isnan(table), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.nansum(table, axis=0) / defined
         for j, name in enumerate(names):
             national.append((NATIONAL, "England (mean over ICSs)", output, name, *mean[j]))
     schema = {
