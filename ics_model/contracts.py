@@ -57,6 +57,60 @@ class Column:
     required: bool = True
     description: str = ""
 
+    @classmethod
+    def text(
+        cls,
+        name: str,
+        description: str,
+        *,
+        nullable: bool = False,
+        pattern: str | None = None,
+        allowed: frozenset[str] | None = None,
+    ) -> Column:
+        """Return a String column, non-nullable unless ``nullable``."""
+        return cls(
+            name,
+            pl.String,
+            nullable=nullable,
+            allowed=allowed,
+            pattern=pattern,
+            description=description,
+        )
+
+    @classmethod
+    def icb_code(cls, pattern: str, description: str = "ICB ODS code") -> Column:
+        """Return the non-nullable ``icb_code`` column, its values matching ``pattern``."""
+        return cls.text("icb_code", description, pattern=pattern)
+
+    @classmethod
+    def icb_name(cls, *, nullable: bool = True, description: str = "ICB name") -> Column:
+        """Return the ``icb_name`` column, nullable unless told otherwise."""
+        return cls.text("icb_name", description, nullable=nullable)
+
+    @classmethod
+    def count(cls, name: str, description: str, *, min_value: int = 0) -> Column:
+        """Return a non-nullable Int64 count column of at least ``min_value``."""
+        return cls(name, pl.Int64, nullable=False, min_value=min_value, description=description)
+
+    @classmethod
+    def flag(cls, name: str, description: str) -> Column:
+        """Return a non-nullable Boolean column."""
+        return cls(name, pl.Boolean, nullable=False, description=description)
+
+    @classmethod
+    def share(
+        cls, name: str, description: str, *, nullable: bool = True, max_value: float = 1.0
+    ) -> Column:
+        """Return a Float64 share (or probability) column in [0, ``max_value``]."""
+        return cls(
+            name,
+            pl.Float64,
+            nullable=nullable,
+            min_value=0.0,
+            max_value=max_value,
+            description=description,
+        )
+
 
 @dataclass(frozen=True)
 class Contract:

@@ -32,9 +32,22 @@ PILLAR_SCORE_COLUMN: Final = Column(
 )
 #: a sum of weights may exceed 1 by rounding only
 _SUM_OF_WEIGHTS_MAX: Final = 1.0 + 1e-9
-_WEIGHT = {"min_value": 0.0, "max_value": 1.0}
 _STATUSES: Final = frozenset({"observed", "skipped", "imputed"})
 _LEVELS: Final = frozenset({"pillar", "indicator"})
+_CORRELATION = {"min_value": -1.0, "max_value": 1.0}
+
+
+def _name_column(name: str, description: str) -> Column:
+    """Return a non-nullable pillar or indicator name column."""
+    return Column.text(name, description, pattern=NAME_PATTERN)
+
+
+def _weight_column(name: str, description: str) -> Column:
+    """Return a non-nullable weight column in [0, 1]."""
+    return Column.share(name, description, nullable=False)
+
+
+_ICB_CODE: Final = Column.icb_code(ICB_CODE_PATTERN)
 
 COMPOSITE_SCORES: Final = Contract(
     name="composite_scores",
@@ -43,14 +56,8 @@ COMPOSITE_SCORES: Final = Contract(
     key=("icb_code",),
     extra_columns=False,
     columns=(
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=ICB_CODE_PATTERN,
-            description="ICB ODS code",
-        ),
-        Column("icb_name", pl.String, description="ICB name (null when the matrix has none)"),
+        _ICB_CODE,
+        Column.icb_name(description="ICB name (null when the matrix has none)"),
         Column(
             "score",
             pl.Float64,
@@ -74,13 +81,11 @@ COMPOSITE_SCORES: Final = Contract(
             pl.String,
             description="missing indicators, skipped pillars, or why the ICS is not ranked",
         ),
-        Column(
+        Column.share(
             "coverage",
-            pl.Float64,
+            "share of the nominal weight carried by observed indicators",
             nullable=False,
-            min_value=0.0,
             max_value=_SUM_OF_WEIGHTS_MAX,
-            description="share of the nominal weight carried by observed indicators",
         ),
     ),
 )
@@ -92,27 +97,9 @@ COMPOSITE_INDICATORS: Final = Contract(
     key=("icb_code", "indicator"),
     extra_columns=False,
     columns=(
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=ICB_CODE_PATTERN,
-            description="ICB ODS code",
-        ),
-        Column(
-            "pillar",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="the pillar the indicator belongs to",
-        ),
-        Column(
-            "indicator",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="indicator name from the composite spec",
-        ),
+        _ICB_CODE,
+        _name_column("pillar", "the pillar the indicator belongs to"),
+        _name_column("indicator", "indicator name from the composite spec"),
         Column("raw", pl.Float64, description="the indicator's value; null when missing"),
         Column(
             "transformed", pl.Float64, description="after the configured transform (and imputation)"
@@ -122,31 +109,19 @@ COMPOSITE_INDICATORS: Final = Contract(
             pl.Float64,
             description="after direction and normalisation, in the normaliser's units",
         ),
-        Column(
-            "weight_in_pillar",
-            pl.Float64,
-            nullable=False,
-            **_WEIGHT,
-            description="weight within the pillar after reweighting for missing data",
+        _weight_column(
+            "weight_in_pillar", "weight within the pillar after reweighting for missing data"
         ),
-        Column(
-            "weight_in_composite",
-            pl.Float64,
-            nullable=False,
-            **_WEIGHT,
-            description="pillar weight x weight within the pillar",
-        ),
+        _weight_column("weight_in_composite", "pillar weight x weight within the pillar"),
         Column(
             "contribution",
             pl.Float64,
             description="weight_in_composite x normalised (arithmetic aggregation's share)",
         ),
-        Column(
+        Column.text(
             "status",
-            pl.String,
-            nullable=False,
+            "observed, skipped (missing, reweighted) or imputed",
             allowed=_STATUSES,
-            description="observed, skipped (missing, reweighted) or imputed",
         ),
     ),
 )
@@ -158,23 +133,9 @@ COMPOSITE_WEIGHTS: Final = Contract(
     key=("level", "name"),
     extra_columns=False,
     columns=(
-        Column(
-            "level", pl.String, nullable=False, allowed=_LEVELS, description="pillar or indicator"
-        ),
-        Column(
-            "name",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="the pillar's or the indicator's name",
-        ),
-        Column(
-            "pillar",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="the pillar (itself, on pillar rows)",
-        ),
+        Column.text("level", "pillar or indicator", allowed=_LEVELS),
+        _name_column("name", "the pillar's or the indicator's name"),
+        _name_column("pillar", "the pillar (itself, on pillar rows)"),
         Column(
             "weight_given",
             pl.Float64,
@@ -182,24 +143,13 @@ COMPOSITE_WEIGHTS: Final = Contract(
             min_value=0.0,
             description="weight as configured (any non-negative scale)",
         ),
-        Column(
-            "weight_normalised",
-            pl.Float64,
-            nullable=False,
-            **_WEIGHT,
-            description="share among the pillars, or among the pillar's indicators",
+        _weight_column(
+            "weight_normalised", "share among the pillars, or among the pillar's indicators"
         ),
-        Column(
-            "weight_in_composite",
-            pl.Float64,
-            nullable=False,
-            **_WEIGHT,
-            description="nominal share of the whole composite",
-        ),
+        _weight_column("weight_in_composite", "nominal share of the whole composite"),
     ),
 )
 
-_CORRELATION = {"min_value": -1.0, "max_value": 1.0}
 CORRELATIONS: Final = Contract(
     name="correlations",
     description="One row per pair of indicators: Pearson and Spearman correlations over "
@@ -207,41 +157,11 @@ CORRELATIONS: Final = Contract(
     key=("indicator_a", "indicator_b"),
     extra_columns=False,
     columns=(
-        Column(
-            "indicator_a",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="first indicator (spec order)",
-        ),
-        Column(
-            "indicator_b",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="second indicator (later in spec order)",
-        ),
-        Column(
-            "pillar_a",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="pillar of indicator_a",
-        ),
-        Column(
-            "pillar_b",
-            pl.String,
-            nullable=False,
-            pattern=NAME_PATTERN,
-            description="pillar of indicator_b",
-        ),
-        Column(
-            "n",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description="ICSs with both indicators observed",
-        ),
+        _name_column("indicator_a", "first indicator (spec order)"),
+        _name_column("indicator_b", "second indicator (later in spec order)"),
+        _name_column("pillar_a", "pillar of indicator_a"),
+        _name_column("pillar_b", "pillar of indicator_b"),
+        Column.count("n", "ICSs with both indicators observed"),
         Column(
             "pearson",
             pl.Float64,
@@ -254,20 +174,11 @@ CORRELATIONS: Final = Contract(
             **_CORRELATION,
             description="Spearman rho (Pearson r of average ranks)",
         ),
-        Column(
-            "same_pillar", pl.Boolean, nullable=False, description="both indicators in one pillar"
-        ),
-        Column(
-            "flag_high",
-            pl.Boolean,
-            nullable=False,
-            description="|pearson| above the threshold: possible double counting",
-        ),
-        Column(
+        Column.flag("same_pillar", "both indicators in one pillar"),
+        Column.flag("flag_high", "|pearson| above the threshold: possible double counting"),
+        Column.flag(
             "flag_negative_within_pillar",
-            pl.Boolean,
-            nullable=False,
-            description="negative correlation inside a pillar: a trade-off aggregation hides",
+            "negative correlation inside a pillar: a trade-off aggregation hides",
         ),
     ),
 )

@@ -23,17 +23,17 @@ from ics_model.ratings import RATING_LABELS
 
 #: the effect populations a run config can name (``effect.population``)
 EFFECT_POPULATIONS: Final = ("gp_since_2022", "gp_all_years", "nhs_trusts")
-_P = {"min_value": 0.0, "max_value": 1.0}
 _RATIO = {"min_value": 0.0}
-_REQ = {"nullable": False}
 
 
-def _f(name: str, description: str, **kw: Any) -> Column:
-    return Column(name, pl.Float64, description=description, **{**_REQ, **kw})
+def _f(name: str, description: str, **bounds: float) -> Column:
+    """Return a non-nullable Float64 column with optional ``min_value``/``max_value``."""
+    return Column(name, pl.Float64, nullable=False, description=description, **bounds)
 
 
-def _i(name: str, description: str, **kw: Any) -> Column:
-    return Column(name, pl.Int64, description=description, **{**_REQ, **kw})
+def _p(name: str, description: str) -> Column:
+    """Return a non-nullable probability (or proportion) column in [0, 1]."""
+    return Column.share(name, description, nullable=False)
 
 
 EFFECT: Final = Contract(
@@ -43,20 +43,14 @@ EFFECT: Final = Contract(
     key=(),
     extra_columns=False,
     columns=(
-        Column(
-            "outcome",
-            pl.String,
-            **_REQ,
-            allowed=frozenset(RATING_LABELS),
-            description="the rating modelled (rating == outcome)",
+        Column.text(
+            "outcome", "the rating modelled (rating == outcome)", allowed=frozenset(RATING_LABELS)
         ),
-        Column("exposure", pl.String, **_REQ, description="the exposure metric"),
-        Column(
+        Column.text("exposure", "the exposure metric"),
+        Column.text(
             "exposure_level",
-            pl.String,
-            **_REQ,
+            "whether the exposure varies by ICS or by provider",
             allowed=frozenset({"ics", "provider"}),
-            description="whether the exposure varies by ICS or by provider",
         ),
         _f("estimate", "odds ratio per SD of the exposure (= odds_ratio_per_sd)", **_RATIO),
         _f("odds_ratio_per_sd", "odds ratio per SD of the exposure", **_RATIO),
@@ -66,25 +60,23 @@ EFFECT: Final = Contract(
         _f("exposure_sd", "SD of the exposure (across clusters at ICS level)", min_value=0.0),
         _f("ci_lower", "95% lower limit of the odds ratio per SD", **_RATIO),
         _f("ci_upper", "95% upper limit of the odds ratio per SD (inf: unbounded)", **_RATIO),
-        _f("p_value_model", "p-value, wild cluster restricted score bootstrap", **_P),
-        Column(
+        _p("p_value_model", "p-value, wild cluster restricted score bootstrap"),
+        Column.share(
             "p_value_permutation",
-            pl.Float64,
-            **_P,
-            description="p-value of the ICS-level permutation test; null at provider level",
+            "p-value of the ICS-level permutation test; null at provider level",
         ),
         _f("se_cr1", "CR1 cluster-robust SE of the log odds per SD", min_value=0.0),
         _f("se_model", "model-based SE of the log odds per SD", min_value=0.0),
         _f("ci_cr1_lower", "95% lower limit of the odds ratio per SD, CR1 Wald", **_RATIO),
         _f("ci_cr1_upper", "95% upper limit of the odds ratio per SD, CR1 Wald", **_RATIO),
-        _f("p_value_cr1", "p-value, CR1 Wald test", **_P),
-        _i("n_providers", "providers in the model", min_value=0),
-        _i("n_clusters", "clusters (ICSs) in the model", min_value=0),
-        _i("n_outcome", "providers rated outcome", min_value=0),
-        _i("n_clusters_with_outcome", "clusters with at least one such provider", min_value=0),
-        _f("prevalence", "n_outcome / n_providers", **_P),
-        _f("icc_outcome", "ANOVA intra-cluster correlation of the outcome (floored at 0)", **_P),
-        _f("icc_exposure", "ANOVA intra-cluster correlation of the exposure", **_P),
+        _p("p_value_cr1", "p-value, CR1 Wald test"),
+        Column.count("n_providers", "providers in the model"),
+        Column.count("n_clusters", "clusters (ICSs) in the model"),
+        Column.count("n_outcome", "providers rated outcome"),
+        Column.count("n_clusters_with_outcome", "clusters with at least one such provider"),
+        _p("prevalence", "n_outcome / n_providers"),
+        _p("icc_outcome", "ANOVA intra-cluster correlation of the outcome (floored at 0)"),
+        _p("icc_exposure", "ANOVA intra-cluster correlation of the exposure"),
         _f("design_effect", "1 + (m - 1) x icc_outcome x icc_exposure", min_value=1.0),
         _f("exposure_residual_variance", "exposure variance left by the controls", min_value=0.0),
         _f(
@@ -92,12 +84,12 @@ EFFECT: Final = Contract(
             "minimal detectable odds ratio per SD at 80% power",
             min_value=1.0,
         ),
-        Column("converged", pl.Boolean, **_REQ, description="the IRLS fit converged"),
-        Column("method", pl.String, **_REQ, description="what was fitted and how"),
+        Column.flag("converged", "the IRLS fit converged"),
+        Column.text("method", "what was fitted and how"),
         Column("seed", pl.Int64, description="the seed given"),
-        _i("seed_entropy", "entropy of the seed sequence (reproduces the draws)", min_value=0),
-        _i("permutations", "permutation draws", min_value=MIN_DRAWS),
-        _i("bootstrap_draws", "wild bootstrap draws", min_value=MIN_DRAWS),
+        Column.count("seed_entropy", "entropy of the seed sequence (reproduces the draws)"),
+        Column.count("permutations", "permutation draws", min_value=MIN_DRAWS),
+        Column.count("bootstrap_draws", "wild bootstrap draws", min_value=MIN_DRAWS),
         Column(
             "population",
             pl.String,
@@ -118,7 +110,7 @@ EFFECT_SKIPPED: Final = Contract(
     name="collaboration_effect_skipped",
     description="The effect was not estimated: the reason, as one row.",
     extra_columns=False,
-    columns=(Column("skipped", pl.String, **_REQ, description="why the effect was not estimated"),),
+    columns=(Column.text("skipped", "why the effect was not estimated"),),
 )
 
 

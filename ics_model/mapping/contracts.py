@@ -17,7 +17,6 @@ from ics_model.contracts import Column, Contract
 from ics_model.mapping.base import OUTCOMES
 from ics_model.ratings import SECTORS
 
-_REQ = {"nullable": False}
 _OUTCOME_TEXT: Final[dict[str, str]] = {
     "used": "rows placed with their own rating (or reference rows used)",
     "inherited": "rows whose rating an open successor inherited",
@@ -25,6 +24,7 @@ _OUTCOME_TEXT: Final[dict[str, str]] = {
     "quarantined": "rows that broke the source's contract (see quarantine.csv)",
     "unmapped": "rows that could not be placed in an ICB (see unmapped.csv)",
 }
+_SOURCE: Final = Column.text("source", "input source the rows came from")
 
 CONSERVATION: Final = Contract(
     name="conservation",
@@ -33,17 +33,11 @@ CONSERVATION: Final = Contract(
     key=("source",),
     extra_columns=False,
     columns=(
-        Column("source", pl.String, **_REQ, description="input source (role in the run)"),
-        *(Column(o, pl.Int64, **_REQ, min_value=0, description=_OUTCOME_TEXT[o]) for o in OUTCOMES),
-        Column("total", pl.Int64, **_REQ, min_value=0, description="sum of the outcome counts"),
-        Column(
-            "n_input_rows",
-            pl.Int64,
-            **_REQ,
-            min_value=0,
-            description="data rows read from the source",
-        ),
-        Column("balanced", pl.Boolean, **_REQ, description="total == n_input_rows"),
+        Column.text("source", "input source (role in the run)"),
+        *(Column.count(o, _OUTCOME_TEXT[o]) for o in OUTCOMES),
+        Column.count("total", "sum of the outcome counts"),
+        Column.count("n_input_rows", "data rows read from the source"),
+        Column.flag("balanced", "total == n_input_rows"),
     ),
 )
 
@@ -53,28 +47,11 @@ UNMAPPED: Final = Contract(
     key=("source", "provider_id"),
     extra_columns=False,
     columns=(
-        Column("source", pl.String, **_REQ, description="input source the rows came from"),
-        Column(
-            "sector",
-            pl.String,
-            **_REQ,
-            allowed=frozenset(SECTORS),
-            description="sector of the provider",
-        ),
-        Column(
-            "provider_id",
-            pl.String,
-            **_REQ,
-            description="ODS code, CQC ID, or 'row <n>' when the file gives none",
-        ),
-        Column(
-            "n_rows",
-            pl.Int64,
-            **_REQ,
-            min_value=0,
-            description="input rows of the provider (0: an unrated predecessor's note)",
-        ),
-        Column("reason", pl.String, **_REQ, description="why it could not be placed"),
+        _SOURCE,
+        Column.text("sector", "sector of the provider", allowed=frozenset(SECTORS)),
+        Column.text("provider_id", "ODS code, CQC ID, or 'row <n>' when the file gives none"),
+        Column.count("n_rows", "input rows of the provider (0: an unrated predecessor's note)"),
+        Column.text("reason", "why it could not be placed"),
     ),
 )
 
@@ -86,16 +63,16 @@ SUPERSEDED: Final = Contract(
     key=("source", "source_row"),
     extra_columns=False,
     columns=(
-        Column("source", pl.String, **_REQ, description="input source the rows came from"),
+        _SOURCE,
         Column(
             "source_row",
             pl.Int64,
             min_value=1,
             description="row in the input file (header = row 1); null for whole providers",
         ),
-        Column("provider_id", pl.String, **_REQ, description="provider (or practice) code"),
-        Column("n_rows", pl.Int64, **_REQ, min_value=1, description="input rows superseded"),
-        Column("reason", pl.String, **_REQ, description="what superseded them"),
+        Column.text("provider_id", "provider (or practice) code"),
+        Column.count("n_rows", "input rows superseded", min_value=1),
+        Column.text("reason", "what superseded them"),
     ),
 )
 
@@ -106,21 +83,10 @@ QUARANTINE: Final = Contract(
     key=("source", "source_row"),
     extra_columns=False,
     columns=(
-        Column("source", pl.String, **_REQ, description="input source (file or contract)"),
-        Column(
-            "source_row",
-            pl.Int64,
-            **_REQ,
-            min_value=0,
-            description="row in the input file (header = row 1), else the frame index",
-        ),
-        Column(
-            "reason",
-            pl.String,
-            **_REQ,
-            description="column: value (problem) for each problem, joined by '; '",
-        ),
-        Column("record", pl.String, **_REQ, description="the row's cells as JSON text"),
+        Column.text("source", "input source (file or contract)"),
+        Column.count("source_row", "row in the input file (header = row 1), else the frame index"),
+        Column.text("reason", "column: value (problem) for each problem, joined by '; '"),
+        Column.text("record", "the row's cells as JSON text"),
     ),
 )
 

@@ -16,8 +16,25 @@ import polars as pl
 from ics_model.contracts import Column, Contract
 from ics_model.data.ods import ICB_CODE_PATTERN
 
-_REQ = {"nullable": False}
-_SHARE = {"nullable": False, "min_value": 0.0, "max_value": 1.0}
+_WILSON_LOWER: Final = "95% Wilson lower limit"
+_WILSON_UPPER: Final = "95% Wilson upper limit"
+
+
+def _share(name: str, description: str) -> Column:
+    """Return a non-nullable share column in [0, 1]."""
+    return Column.share(name, description, nullable=False)
+
+
+def _se(name: str) -> Column:
+    """Return the standard error column of a share."""
+    return Column(
+        name,
+        pl.Float64,
+        nullable=False,
+        min_value=0.0,
+        description="(upper - lower) / (2 x 1.96), the SE used by the SII",
+    )
+
 
 GP_QUINTILES: Final = Contract(
     name="gp_quintiles",
@@ -26,40 +43,26 @@ GP_QUINTILES: Final = Contract(
     key=("icb_code", "imd_quintile"),
     extra_columns=False,
     columns=(
-        Column("icb_code", pl.String, **_REQ, pattern=ICB_CODE_PATTERN, description="ICB ODS code"),
+        Column.icb_code(ICB_CODE_PATTERN),
         Column(
             "imd_quintile",
             pl.Int8,
-            **_REQ,
+            nullable=False,
             min_value=1,
             max_value=5,
             description="IMD 2019 quintile of the practice, 1 = most deprived",
         ),
-        Column("n_rated", pl.Int64, **_REQ, min_value=1, description="rated practices"),
-        Column(
-            "n_go", pl.Int64, **_REQ, min_value=0, description="practices rated Good or Outstanding"
-        ),
-        Column("n_o", pl.Int64, **_REQ, min_value=0, description="practices rated Outstanding"),
-        Column("share_go", pl.Float64, **_SHARE, description="n_go / n_rated"),
-        Column("share_o", pl.Float64, **_SHARE, description="n_o / n_rated"),
-        Column("share_go_lower", pl.Float64, **_SHARE, description="95% Wilson lower limit"),
-        Column("share_go_upper", pl.Float64, **_SHARE, description="95% Wilson upper limit"),
-        Column("share_o_lower", pl.Float64, **_SHARE, description="95% Wilson lower limit"),
-        Column("share_o_upper", pl.Float64, **_SHARE, description="95% Wilson upper limit"),
-        Column(
-            "share_go_se",
-            pl.Float64,
-            **_REQ,
-            min_value=0.0,
-            description="(upper - lower) / (2 x 1.96), the SE used by the SII",
-        ),
-        Column(
-            "share_o_se",
-            pl.Float64,
-            **_REQ,
-            min_value=0.0,
-            description="(upper - lower) / (2 x 1.96), the SE used by the SII",
-        ),
+        Column.count("n_rated", "rated practices", min_value=1),
+        Column.count("n_go", "practices rated Good or Outstanding"),
+        Column.count("n_o", "practices rated Outstanding"),
+        _share("share_go", "n_go / n_rated"),
+        _share("share_o", "n_o / n_rated"),
+        _share("share_go_lower", _WILSON_LOWER),
+        _share("share_go_upper", _WILSON_UPPER),
+        _share("share_o_lower", _WILSON_LOWER),
+        _share("share_o_upper", _WILSON_UPPER),
+        _se("share_go_se"),
+        _se("share_o_se"),
     ),
 )
 

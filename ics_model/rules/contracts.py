@@ -21,7 +21,6 @@ from ics_model.rules.ics import MODELLED_LABEL
 MODELLED_VALUES: Final = frozenset({*RATING_LABELS, "1", "2", "3", "4"})
 #: what ``modelled_value`` holds
 MODELLED_KINDS: Final = frozenset({"modelled_ics_rating", "modelled_ics_segment"})
-_REQ = {"nullable": False}
 
 ICS_MODELLED_RATINGS: Final = Contract(
     name="ics_modelled_ratings",
@@ -30,32 +29,20 @@ ICS_MODELLED_RATINGS: Final = Contract(
     key=("icb_code", "sector", "key_question", "rule_set"),
     extra_columns=False,
     columns=(
-        Column("icb_code", pl.String, **_REQ, pattern=ICB_CODE_PATTERN, description="ICB ODS code"),
-        Column("sector", SectorEnum, **_REQ, description="provider sector counted"),
-        Column("key_question", KeyQuestionEnum, **_REQ, description="key question counted"),
-        Column("rule_set", pl.String, **_REQ, description="the ICS-level rule set applied"),
+        Column.icb_code(ICB_CODE_PATTERN),
+        Column("sector", SectorEnum, nullable=False, description="provider sector counted"),
+        Column("key_question", KeyQuestionEnum, nullable=False, description="key question counted"),
+        Column.text("rule_set", "the ICS-level rule set applied"),
         Column(
             "modelled_value",
             pl.String,
             allowed=MODELLED_VALUES,
             description="rating label or segment (1 = best); null: too few rated",
         ),
-        Column(
-            "kind",
-            pl.String,
-            **_REQ,
-            allowed=MODELLED_KINDS,
-            description="modelled_ics_rating or modelled_ics_segment",
-        ),
-        Column("n_rated", pl.Int64, **_REQ, min_value=0, description="rated providers counted"),
+        Column.text("kind", "modelled_ics_rating or modelled_ics_segment", allowed=MODELLED_KINDS),
+        Column.count("n_rated", "rated providers counted"),
         Column("note", pl.String, description="why no value is given"),
-        Column(
-            "label",
-            pl.String,
-            **_REQ,
-            allowed=frozenset({MODELLED_LABEL}),
-            description="marks every value as modelled",
-        ),
+        Column.text("label", "marks every value as modelled", allowed=frozenset({MODELLED_LABEL})),
     ),
 )
 

@@ -30,7 +30,6 @@ from ics_model.scenarios.run import COUNT_COLUMNS
 SCENARIO_OUTCOMES: Final = ("kept", "lost", "not_assessable")
 _STATUSES: Final = frozenset(GATE_STATUSES)
 _ICB_OR_NATIONAL: Final = f"{ICB_CODE_PATTERN}|{NATIONAL}"
-_SHARE = {"min_value": 0.0, "max_value": 1.0}
 _COUNT_TEXT: Final[dict[str, str]] = {
     "n_providers": "providers of the sector",
     "n_rated": "providers with a published overall rating",
@@ -41,25 +40,29 @@ _COUNT_TEXT: Final[dict[str, str]] = {
     "n_changed": "providers whose overall rating the scenario changes",
     "n_not_assessable_any": "providers that some gate could not assess",
 }
-_COUNTS: Final = tuple(
-    Column(c, pl.Int64, nullable=False, min_value=0, description=_COUNT_TEXT[c])
-    for c in COUNT_COLUMNS
+
+
+def _count(name: str) -> Column:
+    """Return the count column ``name`` of :data:`~ics_model.scenarios.run.COUNT_COLUMNS`."""
+    return Column.count(name, _COUNT_TEXT[name])
+
+
+def _gate_values(field: str) -> frozenset[str]:
+    """Return the values a :class:`~ics_model.rules.rulesets.Gate` field may take."""
+    return frozenset(get_args(Gate.model_fields[field].annotation))
+
+
+_COUNTS: Final = tuple(_count(c) for c in COUNT_COLUMNS)
+_SHARE_CHANGED: Final = Column.share(
+    "share_changed", "n_lost / n_outstanding_before; null when none was Outstanding"
 )
-_SHARE_CHANGED: Final = Column(
-    "share_changed",
-    pl.Float64,
-    **_SHARE,
-    description="n_lost / n_outstanding_before; null when none was Outstanding",
-)
+_ICB_CODE: Final = Column.icb_code(ICB_CODE_PATTERN)
+_ICB_CODE_OR_NATIONAL: Final = Column.icb_code(_ICB_OR_NATIONAL, f"ICB ODS code, or {NATIONAL}")
 
 #: a gate's ``<gate>_status`` column in the provider frame
 GATE_STATUS_PATTERN: Final = r".+_status"
-GATE_STATUS_COLUMN: Final = Column(
-    "<gate>_status",
-    pl.String,
-    nullable=False,
-    allowed=_STATUSES,
-    description="what the gate did to the provider",
+GATE_STATUS_COLUMN: Final = Column.text(
+    "<gate>_status", "what the gate did to the provider", allowed=_STATUSES
 )
 #: a gate's ``<gate>_value`` column in the provider frame
 GATE_VALUE_PATTERN: Final = r".+_value"
@@ -76,35 +79,22 @@ SCENARIO_PROVIDERS: Final = Contract(
     key=("provider_id",),
     extra_columns=False,
     columns=(
-        Column("provider_id", pl.String, nullable=False, description="ODS or CQC code"),
+        Column.text("provider_id", "ODS or CQC code"),
         Column("provider_name", pl.String, description="provider name"),
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=ICB_CODE_PATTERN,
-            description="ICB the provider is placed in",
-        ),
-        Column("icb_name", pl.String, nullable=False, description="ICB name"),
+        Column.icb_code(ICB_CODE_PATTERN, "ICB the provider is placed in"),
+        Column.icb_name(nullable=False),
         Column("rating_published", RatingEnum, description="published overall rating"),
         Column(
             "rating_scenario",
             RatingEnum,
             description="overall rating under the scenario; null when not assessable",
         ),
-        Column(
+        Column.text(
             "status",
-            pl.String,
-            nullable=False,
+            "first of not_assessable, capped, passed, not_applicable of any gate",
             allowed=_STATUSES,
-            description="first of not_assessable, capped, passed, not_applicable of any gate",
         ),
-        Column(
-            "overall_changed",
-            pl.Boolean,
-            nullable=False,
-            description="the scenario changes the overall rating",
-        ),
+        Column.flag("overall_changed", "the scenario changes the overall rating"),
         Column(
             "outcome",
             pl.String,
@@ -122,14 +112,8 @@ SCENARIO_BY_ICS: Final = Contract(
     key=("icb_code",),
     extra_columns=False,
     columns=(
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=ICB_CODE_PATTERN,
-            description="ICB ODS code",
-        ),
-        Column("icb_name", pl.String, nullable=False, description="ICB name"),
+        _ICB_CODE,
+        Column.icb_name(nullable=False),
         *_COUNTS,
         _SHARE_CHANGED,
     ),
@@ -142,28 +126,10 @@ SCENARIO_NATIONAL: Final = Contract(
     key=("icb_code",),
     extra_columns=False,
     columns=(
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            allowed=frozenset({NATIONAL}),
-            description=f"always {NATIONAL}",
-        ),
+        Column.text("icb_code", f"always {NATIONAL}", allowed=frozenset({NATIONAL})),
         *_COUNTS,
-        Column(
-            "n_ics",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description="ICSs with providers of the sector",
-        ),
-        Column(
-            "n_ics_with_loss",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description="ICSs losing at least one Outstanding rating",
-        ),
+        Column.count("n_ics", "ICSs with providers of the sector"),
+        Column.count("n_ics_with_loss", "ICSs losing at least one Outstanding rating"),
         _SHARE_CHANGED,
     ),
 )
@@ -175,72 +141,28 @@ SCENARIO_SWEEP: Final = Contract(
     key=("gate", "threshold", "icb_code"),
     extra_columns=False,
     columns=(
-        Column("gate", pl.String, nullable=False, description="the swept gate"),
-        Column(
-            "level",
-            pl.String,
-            nullable=False,
-            allowed=frozenset(get_args(Gate.model_fields["level"].annotation)),
-            description="overall or key_question",
-        ),
+        Column.text("gate", "the swept gate"),
+        Column.text("level", "overall or key_question", allowed=_gate_values("level")),
         Column(
             "key_question",
             pl.String,
             allowed=frozenset(KEY_QUESTIONS),
             description="the key question capped (key_question gates), else null",
         ),
-        Column("indicator", pl.String, nullable=False, description="the gate's indicator"),
-        Column(
+        Column.text("indicator", "the gate's indicator"),
+        Column.text(
             "scope",
-            pl.String,
-            nullable=False,
-            allowed=frozenset(get_args(Gate.model_fields["scope"].annotation)),
-            description="provider (own value) or icb (its ICS's value)",
+            "provider (own value) or icb (its ICS's value)",
+            allowed=_gate_values("scope"),
         ),
-        Column(
-            "op",
-            pl.String,
-            nullable=False,
-            allowed=frozenset(get_args(Gate.model_fields["op"].annotation)),
-            description="the comparison: indicator op threshold",
-        ),
+        Column.text("op", "the comparison: indicator op threshold", allowed=_gate_values("op")),
         Column("threshold", pl.Float64, nullable=False, description="the threshold applied"),
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=_ICB_OR_NATIONAL,
-            description=f"ICB ODS code, or {NATIONAL}",
-        ),
-        Column(
-            "n_providers",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description=_COUNT_TEXT["n_providers"],
-        ),
-        Column(
-            "n_outstanding_before",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description=_COUNT_TEXT["n_outstanding_before"],
-        ),
-        Column("n_lost", pl.Int64, nullable=False, min_value=0, description=_COUNT_TEXT["n_lost"]),
-        Column(
-            "n_not_assessable",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description=_COUNT_TEXT["n_not_assessable"],
-        ),
-        Column(
-            "n_outstanding_after",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description="n_outstanding_before - n_lost - n_not_assessable",
-        ),
+        _ICB_CODE_OR_NATIONAL,
+        _count("n_providers"),
+        _count("n_outstanding_before"),
+        _count("n_lost"),
+        _count("n_not_assessable"),
+        Column.count("n_outstanding_after", "n_outstanding_before - n_lost - n_not_assessable"),
         _SHARE_CHANGED,
     ),
 )
@@ -252,15 +174,9 @@ SCENARIO_THRESHOLD_UNCERTAINTY: Final = Contract(
     key=("scenario", "gate", "icb_code"),
     extra_columns=False,
     columns=(
-        Column("scenario", pl.String, nullable=False, description="scenario name"),
-        Column("gate", pl.String, nullable=False, description="the gate whose threshold is drawn"),
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=_ICB_OR_NATIONAL,
-            description=f"ICB ODS code, or {NATIONAL}",
-        ),
+        Column.text("scenario", "scenario name"),
+        Column.text("gate", "the gate whose threshold is drawn"),
+        _ICB_CODE_OR_NATIONAL,
         Column(
             "threshold_low",
             pl.Float64,
@@ -273,14 +189,8 @@ SCENARIO_THRESHOLD_UNCERTAINTY: Final = Contract(
             nullable=False,
             description="upper end of the drawn thresholds",
         ),
-        Column("n_draws", pl.Int64, nullable=False, min_value=1, description="thresholds drawn"),
-        Column(
-            "n_outstanding_before",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description=_COUNT_TEXT["n_outstanding_before"],
-        ),
+        Column.count("n_draws", "thresholds drawn", min_value=1),
+        _count("n_outstanding_before"),
         Column(
             "lost_median",
             pl.Float64,
@@ -302,13 +212,7 @@ SCENARIO_THRESHOLD_UNCERTAINTY: Final = Contract(
             min_value=0.0,
             description="95th percentile of the ratings lost",
         ),
-        Column(
-            "not_assessable",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description=_COUNT_TEXT["n_not_assessable"],
-        ),
+        Column.count("not_assessable", _COUNT_TEXT["n_not_assessable"]),
     ),
 )
 

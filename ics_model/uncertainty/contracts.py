@@ -20,7 +20,6 @@ from ics_model.data.ods import ICB_CODE_PATTERN
 from ics_model.uncertainty.sobol import ASSUMPTIONS, NATIONAL
 
 _ICB_OR_NATIONAL: Final = f"{ICB_CODE_PATTERN}|{NATIONAL}"
-_PROBABILITY = {"min_value": 0.0, "max_value": 1.0}
 _ASSUMPTIONS: Final = frozenset(ASSUMPTIONS)
 #: the outputs whose sensitivity is analysed
 SOBOL_OUTPUTS: Final = frozenset({"rank", "score"})
@@ -32,14 +31,8 @@ UNCERTAINTY_PER_ICS: Final = Contract(
     key=("icb_code",),
     extra_columns=False,
     columns=(
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=ICB_CODE_PATTERN,
-            description="ICB ODS code",
-        ),
-        Column("icb_name", pl.String, description="ICB name"),
+        Column.icb_code(ICB_CODE_PATTERN),
+        Column.icb_name(),
         Column(
             "score",
             pl.Float64,
@@ -54,28 +47,12 @@ UNCERTAINTY_PER_ICS: Final = Contract(
         Column("rank_median", pl.Float64, min_value=1.0, description="median rank over draws"),
         Column("rank_p05", pl.Float64, min_value=1.0, description="5th percentile of the rank"),
         Column("rank_p95", pl.Float64, min_value=1.0, description="95th percentile of the rank"),
-        Column(
-            "p_top_k",
-            pl.Float64,
-            **_PROBABILITY,
-            description="share of draws ranking the ICS in the top k",
-        ),
-        Column(
-            "p_bottom_k",
-            pl.Float64,
-            **_PROBABILITY,
-            description="share of draws ranking the ICS in the bottom k",
-        ),
+        Column.share("p_top_k", "share of draws ranking the ICS in the top k"),
+        Column.share("p_bottom_k", "share of draws ranking the ICS in the bottom k"),
         Column("score_median", pl.Float64, description="median score over draws"),
         Column("score_p05", pl.Float64, description="5th percentile of the score"),
         Column("score_p95", pl.Float64, description="95th percentile of the score"),
-        Column(
-            "n_draws",
-            pl.Int64,
-            nullable=False,
-            min_value=0,
-            description="draws in which the ICS is ranked (0: below min_coverage)",
-        ),
+        Column.count("n_draws", "draws in which the ICS is ranked (0: below min_coverage)"),
     ),
 )
 
@@ -86,28 +63,12 @@ UNCERTAINTY_ASSUMPTIONS: Final = Contract(
     key=("assumption", "setting"),
     extra_columns=False,
     columns=(
-        Column(
-            "assumption",
-            pl.String,
-            nullable=False,
-            allowed=_ASSUMPTIONS,
-            description="weights, normalisation, aggregation or bootstrap",
+        Column.text(
+            "assumption", "weights, normalisation, aggregation or bootstrap", allowed=_ASSUMPTIONS
         ),
-        Column(
-            "varied",
-            pl.Boolean,
-            nullable=False,
-            description="whether the draws vary this assumption",
-        ),
-        Column(
-            "setting",
-            pl.String,
-            nullable=False,
-            description="the perturbation, or '<i>: <alternative>' for a discrete choice",
-        ),
-        Column(
-            "n_draws", pl.Int64, nullable=False, min_value=0, description="draws using this setting"
-        ),
+        Column.flag("varied", "whether the draws vary this assumption"),
+        Column.text("setting", "the perturbation, or '<i>: <alternative>' for a discrete choice"),
+        Column.count("n_draws", "draws using this setting"),
     ),
 )
 
@@ -118,28 +79,10 @@ SENSITIVITY: Final = Contract(
     key=("icb_code", "output", "assumption"),
     extra_columns=False,
     columns=(
-        Column(
-            "icb_code",
-            pl.String,
-            nullable=False,
-            pattern=_ICB_OR_NATIONAL,
-            description=f"ICB ODS code, or {NATIONAL} for the mean over ICSs",
-        ),
-        Column("icb_name", pl.String, description="ICB name"),
-        Column(
-            "output",
-            pl.String,
-            nullable=False,
-            allowed=SOBOL_OUTPUTS,
-            description="the model output analysed: rank or score",
-        ),
-        Column(
-            "assumption",
-            pl.String,
-            nullable=False,
-            allowed=_ASSUMPTIONS,
-            description="the input (assumption) varied",
-        ),
+        Column.icb_code(_ICB_OR_NATIONAL, f"ICB ODS code, or {NATIONAL} for the mean over ICSs"),
+        Column.icb_name(),
+        Column.text("output", "the model output analysed: rank or score", allowed=SOBOL_OUTPUTS),
+        Column.text("assumption", "the input (assumption) varied", allowed=_ASSUMPTIONS),
         Column(
             "S1",
             pl.Float64,
