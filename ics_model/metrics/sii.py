@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -56,6 +56,7 @@ def slope_index(
     intercept: bool = False,
     transform: bool = False,
     multiplier: float = 1.0,
+    too_few: Literal["error", "null"] = "error",
 ) -> pl.DataFrame:
     r"""Slope index of inequality (SII) and relative index (RII) per group, as ``phe_sii``.
 
@@ -127,6 +128,9 @@ def slope_index(
     rii, intercept : include ``rii`` / ``intercept`` columns.
     transform : fit on the log (rate) / logit (proportion) scale and back-transform.
     multiplier : scales SII (and its limits); negative inverts the RII.
+    too_few : "error" raises for a group with fewer than 5 quantiles; "null" gives it null
+        estimates and limits and adds a String column ``note`` (see
+        :func:`slope_index_or_null`).
 
     Returns
     -------
@@ -163,40 +167,163 @@ def slope_index(
     inequalities. *Journal of Public Health* 26(4), 388-395.
     OHID/UKHSA, PHEindicatormethods R package, ``phe_sii`` (ukhsa-collaboration on GitHub).
     """
-    # locals() is exactly the arguments here: the first statement of the body
-    return _slope_index(**locals(), null_too_few=False).drop("note")
+    if too_few not in ("error", "null"):
+        raise InequalityInputError(f"too_few must be 'error' or 'null', got {too_few!r}")
+    by_cols = as_list(by)
+    levels = _confidence_levels(confidence)
+    se_col = se
+    lo_col = lower_cl if se is None else None
+    hi_col = upper_cl if se is None else None
+    columns = {
+        "quantile": quantile,
+        "population": population,
+        "value": value,
+        "se": se_col,
+        "lower_cl": lo_col,
+        "upper_cl": hi_col,
+    }
+    _check_arguments(
+        frame,
+        columns,
+        value_type,
+        se,
+        lower_cl,
+        upper_cl,
+        repetitions,
+        transform,
+        float(multiplier),
+        levels,
+    )
+    missing_by = [b for b in by_cols if b not in frame.columns]
+    if missing_by:
+        raise InequalityInputError(f"by columns not in frame: {missing_by}")
+
+    num_cols = [c for c in (population, value, se_col, lo_col, hi_col) if c is not None]
+    work = frame.select(
+        *[pl.col(b) for b in by_cols],
+        pl.col(quantile).alias("__q"),
+        *[pl.col(c).cast(pl.Float64).alias(f"__{i}") for i, c in enumerate(num_cols)],
+    )
+    if work.schema["__q"].is_float():
+        work = work.with_columns(pl.col("__q").fill_nan(None))
+    null_q = work.filter(pl.col("__q").is_null())
+    if null_q.height:
+        raise InequalityInputError(f"missing quantile in {null_q.height} rows")
+    work = work.sort([*by_cols, "__q"], nulls_last=True)
+    parts = work.partition_by(by_cols, as_dict=True) if by_cols else {(): work}
+
+    problems: list[str] = []
+    too_few_groups: list[tuple[Any, ...]] = []
+    groups: list[tuple[tuple[Any, ...], dict[str, np.ndarray]]] = []
+    for key, part in parts.items():
+        key_t = tuple(key)
+        arrays = {c: part[f"__{i}"].to_numpy().astype(float) for i, c in enumerate(num_cols)}
+        q = part["__q"].to_physical().to_numpy()
+        label = group_label(by_cols, key_t)
+        issues = _group_problems(
+            q,
+            arrays[population],
+            arrays[value],
+            arrays.get(se_col) if se_col else None,
+            arrays.get(lo_col) if lo_col else None,
+            arrays.get(hi_col) if hi_col else None,
+            value_type,
+            transform,
+        )
+        n_q = len(q)
+        if n_q > MAX_QUANTILES:
+            issues.append(f"{n_q} quantiles (> {MAX_QUANTILES})")
+        problems.extend(f"group {label}: {p}" for p in issues)
+        if n_q < MIN_QUANTILES:
+            too_few_groups.append(key_t)
+        groups.append((key_t, arrays))
+    if problems:
+        raise InequalityInputError("slope_index input problems:\n  " + "\n  ".join(problems))
+    if too_few_groups and too_few == "error":
+        labels = "; ".join(group_label(by_cols, k) for k in too_few_groups)
+        raise InequalityInputError(
+            f"slope_index needs at least {MIN_QUANTILES} quantiles per group; "
+            f"too few in: {labels} (use slope_index_or_null to get nulls instead)",
+        )
+    if any(len(a[population]) > 10 for _, a in groups):
+        logger.warning(
+            "SII with more than 10 quantiles: small quantile populations make it unstable"
+        )
+
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    too_few_set = set(too_few_groups)
+    est_cols = ["sii", "rii", "intercept"]
+    lim_cols = [
+        f"{stat}_{side}_{_level_label(lvl)}cl"
+        for stat in ("sii", "rii")
+        for lvl in levels
+        for side in ("lower", "upper")
+    ]
+    rows: list[dict[str, Any]] = []
+    for key_t, arrays in groups:
+        row: dict[str, Any] = dict(zip(by_cols, key_t, strict=True))
+        n_q = len(arrays[population])
+        row["n_quantiles"] = n_q
+        if key_t in too_few_set:
+            row.update(dict.fromkeys(est_cols + lim_cols))
+            row["note"] = f"{n_q} quantiles (< {MIN_QUANTILES}): SII not computed"
+        else:
+            if se_col is not None:
+                s = arrays[se_col]
+            else:
+                lo_t = _forward(arrays[lo_col], value_type)
+                hi_t = _forward(arrays[hi_col], value_type)
+                s = (hi_t - lo_t) / Z975 / 2
+            row.update(
+                _one_group(
+                    arrays[population],
+                    arrays[value],
+                    s,
+                    value_type=value_type,
+                    transform=transform,
+                    multiplier=float(multiplier),
+                    levels=levels,
+                    repetitions=int(repetitions),
+                    rng=rng,
+                )
+            )
+            row["note"] = None
+        rows.append(row)
+
+    schema: dict[str, Any] = {b: frame.schema[b] for b in by_cols}
+    schema["n_quantiles"] = pl.Int64
+    schema.update(dict.fromkeys(est_cols + lim_cols, pl.Float64))
+    schema["note"] = pl.String
+    out = pl.DataFrame(rows, schema=schema)
+    keep = [*by_cols, "n_quantiles", "sii"]
+    if rii:
+        keep.append("rii")
+    if intercept:
+        keep.append("intercept")
+    keep += [c for c in lim_cols if c.startswith("sii_")]
+    if rii:
+        keep += [c for c in lim_cols if c.startswith("rii_")]
+    transform_label = {"rate": "log", "proportion": "logit"}.get(value_type, "none")
+    return out.select(
+        *keep,
+        pl.lit(value_type, dtype=pl.String).alias("indicator_type"),
+        pl.lit(transform_label if transform else "none", dtype=pl.String).alias("transform"),
+        *(["note"] if too_few == "null" else []),
+    )
 
 
-def slope_index_or_null(
-    frame: pl.DataFrame,
-    *,
-    quantile: str,
-    population: str,
-    value: str,
-    by: str | Sequence[str] | None = None,
-    value_type: ValueType = "normal",
-    se: str | None = None,
-    lower_cl: str | None = None,
-    upper_cl: str | None = None,
-    confidence: float | Sequence[float] = (0.95, 0.998),
-    repetitions: int = 100_000,
-    seed: int | np.random.Generator | None = None,
-    rii: bool = True,
-    intercept: bool = False,
-    transform: bool = False,
-    multiplier: float = 1.0,
-) -> pl.DataFrame:
+def slope_index_or_null(frame: pl.DataFrame, **options: Any) -> pl.DataFrame:
     """:func:`slope_index` for pipelines: groups with too few quantiles give nulls and a note.
 
-    Same arguments and columns as :func:`slope_index`, plus a String column ``note``:
+    ``slope_index(frame, **options, too_few="null")``: same keyword arguments (but
+    ``too_few``) and columns as :func:`slope_index`, plus a String column ``note``:
     null for computed groups, and e.g. ``"3 quantiles (< 5): SII not computed"`` for a
     group with fewer than 5 quantiles, whose estimate and limit columns are null. Any
     other bad input still raises :class:`InequalityInputError`. Null groups draw no random
     numbers, so the other groups' limits equal :func:`slope_index` on the frame without
     the null groups, for the same seed.
     """
-    # locals() is exactly the arguments here: the first statement of the body
-    return _slope_index(**locals(), null_too_few=True)
+    return slope_index(frame, **options, too_few="null")
 
 
 def _forward(x: np.ndarray, value_type: str) -> np.ndarray:
@@ -312,166 +439,3 @@ def _one_group(
         res[f"rii_lower_{_level_label(lvl)}cl"] = lo
         res[f"rii_upper_{_level_label(lvl)}cl"] = hi
     return res
-
-
-def _slope_index(
-    frame: pl.DataFrame,
-    *,
-    quantile: str,
-    population: str,
-    value: str,
-    by: str | Sequence[str] | None,
-    value_type: str,
-    se: str | None,
-    lower_cl: str | None,
-    upper_cl: str | None,
-    confidence: float | Sequence[float],
-    repetitions: int,
-    seed: int | np.random.Generator | None,
-    rii: bool,
-    intercept: bool,
-    transform: bool,
-    multiplier: float,
-    null_too_few: bool,
-) -> pl.DataFrame:
-    by_cols = as_list(by)
-    levels = _confidence_levels(confidence)
-    se_col = se
-    lo_col = lower_cl if se is None else None
-    hi_col = upper_cl if se is None else None
-    columns = {
-        "quantile": quantile,
-        "population": population,
-        "value": value,
-        "se": se_col,
-        "lower_cl": lo_col,
-        "upper_cl": hi_col,
-    }
-    _check_arguments(
-        frame,
-        columns,
-        value_type,
-        se,
-        lower_cl,
-        upper_cl,
-        repetitions,
-        transform,
-        float(multiplier),
-        levels,
-    )
-    missing_by = [b for b in by_cols if b not in frame.columns]
-    if missing_by:
-        raise InequalityInputError(f"by columns not in frame: {missing_by}")
-
-    num_cols = [c for c in (population, value, se_col, lo_col, hi_col) if c is not None]
-    work = frame.select(
-        *[pl.col(b) for b in by_cols],
-        pl.col(quantile).alias("__q"),
-        *[pl.col(c).cast(pl.Float64).alias(f"__{i}") for i, c in enumerate(num_cols)],
-    )
-    if work.schema["__q"].is_float():
-        work = work.with_columns(pl.col("__q").fill_nan(None))
-    null_q = work.filter(pl.col("__q").is_null())
-    if null_q.height:
-        raise InequalityInputError(f"missing quantile in {null_q.height} rows")
-    work = work.sort([*by_cols, "__q"], nulls_last=True)
-    parts = work.partition_by(by_cols, as_dict=True) if by_cols else {(): work}
-
-    problems: list[str] = []
-    too_few: list[tuple[Any, ...]] = []
-    groups: list[tuple[tuple[Any, ...], dict[str, np.ndarray]]] = []
-    for key, part in parts.items():
-        key_t = tuple(key)
-        arrays = {c: part[f"__{i}"].to_numpy().astype(float) for i, c in enumerate(num_cols)}
-        q = part["__q"].to_physical().to_numpy()
-        label = group_label(by_cols, key_t)
-        issues = _group_problems(
-            q,
-            arrays[population],
-            arrays[value],
-            arrays.get(se_col) if se_col else None,
-            arrays.get(lo_col) if lo_col else None,
-            arrays.get(hi_col) if hi_col else None,
-            value_type,
-            transform,
-        )
-        n_q = len(q)
-        if n_q > MAX_QUANTILES:
-            issues.append(f"{n_q} quantiles (> {MAX_QUANTILES})")
-        problems.extend(f"group {label}: {p}" for p in issues)
-        if n_q < MIN_QUANTILES:
-            too_few.append(key_t)
-        groups.append((key_t, arrays))
-    if problems:
-        raise InequalityInputError("slope_index input problems:\n  " + "\n  ".join(problems))
-    if too_few and not null_too_few:
-        labels = "; ".join(group_label(by_cols, k) for k in too_few)
-        raise InequalityInputError(
-            f"slope_index needs at least {MIN_QUANTILES} quantiles per group; "
-            f"too few in: {labels} (use slope_index_or_null to get nulls instead)",
-        )
-    if any(len(a[population]) > 10 for _, a in groups):
-        logger.warning(
-            "SII with more than 10 quantiles: small quantile populations make it unstable"
-        )
-
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    too_few_set = set(too_few)
-    est_cols = ["sii", "rii", "intercept"]
-    lim_cols = [
-        f"{stat}_{side}_{_level_label(lvl)}cl"
-        for stat in ("sii", "rii")
-        for lvl in levels
-        for side in ("lower", "upper")
-    ]
-    rows: list[dict[str, Any]] = []
-    for key_t, arrays in groups:
-        row: dict[str, Any] = dict(zip(by_cols, key_t, strict=True))
-        n_q = len(arrays[population])
-        row["n_quantiles"] = n_q
-        if key_t in too_few_set:
-            row.update(dict.fromkeys(est_cols + lim_cols))
-            row["note"] = f"{n_q} quantiles (< {MIN_QUANTILES}): SII not computed"
-        else:
-            if se_col is not None:
-                s = arrays[se_col]
-            else:
-                lo_t = _forward(arrays[lo_col], value_type)
-                hi_t = _forward(arrays[hi_col], value_type)
-                s = (hi_t - lo_t) / Z975 / 2
-            row.update(
-                _one_group(
-                    arrays[population],
-                    arrays[value],
-                    s,
-                    value_type=value_type,
-                    transform=transform,
-                    multiplier=float(multiplier),
-                    levels=levels,
-                    repetitions=int(repetitions),
-                    rng=rng,
-                )
-            )
-            row["note"] = None
-        rows.append(row)
-
-    schema: dict[str, Any] = {b: frame.schema[b] for b in by_cols}
-    schema["n_quantiles"] = pl.Int64
-    schema.update(dict.fromkeys(est_cols + lim_cols, pl.Float64))
-    schema["note"] = pl.String
-    out = pl.DataFrame(rows, schema=schema)
-    keep = [*by_cols, "n_quantiles", "sii"]
-    if rii:
-        keep.append("rii")
-    if intercept:
-        keep.append("intercept")
-    keep += [c for c in lim_cols if c.startswith("sii_")]
-    if rii:
-        keep += [c for c in lim_cols if c.startswith("rii_")]
-    transform_label = {"rate": "log", "proportion": "logit"}.get(value_type, "none")
-    return out.select(
-        *keep,
-        pl.lit(value_type, dtype=pl.String).alias("indicator_type"),
-        pl.lit(transform_label if transform else "none", dtype=pl.String).alias("transform"),
-        "note",
-    )
