@@ -133,9 +133,14 @@ class Contract:
     def column(self, name: str) -> Column:
         return self._by_name[name]
 
+    @property
+    def schema(self) -> dict[str, pl.DataType | type[pl.DataType]]:
+        """Return the declared columns' dtypes by name, in order."""
+        return {c.name: c.dtype for c in self.columns}
+
     def empty(self) -> pl.DataFrame:
         """An empty frame with this contract's schema."""
-        return pl.DataFrame(schema={c.name: c.dtype for c in self.columns})
+        return pl.DataFrame(schema=self.schema)
 
     def describe(self) -> pl.DataFrame:
         """The contract as a frame (for documentation and the metric catalogue)."""

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from ics_model.composite.contracts import COMPOSITE_WEIGHTS, CORRELATIONS
 from ics_model.composite.kernel import (
     Aggregated,
     aggregate,
@@ -269,18 +270,7 @@ def weights_frame(spec: CompositeSpec) -> pl.DataFrame:
         for ind in pillar.indicators:
             wi = ind.weight / within
             rows.append(("indicator", ind.name, name, ind.weight, wi, wp * wi))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "level": pl.String,
-            "name": pl.String,
-            "pillar": pl.String,
-            "weight_given": pl.Float64,
-            "weight_normalised": pl.Float64,
-            "weight_in_composite": pl.Float64,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=COMPOSITE_WEIGHTS.schema, orient="row")
 
 
 def _affected(notes: list[str | None], pillar: np.ndarray, pillars: list[str]) -> list[str | None]:
@@ -458,22 +448,7 @@ def correlations(
                     same and r is not None and r < -negative,
                 )
             )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "indicator_a": pl.String,
-            "indicator_b": pl.String,
-            "pillar_a": pl.String,
-            "pillar_b": pl.String,
-            "n": pl.Int64,
-            "pearson": pl.Float64,
-            "spearman": pl.Float64,
-            "same_pillar": pl.Boolean,
-            "flag_high": pl.Boolean,
-            "flag_negative_within_pillar": pl.Boolean,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=CORRELATIONS.schema, orient="row")
 
 
 __all__ = [

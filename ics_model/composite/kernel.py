@@ -188,22 +188,15 @@ def _is_arithmetic(method: str, p: float) -> bool:
 
 
 def _collapsed(
-    values: np.ndarray,
-    w_ind: np.ndarray,
-    w_pil: np.ndarray,
-    pillar_of: np.ndarray,
-    methods: Sequence[str],
-    overall: str,
-    p: float,
+    values: np.ndarray, w_ind: np.ndarray, w_pil: np.ndarray, pillar_of: np.ndarray
 ) -> np.ndarray | None:
     r"""Return :math:`S_{dc} = \sum_i \tilde W_{dq(i)} \tilde w_{di} y_{ci}`, or None.
 
     :math:`\tilde w`, :math:`\tilde W`: the weights normalised within each pillar and
-    across pillars. Used only when both levels are arithmetic and nothing is missing (the
-    two-level arithmetic mean is then this one product; JRC/OECD Handbook 2008, step 6).
+    across pillars. Only for arithmetic means at both levels (the caller checks), and None
+    when anything is missing or a weight total is 0: the two-level arithmetic mean is then
+    this one product (JRC/OECD Handbook 2008, step 6).
     """
-    if not (_is_arithmetic(overall, p) and all(_is_arithmetic(m, p) for m in methods)):
-        return None
     if np.isnan(values).any():
         return None
     within = group_sums(w_ind, pillar_of, w_pil.shape[1])
@@ -247,8 +240,9 @@ def aggregate(
     indicator or pillar.
     """
     pillar_of = np.asarray(pillar_of, dtype=np.intp)
-    if not renormalise:
-        score = _collapsed(values, w_ind, w_pil, pillar_of, methods, overall, p)
+    arithmetic = _is_arithmetic(overall, p) and all(_is_arithmetic(m, p) for m in methods)
+    if not renormalise and arithmetic:
+        score = _collapsed(values, w_ind, w_pil, pillar_of)
         if score is not None:
             return Aggregated(score, None, None, None)
     pillar, w_in = pillar_level(values, w_ind, pillar_of, methods, p, renormalise=renormalise)

@@ -159,12 +159,7 @@ def place_trusts(
 
     dec = pl.DataFrame(
         [(k, *v) for k, v in decisions.items()],
-        schema={
-            "provider_id": pl.String,
-            "outcome": pl.String,
-            "unit": pl.String,
-            "reason": pl.String,
-        },
+        schema=dict.fromkeys(("provider_id", "outcome", "unit", "reason"), pl.String),
         orient="row",
     ).join(row_counts, on="provider_id", how="left")
 

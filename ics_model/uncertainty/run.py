@@ -50,6 +50,7 @@ from ics_model.composite.methods import (
 )
 from ics_model.composite.spec import LABEL, CompositeSpec, IndicatorSpec
 from ics_model.uncertainty.bootstrap import ProviderCounts, provider_counts, resample_indicators
+from ics_model.uncertainty.contracts import UNCERTAINTY_ASSUMPTIONS
 from ics_model.uncertainty.draws import (
     check_domain,
     chunk_seeds,
@@ -388,16 +389,7 @@ def _draws_summary(ctx: _Context, spec: UncertaintySpec, chunks: list[_Chunk]) -
         rows.append(("bootstrap", True, text, spec.draws))
     else:
         rows.append(("bootstrap", False, "off", 0))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "assumption": pl.String,
-            "varied": pl.Boolean,
-            "setting": pl.String,
-            "n_draws": pl.Int64,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=UNCERTAINTY_ASSUMPTIONS.schema, orient="row")
 
 
 # --------------------------------------------------------------------------- public
