@@ -70,7 +70,7 @@ def _load(config: Path | None) -> RunConfig:
 
 
 def _override(cfg: RunConfig, overrides: dict[str, Any], flags: str = "") -> RunConfig:
-    """The config with command-line overrides, validated by the config's own models."""
+    """Return the config with command-line overrides, validated by the config's own models."""
     try:
         return with_overrides(cfg, overrides)
     except ConfigError as exc:
@@ -369,8 +369,10 @@ def compare(
         None
     ),
 ) -> None:
-    """Compare the modelled composite of two configs: rank shifts, their drivers, rank
-    correlation. Example: ``ics-model compare configs/default.yaml configs/equal_weights.yaml``.
+    """Compare the modelled composite of two configs.
+
+    Rank shifts, their drivers, rank correlation. Example:
+    ``ics-model compare configs/default.yaml configs/equal_weights.yaml``.
     """
     from ics_model.composite import compare as compare_composites
     from ics_model.composite import compare_summary
@@ -515,4 +517,5 @@ def metrics_list(
 
 
 def main() -> None:  # pragma: no cover
+    """Run the ``ics-model`` command line."""
     app()

@@ -19,6 +19,7 @@ console = Console()
 
 
 def print_summary(result: Result) -> None:
+    """Print each sector's top and bottom ICSs, the headlines and the row accounts."""
     view = result.views.ics_view
     console.print(f"[dim]{result.provenance.notes[0]}[/]")
     for sector, vintage in result.provenance.vintages.items():
@@ -58,6 +59,7 @@ def print_summary(result: Result) -> None:
 
 
 def print_headlines(result: Result) -> None:
+    """Print the composite's top and bottom ICSs, the effect and the scenarios."""
     comp = None if result.composite is None else result.composite.built.scores
     if comp is not None and comp.height:
         ranked = comp.filter(pl.col("rank").is_not_null()).sort("rank")
@@ -102,4 +104,5 @@ def print_headlines(result: Result) -> None:
 
 
 def short_name(name: str | None) -> str:
+    """Return an ICB name without "NHS " and " Integrated Care Board"."""
     return (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")

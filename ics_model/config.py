@@ -115,11 +115,14 @@ class EffectConfig(Frozen):
 
 
 class RunConfig(Frozen):
-    """A whole run. Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
+    """A whole run.
+
+    Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
     ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
     ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
     ``effect``,
-    ``scenarios`` (names or YAML paths of collaboration-gate scenarios, ``configs/scenarios``)."""
+    ``scenarios`` (names or YAML paths of collaboration-gate scenarios, ``configs/scenarios``).
+    """
 
     name: str = "default"
     description: str = ""
@@ -189,7 +192,7 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
 
 
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
-    """The config as plain JSON-able data (for manifests)."""
+    """Return the config as plain JSON-able data (for manifests)."""
     return cfg.model_dump(mode="json")
 
 
@@ -274,7 +277,7 @@ def check_config(cfg: RunConfig) -> None:
 
 
 def with_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
-    """The config with ``overrides`` (dotted key path -> value) applied and re-validated.
+    """Return the config with ``overrides`` (dotted key path -> value) applied and re-validated.
 
     Overrides (e.g. ``{"uncertainty.draws": 100_000}`` from the command line) go through
     the same models as the file, so their bounds hold and errors name the key path.
@@ -303,7 +306,7 @@ def with_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
 
 
 def _reference_problems(cfg: RunConfig) -> list[str]:
-    """Indicators, metrics and rule sets a config names that no run can provide."""
+    """List the indicators, metrics and rule sets a config names that no run can provide."""
     from ics_model.composite.spec import parse_source
     from ics_model.metrics.system import METRIC_CATALOGUE
     from ics_model.views import ICS_VIEW

@@ -124,13 +124,16 @@ class Contract:
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Index the columns by name."""
         object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
 
     @property
     def column_names(self) -> list[str]:
+        """Return the declared column names, in order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
+        """Return the declared column called ``name`` (``KeyError`` if none)."""
         return self._by_name[name]
 
     @property
@@ -139,11 +142,11 @@ class Contract:
         return {c.name: c.dtype for c in self.columns}
 
     def empty(self) -> pl.DataFrame:
-        """An empty frame with this contract's schema."""
+        """Return an empty frame with this contract's schema."""
         return pl.DataFrame(schema=self.schema)
 
     def describe(self) -> pl.DataFrame:
-        """The contract as a frame (for documentation and the metric catalogue)."""
+        """Return the contract as a frame (for documentation and the metric catalogue)."""
         return pl.DataFrame(
             {
                 "column": [c.name for c in self.columns],
@@ -350,7 +353,7 @@ def validate(
 
 
 def empty_quarantine() -> pl.DataFrame:
-    """The quarantine frame's schema, empty: source, source_row, reason, record."""
+    """Return an empty quarantine frame: source, source_row, reason, record."""
     return pl.DataFrame(
         schema={
             "source": pl.String,

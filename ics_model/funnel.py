@@ -65,7 +65,7 @@ LIMITS_SCHEMA: Final = {
 
 
 def _binomial_cdf(n: int, p: float) -> np.ndarray:
-    """:math:`P(R \\le r)` for :math:`r = 0..n`, :math:`R \\sim Bin(n, p)`, ``0 < p < 1``."""
+    r"""Return :math:`P(R \le r)` for :math:`r = 0..n`, :math:`R \sim Bin(n, p)`, ``0 < p < 1``."""
     k = np.arange(1, n + 1, dtype=float)
     log_choose = np.concatenate(([0.0], np.cumsum(np.log(n - k + 1) - np.log(k))))
     r = np.arange(n + 1, dtype=float)
@@ -160,7 +160,7 @@ def funnel_limits(
 
 
 def select_view_rows(view: pl.DataFrame, sector: str, key_question: str) -> pl.DataFrame:
-    """The rows of the ICS view for one sector x key question.
+    """Return the rows of the ICS view for one sector x key question.
 
     Raises
     ------
@@ -189,7 +189,7 @@ def national_proportion(
     key_question: str = "Overall",
     share: str = "share_outstanding",
 ) -> float:
-    """The pooled proportion over every ICS: sum of numerators over sum of ``n_rated``.
+    """Return the pooled proportion over every ICS: sum of numerators over sum of ``n_rated``.
 
     Parameters
     ----------

@@ -59,7 +59,7 @@ def ics_attributes(result: Result) -> pl.DataFrame:
 def ics_geodataframe(
     result: Result, boundaries: gpd.GeoDataFrame | None = None
 ) -> gpd.GeoDataFrame:
-    """The attributes of :func:`ics_attributes` on the ICB boundaries (42 features)."""
+    """Return the attributes of :func:`ics_attributes` on the ICB boundaries (42 features)."""
     shapes = boundaries if boundaries is not None else read_boundaries("icb")
     attrs = ics_attributes(result).to_pandas()
     merged = shapes[["icb_gss", "geometry"]].merge(attrs, on="icb_gss", how="inner")

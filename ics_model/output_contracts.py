@@ -118,6 +118,7 @@ class UnknownOutputError(KeyError):
     """No contract is declared for an output file name; the message names the file."""
 
     def __str__(self) -> str:
+        """Return the message as given, without ``KeyError``'s quotes."""
         return str(self.args[0]) if self.args else ""
 
 

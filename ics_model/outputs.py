@@ -59,7 +59,7 @@ def _scenario_tables(sc: Scenario) -> dict[str, pl.DataFrame | dict]:
 
 
 def effect_dict(effect: Effect) -> dict:
-    """The collaboration effect as written to ``collaboration_effect.json``."""
+    """Return the collaboration effect as written to ``collaboration_effect.json``."""
     if effect.result is None:
         return {"skipped": effect.skipped}
     out = effect.result.to_dict()
@@ -112,7 +112,7 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
 
 
 def uncertainty_tables(unc: UncertaintyResult) -> dict[str, pl.DataFrame]:
-    """The uncertainty analysis's files: ranks, assumptions varied and Sobol indices."""
+    """Return the uncertainty analysis's files: ranks, assumptions varied and Sobol indices."""
     out = {"uncertainty.csv": unc.per_ics, "uncertainty_assumptions.csv": unc.draws_summary}
     if unc.sobol is not None:
         out["sensitivity.csv"] = unc.sobol
@@ -133,7 +133,7 @@ def _write_one(table: pl.DataFrame | dict, path: Path) -> None:
 
 
 def manifest(result: Result, outputs: dict[str, str]) -> dict:
-    """The run manifest: validated config, inputs and outputs with sha256, version, time."""
+    """Return the run manifest: validated config, inputs and outputs with sha256, version, time."""
     return {
         "tool": "ics_model",
         "version": __version__,

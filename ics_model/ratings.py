@@ -224,7 +224,7 @@ def score_expr(column: str = "rating") -> pl.Expr:
 
 
 def ratings_above(cap: str) -> tuple[str, ...]:
-    """The ratings better than ``cap``, best first (``ratings_above("Good")`` is Outstanding)."""
+    """Return the ratings better than ``cap``, best first (above "Good": Outstanding)."""
     return RATINGS_BEST_FIRST[: RATINGS_BEST_FIRST.index(cap)]
 
 
@@ -233,7 +233,7 @@ GOOD_OR_OUTSTANDING: Final[tuple[str, ...]] = ratings_above("Requires improvemen
 
 
 def rating_count_exprs(column: str = "rating") -> list[pl.Expr]:
-    """Aggregations counting each rating of ``column``, as :data:`RATING_COUNT_COLUMNS` (Int64)."""
+    """Return aggregations counting each rating of ``column``, as :data:`RATING_COUNT_COLUMNS`."""
     r = pl.col(column).cast(pl.String)
     return [
         (r == label).sum().cast(pl.Int64).alias(name)
@@ -308,7 +308,7 @@ def wilson_exprs(successes: str, n: str, prefix: str, confidence: float = 0.95) 
 
 
 def _normal_quantile(p: float) -> float:
-    """Standard normal quantile (inverse CDF) via :class:`statistics.NormalDist`."""
+    """Return the standard normal quantile (inverse CDF) via :class:`statistics.NormalDist`."""
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(p)

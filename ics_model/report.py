@@ -55,8 +55,10 @@ def _png(fig) -> str:
 
 
 def _figure(draw, caption: str) -> str:
-    """Draw with ``draw(None)`` (the plot function makes a figure of its own size) and
-    return an inline ``<figure>``."""
+    """Draw with ``draw(None)`` and return an inline ``<figure>``.
+
+    The plot function makes a figure of its own size.
+    """
     try:
         ax = draw(None)
         data = _png(ax.figure)
@@ -373,7 +375,7 @@ def _effect_section(result: Result) -> str:
 
 
 def build_report(result: Result, *, boundaries=None, manifest: dict | None = None) -> str:
-    """The report as one HTML string (images embedded as data URIs).
+    """Return the report as one HTML string (images embedded as data URIs).
 
     ``boundaries``: ICB boundaries for the maps (None = the embedded ones; False = no maps).
     """

@@ -289,7 +289,7 @@ def _location_table(
 
 
 def synthetic_locations(n_rows: int = 250_000, *, seed: Seed) -> pl.DataFrame:
-    """A SYNTHETIC CQC Locations sheet as text, long (location x service x key question).
+    """Generate a SYNTHETIC CQC Locations sheet as text, long (location x service x key question).
 
     Parameters
     ----------

@@ -91,7 +91,7 @@ def _raw(matrix: pl.DataFrame, spec: CompositeSpec) -> tuple[list[str], list[str
 
 
 def _transform_and_orient(values: np.ndarray, spec: CompositeSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Transformed values and the same with lower-is-better indicators negated."""
+    """Return the transformed values and the same with lower-is-better indicators negated."""
     transformed = np.empty_like(values)
     for j, (_, ind) in enumerate(spec.indicators):
         transformed[:, j] = TRANSFORMS[ind.transform_name](
@@ -170,7 +170,7 @@ def _aggregate(
     p: float,
     pillar_names: Sequence[str],
 ) -> Aggregated:
-    """The kernel with effective weights, its inputs and the pillar scores checked."""
+    """Run the kernel with effective weights, its inputs and the pillar scores checked."""
     k = normalised.shape[1]
     w_ind = draw_weights(w_ind, k, "indicator", CompositeError)
     w_pil = draw_weights(w_pil, len(methods), "pillar", CompositeError)

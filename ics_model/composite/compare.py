@@ -166,7 +166,7 @@ def peers(
     *,
     log_features: Sequence[str] = ("population",),
 ) -> pl.DataFrame:
-    r"""The ``n`` ICSs most similar to ``icb_code`` in deprivation profile and size.
+    r"""Return the ``n`` ICSs most similar to ``icb_code`` in deprivation profile and size.
 
     Each feature is standardised across ICSs, :math:`z = (x - \bar x)/s` (``population``
     first logged, so size differences count proportionally), and peers are ranked by the

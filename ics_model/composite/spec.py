@@ -279,7 +279,7 @@ class CompositeSpec(Frozen):
         return v
 
     def pillar_aggregation(self, pillar: str) -> str:
-        """The aggregation used within ``pillar``."""
+        """Return the aggregation used within ``pillar``."""
         return self.pillars[pillar].aggregation or self.aggregation
 
     @property
@@ -289,7 +289,7 @@ class CompositeSpec(Frozen):
 
 
 def default_composite_spec() -> CompositeSpec:
-    """The default composite: three equally weighted pillars, arithmetic, ``skip_reweight``.
+    """Return the default composite: three equally weighted pillars, arithmetic, ``skip_reweight``.
 
     - quality: trust and GP shares Good-or-Outstanding and Outstanding (Overall, from
       the ICS view), higher is better;

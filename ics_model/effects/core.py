@@ -1,4 +1,4 @@
-"""Is system collaboration *associated* with providers being rated Outstanding?
+"""Estimate whether system collaboration is *associated* with Outstanding ratings.
 
 PRIMER section 5, question (d). :func:`collaboration_effect` fits a logistic regression of
 ``rating == outcome`` on a standardised exposure (an ICS-level partnership metric such as
@@ -310,7 +310,7 @@ class EffectResult:
         return out
 
     def with_caveats(self, extra: Sequence[str]) -> EffectResult:
-        """A copy with dataset-specific caveats appended (e.g. ``Population.caveats``)."""
+        """Return a copy with dataset-specific caveats appended (e.g. ``Population.caveats``)."""
         return dataclasses.replace(self, caveats=(*self.caveats, *extra))
 
     def summary(self) -> str:
@@ -332,6 +332,7 @@ class EffectResult:
         return "\n".join(head + [f"  - {c}" for c in r.caveats])
 
     def __str__(self) -> str:
+        """Return the text summary (:meth:`summary`)."""
         return self.summary()
 
 

@@ -24,6 +24,8 @@ from ics_model.ratings import RATING_LABELS
 
 @dataclass(frozen=True)
 class Design:
+    """The model's design: outcome, standardised exposure, controls and clusters."""
+
     y: np.ndarray
     x: np.ndarray  # standardised exposure
     Z: np.ndarray  # intercept + controls
@@ -101,6 +103,10 @@ def build_design(
     controls: tuple[str, ...],
     cluster: str,
 ) -> tuple[Design, str]:
+    """Build the model's design from ``providers``; return it and the exposure's name.
+
+    Rows missing the cluster, rating, exposure or a control are dropped (and counted).
+    """
     if not isinstance(providers, pl.DataFrame):
         raise TypeError("providers must be a polars DataFrame")
     frame, name = _with_exposure(providers, exposure, cluster)

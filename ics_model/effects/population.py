@@ -125,7 +125,7 @@ def default_population(
     sector: ProviderSector = "gp_practice",
     since: str | date | None = GP_SINCE,
 ) -> Population:
-    """The default population of a sector, with its caveats and suggested controls.
+    """Return the default population of a sector, with its caveats and suggested controls.
 
     GP practices: :func:`gp_population` (``since`` applies), controls ``rating_year``
     (categorical) and ``imd_score``. NHS trusts: :func:`trust_population`, control

@@ -1,5 +1,7 @@
-"""Contracts and bookkeeping shared by the placement routes: the mapped-ratings frame,
-the unmapped report and row conservation."""
+"""Contracts and bookkeeping shared by the placement routes.
+
+The mapped-ratings frame, the unmapped report and row conservation.
+"""
 
 from __future__ import annotations
 
@@ -109,6 +111,7 @@ def own_rating_columns() -> list[pl.Expr]:
 
 
 def finish(frame: pl.DataFrame) -> pl.DataFrame:
+    """Give placed rows the mapped-ratings columns and dtypes, sorted and validated."""
     cols = MAPPED_RATINGS.column_names
     for c in cols:
         if c not in frame.columns:

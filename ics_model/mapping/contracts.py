@@ -1,5 +1,6 @@
-"""Contracts of the main job's bookkeeping outputs: row conservation, the unmapped and
-superseded reports, and the quarantine.
+"""Contracts of the main job's bookkeeping outputs.
+
+Row conservation, the unmapped and superseded reports, and the quarantine.
 
 Every input row ends in exactly one of used, inherited, superseded, quarantined or
 unmapped (:func:`~ics_model.mapping.base.conservation`); these frames account for the

@@ -64,7 +64,7 @@ def resolve_successors(
 
 
 def _text_rows(rows: list[tuple], columns: tuple[str, ...]) -> pl.DataFrame:
-    """A frame of String columns from row tuples (empty rows give an empty frame)."""
+    """Build a frame of String columns from row tuples (empty rows give an empty frame)."""
     return pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
 
 
@@ -74,7 +74,7 @@ def _text_rows(rows: list[tuple], columns: tuple[str, ...]) -> pl.DataFrame:
 def icb_table(
     icb_codes: pl.DataFrame, successors: pl.DataFrame | None = None, vintage: str = "2023"
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The ICB list for a vintage, and the 2023 -> vintage code map.
+    """Return the ICB list for a vintage, and the 2023 -> vintage code map.
 
     Returns
     -------
@@ -172,6 +172,7 @@ def with_icb(frame: pl.DataFrame, icbs: pl.DataFrame, cmap: pl.DataFrame) -> pl.
 
 
 def lost_reason(old_code: str | None, note: str | None, vintage: str) -> str:
+    """Return why a host ICB code has no single ICB in the ``vintage``."""
     return (
         f"host ICB {old_code or '<none>'} has no single ICB in the {vintage} vintage: "
         f"{note or 'unknown ICB code'} (not guessed)"

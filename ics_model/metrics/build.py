@@ -1,5 +1,6 @@
-"""The metrics stage: every ICS metric of a run, from the view, the placed providers and
-the embedded RTT, deprivation and population tables.
+"""The metrics stage: every ICS metric of a run.
+
+From the view, the placed providers and the embedded RTT, deprivation and population tables.
 
 :func:`build_metrics` reads each processed table once and builds the patient-flow table
 once per RTT part it needs (the partnership proxy uses ``metrics.rtt_part``; access
@@ -64,12 +65,12 @@ class Metrics:
 
 
 def no_metrics() -> Metrics:
-    """The metrics of a run that computes none."""
+    """Return the metrics of a run that computes none."""
     return Metrics(system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame())
 
 
 def _flow_tables(part: str) -> dict[str, FlowTable]:
-    """The flow table of ``part`` and, if different, of ``incomplete`` (for access rows)."""
+    """Load the flow table of ``part`` and, if different, of ``incomplete`` (for access rows)."""
     flows = load_processed("rtt_flows")
     trusts = load_processed("ods_trusts_2025")
     sub_icbs = load_processed("ods_sub_icbs")

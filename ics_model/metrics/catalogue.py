@@ -1,5 +1,7 @@
-"""The ICS metric catalogue: every metric's definition, numerator, denominator, unit,
-direction (a configurable value judgement), source and vintage.
+"""The ICS metric catalogue.
+
+Every metric's definition, numerator, denominator, unit, direction (a configurable value
+judgement), source and vintage.
 
 ``ics-model metrics list`` prints it; ``docs/METRICS.md`` is :func:`catalogue_markdown`.
 """
@@ -48,7 +50,7 @@ def _entry(
 
 
 def _england_theil(metric: str, label: str, definition: str) -> dict[str, str]:
-    """An England-level Theil index of the GP practices' share rated Good or Outstanding."""
+    """Return the catalogue entry of an England-level Theil index of GP practices' shares."""
     return _entry(
         metric,
         label,
@@ -250,7 +252,7 @@ CATALOGUE_BY_METRIC: Final = {e["metric"]: e for e in METRIC_CATALOGUE}
 
 
 def catalogue_markdown() -> str:
-    """The metric catalogue as a Markdown table (``docs/METRICS.md``)."""
+    """Return the metric catalogue as a Markdown table (``docs/METRICS.md``)."""
     lines = [
         "# Metric catalogue",
         "",

@@ -214,12 +214,12 @@ def _theil(x: np.ndarray, w: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class TheilDecomposition:
-    """Theil T split into between- and within-group parts: ``total == between + within``.
+    r"""Theil T split into between- and within-group parts: ``total == between + within``.
 
     ``groups`` has one row per group: the group column, ``population_share``
-    (:math:`W_g/W`), ``value_share`` (:math:`s_g`), ``mean`` (:math:`\\mu_g`), ``theil``
+    (:math:`W_g/W`), ``value_share`` (:math:`s_g`), ``mean`` (:math:`\mu_g`), ``theil``
     (:math:`T_g`, null when the group's mean is 0), ``within_contribution``
-    (:math:`s_g T_g`) and ``between_contribution`` (:math:`s_g \\ln(\\mu_g/\\mu)`).
+    (:math:`s_g T_g`) and ``between_contribution`` (:math:`s_g \ln(\mu_g/\mu)`).
     """
 
     total: float
@@ -228,6 +228,7 @@ class TheilDecomposition:
     groups: pl.DataFrame
 
     def as_dict(self) -> dict[str, float]:
+        """Return ``total``, ``between`` and ``within`` as a dict."""
         return {"total": self.total, "between": self.between, "within": self.within}
 
 

@@ -145,7 +145,7 @@ def _residents(table: FlowTable) -> pl.DataFrame:
 
 
 def ics_flow_matrix(table: FlowTable) -> pl.DataFrame:
-    """The ICS x ICS flow matrix as a long frame (residents' ICS -> providers' ICS).
+    """Return the ICS x ICS flow matrix as a long frame (residents' ICS -> providers' ICS).
 
     Formula: ``share_of_resident[i, j] = P[i, j] / sum_k P[i, k]``, where ``P[i, j]`` is
     the pathways of residents of ICS ``i`` (sub-ICB locations and reporting entities placed

@@ -129,7 +129,7 @@ _METRICS: Final = (
 
 
 def partnership_catalogue(directions: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    """The partnership metric catalogue (for ``ics-model metrics list``).
+    """Return the partnership metric catalogue (for ``ics-model metrics list``).
 
     Each entry: metric, label, level (``icb`` or ``provider``), definition, numerator,
     denominator, unit (``share`` 0-1, ``count`` or ``index`` 0-1), direction (from

@@ -194,7 +194,7 @@ def _case(pairs: Sequence[tuple[pl.Expr, str | pl.Expr]], otherwise: str | None 
 
 
 def _per_code(rows: pl.DataFrame, role: str, parent: bool) -> pl.DataFrame:
-    """Provider or commissioner codes with their name, parent, pathways and row count."""
+    """List provider or commissioner codes with their name, parent, pathways and row count."""
     first = [pl.col(f"{role}_name").drop_nulls().first().alias("name")]
     if parent:
         first.append(pl.col(f"{role}_parent_code").drop_nulls().first().alias("parent_code"))

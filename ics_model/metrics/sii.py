@@ -327,7 +327,7 @@ def slope_index_or_null(frame: pl.DataFrame, **options: Any) -> pl.DataFrame:
 
 
 def _forward(x: np.ndarray, value_type: str) -> np.ndarray:
-    """log for rates, logit for proportions, identity otherwise."""
+    """Apply log for rates, logit for proportions, identity otherwise."""
     with np.errstate(divide="ignore"):
         if value_type == "rate":
             return np.log(x)
@@ -337,7 +337,7 @@ def _forward(x: np.ndarray, value_type: str) -> np.ndarray:
 
 
 def _backward(x: np.ndarray, value_type: str) -> np.ndarray:
-    """exp for rates, expit for proportions (numerically stable), identity otherwise."""
+    """Apply exp for rates, expit for proportions (numerically stable), identity otherwise."""
     if value_type == "rate":
         return np.exp(x)
     if value_type == "proportion":
@@ -359,7 +359,7 @@ def _design(pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def _div(a: float, b: float) -> float:
-    """a / b, NaN when b is 0 (an RII with a zero fitted value is undefined)."""
+    """Return a / b, NaN when b is 0 (an RII with a zero fitted value is undefined)."""
     return a / b if b != 0 else math.nan
 
 

@@ -200,8 +200,11 @@ SECTORS: dict[str, SectorSource] = {
 
 
 def selected_sectors(cfg: RunConfig) -> list[SectorSource]:
-    """The sectors a run places: those in ``views.sectors``, and any sector without an
-    embedded default whose user file the config names (e.g. ``data.locations``)."""
+    """Return the sectors a run places.
+
+    Those in ``views.sectors``, and any sector without an embedded default whose user file
+    the config names (e.g. ``data.locations``).
+    """
     return [
         s
         for s in SECTORS.values()

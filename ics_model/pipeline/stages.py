@@ -1,5 +1,8 @@
-"""The stages of the main job after placement, each a function of the run config and
-the records of the stages before it (see :func:`ics_model.pipeline.run`)."""
+"""The stages of the main job after placement.
+
+Each a function of the run config and the records of the stages before it (see
+:func:`ics_model.pipeline.run`).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _superseded_rows(sector: PlacedSector) -> pl.DataFrame:
-    """A loader's superseded rows in the superseded report's layout (one row each)."""
+    """Return a loader's superseded rows in the superseded report's layout (one row each)."""
     sup = sector.loaded.superseded
     if sup is None or sup.is_empty():
         return pl.DataFrame(schema=SUPERSEDED_SCHEMA)
@@ -87,7 +90,7 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
 
 
 def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference) -> Views:
-    """The ICS views of the placed providers, with the modelled ICS ratings."""
+    """Build the ICS views of the placed providers, with the modelled ICS ratings."""
     mapped = pl.concat([s.placed.ratings for s in sectors])
     vintages = {s.sector: s.vintage for s in sectors}
     view = ics_view(
@@ -128,7 +131,7 @@ def metrics_stage(
 
 
 def composite_stage(cfg: RunConfig, views: Views, metrics: Metrics) -> Composite | None:
-    """The modelled composite and its correlation report (needs the ICS metrics)."""
+    """Build the modelled composite and its correlation report (needs the ICS metrics)."""
     from ics_model.composite import composite, correlations, indicator_matrix
 
     if cfg.composite is None or not metrics.computed:
@@ -209,7 +212,7 @@ def scenarios_stage(cfg: RunConfig, views: Views, metrics: Metrics) -> tuple[Sce
 
 
 def _outcome_overlap(cfg: RunConfig) -> str | None:
-    """A warning when the composite includes indicators built on the effect's outcome."""
+    """Return a warning when the composite includes indicators built on the effect's outcome."""
     e = cfg.effect
     share = {"Outstanding": "share_outstanding", "Good": "share_good_or_outstanding"}.get(e.outcome)
     indicators = cfg.composite.indicators if cfg.composite is not None else ()
@@ -226,7 +229,7 @@ def _outcome_overlap(cfg: RunConfig) -> str | None:
 def effect_stage(
     cfg: RunConfig, views: Views, sectors: Sequence[PlacedSector], metrics: Metrics
 ) -> Effect | None:
-    """The collaboration -> Outstanding association (an association, not causal)."""
+    """Estimate the collaboration -> Outstanding association (an association, not causal)."""
     from ics_model.effects import collaboration_effect, default_population
 
     e = cfg.effect

@@ -62,7 +62,7 @@ def _height(n_rows: int) -> float:
 
 
 def _legend_above(ax: Axes, handles=None, ncol: int = 4) -> None:
-    """A one-row legend between the title and the axes (give the title ``pad=22``)."""
+    """Draw a one-row legend between the title and the axes (give the title ``pad=22``)."""
     kwargs = {"handles": handles} if handles is not None else {}
     ax.legend(
         **kwargs,
@@ -404,7 +404,7 @@ def sii_plot(
     footnote: Vintages = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """A value by deprivation quintile with the fitted slope-index-of-inequality line.
+    """Plot a value by deprivation quintile with the fitted slope-index-of-inequality line.
 
     Each quintile is drawn at its relative rank: the mid-point of its cumulative share of
     ``n_rated`` (quintile 1 = most deprived at the left), as in the SII fit

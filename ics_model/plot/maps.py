@@ -153,7 +153,7 @@ def _class_colours(
 
 
 def _default_legend_title(gdf, value: str) -> str:
-    """The metric's catalogue label (or the column name), with the frame's unit if single."""
+    """Return the metric's catalogue label (or column name), with the frame's unit if single."""
     from ics_model.metrics.system import CATALOGUE_BY_METRIC
 
     name = value
@@ -165,7 +165,7 @@ def _default_legend_title(gdf, value: str) -> str:
 
 
 def _fmt(values: np.ndarray) -> str:
-    """A number format that tells the classes apart."""
+    """Return a number format that tells the classes apart."""
     top = float(np.nanmax(np.abs(values))) if values.size else 0.0
     span = float(np.nanmax(values) - np.nanmin(values)) if values.size else 0.0
     if top >= 1000:

@@ -138,7 +138,7 @@ def ics_labels(frame: pl.DataFrame) -> list[str]:
 
 
 def distinct_values(frame, column: str) -> list[str]:
-    """The distinct non-missing values of a column as sorted strings; empty if no column.
+    """Return the distinct non-missing values of a column as sorted strings; empty if no column.
 
     Parameters
     ----------
@@ -157,7 +157,7 @@ def distinct_values(frame, column: str) -> list[str]:
 
 
 def frame_vintages(frame, columns: Iterable[str] = VINTAGE_COLUMNS) -> list[str]:
-    """The distinct data vintages written in a frame, sorted; empty when it has none.
+    """Return the distinct data vintages written in a frame, sorted; empty when it has none.
 
     Parameters
     ----------
@@ -175,7 +175,7 @@ def frame_vintages(frame, columns: Iterable[str] = VINTAGE_COLUMNS) -> list[str]
 
 
 def footnote_text(vintages: Vintages = None, *, modelled: bool = True) -> list[str]:
-    """The lines of a footnote: the modelled caveat and the data vintages.
+    """Return the lines of a footnote: the modelled caveat and the data vintages.
 
     Parameters
     ----------

@@ -46,7 +46,7 @@ def _principles(rule_set: Any) -> PrinciplesRuleSet:
 
 
 def rule_from_counts(o: int, g: int, r: int, i: int, rule_set: Any = "cqc_principles") -> str:
-    """The aggregate for counts of Outstanding, Good, RI and Inadequate ratings.
+    """Return the aggregate for counts of Outstanding, Good, RI and Inadequate ratings.
 
     See :class:`~ics_model.rules.rulesets.PrinciplesRuleSet` for the rule order.
 

@@ -139,7 +139,7 @@ class PrinciplesRuleSet(Frozen):
         return self
 
     def band(self, n: int) -> Band:
-        """The band for ``n`` underlying ratings."""
+        """Return the band for ``n`` underlying ratings."""
         for b in self.bands:
             if n >= b.min_n and (b.max_n is None or n <= b.max_n):
                 return b
@@ -239,6 +239,7 @@ _ADAPTER: TypeAdapter[RuleSet] = TypeAdapter(RuleSet)
 
 
 def rules_dir() -> Path:
+    """Return the shipped ``configs/rules`` folder."""
     from ics_model.data.bundled import configs_dir
 
     return configs_dir() / "rules"
@@ -276,7 +277,7 @@ def available_rule_sets() -> dict[str, Path]:
 
 
 def get_rule_set(rule_set: Any) -> RuleSet:
-    """A rule set from a name, a YAML path, a mapping, or a rule set object."""
+    """Load a rule set from a name, a YAML path, a mapping, or a rule set object."""
     if isinstance(
         rule_set, PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet
     ):

@@ -82,7 +82,7 @@ def round_percent(value: float, rounding: str = "nearest") -> float:
 
 
 def rating_for_percent(value: float, thresholds: Mapping[str, float]) -> str:
-    """The band a (rounded) percentage falls in."""
+    """Return the band a (rounded) percentage falls in."""
     *upper, lowest = RATINGS_BEST_FIRST
     for label in upper:
         if value >= thresholds[label]:
@@ -93,7 +93,7 @@ def rating_for_percent(value: float, thresholds: Mapping[str, float]) -> str:
 def saf_rating(
     scores: Iterable[int], rounding: str = "nearest", *, rule_set: Any = "saf_2024"
 ) -> str:
-    """The key-question rating for quality statement scores (ints 1-4).
+    """Return the key-question rating for quality statement scores (ints 1-4).
 
     Examples
     --------

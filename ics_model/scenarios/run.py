@@ -118,7 +118,7 @@ def indicator_frames(
 
 
 def sector_ratings(mapped: pl.DataFrame, spec: ScenarioSpec) -> pl.DataFrame:
-    """The sector's rows of the mapped ratings, checked against the scenario's gates."""
+    """Return the sector's rows of the mapped ratings, checked against the scenario's gates."""
     ratings = mapped.filter(pl.col("sector").cast(pl.String) == spec.sector)
     if ratings.is_empty():
         raise ValueError(f"the mapped ratings hold no {spec.sector} providers")
@@ -133,7 +133,7 @@ def sector_ratings(mapped: pl.DataFrame, spec: ScenarioSpec) -> pl.DataFrame:
 
 
 def clean_indicators(frame: pl.DataFrame | None) -> pl.DataFrame | None:
-    """Indicator frame with NaN as null (missing), so NaN is never compared."""
+    """Return the indicator frame with NaN as null (missing), so NaN is never compared."""
     return None if frame is None else frame.with_columns(cs.float().fill_nan(None))
 
 
@@ -156,7 +156,7 @@ def gated(
 
 
 def outcome_expr(before: str, after: str) -> pl.Expr:
-    """kept / lost / not_assessable for providers published Outstanding, else null."""
+    """Return kept / lost / not_assessable for providers published Outstanding, else null."""
     was = (pl.col(before).cast(pl.String) == "Outstanding").fill_null(False)
     now = pl.col(after).cast(pl.String)
     return (

@@ -53,7 +53,7 @@ class ThresholdRange(Frozen):
     num: int = Field(ge=1, le=1_000_000)
 
     def values(self) -> np.ndarray:
-        """The thresholds as a float array."""
+        """Return the thresholds as a float array."""
         return np.linspace(self.start, self.stop, self.num)
 
 
@@ -92,7 +92,7 @@ class Sweep(Frozen):
         return value
 
     def values(self) -> np.ndarray:
-        """The thresholds as a float array."""
+        """Return the thresholds as a float array."""
         if isinstance(self.thresholds, ThresholdRange):
             return self.thresholds.values()
         return np.asarray(self.thresholds, dtype=np.float64)
@@ -162,7 +162,7 @@ class ScenarioSpec(Frozen):
         return self
 
     def gate(self, name: str | None = None) -> Gate:
-        """The gate called ``name`` (default: the swept gate, or the only gate)."""
+        """Return the gate called ``name`` (default: the swept gate, or the only gate)."""
         if name is None and self.sweep is not None:
             name = self.sweep.gate
         if name is None:
@@ -175,7 +175,7 @@ class ScenarioSpec(Frozen):
         raise KeyError(f"scenario {self.name!r} has no gate {name!r}")
 
     def with_threshold(self, threshold: float, gate: str | None = None) -> ScenarioSpec:
-        """A copy with one gate's threshold replaced (the input is not changed)."""
+        """Return a copy with one gate's threshold replaced (the input is not changed)."""
         target = self.gate(gate).name
         gates = tuple(
             g.model_copy(update={"threshold": float(threshold)}) if g.name == target else g
@@ -185,7 +185,7 @@ class ScenarioSpec(Frozen):
 
 
 def scenarios_dir() -> Path:
-    """The shipped ``configs/scenarios`` folder."""
+    """Return the shipped ``configs/scenarios`` folder."""
     from ics_model.data.bundled import configs_dir
 
     return configs_dir() / "scenarios"
@@ -223,7 +223,7 @@ def available_scenarios() -> dict[str, Path]:
 
 
 def get_scenario(scenario: Any) -> ScenarioSpec:
-    """A scenario from a name, a YAML path, a mapping or a :class:`ScenarioSpec`."""
+    """Load a scenario from a name, a YAML path, a mapping or a :class:`ScenarioSpec`."""
     if isinstance(scenario, ScenarioSpec):
         return scenario
     if isinstance(scenario, dict):

@@ -62,7 +62,7 @@ SWEEP_COLUMNS = (
 def _source(
     gate: Gate, provider_indicators: pl.DataFrame | None, icb_indicators: pl.DataFrame | None
 ) -> tuple[str, pl.DataFrame]:
-    """The join key and indicator frame of a gate's scope (KeyError when missing)."""
+    """Return the join key and indicator frame of a gate's scope (KeyError when missing)."""
     key = "provider_id" if gate.scope == "provider" else "icb_code"
     source = provider_indicators if gate.scope == "provider" else icb_indicators
     if source is None or gate.indicator not in source.columns:
@@ -144,8 +144,10 @@ def _forced_outcomes(
     provider_indicators: pl.DataFrame | None,
     icb_indicators: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """Outcome flags under a several-gate scenario: the gates run with the swept gate
-    forced to hold, then to fail, wherever it has a value."""
+    """Return the outcome flags under a several-gate scenario.
+
+    The gates run with the swept gate forced to hold, then to fail, wherever it has a value.
+    """
     key, source = _source(gate, provider_indicators, icb_indicators)
     runs = []
     for holds in (True, False):
@@ -181,8 +183,10 @@ def _failing_sums(
     n_groups: int,
     op: str,
 ) -> np.ndarray:
-    """For each threshold t and group g: sum of ``weights`` of providers where
-    ``value op t`` is false. Shape (T, G, weights.shape[1])."""
+    """Sum, per threshold t and group g, the ``weights`` of providers where ``value op t`` is false.
+
+    Shape (T, G, weights.shape[1]).
+    """
     n_t = thresholds.size
     if values.size == 0:
         return np.zeros((n_t, n_groups, weights.shape[1]), dtype=np.int64)

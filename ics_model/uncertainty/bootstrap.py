@@ -68,7 +68,7 @@ class ProviderCounts:
 
 
 def _statistic(counts: np.ndarray, name: str) -> np.ndarray:
-    """A view statistic from rating counts along the last axis (NaN when nothing rated)."""
+    """Compute a view statistic from rating counts on the last axis (NaN when nothing rated)."""
     n = counts.sum(axis=-1)
     if name == "share_outstanding":
         top = counts[..., 3]

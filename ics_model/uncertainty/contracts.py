@@ -1,5 +1,6 @@
-"""Contracts of the uncertainty analysis's output frames: per-ICS ranks, the assumptions
-varied, and the Sobol' indices.
+"""Contracts of the uncertainty analysis's output frames.
+
+Per-ICS ranks, the assumptions varied, and the Sobol' indices.
 
 Declared once here and checked at write time through
 :func:`ics_model.output_contracts.check_outputs`. Scores are in the composite's units

@@ -62,7 +62,7 @@ def chunk_sizes(draws: int, chunk_size: int) -> list[int]:
 
 
 def stream(ss: np.random.SeedSequence, name: str) -> np.random.Generator:
-    """The generator of one assumption (:data:`STREAMS`) within a chunk.
+    """Return the generator of one assumption (:data:`STREAMS`) within a chunk.
 
     Equal to ``default_rng(ss.spawn(4)[STREAMS[name]])`` but without mutating ``ss``, so
     switching one assumption on or off leaves the others' draws unchanged (common random
@@ -180,8 +180,10 @@ def pillar_scores(
     methods: Sequence[str],
     p: float = 1.0,
 ) -> np.ndarray:
-    """Return the pillar scores :math:`P_{dcq}`, ``draws x n_ics x n_pillars`` (arguments as
-    :func:`score_arrays`; :func:`~ics_model.composite.kernel.pillar_level`)."""
+    """Return the pillar scores :math:`P_{dcq}`, ``draws x n_ics x n_pillars``.
+
+    Arguments as :func:`score_arrays`; :func:`~ics_model.composite.kernel.pillar_level`.
+    """
     return pillar_level(values, w_ind, pillar_of, methods, p)[0]
 
 
@@ -296,9 +298,10 @@ def weight_monte_carlo(
 
 
 def quantiles_over_draws(x: np.ndarray, *, ranks: bool = False) -> np.ndarray:
-    r"""``3 x n_ics``: median, 5th and 95th percentiles of each column of ``draws x n_ics``
-    over its non-NaN draws (linear interpolation, numpy's default, Hyndman & Fan 1996
-    type 7; NaN when none).
+    r"""Return the median, 5th and 95th percentiles of each column, ``3 x n_ics``.
+
+    Each column of ``draws x n_ics`` over its non-NaN draws (linear interpolation, numpy's
+    default, Hyndman & Fan 1996 type 7; NaN when none).
 
     With ``ranks=True`` (values: multiples of 1/2 in :math:`[1, n_{ics}]`, e.g. from
     :func:`rank_rows`) the values are counted instead of sorted: with :math:`N` draws, the

@@ -117,8 +117,11 @@ class _Context:
 
 
 def _coverage_mask(matrix: pl.DataFrame, cspec: CompositeSpec) -> np.ndarray:
-    """ICSs whose observed indicators carry at least ``min_coverage`` of the nominal weight
-    (as :func:`~ics_model.composite.composite` ranks them)."""
+    """Mark the ICSs the composite ranks.
+
+    Those whose observed indicators carry at least ``min_coverage`` of the nominal weight
+    (as :func:`~ics_model.composite.composite` ranks them).
+    """
     names = [i.name for _, i in cspec.indicators]
     raw = matrix.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy()
     nominal = weights_frame(cspec).filter(pl.col("level") == "indicator")["weight_in_composite"]
@@ -135,8 +138,11 @@ def _check_choice(
     name: str | None,
     pillar_names: list[str],
 ) -> None:
-    """Normalised values in each pillar mean's domain; nominal pillar scores in the
-    across-pillar mean's (as the composite checks), else :class:`UncertaintyError`."""
+    """Check that a choice's values are in its means' domains, else :class:`UncertaintyError`.
+
+    Normalised values in each pillar mean's domain; nominal pillar scores in the
+    across-pillar mean's (as the composite checks).
+    """
     label = name or "configured"
     for q, m in enumerate(methods):
         what = f"normaliser {label}, pillar {pillar_names[q]!r}"
@@ -154,7 +160,7 @@ def _context(
     cspec: CompositeSpec,
     providers: pl.DataFrame | None,
 ) -> _Context:
-    """The evaluation context: normalised matrices per choice, checks, bootstrap counts."""
+    """Build the evaluation context: normalised matrices per choice, checks, bootstrap counts."""
     out_range = spec.normalise_range_for(cspec)
     norm_choices: list[str | None] = list(spec.normalisation) or [None]
     values, specs = {}, {}
@@ -211,7 +217,7 @@ def _context(
 
 
 def varied_assumptions(ctx: _Context) -> tuple[str, ...]:
-    """The assumptions a context actually varies, in :data:`ASSUMPTIONS` order."""
+    """Return the assumptions a context actually varies, in :data:`ASSUMPTIONS` order."""
     varied = {
         "weights": ctx.weights.method != "none",
         "normalisation": len(ctx.norm_labels) > 1,

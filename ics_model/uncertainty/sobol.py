@@ -91,8 +91,10 @@ def sobol_design(
 
 
 def trigger_index(u: np.ndarray, size: int) -> np.ndarray:
-    r"""Map triggers :math:`u \in [0, 1]` to indices :math:`\min(\lfloor u \cdot size
-    \rfloor, size - 1)`: equal-probability bins."""
+    r"""Map triggers :math:`u \in [0, 1]` to indices in equal-probability bins.
+
+    Index :math:`\min(\lfloor u \cdot size \rfloor, size - 1)`.
+    """
     return np.minimum((np.asarray(u) * size).astype(np.intp), size - 1)
 
 
@@ -209,7 +211,7 @@ Evaluate = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 def _choices(x: np.ndarray, col: dict[str, int], name: str, size: int) -> np.ndarray:
-    """Indices selected by assumption ``name``'s trigger column (zeros if not varied)."""
+    """Return the indices selected by assumption ``name``'s trigger column (0 if not varied)."""
     if name not in col:
         return np.zeros(x.shape[0], dtype=np.intp)
     return trigger_index(x[:, col[name]], size)

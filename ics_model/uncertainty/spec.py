@@ -206,9 +206,11 @@ class UncertaintySpec(Frozen):
         return "0_100" if len(set(self.normalisation)) > 1 else "raw"
 
     def normalise_range_for(self, composite: CompositeSpec) -> tuple[float, float]:
-        """The bounded normalisers' range in every draw: the composite's
-        ``normalise_range``, or ``[1, 100]`` when a positive-only aggregation is among the
-        alternatives and that range is not positive."""
+        """Return the bounded normalisers' range in every draw.
+
+        The composite's ``normalise_range``, or ``[1, 100]`` when a positive-only aggregation
+        is among the alternatives and that range is not positive.
+        """
         positive = [a for a in self.aggregation if AGGREGATORS[a].domain(composite.p) == "positive"]
         lo, hi = composite.normalise_range
         if positive and lo <= 0:
@@ -220,8 +222,11 @@ class UncertaintySpec(Frozen):
 def composite_variant(
     composite: CompositeSpec, normaliser: str | None, out_range: tuple[float, float]
 ) -> CompositeSpec:
-    """``composite`` with every indicator's normaliser replaced (``None``: kept) and
-    ``normalise_range`` set to ``out_range`` (validated again)."""
+    """Return ``composite`` with other normalisers and normalisation range.
+
+    Every indicator's normaliser is replaced by ``normaliser`` (``None``: kept) and
+    ``normalise_range`` set to ``out_range`` (validated again).
+    """
     data = composite.model_dump()
     data["normalise_range"] = out_range
     if normaliser is not None:
