@@ -93,6 +93,26 @@ class Column:
         return cls(name, pl.Int64, nullable=False, min_value=min_value, description=description)
 
     @classmethod
+    def number(
+        cls,
+        name: str,
+        description: str,
+        *,
+        nullable: bool = True,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> Column:
+        """Return a Float64 column, nullable unless told otherwise, with optional bounds."""
+        return cls(
+            name,
+            pl.Float64,
+            nullable=nullable,
+            min_value=min_value,
+            max_value=max_value,
+            description=description,
+        )
+
+    @classmethod
     def flag(cls, name: str, description: str) -> Column:
         """Return a non-nullable Boolean column."""
         return cls(name, pl.Boolean, nullable=False, description=description)
@@ -102,14 +122,7 @@ class Column:
         cls, name: str, description: str, *, nullable: bool = True, max_value: float = 1.0
     ) -> Column:
         """Return a Float64 share (or probability) column in [0, ``max_value``]."""
-        return cls(
-            name,
-            pl.Float64,
-            nullable=nullable,
-            min_value=0.0,
-            max_value=max_value,
-            description=description,
-        )
+        return cls.number(name, description, nullable=nullable, min_value=0.0, max_value=max_value)
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,18 @@ class Contract:
     description: str = ""
     extra_columns: bool = True  # whether undeclared columns are allowed
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    @classmethod
+    def closed(
+        cls,
+        name: str,
+        columns: tuple[Column, ...],
+        *,
+        key: tuple[str, ...] = (),
+        description: str = "",
+    ) -> Contract:
+        """Return a contract that allows no undeclared column (an output frame's)."""
+        return cls(name, columns, key, description, extra_columns=False)
 
     def __post_init__(self) -> None:
         """Index the columns by name."""

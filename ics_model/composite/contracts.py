@@ -24,10 +24,9 @@ NAME_PATTERN: Final = r"[a-z][a-z0-9_]*"
 #: composite scores carry one ``pillar_<name>`` column per configured pillar
 PILLAR_SCORE_PATTERN: Final = rf"pillar_{NAME_PATTERN}"
 #: the template of a ``pillar_<name>`` column (its name is the pillar's)
-PILLAR_SCORE_COLUMN: Final = Column(
+PILLAR_SCORE_COLUMN: Final = Column.number(
     "pillar_<name>",
-    pl.Float64,
-    description="the pillar's aggregated score, in the normaliser's units; null when every "
+    "the pillar's aggregated score, in the normaliser's units; null when every "
     "indicator of the pillar is missing",
 )
 #: a sum of weights may exceed 1 by rounding only
@@ -49,26 +48,17 @@ def _weight_column(name: str, description: str) -> Column:
 
 _ICB_CODE: Final = Column.icb_code(ICB_CODE_PATTERN)
 
-COMPOSITE_SCORES: Final = Contract(
-    name="composite_scores",
-    description="One row per ICS: the composite score, its 0-100 rescaling, rank and "
-    "coverage, plus one pillar_<name> column per pillar (modelled; no official ICS ratings).",
-    key=("icb_code",),
-    extra_columns=False,
-    columns=(
+COMPOSITE_SCORES: Final = Contract.closed(
+    "composite_scores",
+    (
         _ICB_CODE,
         Column.icb_name(description="ICB name (null when the matrix has none)"),
-        Column(
-            "score",
-            pl.Float64,
-            description="composite score in the normaliser's units; null when not ranked",
-        ),
-        Column(
+        Column.number("score", "composite score in the normaliser's units; null when not ranked"),
+        Column.number(
             "score_0_100",
-            pl.Float64,
+            "score min-max rescaled over the ranked ICSs",
             min_value=0.0,
             max_value=100.0,
-            description="score min-max rescaled over the ranked ICSs",
         ),
         Column(
             "rank",
@@ -88,35 +78,26 @@ COMPOSITE_SCORES: Final = Contract(
             max_value=_SUM_OF_WEIGHTS_MAX,
         ),
     ),
+    key=("icb_code",),
+    description="One row per ICS: the composite score, its 0-100 rescaling, rank and "
+    "coverage, plus one pillar_<name> column per pillar (modelled; no official ICS ratings).",
 )
 
-COMPOSITE_INDICATORS: Final = Contract(
-    name="composite_indicators",
-    description="One row per ICS x indicator: the value at each step (raw, transformed, "
-    "normalised), its weights and its contribution to the score.",
-    key=("icb_code", "indicator"),
-    extra_columns=False,
-    columns=(
+COMPOSITE_INDICATORS: Final = Contract.closed(
+    "composite_indicators",
+    (
         _ICB_CODE,
         _name_column("pillar", "the pillar the indicator belongs to"),
         _name_column("indicator", "indicator name from the composite spec"),
-        Column("raw", pl.Float64, description="the indicator's value; null when missing"),
-        Column(
-            "transformed", pl.Float64, description="after the configured transform (and imputation)"
-        ),
-        Column(
-            "normalised",
-            pl.Float64,
-            description="after direction and normalisation, in the normaliser's units",
-        ),
+        Column.number("raw", "the indicator's value; null when missing"),
+        Column.number("transformed", "after the configured transform (and imputation)"),
+        Column.number("normalised", "after direction and normalisation, in the normaliser's units"),
         _weight_column(
             "weight_in_pillar", "weight within the pillar after reweighting for missing data"
         ),
         _weight_column("weight_in_composite", "pillar weight x weight within the pillar"),
-        Column(
-            "contribution",
-            pl.Float64,
-            description="weight_in_composite x normalised (arithmetic aggregation's share)",
+        Column.number(
+            "contribution", "weight_in_composite x normalised (arithmetic aggregation's share)"
         ),
         Column.text(
             "status",
@@ -124,56 +105,47 @@ COMPOSITE_INDICATORS: Final = Contract(
             allowed=_STATUSES,
         ),
     ),
+    key=("icb_code", "indicator"),
+    description="One row per ICS x indicator: the value at each step (raw, transformed, "
+    "normalised), its weights and its contribution to the score.",
 )
 
-COMPOSITE_WEIGHTS: Final = Contract(
-    name="composite_weights",
-    description="One row per pillar and per indicator: the weight given in the config and "
-    "the normalised weights.",
-    key=("level", "name"),
-    extra_columns=False,
-    columns=(
+COMPOSITE_WEIGHTS: Final = Contract.closed(
+    "composite_weights",
+    (
         Column.text("level", "pillar or indicator", allowed=_LEVELS),
         _name_column("name", "the pillar's or the indicator's name"),
         _name_column("pillar", "the pillar (itself, on pillar rows)"),
-        Column(
+        Column.number(
             "weight_given",
-            pl.Float64,
+            "weight as configured (any non-negative scale)",
             nullable=False,
             min_value=0.0,
-            description="weight as configured (any non-negative scale)",
         ),
         _weight_column(
             "weight_normalised", "share among the pillars, or among the pillar's indicators"
         ),
         _weight_column("weight_in_composite", "nominal share of the whole composite"),
     ),
+    key=("level", "name"),
+    description="One row per pillar and per indicator: the weight given in the config and "
+    "the normalised weights.",
 )
 
-CORRELATIONS: Final = Contract(
-    name="correlations",
-    description="One row per pair of indicators: Pearson and Spearman correlations over "
-    "pairwise-complete ICSs, with the JRC/OECD flags.",
-    key=("indicator_a", "indicator_b"),
-    extra_columns=False,
-    columns=(
+CORRELATIONS: Final = Contract.closed(
+    "correlations",
+    (
         _name_column("indicator_a", "first indicator (spec order)"),
         _name_column("indicator_b", "second indicator (later in spec order)"),
         _name_column("pillar_a", "pillar of indicator_a"),
         _name_column("pillar_b", "pillar of indicator_b"),
         Column.count("n", "ICSs with both indicators observed"),
-        Column(
+        Column.number(
             "pearson",
-            pl.Float64,
+            "Pearson r; null with fewer than 3 pairs or a constant indicator",
             **_CORRELATION,
-            description="Pearson r; null with fewer than 3 pairs or a constant indicator",
         ),
-        Column(
-            "spearman",
-            pl.Float64,
-            **_CORRELATION,
-            description="Spearman rho (Pearson r of average ranks)",
-        ),
+        Column.number("spearman", "Spearman rho (Pearson r of average ranks)", **_CORRELATION),
         Column.flag("same_pillar", "both indicators in one pillar"),
         Column.flag("flag_high", "|pearson| above the threshold: possible double counting"),
         Column.flag(
@@ -181,6 +153,9 @@ CORRELATIONS: Final = Contract(
             "negative correlation inside a pillar: a trade-off aggregation hides",
         ),
     ),
+    key=("indicator_a", "indicator_b"),
+    description="One row per pair of indicators: Pearson and Spearman correlations over "
+    "pairwise-complete ICSs, with the JRC/OECD flags.",
 )
 
 __all__ = [

@@ -28,7 +28,7 @@ _RATIO = {"min_value": 0.0}
 
 def _f(name: str, description: str, **bounds: float) -> Column:
     """Return a non-nullable Float64 column with optional ``min_value``/``max_value``."""
-    return Column(name, pl.Float64, nullable=False, description=description, **bounds)
+    return Column.number(name, description, nullable=False, **bounds)
 
 
 def _p(name: str, description: str) -> Column:
@@ -36,13 +36,9 @@ def _p(name: str, description: str) -> Column:
     return Column.share(name, description, nullable=False)
 
 
-EFFECT: Final = Contract(
-    name="collaboration_effect",
-    description="The exposure -> outcome association as one row: odds ratios with 95% "
-    "intervals, p-values, design diagnostics and the method (association only, not causal).",
-    key=(),
-    extra_columns=False,
-    columns=(
+EFFECT: Final = Contract.closed(
+    "collaboration_effect",
+    (
         Column.text(
             "outcome", "the rating modelled (rating == outcome)", allowed=frozenset(RATING_LABELS)
         ),
@@ -104,13 +100,15 @@ EFFECT: Final = Contract(
             description="the composite overlaps the outcome (added by the main job)",
         ),
     ),
+    key=(),
+    description="The exposure -> outcome association as one row: odds ratios with 95% "
+    "intervals, p-values, design diagnostics and the method (association only, not causal).",
 )
 
-EFFECT_SKIPPED: Final = Contract(
-    name="collaboration_effect_skipped",
+EFFECT_SKIPPED: Final = Contract.closed(
+    "collaboration_effect_skipped",
+    (Column.text("skipped", "why the effect was not estimated"),),
     description="The effect was not estimated: the reason, as one row.",
-    extra_columns=False,
-    columns=(Column.text("skipped", "why the effect was not estimated"),),
 )
 
 

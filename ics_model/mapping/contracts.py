@@ -27,43 +27,36 @@ _OUTCOME_TEXT: Final[dict[str, str]] = {
 }
 _SOURCE: Final = Column.text("source", "input source the rows came from")
 
-CONSERVATION: Final = Contract(
-    name="conservation",
-    description="One row per input source: its rows per outcome, their total and the "
-    "input rows; every row must be counted exactly once.",
-    key=("source",),
-    extra_columns=False,
-    columns=(
+CONSERVATION: Final = Contract.closed(
+    "conservation",
+    (
         Column.text("source", "input source (role in the run)"),
         *(Column.count(o, _OUTCOME_TEXT[o]) for o in OUTCOMES),
         Column.count("total", "sum of the outcome counts"),
         Column.count("n_input_rows", "data rows read from the source"),
         Column.flag("balanced", "total == n_input_rows"),
     ),
+    key=("source",),
+    description="One row per input source: its rows per outcome, their total and the "
+    "input rows; every row must be counted exactly once.",
 )
 
-UNMAPPED: Final = Contract(
-    name="unmapped",
-    description="One row per provider that could not be placed in an ICB, with the reason.",
-    key=("source", "provider_id"),
-    extra_columns=False,
-    columns=(
+UNMAPPED: Final = Contract.closed(
+    "unmapped",
+    (
         _SOURCE,
         Column.text("sector", "sector of the provider", allowed=frozenset(SECTORS)),
         Column.text("provider_id", "ODS code, CQC ID, or 'row <n>' when the file gives none"),
         Column.count("n_rows", "input rows of the provider (0: an unrated predecessor's note)"),
         Column.text("reason", "why it could not be placed"),
     ),
+    key=("source", "provider_id"),
+    description="One row per provider that could not be placed in an ICB, with the reason.",
 )
 
-SUPERSEDED: Final = Contract(
-    name="superseded",
-    description="Rows set aside for a newer rating: loader rows (one each, with their "
-    "source_row) and whole providers superseded by a successor's own rating "
-    "(source_row null, n_rows = their rows).",
-    key=("source", "source_row"),
-    extra_columns=False,
-    columns=(
+SUPERSEDED: Final = Contract.closed(
+    "superseded",
+    (
         _SOURCE,
         Column(
             "source_row",
@@ -75,20 +68,23 @@ SUPERSEDED: Final = Contract(
         Column.count("n_rows", "input rows superseded", min_value=1),
         Column.text("reason", "what superseded them"),
     ),
+    key=("source", "source_row"),
+    description="Rows set aside for a newer rating: loader rows (one each, with their "
+    "source_row) and whole providers superseded by a successor's own rating "
+    "(source_row null, n_rows = their rows).",
 )
 
-QUARANTINE: Final = Contract(
-    name="quarantine",
-    description="One row per input row that broke its source's contract (lenient mode), "
-    "with every problem of the row and the row itself as JSON.",
-    key=("source", "source_row"),
-    extra_columns=False,
-    columns=(
+QUARANTINE: Final = Contract.closed(
+    "quarantine",
+    (
         Column.text("source", "input source (file or contract)"),
         Column.count("source_row", "row in the input file (header = row 1), else the frame index"),
         Column.text("reason", "column: value (problem) for each problem, joined by '; '"),
         Column.text("record", "the row's cells as JSON text"),
     ),
+    key=("source", "source_row"),
+    description="One row per input row that broke its source's contract (lenient mode), "
+    "with every problem of the row and the row itself as JSON.",
 )
 
 __all__ = ["CONSERVATION", "QUARANTINE", "SUPERSEDED", "UNMAPPED"]

@@ -27,22 +27,14 @@ def _share(name: str, description: str) -> Column:
 
 def _se(name: str) -> Column:
     """Return the standard error column of a share."""
-    return Column(
-        name,
-        pl.Float64,
-        nullable=False,
-        min_value=0.0,
-        description="(upper - lower) / (2 x 1.96), the SE used by the SII",
+    return Column.number(
+        name, "(upper - lower) / (2 x 1.96), the SE used by the SII", nullable=False, min_value=0.0
     )
 
 
-GP_QUINTILES: Final = Contract(
-    name="gp_quintiles",
-    description="Rated GP practices per ICS x IMD quintile (1 = most deprived): counts, "
-    "shares Good-or-Outstanding and Outstanding with 95% Wilson intervals and their SEs.",
-    key=("icb_code", "imd_quintile"),
-    extra_columns=False,
-    columns=(
+GP_QUINTILES: Final = Contract.closed(
+    "gp_quintiles",
+    (
         Column.icb_code(ICB_CODE_PATTERN),
         Column(
             "imd_quintile",
@@ -64,6 +56,9 @@ GP_QUINTILES: Final = Contract(
         _se("share_go_se"),
         _se("share_o_se"),
     ),
+    key=("icb_code", "imd_quintile"),
+    description="Rated GP practices per ICS x IMD quintile (1 = most deprived): counts, "
+    "shares Good-or-Outstanding and Outstanding with 95% Wilson intervals and their SEs.",
 )
 
 __all__ = ["GP_QUINTILES"]

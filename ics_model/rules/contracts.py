@@ -22,13 +22,9 @@ MODELLED_VALUES: Final = frozenset({*RATING_LABELS, "1", "2", "3", "4"})
 #: what ``modelled_value`` holds
 MODELLED_KINDS: Final = frozenset({"modelled_ics_rating", "modelled_ics_segment"})
 
-ICS_MODELLED_RATINGS: Final = Contract(
-    name="ics_modelled_ratings",
-    description="One row per ICB x sector x key question x ICS-level rule set: the modelled "
-    "rating or segment (modelled; CQC has never rated ICSs).",
-    key=("icb_code", "sector", "key_question", "rule_set"),
-    extra_columns=False,
-    columns=(
+ICS_MODELLED_RATINGS: Final = Contract.closed(
+    "ics_modelled_ratings",
+    (
         Column.icb_code(ICB_CODE_PATTERN),
         Column("sector", SectorEnum, nullable=False, description="provider sector counted"),
         Column("key_question", KeyQuestionEnum, nullable=False, description="key question counted"),
@@ -44,6 +40,9 @@ ICS_MODELLED_RATINGS: Final = Contract(
         Column("note", pl.String, description="why no value is given"),
         Column.text("label", "marks every value as modelled", allowed=frozenset({MODELLED_LABEL})),
     ),
+    key=("icb_code", "sector", "key_question", "rule_set"),
+    description="One row per ICB x sector x key question x ICS-level rule set: the modelled "
+    "rating or segment (modelled; CQC has never rated ICSs).",
 )
 
 #: the ICS view's ``modelled_<rule_set>`` columns (Overall rows' modelled values)

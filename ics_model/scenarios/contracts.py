@@ -66,19 +66,13 @@ GATE_STATUS_COLUMN: Final = Column.text(
 )
 #: a gate's ``<gate>_value`` column in the provider frame
 GATE_VALUE_PATTERN: Final = r".+_value"
-GATE_VALUE_COLUMN: Final = Column(
-    "<gate>_value",
-    pl.Float64,
-    description="the gate's indicator for the provider (or its ICS); null when missing",
+GATE_VALUE_COLUMN: Final = Column.number(
+    "<gate>_value", "the gate's indicator for the provider (or its ICS); null when missing"
 )
 
-SCENARIO_PROVIDERS: Final = Contract(
-    name="scenario_providers",
-    description="One row per provider of the scenario's sector: published and scenario "
-    "overall ratings, the gates' verdict, and per gate its status and indicator value.",
-    key=("provider_id",),
-    extra_columns=False,
-    columns=(
+SCENARIO_PROVIDERS: Final = Contract.closed(
+    "scenario_providers",
+    (
         Column.text("provider_id", "ODS or CQC code"),
         Column("provider_name", pl.String, description="provider name"),
         Column.icb_code(ICB_CODE_PATTERN, "ICB the provider is placed in"),
@@ -103,44 +97,41 @@ SCENARIO_PROVIDERS: Final = Contract(
         ),
         Column("reason", pl.String, description="each gate's value, condition and verdict"),
     ),
+    key=("provider_id",),
+    description="One row per provider of the scenario's sector: published and scenario "
+    "overall ratings, the gates' verdict, and per gate its status and indicator value.",
 )
 
-SCENARIO_BY_ICS: Final = Contract(
-    name="scenario_by_ics",
-    description="One row per ICS with providers of the sector: the scenario's counts and "
-    "the share of Outstanding ratings lost.",
-    key=("icb_code",),
-    extra_columns=False,
-    columns=(
+SCENARIO_BY_ICS: Final = Contract.closed(
+    "scenario_by_ics",
+    (
         _ICB_CODE,
         Column.icb_name(nullable=False),
         *_COUNTS,
         _SHARE_CHANGED,
     ),
+    key=("icb_code",),
+    description="One row per ICS with providers of the sector: the scenario's counts and "
+    "the share of Outstanding ratings lost.",
 )
 
-SCENARIO_NATIONAL: Final = Contract(
-    name="scenario_national",
-    description=f"The national summary of a scenario (the 'national' rows of "
-    f"scenario_<name>.json): one row, icb_code {NATIONAL}.",
-    key=("icb_code",),
-    extra_columns=False,
-    columns=(
+SCENARIO_NATIONAL: Final = Contract.closed(
+    "scenario_national",
+    (
         Column.text("icb_code", f"always {NATIONAL}", allowed=frozenset({NATIONAL})),
         *_COUNTS,
         Column.count("n_ics", "ICSs with providers of the sector"),
         Column.count("n_ics_with_loss", "ICSs losing at least one Outstanding rating"),
         _SHARE_CHANGED,
     ),
+    key=("icb_code",),
+    description=f"The national summary of a scenario (the 'national' rows of "
+    f"scenario_<name>.json): one row, icb_code {NATIONAL}.",
 )
 
-SCENARIO_SWEEP: Final = Contract(
-    name="scenario_sweep",
-    description=f"One row per threshold x ({NATIONAL} and each ICS): Outstanding ratings "
-    "lost and not assessable as the swept gate's threshold moves.",
-    key=("gate", "threshold", "icb_code"),
-    extra_columns=False,
-    columns=(
+SCENARIO_SWEEP: Final = Contract.closed(
+    "scenario_sweep",
+    (
         Column.text("gate", "the swept gate"),
         Column.text("level", "overall or key_question", allowed=_gate_values("level")),
         Column(
@@ -156,7 +147,7 @@ SCENARIO_SWEEP: Final = Contract(
             allowed=_gate_values("scope"),
         ),
         Column.text("op", "the comparison: indicator op threshold", allowed=_gate_values("op")),
-        Column("threshold", pl.Float64, nullable=False, description="the threshold applied"),
+        Column.number("threshold", "the threshold applied", nullable=False),
         _ICB_CODE_OR_NATIONAL,
         _count("n_providers"),
         _count("n_outstanding_before"),
@@ -165,55 +156,38 @@ SCENARIO_SWEEP: Final = Contract(
         Column.count("n_outstanding_after", "n_outstanding_before - n_lost - n_not_assessable"),
         _SHARE_CHANGED,
     ),
+    key=("gate", "threshold", "icb_code"),
+    description=f"One row per threshold x ({NATIONAL} and each ICS): Outstanding ratings "
+    "lost and not assessable as the swept gate's threshold moves.",
 )
 
-SCENARIO_THRESHOLD_UNCERTAINTY: Final = Contract(
-    name="scenario_threshold_uncertainty",
-    description=f"One row per {NATIONAL} and ICS: Outstanding ratings lost when the swept "
-    "gate's threshold is drawn uniformly from [threshold_low, threshold_high].",
-    key=("scenario", "gate", "icb_code"),
-    extra_columns=False,
-    columns=(
+SCENARIO_THRESHOLD_UNCERTAINTY: Final = Contract.closed(
+    "scenario_threshold_uncertainty",
+    (
         Column.text("scenario", "scenario name"),
         Column.text("gate", "the gate whose threshold is drawn"),
         _ICB_CODE_OR_NATIONAL,
-        Column(
-            "threshold_low",
-            pl.Float64,
-            nullable=False,
-            description="lower end of the drawn thresholds",
-        ),
-        Column(
-            "threshold_high",
-            pl.Float64,
-            nullable=False,
-            description="upper end of the drawn thresholds",
-        ),
+        Column.number("threshold_low", "lower end of the drawn thresholds", nullable=False),
+        Column.number("threshold_high", "upper end of the drawn thresholds", nullable=False),
         Column.count("n_draws", "thresholds drawn", min_value=1),
         _count("n_outstanding_before"),
-        Column(
+        Column.number(
             "lost_median",
-            pl.Float64,
+            "median Outstanding ratings lost over the draws",
             nullable=False,
             min_value=0.0,
-            description="median Outstanding ratings lost over the draws",
         ),
-        Column(
-            "lost_p05",
-            pl.Float64,
-            nullable=False,
-            min_value=0.0,
-            description="5th percentile of the ratings lost",
+        Column.number(
+            "lost_p05", "5th percentile of the ratings lost", nullable=False, min_value=0.0
         ),
-        Column(
-            "lost_p95",
-            pl.Float64,
-            nullable=False,
-            min_value=0.0,
-            description="95th percentile of the ratings lost",
+        Column.number(
+            "lost_p95", "95th percentile of the ratings lost", nullable=False, min_value=0.0
         ),
         Column.count("not_assessable", _COUNT_TEXT["n_not_assessable"]),
     ),
+    key=("scenario", "gate", "icb_code"),
+    description=f"One row per {NATIONAL} and ICS: Outstanding ratings lost when the swept "
+    "gate's threshold is drawn uniformly from [threshold_low, threshold_high].",
 )
 
 __all__ = [

@@ -25,45 +25,36 @@ _ASSUMPTIONS: Final = frozenset(ASSUMPTIONS)
 #: the outputs whose sensitivity is analysed
 SOBOL_OUTPUTS: Final = frozenset({"rank", "score"})
 
-UNCERTAINTY_PER_ICS: Final = Contract(
-    name="uncertainty",
-    description="One row per ICS: the deterministic score and rank, and the distribution "
-    "of rank and score over the Monte Carlo draws (modelled; no official ICS ratings).",
-    key=("icb_code",),
-    extra_columns=False,
-    columns=(
+UNCERTAINTY_PER_ICS: Final = Contract.closed(
+    "uncertainty",
+    (
         Column.icb_code(ICB_CODE_PATTERN),
         Column.icb_name(),
-        Column(
-            "score",
-            pl.Float64,
-            description="the configured composite's score (raw units); null: not ranked",
-        ),
+        Column.number("score", "the configured composite's score (raw units); null: not ranked"),
         Column(
             "rank",
             pl.Int64,
             min_value=1,
             description="the configured composite's rank, 1 = best; null: not ranked",
         ),
-        Column("rank_median", pl.Float64, min_value=1.0, description="median rank over draws"),
-        Column("rank_p05", pl.Float64, min_value=1.0, description="5th percentile of the rank"),
-        Column("rank_p95", pl.Float64, min_value=1.0, description="95th percentile of the rank"),
+        Column.number("rank_median", "median rank over draws", min_value=1.0),
+        Column.number("rank_p05", "5th percentile of the rank", min_value=1.0),
+        Column.number("rank_p95", "95th percentile of the rank", min_value=1.0),
         Column.share("p_top_k", "share of draws ranking the ICS in the top k"),
         Column.share("p_bottom_k", "share of draws ranking the ICS in the bottom k"),
-        Column("score_median", pl.Float64, description="median score over draws"),
-        Column("score_p05", pl.Float64, description="5th percentile of the score"),
-        Column("score_p95", pl.Float64, description="95th percentile of the score"),
+        Column.number("score_median", "median score over draws"),
+        Column.number("score_p05", "5th percentile of the score"),
+        Column.number("score_p95", "95th percentile of the score"),
         Column.count("n_draws", "draws in which the ICS is ranked (0: below min_coverage)"),
     ),
+    key=("icb_code",),
+    description="One row per ICS: the deterministic score and rank, and the distribution "
+    "of rank and score over the Monte Carlo draws (modelled; no official ICS ratings).",
 )
 
-UNCERTAINTY_ASSUMPTIONS: Final = Contract(
-    name="uncertainty_assumptions",
-    description="One row per assumption (and per alternative of a discrete one): whether "
-    "it was varied, the setting, and the draws that used it.",
-    key=("assumption", "setting"),
-    extra_columns=False,
-    columns=(
+UNCERTAINTY_ASSUMPTIONS: Final = Contract.closed(
+    "uncertainty_assumptions",
+    (
         Column.text(
             "assumption", "weights, normalisation, aggregation or bootstrap", allowed=_ASSUMPTIONS
         ),
@@ -71,38 +62,26 @@ UNCERTAINTY_ASSUMPTIONS: Final = Contract(
         Column.text("setting", "the perturbation, or '<i>: <alternative>' for a discrete choice"),
         Column.count("n_draws", "draws using this setting"),
     ),
+    key=("assumption", "setting"),
+    description="One row per assumption (and per alternative of a discrete one): whether "
+    "it was varied, the setting, and the draws that used it.",
 )
 
-SENSITIVITY: Final = Contract(
-    name="sensitivity",
-    description="Sobol' first-order and total indices per ICS x output x assumption, then "
-    f"national rows ({NATIONAL}: the mean over ICSs).",
-    key=("icb_code", "output", "assumption"),
-    extra_columns=False,
-    columns=(
+SENSITIVITY: Final = Contract.closed(
+    "sensitivity",
+    (
         Column.icb_code(_ICB_OR_NATIONAL, f"ICB ODS code, or {NATIONAL} for the mean over ICSs"),
         Column.icb_name(),
         Column.text("output", "the model output analysed: rank or score", allowed=SOBOL_OUTPUTS),
         Column.text("assumption", "the input (assumption) varied", allowed=_ASSUMPTIONS),
-        Column(
-            "S1",
-            pl.Float64,
-            description="first-order index estimate; null where the output does not vary",
-        ),
-        Column(
-            "S1_conf",
-            pl.Float64,
-            min_value=0.0,
-            description="95% confidence half-width of S1 (bootstrap)",
-        ),
-        Column("ST", pl.Float64, min_value=0.0, description="total-order index estimate"),
-        Column(
-            "ST_conf",
-            pl.Float64,
-            min_value=0.0,
-            description="95% confidence half-width of ST (bootstrap)",
-        ),
+        Column.number("S1", "first-order index estimate; null where the output does not vary"),
+        Column.number("S1_conf", "95% confidence half-width of S1 (bootstrap)", min_value=0.0),
+        Column.number("ST", "total-order index estimate", min_value=0.0),
+        Column.number("ST_conf", "95% confidence half-width of ST (bootstrap)", min_value=0.0),
     ),
+    key=("icb_code", "output", "assumption"),
+    description="Sobol' first-order and total indices per ICS x output x assumption, then "
+    f"national rows ({NATIONAL}: the mean over ICSs).",
 )
 
 __all__ = ["SENSITIVITY", "SOBOL_OUTPUTS", "UNCERTAINTY_ASSUMPTIONS", "UNCERTAINTY_PER_ICS"]
