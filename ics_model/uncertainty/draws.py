@@ -146,33 +146,6 @@ def check_domain(values: np.ndarray, method: str, p: float, what: str) -> None:
         )
 
 
-def score_arrays(
-    values: np.ndarray,
-    w_ind: np.ndarray,
-    w_pil: np.ndarray,
-    pillar_of: np.ndarray,
-    methods: Sequence[str],
-    overall: str,
-    p: float = 1.0,
-) -> np.ndarray:
-    r"""Return the composite scores of many weight draws, ``draws x n_ics`` (module formula).
-
-    Parameters
-    ----------
-    values : normalised ``n_ics x n_indicators`` (one matrix for every draw) or
-        ``draws x n_ics x n_indicators`` (bootstrap draws); NaN = missing (dropped, the
-        weights renormalised per ICS).
-    w_ind, w_pil : ``draws x n_indicators`` and ``draws x n_pillars`` weights.
-    pillar_of : pillar index of each indicator.
-    methods : aggregation within each pillar; ``overall`` across pillars.
-    p : exponent of the generalised mean.
-
-    Values must be in each mean's domain (see :func:`check_domain`). The kernel
-    :func:`~ics_model.composite.kernel.aggregate` with the draws' weights.
-    """
-    return aggregate(values, w_ind, w_pil, pillar_of, methods, overall, p).score
-
-
 def pillar_scores(
     values: np.ndarray,
     w_ind: np.ndarray,
@@ -182,7 +155,8 @@ def pillar_scores(
 ) -> np.ndarray:
     """Return the pillar scores :math:`P_{dcq}`, ``draws x n_ics x n_pillars``.
 
-    Arguments as :func:`score_arrays`; :func:`~ics_model.composite.kernel.pillar_level`.
+    Arguments as :func:`~ics_model.composite.kernel.aggregate`; the kernel's
+    :func:`~ics_model.composite.kernel.pillar_level`.
     """
     return pillar_level(values, w_ind, pillar_of, methods, p)[0]
 
@@ -256,7 +230,9 @@ def score_draws(
     ranks = np.empty_like(scores)
     for start in range(0, w_ind.shape[0], chunk_size):
         sl = slice(start, start + chunk_size)
-        scores[sl] = score_arrays(values, w_ind[sl], w_pil[sl], pillar_of, methods, aggregation, p)
+        scores[sl] = aggregate(
+            values, w_ind[sl], w_pil[sl], pillar_of, methods, aggregation, p
+        ).score
         ranks[sl] = rank_rows(scores[sl], ties)
     return DrawScores(scores, ranks)
 
@@ -363,7 +339,6 @@ __all__ = [
     "rank_rows",
     "rank_summary",
     "rescale_0_100",
-    "score_arrays",
     "score_draws",
     "stream",
     "weight_draws",

@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from ics_model.composite.build import normalised_array, weights_frame
+from ics_model.composite.kernel import aggregate
 from ics_model.composite.methods import (
     BOUNDED_NORMALISERS,
     MISSING_POLICIES,
@@ -59,7 +60,6 @@ from ics_model.uncertainty.draws import (
     quantiles_over_draws,
     rank_rows,
     rescale_0_100,
-    score_arrays,
     stream,
     weight_draws,
 )
@@ -280,9 +280,9 @@ def _evaluate(
             for q, m in enumerate(ctx.pillar_methods[b]):
                 check_domain(values[..., ctx.pillar_of == q], m, ctx.p, "bootstrap draw")
         methods, overall = ctx.pillar_methods[b], ctx.agg_labels[b]
-        scores[rows] = score_arrays(
+        scores[rows] = aggregate(
             values, w_ind[rows], w_pil[rows], ctx.pillar_of, methods, overall, ctx.p
-        )
+        ).score
     scores[:, ~ctx.ranked] = np.nan
     return scores, rank_rows(scores, ctx.ties)  # type: ignore[arg-type]
 
@@ -464,7 +464,7 @@ def run_uncertainty(
     ctx = _context(matrix, spec, composite_spec, providers)
     codes = matrix["icb_code"].to_list()
     names = matrix["icb_name"].to_list() if "icb_name" in matrix.columns else [None] * len(codes)
-    det = score_arrays(
+    det = aggregate(
         normalised_array(matrix, composite_spec).values,
         ctx.w_ind[None],
         ctx.w_pil[None],
@@ -472,7 +472,7 @@ def run_uncertainty(
         [composite_spec.pillar_aggregation(p) for p in composite_spec.pillars],
         composite_spec.aggregation,
         composite_spec.p,
-    )[0]
+    ).score[0]
     det = np.where(ctx.ranked, det, np.nan)
     assumptions = varied_assumptions(ctx)
     log.info(

@@ -7,7 +7,6 @@ import pytest
 from ics_model.composite import composite, composite_spec_from_dict, normalised_array
 from ics_model.composite.kernel import aggregate, level_mean
 from ics_model.composite.methods import AGGREGATORS, weighted_sum
-from ics_model.uncertainty import score_arrays
 
 RNG = np.random.default_rng(2026)
 CODES = [f"Q{i:02d}" for i in range(12)]
@@ -83,8 +82,6 @@ def test_the_two_weightings_agree_to_rounding(aggregation):
     np.testing.assert_allclose(draws.score, effective.score, rtol=1e-12)
     np.testing.assert_allclose(draws.pillar, effective.pillar, rtol=1e-12)
     assert draws.w_in_pillar is None and effective.w_in_pillar.shape == (40, 12, 6)
-    # the Monte Carlo's own entry point is the kernel with draw weights, bit for bit
-    assert _same(score_arrays(*args), draws.score)
 
 
 def test_arithmetic_levels_collapse_into_one_product_when_nothing_is_missing():

@@ -6,6 +6,7 @@ import pytest
 from scipy.stats import rankdata
 
 from ics_model.composite import CompositeSpec, aggregate_arrays
+from ics_model.composite.kernel import aggregate
 from ics_model.composite.methods import MISSING_POLICIES, NORMALISERS, TRANSFORMS, CompositeError
 from ics_model.uncertainty import (
     UncertaintyError,
@@ -13,7 +14,6 @@ from ics_model.uncertainty import (
     rank_rows,
     rank_summary,
     resample_indicators,
-    score_arrays,
     score_draws,
     weight_draws,
     weight_monte_carlo,
@@ -80,17 +80,17 @@ def _values(rng, n=15, k=6, missing=True):
     [("arithmetic", 1.0), ("geometric", 1.0), ("harmonic", 1.0), ("generalised", 0.5),
      ("generalised", -2.0), ("generalised", 0.0)],
 )  # fmt: skip
-def test_score_arrays_equals_aggregate_arrays(method, p):
+def test_kernel_on_draws_equals_aggregate_arrays(method, p):
     rng = np.random.default_rng(5)
     v = _values(rng)
     wi, wp = weight_draws(W_IND, W_PIL, PILLAR_OF, n=50, rng=rng)
     expect = aggregate_arrays(v, wi, wp, PILLAR_OF, method, p)
     methods = [method] * 3
-    np.testing.assert_allclose(score_arrays(v, wi, wp, PILLAR_OF, methods, method, p), expect,
+    np.testing.assert_allclose(aggregate(v, wi, wp, PILLAR_OF, methods, method, p).score, expect,
                                rtol=1e-10)  # fmt: skip
     # draws x ICS x indicator values (bootstrap form): the same, row by row
     v3 = np.repeat(v[None], 50, axis=0)
-    got3 = score_arrays(v3, wi, wp, PILLAR_OF, methods, method, p)
+    got3 = aggregate(v3, wi, wp, PILLAR_OF, methods, method, p).score
     np.testing.assert_allclose(got3, expect, rtol=1e-10)
 
 
@@ -100,7 +100,7 @@ def test_mixed_pillar_methods_equal_aggregate_arrays():
     wi, wp = weight_draws(W_IND, W_PIL, PILLAR_OF, n=20, rng=rng)
     methods = ["geometric", "arithmetic", "harmonic"]
     expect = aggregate_arrays(v, wi, wp, PILLAR_OF, "geometric", pillar_methods=methods)
-    got = score_arrays(v, wi, wp, PILLAR_OF, methods, "geometric")
+    got = aggregate(v, wi, wp, PILLAR_OF, methods, "geometric").score
     np.testing.assert_allclose(got, expect, rtol=1e-10)
 
 
