@@ -77,8 +77,8 @@ class SectorSource:
     Attributes
     ----------
     sector : the sector name (:data:`ics_model.ratings.SECTORS`).
-    source : the source's name in the conservation report and quarantine.
-    data_key : the ``data`` config key naming a user file.
+    source : the source's name in the conservation report and quarantine, and the
+        ``data`` config key that names a user file for it.
     default : the embedded default file (a key of ``SOURCES``), or None when the sector
         needs a user file.
     describe : the vintage text of the sector's figures, from the file's vintage.
@@ -88,7 +88,6 @@ class SectorSource:
 
     sector: str
     source: str
-    data_key: str
     default: str | None
     describe: Callable[[str, RunConfig], str]
     read: Callable[[Path, Mode], Loaded]
@@ -164,39 +163,33 @@ def _place_locations(
     return placed, (input_file("sub_icb_lookup", pop_src.path, pop_src.vintage),)
 
 
+def _trust_vintage(vintage: str, cfg: RunConfig) -> str:
+    return f"CQC ratings {vintage}; trusts ODS etr {cfg.mapping.trust_vintage}"
+
+
+def _gp_vintage(vintage: str, cfg: RunConfig) -> str:
+    return f"CQC GP ratings {vintage}"
+
+
+def _location_vintage(vintage: str, cfg: RunConfig) -> str:
+    return f"CQC locations, {vintage}"
+
+
+def _read_gp_practices(path: Path, mode: Mode) -> Loaded:
+    return cqc.read_gp_practices(path, mode=mode)
+
+
 #: sector name -> where its ratings come from; the order is the order of every output.
-SECTORS: dict[str, SectorSource] = {
-    s.sector: s
-    for s in (
-        SectorSource(
-            sector="nhs_trust",
-            source="trust_ratings",
-            data_key="trust_ratings",
-            default="cqc_trust_ratings_2018",
-            describe=lambda v, cfg: f"CQC ratings {v}; trusts ODS etr {cfg.mapping.trust_vintage}",
-            read=_read_sheet("Providers"),
-            place=_place_trusts,
-        ),
-        SectorSource(
-            sector="gp_practice",
-            source="gp_practices",
-            data_key="gp_practices",
-            default="cqc_gp_practices_2024",
-            describe=lambda v, cfg: f"CQC GP ratings {v}",
-            read=lambda path, mode: cqc.read_gp_practices(path, mode=mode),
-            place=_place_gp_practices,
-        ),
-        SectorSource(
-            sector="location",
-            source="locations",
-            data_key="locations",
-            default=None,
-            describe=lambda v, cfg: f"CQC locations, {v}",
-            read=_read_sheet("Locations"),
-            place=_place_locations,
-        ),
-    )
-}
+# fmt: off
+SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
+    SectorSource("nhs_trust", "trust_ratings", "cqc_trust_ratings_2018", _trust_vintage,
+                 _read_sheet("Providers"), _place_trusts),
+    SectorSource("gp_practice", "gp_practices", "cqc_gp_practices_2024", _gp_vintage,
+                 _read_gp_practices, _place_gp_practices),
+    SectorSource("location", "locations", None, _location_vintage,
+                 _read_sheet("Locations"), _place_locations),
+)}
+# fmt: on
 
 
 def selected_sectors(cfg: RunConfig) -> list[SectorSource]:
@@ -209,13 +202,13 @@ def selected_sectors(cfg: RunConfig) -> list[SectorSource]:
         s
         for s in SECTORS.values()
         if s.sector in cfg.views.sectors
-        or (s.default is None and getattr(cfg.data, s.data_key) is not None)
+        or (s.default is None and getattr(cfg.data, s.source) is not None)
     ]
 
 
 def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> PlacedSector:
     """Read one sector's ratings (the user file or the embedded default) and place them."""
-    user = getattr(cfg.data, source.data_key)
+    user = getattr(cfg.data, source.source)
     if user is not None:
         path, vintage = Path(user), f"user file {Path(user).name}"
     else:
