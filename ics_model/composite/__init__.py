@@ -18,7 +18,6 @@ from __future__ import annotations
 from ics_model.composite.build import (
     CompositeResult,
     NormalisedArrays,
-    aggregate_arrays,
     composite,
     correlations,
     normalised_array,
@@ -65,7 +64,6 @@ __all__ = [
     "IndicatorSpec",
     "NormalisedArrays",
     "PillarSpec",
-    "aggregate_arrays",
     "compare",
     "compare_summary",
     "composite",

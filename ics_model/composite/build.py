@@ -6,9 +6,9 @@ data selection (step 2, :func:`~ics_model.composite.matrix.indicator_matrix`, in
 multivariate analysis (step 4, :func:`correlations`), normalisation (step 5), weighting
 and aggregation (step 6, :func:`composite`). The aggregation is the kernel of
 :mod:`~ics_model.composite.kernel` evaluated with one draw, the configured weights, in
-its effective-weights form (the same kernel evaluates the Monte Carlo draws of step 7);
-:func:`aggregate_arrays` evaluates it for many weight draws. COINr (Becker et al. 2022,
-*JOSS* 7(78), 4567) is the reference implementation of the same steps in R.
+its effective-weights form (the same kernel evaluates the Monte Carlo draws of step 7).
+COINr (Becker et al. 2022, *JOSS* 7(78), 4567) is the reference implementation of the
+same steps in R.
 
 Aggregation is two-level. For ICS :math:`c`, pillar :math:`q` with indicators
 :math:`i \in q` observed for :math:`c`:
@@ -37,9 +37,7 @@ from ics_model.composite.contracts import COMPOSITE_WEIGHTS, CORRELATIONS
 from ics_model.composite.kernel import (
     Aggregated,
     aggregate,
-    domain_problem,
     draw_weights,
-    resolve_methods,
 )
 from ics_model.composite.methods import (
     AGGREGATORS,
@@ -177,51 +175,6 @@ def _aggregate(
     agg = aggregate(normalised, w_ind, w_pil, pillar_of, methods, overall, p, renormalise=True)
     _check_pillar_domain(agg.pillar, overall, p, pillar_names)
     return agg
-
-
-def aggregate_arrays(
-    normalised: np.ndarray,
-    weights_indicators: np.ndarray,
-    weights_pillars: np.ndarray,
-    pillar_of: np.ndarray,
-    method: str = "arithmetic",
-    p: float = 1.0,
-    *,
-    pillar_methods: Sequence[str | None] | None = None,
-) -> np.ndarray:
-    r"""Composite scores for many weight draws at once.
-
-    Parameters
-    ----------
-    normalised : ``n_ics x n_indicators`` from :func:`normalised_array` (NaN = missing:
-        dropped with the weights renormalised, as ``skip_reweight``).
-    weights_indicators : ``draws x n_indicators`` (or one vector) of non-negative weights;
-        normalised within each pillar.
-    weights_pillars : ``draws x n_pillars`` (or one vector); normalised across pillars.
-    pillar_of : pillar index of each indicator.
-    method : aggregation across pillars and, unless ``pillar_methods`` says otherwise,
-        within them (a name in :data:`~ics_model.composite.methods.AGGREGATORS`).
-    p : exponent of the generalised mean.
-    pillar_methods : optional per-pillar aggregation (``None`` entries = ``method``).
-
-    Returns
-    -------
-    np.ndarray
-        ``draws x n_ics`` scores :math:`S_c` (module formula); always two-dimensional.
-        JRC/OECD Handbook (2008) steps 6-7; COINr ``get_sensitivity`` perturbs weights for
-        the same purpose (Becker et al. 2022).
-    """
-    pillar_of = np.asarray(pillar_of, dtype=np.intp)
-    normalised = np.asarray(normalised, dtype=float)
-    w_pil = np.asarray(weights_pillars, dtype=float)
-    methods = resolve_methods(method, pillar_methods, w_pil.shape[-1])
-    for q, m in enumerate(methods):
-        if problem := domain_problem(normalised[:, pillar_of == q], m, p):
-            raise CompositeError(f"pillar {q}: {problem}")
-    names = [f"pillar {q}" for q in range(len(methods))]
-    return _aggregate(
-        normalised, weights_indicators, w_pil, pillar_of, methods, method, p, names
-    ).score
 
 
 # --------------------------------------------------------------------------- composite
@@ -454,7 +407,6 @@ def correlations(
 __all__ = [
     "CompositeResult",
     "NormalisedArrays",
-    "aggregate_arrays",
     "composite",
     "correlations",
     "normalised_array",

@@ -209,7 +209,10 @@ def score_draws(
         their sum within each pillar).
     w_pil : ``draws x n_pillars`` or one vector of pillar weights.
     pillar_of : pillar index of each indicator.
-    aggregation, p, pillar_methods : as :func:`~ics_model.composite.aggregate_arrays`.
+    aggregation : aggregation across pillars and, unless ``pillar_methods`` says otherwise,
+        within them (a name in :data:`~ics_model.composite.methods.AGGREGATORS`).
+    p : exponent of the generalised mean.
+    pillar_methods : optional per-pillar aggregation (``None`` entries = ``aggregation``).
     ties : ``min`` or ``average`` (see :func:`rank_rows`).
     chunk_size : draws evaluated at once (bounds memory).
     """

@@ -149,7 +149,7 @@ def _check_choice(
         check_domain(v[:, pillar_of == q], m, p, what)
     try:
         nominal = pillar_scores(v, w_ind[None], pillar_of, methods, p)
-    except UncertaintyError:  # not a quasi-arithmetic mean: aggregate_arrays checks
+    except UncertaintyError:  # not a quasi-arithmetic mean: the composite checks
         return
     check_domain(nominal, overall, p, f"pillar scores ({label})")
 

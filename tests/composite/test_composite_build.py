@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from ics_model.composite import (
     LABEL,
     CompositeError,
-    aggregate_arrays,
     composite,
     composite_spec_from_dict,
     correlations,
     indicator_matrix,
     normalised_array,
 )
+from ics_model.composite.kernel import aggregate, domain_problem, draw_weights, resolve_methods
 
 CODES = ["Q01", "Q02", "Q03", "Q04", "Q05"]
 
@@ -300,7 +300,7 @@ def test_a_better_value_never_lowers_the_composite(w, wp, i, j, delta, agg, lowe
     assert after >= before - 1e-9
 
 
-def test_aggregate_arrays_equals_composite_for_one_draw_and_many():
+def test_kernel_equals_composite_for_one_draw_and_many():
     draws_w = np.array([[1, 1, 1, 1], [3, 1, 0.5, 2], [1, 4, 2, 0.1]], dtype=float)
     draws_p = np.array([[1, 1], [2, 1], [0.3, 5]], dtype=float)
     for agg in ("arithmetic", "geometric", "generalised"):
@@ -308,27 +308,31 @@ def test_aggregate_arrays_equals_composite_for_one_draw_and_many():
         values, names, pillar_of = normalised_array(M_RAND, base)
         assert names == ["x0", "x1", "x2", "x3"] and pillar_of.tolist() == [0, 0, 1, 1]
         assert np.isnan(values[1, 1])
-        many = aggregate_arrays(values, draws_w, draws_p, pillar_of, agg, p=0.5)
-        assert many.shape == (3, len(CODES))
+        methods = [agg, agg]
+        many = aggregate(values, draws_w, draws_p, pillar_of, methods, agg, 0.5, renormalise=True)
+        assert many.score.shape == (3, len(CODES))
         for d in range(3):
             s = rand_spec(draws_w[d], draws_p[d], agg).model_copy(update={"p": 0.5})
-            np.testing.assert_allclose(many[d], composite(M_RAND, s).scores["score"], rtol=1e-12)
-        one = aggregate_arrays(values, draws_w[1], draws_p[1], pillar_of, agg, p=0.5)
-        np.testing.assert_allclose(one[0], many[1])
+            expect = composite(M_RAND, s).scores["score"]
+            np.testing.assert_allclose(many.score[d], expect, rtol=1e-12)
+        one = aggregate(
+            values, draws_w[1:2], draws_p[1:2], pillar_of, methods, agg, 0.5, renormalise=True
+        )
+        np.testing.assert_allclose(one.score[0], many.score[1])
 
 
-def test_aggregate_arrays_checks_its_inputs():
+def test_kernel_checks_its_inputs():
     values, _, pillar_of = normalised_array(M_RAND, rand_spec([1] * 4, [1, 1]))
     with pytest.raises(CompositeError, match="non-negative"):
-        aggregate_arrays(values, [1, -1, 1, 1], [1, 1], pillar_of)
+        draw_weights([1, -1, 1, 1], 4, "indicator")
     with pytest.raises(CompositeError, match="shape"):
-        aggregate_arrays(values, [1, 1, 1], [1, 1], pillar_of)
+        draw_weights([1, 1, 1], 4, "indicator")
     with pytest.raises(CompositeError, match="unknown aggregation 'mode'"):
-        aggregate_arrays(values, [1] * 4, [1, 1], pillar_of, "mode")
+        resolve_methods("mode", None, 2)
     zero = values.copy()
     zero[0, 0] = 0.0
-    with pytest.raises(CompositeError, match="positive"):
-        aggregate_arrays(zero, [1] * 4, [1, 1], pillar_of, "geometric")
+    assert "positive" in domain_problem(zero[:, pillar_of == 0], "geometric", 1.0)
+    assert domain_problem(values[:, pillar_of == 0], "geometric", 1.0) is None
 
 
 def test_inputs_are_not_mutated():

@@ -5,7 +5,6 @@ import polars as pl
 import pytest
 
 from ics_model.composite import (
-    aggregate_arrays,
     composite,
     correlations,
     default_composite_spec,
@@ -13,6 +12,7 @@ from ics_model.composite import (
     normalised_array,
     peers,
 )
+from ics_model.composite.kernel import aggregate
 from ics_model.config import RunConfig
 from ics_model.pipeline import run
 
@@ -54,9 +54,11 @@ def test_real_contributions_sum_and_arrays_agree(real):
     ranked = joined.filter(pl.col("score").is_not_null())
     np.testing.assert_allclose(ranked["contribution"], ranked["score"], rtol=1e-12)
     values, _, pillar_of = normalised_array(matrix, spec)
-    w = [i.weight for _, i in spec.indicators]
-    wp = [p.weight for p in spec.pillars.values()]
-    scores = aggregate_arrays(values, w, wp, pillar_of, spec.aggregation)
+    w = np.array([[i.weight for _, i in spec.indicators]])
+    wp = np.array([[p.weight for p in spec.pillars.values()]])
+    methods = [spec.aggregation] * wp.shape[1]
+    agg = spec.aggregation
+    scores = aggregate(values, w, wp, pillar_of, methods, agg, renormalise=True).score
     mask = built.scores["score"].is_not_null().to_numpy()
     np.testing.assert_allclose(scores[0][mask], built.scores["score"].to_numpy()[mask], rtol=1e-12)
 

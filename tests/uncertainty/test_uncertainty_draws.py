@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from scipy.stats import rankdata
 
-from ics_model.composite import CompositeSpec, aggregate_arrays
+from ics_model.composite import CompositeSpec
 from ics_model.composite.kernel import aggregate
 from ics_model.composite.methods import MISSING_POLICIES, NORMALISERS, TRANSFORMS, CompositeError
 from ics_model.uncertainty import (
@@ -80,12 +80,12 @@ def _values(rng, n=15, k=6, missing=True):
     [("arithmetic", 1.0), ("geometric", 1.0), ("harmonic", 1.0), ("generalised", 0.5),
      ("generalised", -2.0), ("generalised", 0.0)],
 )  # fmt: skip
-def test_kernel_on_draws_equals_aggregate_arrays(method, p):
+def test_draw_weights_equal_effective_weights(method, p):
     rng = np.random.default_rng(5)
     v = _values(rng)
     wi, wp = weight_draws(W_IND, W_PIL, PILLAR_OF, n=50, rng=rng)
-    expect = aggregate_arrays(v, wi, wp, PILLAR_OF, method, p)
     methods = [method] * 3
+    expect = aggregate(v, wi, wp, PILLAR_OF, methods, method, p, renormalise=True).score
     np.testing.assert_allclose(aggregate(v, wi, wp, PILLAR_OF, methods, method, p).score, expect,
                                rtol=1e-10)  # fmt: skip
     # draws x ICS x indicator values (bootstrap form): the same, row by row
@@ -94,12 +94,12 @@ def test_kernel_on_draws_equals_aggregate_arrays(method, p):
     np.testing.assert_allclose(got3, expect, rtol=1e-10)
 
 
-def test_mixed_pillar_methods_equal_aggregate_arrays():
+def test_mixed_pillar_methods_equal_effective_weights():
     rng = np.random.default_rng(6)
     v = _values(rng)
     wi, wp = weight_draws(W_IND, W_PIL, PILLAR_OF, n=20, rng=rng)
     methods = ["geometric", "arithmetic", "harmonic"]
-    expect = aggregate_arrays(v, wi, wp, PILLAR_OF, "geometric", pillar_methods=methods)
+    expect = aggregate(v, wi, wp, PILLAR_OF, methods, "geometric", renormalise=True).score
     got = aggregate(v, wi, wp, PILLAR_OF, methods, "geometric").score
     np.testing.assert_allclose(got, expect, rtol=1e-10)
 
