@@ -289,13 +289,14 @@ def run_scenario(
     per_gate = [c for g in spec.gates for c in (f"{g.name}_status", f"{g.name}_value")]
     providers = (
         out.join(names, on="provider_id", how="left")
+        .rename({"rating_before": "rating_published", "rating_after": "rating_scenario"})
         .select(
             "provider_id",
             "provider_name",
             "icb_code",
             "icb_name",
-            pl.col("rating_before").alias("rating_published"),
-            pl.col("rating_after").alias("rating_scenario"),
+            "rating_published",
+            "rating_scenario",
             "status",
             "overall_changed",
             "outcome",
