@@ -79,8 +79,10 @@ COMPOSITE_SCORES: Final = Contract.closed(
         ),
     ),
     key=("icb_code",),
-    description="One row per ICS: the composite score, its 0-100 rescaling, rank and "
-    "coverage, plus one pillar_<name> column per pillar (modelled; no official ICS ratings).",
+    description=(
+        "One row per ICS: the composite score, its 0-100 rescaling, rank and "
+        "coverage, plus one pillar_<name> column per pillar (modelled; no official ICS ratings)."
+    ),
 )
 
 COMPOSITE_INDICATORS: Final = Contract.closed(
@@ -106,8 +108,10 @@ COMPOSITE_INDICATORS: Final = Contract.closed(
         ),
     ),
     key=("icb_code", "indicator"),
-    description="One row per ICS x indicator: the value at each step (raw, transformed, "
-    "normalised), its weights and its contribution to the score.",
+    description=(
+        "One row per ICS x indicator: the value at each step (raw, transformed, "
+        "normalised), its weights and its contribution to the score."
+    ),
 )
 
 COMPOSITE_WEIGHTS: Final = Contract.closed(
@@ -128,8 +132,10 @@ COMPOSITE_WEIGHTS: Final = Contract.closed(
         _weight_column("weight_in_composite", "nominal share of the whole composite"),
     ),
     key=("level", "name"),
-    description="One row per pillar and per indicator: the weight given in the config and "
-    "the normalised weights.",
+    description=(
+        "One row per pillar and per indicator: the weight given in the config and "
+        "the normalised weights."
+    ),
 )
 
 CORRELATIONS: Final = Contract.closed(
@@ -154,8 +160,10 @@ CORRELATIONS: Final = Contract.closed(
         ),
     ),
     key=("indicator_a", "indicator_b"),
-    description="One row per pair of indicators: Pearson and Spearman correlations over "
-    "pairwise-complete ICSs, with the JRC/OECD flags.",
+    description=(
+        "One row per pair of indicators: Pearson and Spearman correlations over "
+        "pairwise-complete ICSs, with the JRC/OECD flags."
+    ),
 )
 
 __all__ = [

@@ -101,8 +101,10 @@ EFFECT: Final = Contract.closed(
         ),
     ),
     key=(),
-    description="The exposure -> outcome association as one row: odds ratios with 95% "
-    "intervals, p-values, design diagnostics and the method (association only, not causal).",
+    description=(
+        "The exposure -> outcome association as one row: odds ratios with 95% "
+        "intervals, p-values, design diagnostics and the method (association only, not causal)."
+    ),
 )
 
 EFFECT_SKIPPED: Final = Contract.closed(

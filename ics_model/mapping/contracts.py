@@ -18,12 +18,15 @@ from ics_model.contracts import Column, Contract
 from ics_model.mapping.base import OUTCOMES
 from ics_model.ratings import SECTORS
 
-_OUTCOME_TEXT: Final[dict[str, str]] = {
+#: the conservation counts: one per outcome, their total and the rows read
+_COUNT_TEXT: Final[dict[str, str]] = {
     "used": "rows placed with their own rating (or reference rows used)",
     "inherited": "rows whose rating an open successor inherited",
     "superseded": "rows replaced by a later publication or a successor's own rating",
     "quarantined": "rows that broke the source's contract (see quarantine.csv)",
     "unmapped": "rows that could not be placed in an ICB (see unmapped.csv)",
+    "total": "sum of the outcome counts",
+    "n_input_rows": "data rows read from the source",
 }
 _SOURCE: Final = Column.text("source", "input source the rows came from")
 
@@ -31,14 +34,14 @@ CONSERVATION: Final = Contract.closed(
     "conservation",
     (
         Column.text("source", "input source (role in the run)"),
-        *(Column.count(o, _OUTCOME_TEXT[o]) for o in OUTCOMES),
-        Column.count("total", "sum of the outcome counts"),
-        Column.count("n_input_rows", "data rows read from the source"),
+        *(Column.count(c, _COUNT_TEXT[c]) for c in (*OUTCOMES, "total", "n_input_rows")),
         Column.flag("balanced", "total == n_input_rows"),
     ),
     key=("source",),
-    description="One row per input source: its rows per outcome, their total and the "
-    "input rows; every row must be counted exactly once.",
+    description=(
+        "One row per input source: its rows per outcome, their total and the "
+        "input rows; every row must be counted exactly once."
+    ),
 )
 
 UNMAPPED: Final = Contract.closed(
@@ -69,9 +72,11 @@ SUPERSEDED: Final = Contract.closed(
         Column.text("reason", "what superseded them"),
     ),
     key=("source", "source_row"),
-    description="Rows set aside for a newer rating: loader rows (one each, with their "
-    "source_row) and whole providers superseded by a successor's own rating "
-    "(source_row null, n_rows = their rows).",
+    description=(
+        "Rows set aside for a newer rating: loader rows (one each, with their "
+        "source_row) and whole providers superseded by a successor's own rating "
+        "(source_row null, n_rows = their rows)."
+    ),
 )
 
 QUARANTINE: Final = Contract.closed(
@@ -83,8 +88,10 @@ QUARANTINE: Final = Contract.closed(
         Column.text("record", "the row's cells as JSON text"),
     ),
     key=("source", "source_row"),
-    description="One row per input row that broke its source's contract (lenient mode), "
-    "with every problem of the row and the row itself as JSON.",
+    description=(
+        "One row per input row that broke its source's contract (lenient mode), "
+        "with every problem of the row and the row itself as JSON."
+    ),
 )
 
 __all__ = ["CONSERVATION", "QUARANTINE", "SUPERSEDED", "UNMAPPED"]

@@ -57,8 +57,10 @@ GP_QUINTILES: Final = Contract.closed(
         _se("share_o_se"),
     ),
     key=("icb_code", "imd_quintile"),
-    description="Rated GP practices per ICS x IMD quintile (1 = most deprived): counts, "
-    "shares Good-or-Outstanding and Outstanding with 95% Wilson intervals and their SEs.",
+    description=(
+        "Rated GP practices per ICS x IMD quintile (1 = most deprived): counts, "
+        "shares Good-or-Outstanding and Outstanding with 95% Wilson intervals and their SEs."
+    ),
 )
 
 __all__ = ["GP_QUINTILES"]

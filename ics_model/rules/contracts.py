@@ -41,8 +41,10 @@ ICS_MODELLED_RATINGS: Final = Contract.closed(
         Column.text("label", "marks every value as modelled", allowed=frozenset({MODELLED_LABEL})),
     ),
     key=("icb_code", "sector", "key_question", "rule_set"),
-    description="One row per ICB x sector x key question x ICS-level rule set: the modelled "
-    "rating or segment (modelled; CQC has never rated ICSs).",
+    description=(
+        "One row per ICB x sector x key question x ICS-level rule set: the modelled "
+        "rating or segment (modelled; CQC has never rated ICSs)."
+    ),
 )
 
 #: the ICS view's ``modelled_<rule_set>`` columns (Overall rows' modelled values)

@@ -98,8 +98,10 @@ SCENARIO_PROVIDERS: Final = Contract.closed(
         Column("reason", pl.String, description="each gate's value, condition and verdict"),
     ),
     key=("provider_id",),
-    description="One row per provider of the scenario's sector: published and scenario "
-    "overall ratings, the gates' verdict, and per gate its status and indicator value.",
+    description=(
+        "One row per provider of the scenario's sector: published and scenario "
+        "overall ratings, the gates' verdict, and per gate its status and indicator value."
+    ),
 )
 
 SCENARIO_BY_ICS: Final = Contract.closed(
@@ -111,8 +113,10 @@ SCENARIO_BY_ICS: Final = Contract.closed(
         _SHARE_CHANGED,
     ),
     key=("icb_code",),
-    description="One row per ICS with providers of the sector: the scenario's counts and "
-    "the share of Outstanding ratings lost.",
+    description=(
+        "One row per ICS with providers of the sector: the scenario's counts and "
+        "the share of Outstanding ratings lost."
+    ),
 )
 
 SCENARIO_NATIONAL: Final = Contract.closed(

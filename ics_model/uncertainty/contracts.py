@@ -48,8 +48,10 @@ UNCERTAINTY_PER_ICS: Final = Contract.closed(
         Column.count("n_draws", "draws in which the ICS is ranked (0: below min_coverage)"),
     ),
     key=("icb_code",),
-    description="One row per ICS: the deterministic score and rank, and the distribution "
-    "of rank and score over the Monte Carlo draws (modelled; no official ICS ratings).",
+    description=(
+        "One row per ICS: the deterministic score and rank, and the distribution "
+        "of rank and score over the Monte Carlo draws (modelled; no official ICS ratings)."
+    ),
 )
 
 UNCERTAINTY_ASSUMPTIONS: Final = Contract.closed(
@@ -63,8 +65,10 @@ UNCERTAINTY_ASSUMPTIONS: Final = Contract.closed(
         Column.count("n_draws", "draws using this setting"),
     ),
     key=("assumption", "setting"),
-    description="One row per assumption (and per alternative of a discrete one): whether "
-    "it was varied, the setting, and the draws that used it.",
+    description=(
+        "One row per assumption (and per alternative of a discrete one): whether "
+        "it was varied, the setting, and the draws that used it."
+    ),
 )
 
 SENSITIVITY: Final = Contract.closed(
@@ -80,8 +84,10 @@ SENSITIVITY: Final = Contract.closed(
         Column.number("ST_conf", "95% confidence half-width of ST (bootstrap)", min_value=0.0),
     ),
     key=("icb_code", "output", "assumption"),
-    description="Sobol' first-order and total indices per ICS x output x assumption, then "
-    f"national rows ({NATIONAL}: the mean over ICSs).",
+    description=(
+        "Sobol' first-order and total indices per ICS x output x assumption, then "
+        f"national rows ({NATIONAL}: the mean over ICSs)."
+    ),
 )
 
 __all__ = ["SENSITIVITY", "SOBOL_OUTPUTS", "UNCERTAINTY_ASSUMPTIONS", "UNCERTAINTY_PER_ICS"]
