@@ -6,12 +6,14 @@ The mapped-ratings frame, the unmapped report and row conservation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 import polars as pl
 
 from ics_model.contracts import Column, Contract, validate
 from ics_model.ratings import (
     KEY_QUESTIONS,
+    SECTORS,
     KeyQuestionEnum,
     RatingEnum,
     RatingStatusEnum,
@@ -54,23 +56,45 @@ MAPPED_RATINGS = Contract(
     key=("sector", "provider_id", "key_question"),
 )
 
-UNMAPPED_SCHEMA = {
-    "source": pl.String,
-    "sector": pl.String,
-    "provider_id": pl.String,
-    "n_rows": pl.Int64,
-    "reason": pl.String,
-}
 ACCOUNT_SCHEMA = {"source": pl.String, "outcome": pl.String, "n_rows": pl.Int64}
-#: superseded report: loader rows (one each, with source_row) and whole providers
-#: superseded by a successor's own rating (source_row null, n_rows = their rows)
-SUPERSEDED_SCHEMA = {
-    "source": pl.String,
-    "source_row": pl.Int64,
-    "provider_id": pl.String,
-    "n_rows": pl.Int64,
-    "reason": pl.String,
-}
+_SOURCE: Final = Column.text("source", "input source the rows came from")
+
+UNMAPPED: Final = Contract.closed(
+    "unmapped",
+    (
+        _SOURCE,
+        Column.text("sector", "sector of the provider", allowed=frozenset(SECTORS)),
+        Column.text("provider_id", "ODS code, CQC ID, or 'row <n>' when the file gives none"),
+        Column.count("n_rows", "input rows of the provider (0: an unrated predecessor's note)"),
+        Column.text("reason", "why it could not be placed"),
+    ),
+    key=("source", "provider_id"),
+    description="One row per provider that could not be placed in an ICB, with the reason.",
+)
+
+SUPERSEDED: Final = Contract.closed(
+    "superseded",
+    (
+        _SOURCE,
+        Column(
+            "source_row",
+            pl.Int64,
+            min_value=1,
+            description="row in the input file (header = row 1); null for whole providers",
+        ),
+        Column.text("provider_id", "provider (or practice) code"),
+        Column.count("n_rows", "input rows superseded", min_value=1),
+        Column.text("reason", "what superseded them"),
+    ),
+    key=("source", "source_row"),
+    description=(
+        "Rows set aside for a newer rating: loader rows (one each, with their "
+        "source_row) and whole providers superseded by a successor's own rating "
+        "(source_row null, n_rows = their rows)."
+    ),
+)
+UNMAPPED_SCHEMA = UNMAPPED.schema
+SUPERSEDED_SCHEMA = SUPERSEDED.schema
 
 
 @dataclass(frozen=True)

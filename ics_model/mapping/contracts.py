@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
-import polars as pl
-
 from ics_model.contracts import Column, Contract
-from ics_model.mapping.base import OUTCOMES
-from ics_model.ratings import SECTORS
+from ics_model.mapping.base import OUTCOMES, SUPERSEDED, UNMAPPED
 
 #: the conservation counts: one per outcome, their total and the rows read
 _COUNT_TEXT: Final[dict[str, str]] = {
@@ -28,7 +25,6 @@ _COUNT_TEXT: Final[dict[str, str]] = {
     "total": "sum of the outcome counts",
     "n_input_rows": "data rows read from the source",
 }
-_SOURCE: Final = Column.text("source", "input source the rows came from")
 
 CONSERVATION: Final = Contract.closed(
     "conservation",
@@ -41,41 +37,6 @@ CONSERVATION: Final = Contract.closed(
     description=(
         "One row per input source: its rows per outcome, their total and the "
         "input rows; every row must be counted exactly once."
-    ),
-)
-
-UNMAPPED: Final = Contract.closed(
-    "unmapped",
-    (
-        _SOURCE,
-        Column.text("sector", "sector of the provider", allowed=frozenset(SECTORS)),
-        Column.text("provider_id", "ODS code, CQC ID, or 'row <n>' when the file gives none"),
-        Column.count("n_rows", "input rows of the provider (0: an unrated predecessor's note)"),
-        Column.text("reason", "why it could not be placed"),
-    ),
-    key=("source", "provider_id"),
-    description="One row per provider that could not be placed in an ICB, with the reason.",
-)
-
-SUPERSEDED: Final = Contract.closed(
-    "superseded",
-    (
-        _SOURCE,
-        Column(
-            "source_row",
-            pl.Int64,
-            min_value=1,
-            description="row in the input file (header = row 1); null for whole providers",
-        ),
-        Column.text("provider_id", "provider (or practice) code"),
-        Column.count("n_rows", "input rows superseded", min_value=1),
-        Column.text("reason", "what superseded them"),
-    ),
-    key=("source", "source_row"),
-    description=(
-        "Rows set aside for a newer rating: loader rows (one each, with their "
-        "source_row) and whole providers superseded by a successor's own rating "
-        "(source_row null, n_rows = their rows)."
     ),
 )
 
