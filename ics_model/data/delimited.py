@@ -364,6 +364,32 @@ def first_problem(records: pl.DataFrame, layout: _Layout) -> str | None:
     return f"row {row} has {n} fields, {expected} (line {line}: {missing})"
 
 
+def locate_fault(data: bytes, delimiter: str = ",") -> str | None:
+    """Return the first fault of a CSV with a header that polars refused, or None.
+
+    For readers that parse with polars on their own (e.g. typed columns): every
+    record is checked as :func:`read_delimited` checks a refused file, a blank field
+    after the last column included. The answer names the line and the column.
+    """
+    try:
+        records = line_records(read_lines(data), delimiter)
+    except _POLARS_ERRORS:  # not UTF-8, or NUL bytes: no line to point at
+        return None
+    if records.is_empty():
+        return None
+    cells = _fields(records["text"][0], delimiter)
+    layout = _Layout(
+        delimiter=delimiter,
+        names=tuple(_unquote(v).strip() for _, v in cells),
+        header=True,
+        grammar=True,
+        extra_blank_ok=False,
+        whitespace_is_blank=False,
+        ends_with_newline=data[-1:] in (b"\n", b"\r"),
+    )
+    return first_problem(records, layout)
+
+
 # ----------------------------------------------------------------------------- reading
 
 
