@@ -984,7 +984,7 @@ CASES: list[Case] = [
         lambda t: _text(
             t, "etr.csv", _etr_line("R1A", "ALPHA NHS TRUST") + "\r\n" + _etr_line("R2B", "B")[:60]
         ),
-        Raises(SourceReadError, ("etr.csv", "record 2 has", "where 27 are expected")),
+        Raises(SourceReadError, ("etr.csv", "row 2 (the last) has 12 of 27 fields", "line 2")),
         "etr file cut inside its second record",
     ),
     Case(

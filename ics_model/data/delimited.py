@@ -63,12 +63,18 @@ class Delimited:
         expected width); empty cells are null.
     encoding : ``"utf-8"``, ``"utf-8-sig"`` (byte-order mark), ``"cp1252"`` or ``"utf-16"``.
     delimiter : ``","`` or ``"\\t"``.
+    first_row : the number of the frame's first row: 2 after a header (row 1), else 1
+        plus the blank lines before it.
+    blank_lines : positions in ``frame`` of the rows that are blank lines (rather than
+        records of empty fields such as ``,,``).
     """
 
     header: tuple[str, ...]
     frame: pl.DataFrame
     encoding: str
     delimiter: str
+    first_row: int
+    blank_lines: tuple[int, ...]
 
 
 # ----------------------------------------------------------------------------- positions
@@ -184,7 +190,6 @@ def read_lines(source: str | bytes) -> pl.DataFrame:
         quote_char=None,
         infer_schema=False,
         new_columns=["text"],
-        empty_string_is_null=False,
         encoding="utf8",
     ).with_row_index("line", offset=1)
 
@@ -206,10 +211,8 @@ def line_records(lines: pl.DataFrame, delimiter: str) -> pl.DataFrame:
     """
     text = pl.col("text")
     quotes = text.str.count_matches('"', literal=True)
-    frame = lines.select(
-        pl.col("line").cast(pl.Int64),
-        text.fill_null(""),
-        open=(quotes.cum_sum() % 2) == 1,
+    frame = lines.select(pl.col("line").cast(pl.Int64), text.fill_null("")).with_columns(
+        open=(quotes.cum_sum() % 2) == 1
     )
     if frame["open"].any():  # a quoted line break: join the lines of each record
         starts = ~pl.col("open").shift(1, fill_value=False)
@@ -264,6 +267,7 @@ class _Layout:
     delimiter: str
     names: tuple[str, ...]  # the header's names (or the given column names): width
     header: bool  # the first record is the header
+    first_row: int  # the number of the first record (the header's, if any)
     grammar: bool  # check the quoting of every record (polars rejected the file)
     extra_blank_ok: bool  # a record with more fields is fine if every extra one is blank
     whitespace_is_blank: bool  # a line of whitespace is a blank line
@@ -281,7 +285,7 @@ def _first_fault(records: pl.DataFrame, layout: _Layout) -> tuple | None:
     d = _DELIMITERS[layout.delimiter]
     width = len(layout.names)
     text, fields = pl.col("text"), pl.col("fields")
-    data = pl.col("_row") > int(layout.header)
+    data = pl.col("_row") >= layout.first_row + int(layout.header)
     blank = (text.str.strip_chars() if layout.whitespace_is_blank else text) == ""
     long, short = data & (fields > width), data & ~blank & (fields < width)
     cr = text.str.contains("\r", literal=True)
@@ -310,7 +314,7 @@ def _first_fault(records: pl.DataFrame, layout: _Layout) -> tuple | None:
         .then(pl.lit("short"))
     )
     found = (
-        records.with_row_index("_row", offset=1)
+        records.with_row_index("_row", offset=layout.first_row)
         .filter(suspect)
         .with_columns(kind=kind)
         .filter(pl.col("kind").is_not_null())
@@ -356,7 +360,7 @@ def first_problem(records: pl.DataFrame, layout: _Layout) -> str | None:
         value = cells[index][1]
         return f"row {row} has {n} fields, {expected}: {where} holds {value!r}, after {last}"
     missing = f"column {n + 1} ({layout.names[n]!r}) onwards missing"
-    if records.height == row and not layout.ends_with_newline:
+    if records.height + layout.first_row - 1 == row and not layout.ends_with_newline:
         return (
             f"row {row} (the last) has {n} of {width} fields and no line end: the file "
             f"looks truncated (line {line}: {missing})"
@@ -382,6 +386,7 @@ def locate_fault(data: bytes, delimiter: str = ",") -> str | None:
         delimiter=delimiter,
         names=tuple(_unquote(v).strip() for _, v in cells),
         header=True,
+        first_row=1,
         grammar=True,
         extra_blank_ok=False,
         whitespace_is_blank=False,
@@ -393,25 +398,25 @@ def locate_fault(data: bytes, delimiter: str = ",") -> str | None:
 # ----------------------------------------------------------------------------- reading
 
 
-def _polars_read(source: str | bytes, delimiter: str, skip: int, *, cut: bool) -> pl.DataFrame:
+def _polars_read(file: _Text, *, cut: bool) -> pl.DataFrame:
     """Every record as text (empty cells null), the header included; raises on a fault."""
     return pl.read_csv(
-        source,
+        file.source,
         has_header=False,
-        separator=delimiter,
+        separator=file.delimiter,
         quote_char='"',
         infer_schema=False,
-        skip_lines=skip,
+        skip_lines=file.skip,
         truncate_ragged_lines=cut,
         encoding="utf8",
         raise_if_empty=True,
     )
 
 
-def _attempt(source: str | bytes, delimiter: str, skip: int, *, cut: bool = False):
-    """(frame, None) when polars reads ``source``, else (None, its exception)."""
+def _attempt(file: _Text, *, cut: bool = False):
+    """(frame, None) when polars reads the file, else (None, its exception)."""
     try:
-        return _polars_read(source, delimiter, skip, cut=cut), None
+        return _polars_read(file, cut=cut), None
     except _POLARS_ERRORS as exc:
         return None, exc
 
@@ -477,72 +482,92 @@ class _Rules:
     whitespace_is_blank: bool
 
 
-def _read(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules) -> Delimited:
-    """:func:`read_delimited` on the file's bytes ``buf`` (polars reads ``source``)."""
+@dataclass
+class _Text:
+    """The file as polars will read it."""
+
+    source: str | bytes  # a path, or UTF-8 bytes
+    encoding: str
+    text: str | None  # the decoded text, once decoded
+    skip: int  # leading blank lines
+    delimiter: str
+
+
+def _prepare(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules) -> _Text:
+    """Check the bytes (empty, NUL, UTF-16, CR line ends) and find the header line."""
     bom = buf[:3] == UTF8_BOM
     if _NOT_SPACE.search(buf, 3 if bom else 0) is None:
         what = "empty file (a byte-order mark and nothing else)" if bom else "empty file"
         raise SourceReadError(path, what)
-    text: str | None = None  # the decoded text, when polars cannot read the bytes as they are
+    text: str | None = None
     encoding = "utf-8-sig" if bom else "utf-8"
     if buf[:2] in UTF16_BOMS or (buf.find(b"\n") < 0 and buf.find(b"\r") >= 0):
         text, encoding = decode(path, bytes(buf), rules.encodings)
         if not text.strip():
             raise SourceReadError(path, "empty file (a byte-order mark and nothing else)")
+        if "\n" not in text:
+            text = text.replace("\r", "\n")  # classic Mac line ends
+        source = text.encode("utf-8")
     else:
         nul = buf.find(b"\x00")
         if nul >= 0:
             where = byte_position(buf, nul)
             raise SourceReadError(path, f"binary content (NUL bytes), not CSV text: {where}")
-    if text is not None and "\n" not in text:
-        text = text.replace("\r", "\n")  # classic Mac line ends
-    head = text[:65536] if text is not None else bytes(buf[3 if bom else 0 : 65536])
-    if isinstance(head, bytes):
-        head = head.decode("utf-8", "replace")
-    blank_lines = re.match(r"(?:\r?\n)*", head).group()
-    skip = blank_lines.count("\n")
-    delimiter = rules.delimiter or sniff_delimiter(head[len(blank_lines) :].split("\n", 1)[0])
-    if text is not None:
-        source = text.encode("utf-8")
-    frame, failure = _attempt(source, delimiter, skip)
-    if failure is not None and text is None:
-        text, encoding = decode(path, bytes(buf), rules.encodings)  # polars wants UTF-8
-        if encoding == "cp1252":
-            source = text.encode("utf-8")
-            frame, failure = _attempt(source, delimiter, skip)
-    width = len(rules.columns) if rules.columns is not None else None
-    lone_cr = _LONE_CR.search(source if isinstance(source, bytes) else buf) is not None
-    proved = failure is None and (width is None or frame.width == width) and not lone_cr
-    if proved and frame[frame.columns[-1]].null_count() == 0:
+    head = (
+        text[:65536]
+        if text is not None
+        else bytes(buf[3 if bom else 0 : 65536]).decode("utf-8", "replace")
+    )
+    blank = re.match(r"(?:\r?\n)*", head).group()
+    delimiter = rules.delimiter or sniff_delimiter(head[len(blank) :].split("\n", 1)[0])
+    return _Text(source, encoding, text, blank.count("\n"), delimiter)
+
+
+def _read(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules) -> Delimited:
+    """:func:`read_delimited` on the file's bytes ``buf`` (polars reads ``source``)."""
+    file = _prepare(path, buf, source, rules)
+    frame, failure = _attempt(file)
+    if failure is not None and file.text is None:
+        file.text, file.encoding = decode(path, bytes(buf), rules.encodings)  # UTF-8?
+        if file.encoding == "cp1252":
+            file.source = file.text.encode("utf-8")
+            frame, failure = _attempt(file)
+    lone_cr = _LONE_CR.search(file.source if isinstance(file.source, bytes) else buf)
+    if (
+        failure is None
+        and lone_cr is None
+        and (rules.columns is None or frame.width == len(rules.columns))
+        and frame[frame.columns[-1]].null_count() == 0
+    ):
         # polars pads a short record with nulls and raises on a long one
         logger.debug("%s: every record has all %d fields", path, frame.width)
-        return _delimited(frame, rules, encoding, delimiter)
+        return _delimited(frame, rules, file, ())
     try:
-        records = line_records(read_lines(source), delimiter).slice(skip)
+        records = line_records(read_lines(file.source), file.delimiter).slice(file.skip)
     except _POLARS_ERRORS as exc:
         raise SourceReadError(path, f"malformed text ({_summary(exc)})") from exc
     header = rules.columns is None
     if header:
-        first = records.head(1)
-        names = tuple(v for _, v in _fields(first["text"][0], delimiter)) if first.height else ()
-        names = tuple(_unquote(v).strip() for v in names)
+        cells = _fields(records["text"][0], file.delimiter) if records.height else []
+        names = tuple(_unquote(v).strip() for _, v in cells)
     else:
         names = rules.columns
+    last = file.text[-1:] if file.text is not None else bytes(buf[-1:]).decode("latin-1")
     layout = _Layout(
-        delimiter=delimiter,
+        delimiter=file.delimiter,
         names=names,
         header=header,
+        first_row=1 if header else 1 + file.skip,
         grammar=failure is not None,
         extra_blank_ok=rules.extra_blank_ok,
         whitespace_is_blank=rules.whitespace_is_blank,
-        ends_with_newline=(text[-1:] if text is not None else bytes(buf[-1:]))
-        in ("\n", "\r", b"\n", b"\r"),
+        ends_with_newline=last in ("\n", "\r"),
     )
     problem = first_problem(records, layout)
     if problem is not None:
         raise SourceReadError(path, problem)
     if failure is not None or frame.width != len(names):
-        frame, failure = _attempt(source, delimiter, skip, cut=True)
+        frame, failure = _attempt(file, cut=True)
         if failure is not None:
             raise SourceReadError(path, f"malformed CSV ({_summary(failure)})") from failure
     if frame.height != records.height or frame.width != len(names):
@@ -551,7 +576,11 @@ def _read(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules
             f"malformed CSV: {frame.height} record(s) of {frame.width} field(s) read where "
             f"the lines hold {records.height} of {len(names)}",
         )
-    return _delimited(frame, rules, encoding, delimiter)
+    blank = (
+        pl.col("text").str.strip_chars() if rules.whitespace_is_blank else pl.col("text")
+    ) == ""
+    lines = records.with_row_index("_i").filter(blank)["_i"].to_list()
+    return _delimited(frame, rules, file, tuple(i - int(header) for i in lines if i >= int(header)))
 
 
 _NOT_SPACE: Final = re.compile(rb"\S")
@@ -564,8 +593,10 @@ def _unquote(field: str) -> str:
     return field
 
 
-def _delimited(frame: pl.DataFrame, rules: _Rules, encoding: str, delimiter: str) -> Delimited:
+def _delimited(
+    frame: pl.DataFrame, rules: _Rules, file: _Text, blank_lines: tuple[int, ...]
+) -> Delimited:
     if rules.columns is not None:
-        return Delimited((), frame, encoding, delimiter)
+        return Delimited((), frame, file.encoding, file.delimiter, 1 + file.skip, blank_lines)
     header = tuple("" if v is None else v for v in frame.row(0))
-    return Delimited(header, frame.slice(1), encoding, delimiter)
+    return Delimited(header, frame.slice(1), file.encoding, file.delimiter, 2, blank_lines)
