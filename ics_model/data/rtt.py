@@ -39,9 +39,9 @@ from typing import Final
 import polars as pl
 
 from ics_model.contracts import Column, Contract, Mode, require_columns
-from ics_model.data.base import Loaded, SourceReadError, source_name
-from ics_model.data.bundled import raw_path
-from ics_model.data.delimited import locate_fault
+from ics_model.data.base import Loaded, SourceReadError, loaded_from, source_name
+from ics_model.data.bundled import raw_or
+from ics_model.data.csv_lines import locate_fault
 from ics_model.data.readers import rule_hits, validate_with_rules
 
 logger = logging.getLogger(__name__)
@@ -340,11 +340,7 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
     each one). A compiled kernel once read the bands; it went because loading it in a
     fresh process cost more than it saved, and every command is a fresh process.
     """
-    path = (
-        Path(path)
-        if path is not None
-        else raw_path("indicators", "rtt_2026-04", "20260430-RTT-April-2026-full-extract.csv.zip")
-    )
+    path = raw_or(path, "indicators", "rtt_2026-04", "20260430-RTT-April-2026-full-extract.csv.zip")
     name = source_name(path)
     data = _csv_bytes(path)
     header = _header(data, path)
@@ -442,11 +438,5 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
         "regions, NONC)",
     ]
     logger.info("read %s: %d rows -> %d flows", path, n_input, out.height)
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=n_input,
-        variant="rtt-full-extract",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    flows = dataclasses.replace(checked, frame=out)  # repeated keys summed
+    return loaded_from(path, flows, n_input, "rtt-full-extract", notes)
