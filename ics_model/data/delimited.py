@@ -308,12 +308,11 @@ def _read(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules
         if file.encoding == "cp1252":
             file.source = file.text.encode("utf-8")
             frame, failure = _attempt(file)
-    lone_cr = _LONE_CR.search(file.source if isinstance(file.source, bytes) else buf)
     if (
         failure is None
-        and lone_cr is None
         and (rules.columns is None or frame.width == len(rules.columns))
         and frame[frame.columns[-1]].null_count() == 0
+        and not _lone_cr(file.source if isinstance(file.source, bytes) else buf)
     ):
         # polars pads a short record with nulls and raises on a long one
         logger.debug("%s: every record has all %d fields", path, frame.width)
@@ -360,6 +359,11 @@ def _read(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules
 
 _NOT_SPACE: Final = re.compile(rb"\S")
 _LONE_CR: Final = re.compile(rb"\r(?!\n|\Z)")
+
+
+def _lone_cr(data: bytes | mmap.mmap) -> bool:
+    """Return whether ``data`` holds a CR not followed by LF (polars reads it as text)."""
+    return data.find(b"\r") >= 0 and _LONE_CR.search(data) is not None
 
 
 def _delimited(
