@@ -142,6 +142,8 @@ def decode(path: Path, data: bytes, encodings: Encodings = "text") -> tuple[str,
             where = text_position(text, text.index("\x00"))
             raise SourceReadError(path, f"binary content (NUL characters), not CSV text: {where}")
         return text, "utf-16"
+    if data.startswith(UTF16_BOMS):
+        raise SourceReadError(path, "not UTF-8 text (a UTF-16 byte-order mark): line 1, column 1")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise SourceReadError(

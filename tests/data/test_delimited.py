@@ -182,6 +182,8 @@ def test_encodings_and_line_ends(tmp_path):
     cp1252 = text.replace("\r", "\n").encode("cp1252")
     with pytest.raises(SourceReadError, match="not UTF-8 text at line 2, column 6"):
         read_delimited(_write(tmp_path, cp1252), encodings="utf-8")
+    with pytest.raises(SourceReadError, match=r"not UTF-8 text \(a UTF-16 byte-order mark\)"):
+        read_delimited(_write(tmp_path, text.encode("utf-16")), encodings="utf-8")
     quoted_cr = f'{HEADER}\n1,"a\rb",Good\n'.encode()  # inside quotes a CR is text
     assert _rows(read_delimited(_write(tmp_path, quoted_cr))) == [("1", "a\rb", "Good")]
 
