@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import struct
+import tempfile
 import zipfile
+from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ics_model.contracts import DataContractError
 from ics_model.data.base import SourceReadError
@@ -335,3 +339,78 @@ def test_zip_member_with_a_flipped_byte(tmp_path, compression):
     path.write_bytes(bytes(raw))
     with pytest.raises(SourceReadError, match=r"rtt\.csv\.zip: truncated or corrupt archive"):
         read_rtt_flows(path)
+
+
+# ----------------------------------------------------------------------------- property
+
+WIDE_BANDS = [
+    "Gt 00 To 01 Weeks SUM 1",
+    "Gt 17 To 18 Weeks SUM 1",
+    "Gt 18 To 19 Weeks SUM 1",
+    "Gt 51 To 52 Weeks SUM 1",
+    "Gt 52 To 53 Weeks SUM 1",
+    "Gt 104 Weeks SUM 1",
+]
+WIDE = [*ID_COLUMNS, *WIDE_BANDS, "Total", "Patients with unknown clock start date", "Total All"]
+BAD_CELLS = ['"1,234"', "-1", "1.0", "x", "1" + "0" * 19]
+
+
+@st.composite
+def rtt_file(draw):
+    """A small RTT CSV whose counts follow the part rules, maybe with one bad count cell.
+
+    Returns (bytes, expected pathways, over-18 and over-52 sums, or None if corrupted).
+    """
+    rows, expected = [], []
+    for k in range(draw(st.integers(0, 8))):
+        part = draw(st.sampled_from(PART_TYPES))
+        bands = draw(st.lists(st.integers(0, 40), min_size=6, max_size=6))
+        unknown = draw(st.integers(0, 3))
+        if part in ("Part_1A", "Part_1B"):
+            counts = [*map(str, bands), str(sum(bands)), str(unknown), str(sum(bands) + unknown)]
+            total = sum(bands) + unknown
+        elif part == "Part_3":
+            total = draw(st.integers(0, 99))
+            counts = [*([""] * 6), "", "", str(total)]
+        else:
+            counts = [*map(str, bands), "", "", str(sum(bands))]
+            total = sum(bands)
+        # zero bands are sometimes left empty
+        counts = [
+            "" if c == "0" and i < 6 and draw(st.booleans()) else c for i, c in enumerate(counts)
+        ]
+        name = draw(st.sampled_from(['"Trauma, Orthopaedic"', "Other", '"A ""B"" C"']))
+        tf = f"C_{100 + k:03d},{name}"
+        rows.append(",".join(["RTT-April-2026", PROVIDER, SUB_ICB, part, DESCRIPTION[part], tf]))
+        rows[-1] += "," + ",".join(counts)
+        over = (None, None) if part == "Part_3" else (sum(bands[2:]), sum(bands[4:]))
+        expected.append((total, *over))
+    if rows and draw(st.booleans()):
+        k = draw(st.integers(0, len(rows) - 1))
+        cells = rows[k].rsplit(",", 9)
+        cells[draw(st.integers(1, 9))] = draw(st.sampled_from(BAD_CELLS))
+        rows[k] = ",".join(cells)
+        expected = None
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    return (eol.join([",".join(WIDE), *rows]) + eol).encode(), expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rtt_file(), st.booleans())
+def test_generated_extracts(case, zipped):
+    data, expected = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("rtt.csv.zip" if zipped else "rtt.csv")
+        if zipped:
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("rtt.csv", data)
+        else:
+            path.write_bytes(data)
+        try:
+            frame = read_rtt_flows(path).frame
+        except DataContractError as exc:
+            assert expected is None, str(exc)  # only a corrupted cell breaks a rule
+            return
+    got = frame.select("pathways", "over_18_weeks", "over_52_weeks").rows()
+    if expected is not None:
+        assert got == expected
