@@ -10,7 +10,7 @@ toolkit), in this process, on the same data, prepared once by the case's ``setup
 
 With more than one timed run, each side first runs once more: that first run is
 reported apart (``first_s``, ``reference_first_s``; it carries one-time costs such as
-loading a compiled kernel from its cache or warming file caches) and the median, min
+first imports and warming file caches) and the median, min
 and max are over the runs after it. With one run (``--quick``), it is all there is.
 Cases live in ``cases_*.py`` modules, each with a ``CASES`` list of :class:`Case`.
 
@@ -287,7 +287,7 @@ def machine() -> dict[str, Any]:
         pass
     versions = {}
     packages = ("polars", "pandas", "numpy", "pyarrow", "fastexcel", "openpyxl", "xlsxwriter")
-    for pkg in (*packages, "numba", "isal"):
+    for pkg in packages:
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

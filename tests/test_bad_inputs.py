@@ -436,6 +436,11 @@ def _check_superseded(loaded: Loaded) -> None:
     assert loaded.superseded["reason"][0] == "superseded by publication of 2019-05-01"
 
 
+def _check_trailing_delimiter(loaded: Loaded) -> None:
+    assert _ratings(loaded) == ["Good", "Requires improvement"]
+    assert loaded.frame.columns == CQC_RATINGS.column_names
+
+
 def _check_header_only(loaded: Loaded) -> None:
     assert loaded.frame.is_empty() and loaded.n_input_rows == 0
     assert loaded.frame.columns == CQC_RATINGS.column_names
@@ -652,21 +657,81 @@ CASES: list[Case] = [
         "cqc_row_too_long",
         "cqc",
         lambda t: _providers(t, "mine.csv", f"{GOOD},surplus"),
-        Raises(SourceReadError, ("mine.csv", "row 2 has 7 fields, header has 6")),
+        Raises(
+            SourceReadError,
+            ("mine.csv", "row 2 has 7 fields, header has 6", "line 2, column 7 holds 'surplus'"),
+        ),
         "a record with a value beyond the last column",
+    ),
+    Case(
+        "cqc_trailing_delimiter",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", f"{GOOD},", f"{SAFE},,"),
+        Returns("accepted: blank fields after the last column cut", _check_trailing_delimiter),
+        "records ending in one or two delimiters (blank fields after the last column)",
+    ),
+    Case(
+        "cqc_row_too_short",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", GOOD, SAFE.removesuffix(",Provider"), GOOD),
+        Raises(
+            SourceReadError,
+            ("mine.csv", "row 3 has 5 fields, header has 6", "line 3", "column 6 ('Report Type')"),
+        ),
+        "a record in the middle with the last field missing",
+    ),
+    Case(
+        "cqc_mixed_delimiters",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", GOOD, SAFE.replace(",", "\t")),
+        Raises(SourceReadError, ("mine.csv", "row 3 has 1 fields, header has 6", "line 3")),
+        "a tab-separated record in a comma-separated file",
+    ),
+    Case(
+        "cqc_stray_quote",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", GOOD, SAFE.replace("Requires", 'Req"uires')),
+        Raises(
+            SourceReadError, ("mine.csv", "a quote inside an unquoted field", "line 3, column 21")
+        ),
+        'a lone quote inside an unquoted field (`Req"uires improvement`)',
+    ),
+    Case(
+        "cqc_text_after_closing_quote",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", GOOD.replace("Overall,Good", '"Overall"x,Good')),
+        Raises(SourceReadError, ("mine.csv", "text after the closing quote", "line 2, column 22")),
+        'text after a quoted field (`"Overall"x`)',
+    ),
+    Case(
+        "cqc_unclosed_quote_mid_file",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", GOOD.replace(",Good", ',"Good'), SAFE),
+        Raises(SourceReadError, ("mine.csv", "never closed", "line 2, column 21")),
+        "a quote opened in the middle of the file and never closed",
+    ),
+    Case(
+        "cqc_lone_carriage_return",
+        "cqc",
+        lambda t: _providers(t, "mine.csv", GOOD.replace("Good", "Go\rod")),
+        Raises(SourceReadError, ("mine.csv", "carriage return (CR)", "line 2, column 23")),
+        "a carriage return without a line feed inside an unquoted field",
     ),
     Case(
         "cqc_csv_cut_mid_row",
         "cqc",
         _cut_locations,
-        Raises(SourceReadError, ("locations_cut.csv", "row 8")),
+        Raises(
+            SourceReadError,
+            ("locations_cut.csv", "row 8 (the last)", "line 8", "column 27 ('Brand ID')"),
+        ),
         "Locations CSV cut inside the last record (in Provider Name)",
     ),
     Case(
         "cqc_csv_cut_inside_quotes",
         "cqc",
         _cut_inside_quotes,
-        Raises(SourceReadError, ("cut_quote.csv",)),
+        Raises(SourceReadError, ("cut_quote.csv", "never closed", "line 6, column")),
         "quoted CSV that ends inside an open quote",
     ),
     Case(
@@ -700,7 +765,7 @@ CASES: list[Case] = [
         "cqc_binary_content",
         "cqc",
         lambda t: _bytes(t, "binary.csv", bytes(range(256))),
-        Raises(SourceReadError, ("binary.csv", "binary content (NUL bytes)")),
+        Raises(SourceReadError, ("binary.csv", "binary content (NUL bytes)", "line 1, column 1")),
         "256 bytes 0x00-0xFF named .csv",
     ),
     Case(
@@ -750,8 +815,31 @@ CASES: list[Case] = [
         "cqc_utf16_cut_odd_byte",
         "cqc",
         _utf16_cut,
-        Raises(SourceReadError, ("utf16_cut.csv",)),
+        Raises(SourceReadError, ("utf16_cut.csv", "invalid UTF-16", "line 3, column")),
         "UTF-16 CSV cut at an odd byte",
+    ),
+    Case(
+        "cqc_nul_byte_in_a_record",
+        "cqc",
+        lambda t: _bytes(t, "nul.csv", "\n".join([P_HEADER, GOOD, SAFE, ""]).encode() + b"\x00\n"),
+        Raises(SourceReadError, ("nul.csv", "binary content (NUL bytes)", "line 4, column 1")),
+        "a NUL byte after the records",
+    ),
+    Case(
+        "cqc_utf8_cut_inside_a_character",
+        "cqc",
+        lambda t: _bytes(
+            t,
+            "cut_char.csv",
+            "\n".join(
+                [P_HEADER + ",Provider Name", GOOD + ",Caf\u00e9 Trust", SAFE + ",Caf\u00e9"]
+            ).encode()[:-1],
+        ),
+        Raises(
+            SourceReadError,
+            ("cut_char.csv", "ends inside a multi-byte UTF-8 character", "line 3, column"),
+        ),
+        "UTF-8 file cut inside its last character (the 2-byte e-acute)",
     ),
     Case(
         "cqc_mixed_encoding_line",
@@ -862,7 +950,7 @@ CASES: list[Case] = [
         "gp_cut_inside_quotes",
         "gp",
         lambda t: _text(t, "gp_cut.csv", "\n".join([GP_HEADER, GP_ONE, GP_TWO[:-8]])),
-        Raises(SourceReadError, ("gp_cut.csv",)),
+        Raises(SourceReadError, ("gp_cut.csv", "never closed", "line 3, column 66")),
         "GP file cut inside the last record's quoted ICB name",
     ),
     # ---------------------------------------------------------------- IMD
@@ -896,7 +984,7 @@ CASES: list[Case] = [
         lambda t: _text(
             t, "etr.csv", _etr_line("R1A", "ALPHA NHS TRUST") + "\r\n" + _etr_line("R2B", "B")[:60]
         ),
-        Raises(SourceReadError, ("etr.csv", "record 2 has", "where 27 are expected")),
+        Raises(SourceReadError, ("etr.csv", "row 2 (the last) has 12 of 27 fields", "line 2")),
         "etr file cut inside its second record",
     ),
     Case(

@@ -1,8 +1,10 @@
 """Property tests: the CSV and spreadsheet loaders fed corrupted inputs.
 
 Inputs are random bytes, valid fixture files truncated at random offsets, the same files
-with their columns shuffled, with one line re-encoded as cp1252 inside UTF-8 text, and
-with random cells blanked or deleted. For every input, in strict and lenient mode:
+with their columns shuffled, with one line re-encoded as cp1252 inside UTF-8 text, with
+random cells blanked or deleted, and with quotes, delimiters, line ends, NUL or broken
+UTF-8 bytes inserted, deleted or replaced (then a read error names the line). For every
+input, in strict and lenient mode:
 
 - the only exceptions that escape are the documented ones, ``SourceReadError`` and
   ``DataContractError``, and both name the file;
@@ -26,6 +28,7 @@ import csv
 import functools
 import io
 import logging
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -369,3 +372,48 @@ def test_cut_inside_the_last_record_is_never_silent(name, data, workdir):
     cut = data.draw(st.integers(start + 1, last_sep - 1), label="offset")
     result = load_both(name, seed[:cut], workdir)
     assert isinstance(result["strict"], SourceReadError | DataContractError)
+
+
+# ============================================================ malformed CSV: line and column
+
+# bytes that break CSV structure or encoding: quotes, delimiters, line ends, NUL, bytes of
+# a cut multi-byte character, invalid UTF-8, a byte-order mark in the middle
+_BREAKERS = [
+    b'"',
+    b",",
+    b"\n",
+    b"\r",
+    b"\t",
+    b"\x00",
+    b"\xc3",
+    b"\xe2\x80",
+    b"\xff",
+    b'""',
+    b"\r\n",
+]
+
+
+@settings(
+    max_examples=100,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@pytest.mark.parametrize("name", ["cqc_locations_csv", "cqc_providers_csv", "gp_csv"])
+@given(data=st.data())
+def test_mutated_csv_raises_only_documented_errors_naming_the_line(name, data, workdir):
+    """Inserted, deleted or replaced bytes: a read error names the file and the line."""
+    mutated = bytearray(SEEDS[name])
+    edits = st.tuples(
+        st.integers(0, len(mutated)),
+        st.sampled_from(["insert", "delete", "replace"]),
+        st.sampled_from(_BREAKERS),
+    )
+    for at, how, piece in data.draw(st.lists(edits, min_size=1, max_size=4), label="edits"):
+        if how == "insert":
+            mutated[at:at] = piece
+        elif how == "delete":
+            del mutated[at : at + len(piece)]
+        else:
+            mutated[at : at + 1] = piece
+    for outcome in load_both(name, bytes(mutated), workdir).values():
+        if isinstance(outcome, SourceReadError) and "empty file" not in str(outcome):
+            assert re.search(r"line \d+", str(outcome)), str(outcome)

@@ -192,15 +192,18 @@ def test_indicator_matrix_has_correlated_blocks():
     assert np.abs(corr[block[:, None] != block[None, :]]).max() < 0.1
 
 
-def test_synthetic_csv_takes_the_fast_reader_with_the_record_by_record_result(
-    csv_file, monkeypatch
-):
-    import ics_model.data.cqc_tables as tables
+def test_synthetic_csv_is_proved_by_the_polars_read_alone(csv_file, monkeypatch):
+    import ics_model.data.delimited as delimited
 
-    assert tables.fast_csv_frame(csv_file, ",") is not None  # the benchmark's file shape
-    fast = read_cqc_ratings(csv_file, mode="lenient")
-    monkeypatch.setattr(tables, "fast_csv_frame", lambda *a: None)
-    slow = read_cqc_ratings(csv_file, mode="lenient")
+    with monkeypatch.context() as m:  # the benchmark's file shape: no line is looked at
+        m.setattr(delimited, "read_lines", lambda *a: pytest.fail("the lines were read"))
+        proved = read_cqc_ratings(csv_file, mode="lenient")
+    read_lines = delimited.read_lines
+    looked = []
+    monkeypatch.setattr(delimited, "_lone_cr", lambda data: True)  # forces the line check
+    monkeypatch.setattr(delimited, "read_lines", lambda s: looked.append(s) or read_lines(s))
+    checked = read_cqc_ratings(csv_file, mode="lenient")
+    assert looked
     for part in ("frame", "quarantine", "superseded"):
-        assert_frame_equal(getattr(fast, part), getattr(slow, part))
-    assert (fast.n_input_rows, fast.notes) == (slow.n_input_rows, slow.notes)
+        assert_frame_equal(getattr(proved, part), getattr(checked, part))
+    assert (proved.n_input_rows, proved.notes) == (checked.n_input_rows, checked.notes)

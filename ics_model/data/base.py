@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from ics_model.contracts import empty_quarantine
+from ics_model.contracts import Validated, empty_quarantine
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,20 @@ class Loaded:
     quarantine: pl.DataFrame = field(default_factory=empty_quarantine)
     superseded: pl.DataFrame | None = None
     notes: tuple[str, ...] = ()
+
+
+def loaded_from(
+    path: Path, checked: Validated, n_input_rows: int, variant: str, notes: Sequence[str]
+) -> Loaded:
+    """Return the :class:`Loaded` of a validated read of ``path`` (frame and quarantine)."""
+    return Loaded(
+        frame=checked.frame,
+        source=str(path),
+        n_input_rows=n_input_rows,
+        variant=variant,
+        quarantine=checked.quarantine,
+        notes=tuple(notes),
+    )
 
 
 def source_name(path: str | Path) -> str:

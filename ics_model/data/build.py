@@ -27,67 +27,37 @@ def _p(name: str):
     return SOURCES[name].path
 
 
+Builder = tuple[Callable[[], Loaded], tuple[str, ...], tuple[str, ...]]
+
+
+def _table(read: Callable[..., Loaded], sources: tuple[str, ...], *key: str, **kw: str) -> Builder:
+    """Return a :data:`TABLES` entry: ``read`` on the paths of ``sources``, sorted by ``key``."""
+    return (lambda: read(*(_p(s) for s in sources), **kw), key, sources)
+
+
 #: processed table name -> (builder, sort key, raw source names it reads)
-TABLES: dict[str, tuple[Callable[[], Loaded], tuple[str, ...], tuple[str, ...]]] = {
-    "cqc_trust_ratings": (
-        lambda: cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")),
-        ("provider_id", "service", "key_question"),
-        ("cqc_trust_ratings_2018",),
+TABLES: dict[str, Builder] = {
+    "cqc_trust_ratings": _table(
+        cqc.read_cqc_ratings, ("cqc_trust_ratings_2018",), "provider_id", "service", "key_question"
     ),
-    "cqc_gp_practices": (
-        lambda: cqc.read_gp_practices(_p("cqc_gp_practices_2024")),
-        ("source_row",),
-        ("cqc_gp_practices_2024",),
+    "cqc_gp_practices": _table(cqc.read_gp_practices, ("cqc_gp_practices_2024",), "source_row"),
+    "ods_trusts_2025": _table(ods.read_ods_trusts, ("ods_etr_2025",), "org_code", vintage="2025"),
+    "ods_trusts_2026": _table(ods.read_ods_trusts, ("ods_etr_2026",), "org_code", vintage="2026"),
+    "ods_sub_icbs": _table(ods.read_ods_sub_icbs, ("ods_eccg_2025",), "org_code"),
+    "ods_successors": _table(ods.read_ods_successors, ("ods_succ",), "source_row"),
+    "icb_codes": _table(geography.read_icb_codes, ("icb_codes_2024",), "icb_code"),
+    "lsoa11_icb23": _table(geography.read_lsoa_icb_lookup, ("lsoa11_icb23",), "lsoa11_code"),
+    "imd2019_lsoa": _table(deprivation.read_imd, ("imd2019", "iod2019_population"), "lsoa11_code"),
+    "sub_icb_population": _table(
+        population.read_sub_icb_population, ("sub_icb_population_2022",), "sub_icb_gss"
     ),
-    "ods_trusts_2025": (
-        lambda: ods.read_ods_trusts(_p("ods_etr_2025"), vintage="2025"),
-        ("org_code",),
-        ("ods_etr_2025",),
-    ),
-    "ods_trusts_2026": (
-        lambda: ods.read_ods_trusts(_p("ods_etr_2026"), vintage="2026"),
-        ("org_code",),
-        ("ods_etr_2026",),
-    ),
-    "ods_sub_icbs": (
-        lambda: ods.read_ods_sub_icbs(_p("ods_eccg_2025")),
-        ("org_code",),
-        ("ods_eccg_2025",),
-    ),
-    "ods_successors": (
-        lambda: ods.read_ods_successors(_p("ods_succ")),
-        ("source_row",),
-        ("ods_succ",),
-    ),
-    "icb_codes": (
-        lambda: geography.read_icb_codes(_p("icb_codes_2024")),
-        ("icb_code",),
-        ("icb_codes_2024",),
-    ),
-    "lsoa11_icb23": (
-        lambda: geography.read_lsoa_icb_lookup(_p("lsoa11_icb23")),
-        ("lsoa11_code",),
-        ("lsoa11_icb23",),
-    ),
-    "imd2019_lsoa": (
-        lambda: deprivation.read_imd(_p("imd2019"), _p("iod2019_population")),
-        ("lsoa11_code",),
-        ("imd2019", "iod2019_population"),
-    ),
-    "sub_icb_population": (
-        lambda: population.read_sub_icb_population(_p("sub_icb_population_2022")),
-        ("sub_icb_gss",),
-        ("sub_icb_population_2022",),
-    ),
-    "rtt_flows": (
-        lambda: rtt.read_rtt_flows(_p("rtt_2026_04")),
-        (
-            "part_type",
-            "provider_code",
-            "commissioner_code",
-            "treatment_function_code",
-        ),
+    "rtt_flows": _table(
+        rtt.read_rtt_flows,
         ("rtt_2026_04",),
+        "part_type",
+        "provider_code",
+        "commissioner_code",
+        "treatment_function_code",
     ),
 }
 

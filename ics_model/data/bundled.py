@@ -48,6 +48,11 @@ def raw_path(*parts: str) -> Path:
     return datasets_dir().joinpath("raw", *parts)
 
 
+def raw_or(path: str | Path | None, *parts: str) -> Path:
+    """Return ``path`` as a Path, or the raw embedded file ``parts`` when it is None."""
+    return Path(path) if path is not None else raw_path(*parts)
+
+
 def processed_path(name: str) -> Path:
     """Path of a processed table, e.g. ``processed_path("cqc_trust_ratings")``."""
     return datasets_dir() / "processed" / f"{name}.parquet"

@@ -200,7 +200,8 @@ def read_cqc_ratings(
     Parameters
     ----------
     path : a ``.csv``, ``.xlsx`` or ``.ods`` file (other names are sniffed by content).
-        CSV text may be UTF-8 (with or without BOM) or cp1252.
+        CSV text may be UTF-8 (with or without BOM), UTF-16 with a BOM, or cp1252; it
+        is read by polars and checked by :mod:`ics_model.data.delimited`.
     sheet : the sheet to read. ``None`` picks "Locations" if present, else "Providers",
         else the only sheet. For CSV it may name the kind ("Locations"/"Providers");
         otherwise a "Location ID" column means a Locations sheet.
@@ -219,7 +220,9 @@ def read_cqc_ratings(
     Raises
     ------
     SourceReadError
-        The file is missing, a directory, empty, truncated or not the format it claims.
+        The file is missing, a directory, empty, truncated or not the format it claims;
+        a CSV record with the wrong number of fields, a quote out of place, NUL bytes or
+        text not in its encoding (the message names the line and the column).
     DataContractError
         A required column is missing (the message lists missing and found columns),
         two headers match one field, or (strict mode) rows break the contract:

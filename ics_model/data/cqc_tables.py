@@ -1,4 +1,5 @@
-"""Reading CQC ratings tables: CSV (UTF-8, BOM, cp1252), XLSX and ODS through calamine.
+"""Reading CQC ratings tables: CSV (UTF-8, BOM, cp1252, UTF-16) through polars, XLSX and ODS
+through calamine.
 
 Shared by the CQC loaders in :mod:`ics_model.data.cqc`: every cell is read as text
 (only date columns may arrive as date cells), headers are matched by name
@@ -8,11 +9,8 @@ publication current, earlier superseded, ties duplicates).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-import mmap
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -22,7 +20,6 @@ from typing import Final
 from xml.etree import ElementTree
 
 import fastexcel
-import numpy as np
 import polars as pl
 
 from ics_model.contracts import (
@@ -34,6 +31,7 @@ from ics_model.contracts import (
     to_quarantine,
 )
 from ics_model.data.base import SourceReadError
+from ics_model.data.delimited import read_delimited
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +42,6 @@ _SPREADSHEETS: Final = {
     ".xls": "xls",
     ".ods": "ods",
 }
-_UTF8_BOM: Final = b"\xef\xbb\xbf"
-_UTF16: Final = (b"\xff\xfe", b"\xfe\xff")
 ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 DMY_DATE = r"^\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$"
 
@@ -82,176 +78,19 @@ def file_format(path: Path) -> str:
     return "xls" if head.startswith(b"\xd0\xcf\x11\xe0") else "csv"
 
 
-def decode(path: Path, data: bytes) -> tuple[str, str]:
-    """CSV bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise SourceReadError(
-                path, f"UTF-16 byte-order mark but invalid UTF-16 (truncated?): {exc}"
-            ) from exc
-    if b"\x00" in data[:8192]:
-        raise SourceReadError(path, "binary content (NUL bytes), not CSV text")
-    bom = data.startswith(b"\xef\xbb\xbf")
-    try:
-        return data[3 if bom else 0 :].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
-    except UnicodeDecodeError as exc:
-        if bom:
-            raise SourceReadError(path, f"UTF-8 byte-order mark but invalid UTF-8: {exc}") from exc
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise SourceReadError(path, f"text is neither UTF-8 nor cp1252: {exc}") from exc
-
-
 def read_csv(path: Path) -> Table:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8192)
-    except OSError as exc:
-        raise SourceReadError(path, str(exc)) from exc
-    if head and not head.isspace() and not head.startswith(_UTF16) and b"\x00" not in head:
-        # the fast path reads UTF-8 files as they are (polars rejects invalid UTF-8)
-        bom = head.startswith(_UTF8_BOM)
-        first = head[3 if bom else 0 :].split(b"\n", 1)[0]
-        delimiter = sniff_delimiter(first.decode("utf-8", "replace"))
-        fast = fast_csv_frame(path, delimiter)
-        if fast is not None:
-            note = f"CSV decoded as {'utf-8-sig' if bom else 'utf-8'}{_tab(delimiter)}"
-            return Table(fast, "csv", None, "text-dates", (note,))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceReadError(path, str(exc)) from exc
-    if not data or data.isspace():
-        raise SourceReadError(path, "empty file")
-    text, encoding = decode(path, data)
-    del data
-    if not text.strip():
-        raise SourceReadError(path, "empty file (a byte-order mark and nothing else)")
-    delimiter = sniff_delimiter(text.split("\n", 1)[0])
-    note = f"CSV decoded as {encoding}{_tab(delimiter)}"
-    if encoding != "utf-8" and encoding != "utf-8-sig":
-        fast = fast_csv_frame(text.encode("utf-8"), delimiter)
-        if fast is not None:
-            return Table(fast, "csv", None, "text-dates", (note,))
-    try:
-        # strict: an unclosed quote at the end (a truncated file) is an error, not a field
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise SourceReadError(path, f"malformed or truncated CSV: {exc}") from exc
-    while records and not records[0]:
-        records.pop(0)  # leading blank lines
-    if not records:
-        raise SourceReadError(path, "empty file")
-    headers: list[str] = []
-    for h in (h.strip() for h in records[0]):
-        headers.append(h if h not in headers else f"{h}_{headers.count(h)}")
-    width = len(headers)
-    body = records[1:]
-    for number, rec in enumerate(body, start=2):
-        if len(rec) > width and any(v.strip() for v in rec[width:]):
-            raise SourceReadError(path, f"row {number} has {len(rec)} fields, header has {width}")
-        if not rec:
-            body[number - 2] = [""] * width  # a blank line: a blank row, skipped later
-            continue
-        if len(rec) < width:
-            if number - 2 == len(body) - 1 and not text.endswith(("\n", "\r")):
-                raise SourceReadError(
-                    path,
-                    f"row {number} (the last) has {len(rec)} of {width} fields and no line "
-                    "end: the file looks truncated",
-                )
-            raise SourceReadError(path, f"row {number} has {len(rec)} fields, header has {width}")
-        body[number - 2] = rec[:width]
-    frame = pl.DataFrame(body, schema={h: pl.String for h in headers}, orient="row")
-    return Table(_numbered(frame, headers), "csv", None, "text-dates", (note,))
+    """Read a CSV (or tab-separated) file as text with :func:`read_delimited`.
 
-
-def sniff_delimiter(first_line: str) -> str:
-    """Tab when the first line has more tabs than commas, else comma."""
-    return "\t" if first_line.count("\t") > first_line.count(",") else ","
-
-
-def _tab(delimiter: str) -> str:
-    return ", tab-separated" if delimiter == "\t" else ""
-
-
-def fast_csv_frame(source: Path | bytes, delimiter: str) -> pl.DataFrame | None:
-    """A UTF-8 CSV file (or its bytes) parsed by polars when provably plain; else None.
-
-    polars raises on a record with more fields than the header, invalid UTF-8 and
-    unclosed quotes, but pads a short record with empty cells. So the structure is
-    proved by counting, without a pass in Python: the header names are unique, the
-    file has one record per line (no quoted line breaks, so the line count equals
-    the rows read plus the header), and no record is short. When the last column
-    has no empty cell, no record was padded. Otherwise the delimiters in the file
-    must number exactly ``(width - 1)`` per line plus those inside cell values: no
-    record has more than ``width - 1`` separating delimiters, so the total is reached
-    only if every record has exactly the header's fields (a blank line has none).
-    Anything else returns None and :func:`read_csv` parses record by record with
-    exact messages. The frame is the one the record-by-record path gives (tested).
-    A file is memory-mapped for the counts, not read into Python.
+    Headers are trimmed; a repeated header gets a suffix (``"Name"``, ``"Name_1"``).
+    A record longer than the header is cut when its extra fields are blank.
     """
-    if isinstance(source, bytes):
-        return _fast_csv_frame(source, source, delimiter)
-    try:
-        with source.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            return _fast_csv_frame(buf, source, delimiter)
-    except (OSError, ValueError):
-        return None  # e.g. an empty file cannot be mapped: the full reader reports it
-
-
-def _byte_count(buf: bytes | mmap.mmap, byte: bytes) -> int:
-    view = np.frombuffer(buf, dtype=np.uint8)
-    try:
-        return int(np.count_nonzero(view == byte[0]))
-    finally:
-        del view  # release the buffer before a memory map closes
-
-
-def _fast_csv_frame(
-    buf: bytes | mmap.mmap, source: Path | bytes, delimiter: str
-) -> pl.DataFrame | None:
-    start = 3 if buf[:3] == _UTF8_BOM else 0
-    end = buf.find(b"\n")
-    try:
-        first = (buf[start:end] if end >= 0 else buf[start:]).decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        return None
-    header_fields = next(csv.reader([first], delimiter=delimiter), [])
-    header = [h.strip() for h in header_fields]
-    width = len(header)
-    if width < 2 or len(set(header)) != len(header):
-        return None  # duplicate names: the record-by-record path numbers them
-    try:
-        frame = pl.read_csv(
-            source,
-            infer_schema=False,
-            has_header=True,
-            separator=delimiter,
-            truncate_ragged_lines=False,
-            encoding="utf8",
-        )
-    except pl.exceptions.PolarsError:
-        return None
-    if [h.strip() for h in frame.columns] != header or frame.width != width:
-        return None
-    lines = _byte_count(buf, b"\n") + (0 if buf[-1:] == b"\n" else 1)
-    if frame.height != lines - 1:
-        return None
-    if frame[frame.columns[-1]].null_count() == 0:
-        # a short record (or a blank line) is padded with nulls up to the last column:
-        # a last column without nulls means every record has all its fields
-        return _numbered(frame, header)
-    in_values = sum(h.count(delimiter) for h in header_fields)
-    if buf.find(b'"') >= 0:  # a delimiter inside a cell value needs quotes
-        counts = pl.all().str.count_matches(delimiter, literal=True).sum()
-        in_values += sum(int(v or 0) for v in frame.select(counts).row(0))
-    if _byte_count(buf, delimiter.encode()) != (width - 1) * lines + in_values:
-        return None
-    return _numbered(frame, header)
+    read = read_delimited(path, encodings="text", extra_blank_ok=True)
+    headers: list[str] = []
+    for h in (h.strip() for h in read.header):
+        headers.append(h if h not in headers else f"{h}_{headers.count(h)}")
+    tab = ", tab-separated" if read.delimiter == "\t" else ""
+    note = f"CSV decoded as {read.encoding}{tab}"
+    return Table(_numbered(read.frame, headers), "csv", None, "text-dates", (note,))
 
 
 def _numbered(frame: pl.DataFrame, header: Sequence[str]) -> pl.DataFrame:

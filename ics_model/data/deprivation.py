@@ -17,8 +17,8 @@ from typing import Final
 import polars as pl
 
 from ics_model.contracts import Column, Contract, Mode, require_columns
-from ics_model.data.base import Loaded, source_name
-from ics_model.data.bundled import raw_path
+from ics_model.data.base import Loaded, loaded_from, source_name
+from ics_model.data.bundled import raw_or
 from ics_model.data.readers import parse_count, read_csv_records, rule_hits, validate_with_rules
 
 logger = logging.getLogger(__name__)
@@ -122,15 +122,9 @@ def read_imd(
     Row rules beyond the contract: every number parses; each LSOA is in File 6
     with the same local authority; 0-15 + 16-59 + 60+ = total.
     """
-    path = (
-        Path(path)
-        if path is not None
-        else raw_path("deprivation", "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz")
-    )
-    population_path = (
-        Path(population_path)
-        if population_path is not None
-        else raw_path("deprivation", "File_6_-_IoD2019_Population_Denominators.csv.gz")
+    path = raw_or(path, "deprivation", "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz")
+    population_path = raw_or(
+        population_path, "deprivation", "File_6_-_IoD2019_Population_Denominators.csv.gz"
     )
     name = source_name(path)
     header, raw = read_csv_records(path)
@@ -219,14 +213,7 @@ def read_imd(
     if extra:
         notes.append(f"{extra} LSOA(s) in the population file have no IMD row: not kept")
     logger.info("read %s + %s: %d LSOAs", path, population_path, out.height)
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant="IoD2019-File1+File6",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    return loaded_from(path, checked, raw.height, "IoD2019-File1+File6", notes)
 
 
 _POPULATION_FILE_CONTRACT: Final = Contract(

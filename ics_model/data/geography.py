@@ -26,8 +26,8 @@ from ics_model.contracts import (
     require_columns,
     validate,
 )
-from ics_model.data.base import Loaded, SourceReadError, source_name
-from ics_model.data.bundled import raw_path
+from ics_model.data.base import Loaded, SourceReadError, loaded_from, source_name
+from ics_model.data.bundled import raw_or
 from ics_model.data.readers import read_csv_records, rule_hits, validate_with_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,6 +103,20 @@ BOUNDARY_LEVELS: Final[dict[str, dict]] = {
 }
 
 
+# canonical name -> (regex on the file's header, the header as the embedded file has it)
+_ICB_CODE_HEADERS: Final = {
+    "icb_gss": (r"ICB\d{2}CD", "ICB24CD"),
+    "icb_code": (r"ICB\d{2}CDH", "ICB24CDH"),
+    "icb_name": (r"ICB\d{2}NM", "ICB24NM"),
+}
+_LSOA_ICB_HEADERS: Final = {
+    "lsoa11_code": (r"lsoa11cd", "lsoa11cd"),
+    "lsoa11_name": (r"lsoa11nm", "lsoa11nm"),
+    "icb_gss": (r"ICB\d{2}CD", "ICB23CD"),
+    "icb_name": (r"ICB\d{2}NM", "ICB23NM"),
+}
+
+
 def _find_column(found: list[str], regex: str) -> str | None:
     """The first column whose name matches ``regex`` in full, case-insensitively."""
     for name in found:
@@ -151,20 +165,10 @@ def read_icb_codes(path: str | Path | None = None, *, mode: Mode = "strict") -> 
         Frame per :data:`ICB_CODES_CONTRACT`: ``icb_gss, icb_code, icb_name,
         icb_short_name, source_row``. Both codes are unique.
     """
-    path = (
-        Path(path) if path is not None else raw_path("icb_lookups", "icb_names_codes_dec_2024.csv")
-    )
+    path = raw_or(path, "icb_lookups", "icb_names_codes_dec_2024.csv")
     name = source_name(path)
     header, raw = read_csv_records(path)
-    cols = _resolve(
-        header,
-        {
-            "icb_gss": (r"ICB\d{2}CD", "ICB24CD"),
-            "icb_code": (r"ICB\d{2}CDH", "ICB24CDH"),
-            "icb_name": (r"ICB\d{2}NM", "ICB24NM"),
-        },
-        name,
-    )
+    cols = _resolve(header, _ICB_CODE_HEADERS, name)
     frame = raw.select(
         *[pl.col(col).alias(canon) for canon, col in cols.items()],
         short_icb_name(pl.col(cols["icb_name"])).alias("icb_short_name"),
@@ -182,14 +186,7 @@ def read_icb_codes(path: str | Path | None = None, *, mode: Mode = "strict") -> 
     dropped = [c for c in header if c not in cols.values()]
     if dropped:
         notes.append(f"columns not kept: {', '.join(dropped)}")
-    return Loaded(
-        frame=checked.frame,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant=f"ICB{_year(cols['icb_gss'])}",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    return loaded_from(path, checked, raw.height, f"ICB{_year(cols['icb_gss'])}", notes)
 
 
 _DROP_WORDS = frozenset({"the"})
@@ -295,31 +292,15 @@ def read_lsoa_icb_lookup(path: str | Path | None = None, *, mode: Mode = "strict
         icb_name, source_row``. The names here omit commas ("NHS Shropshire Telford
         and Wrekin Integrated Care Board"): join on ``icb_gss``, not on the name.
     """
-    path = Path(path) if path is not None else raw_path("icb_lookups", "LSOA2011_to_ICB2023.csv")
+    path = raw_or(path, "icb_lookups", "LSOA2011_to_ICB2023.csv")
     name = source_name(path)
     header, raw = read_csv_records(path)
-    cols = _resolve(
-        header,
-        {
-            "lsoa11_code": (r"lsoa11cd", "lsoa11cd"),
-            "lsoa11_name": (r"lsoa11nm", "lsoa11nm"),
-            "icb_gss": (r"ICB\d{2}CD", "ICB23CD"),
-            "icb_name": (r"ICB\d{2}NM", "ICB23NM"),
-        },
-        name,
-    )
+    cols = _resolve(header, _LSOA_ICB_HEADERS, name)
     frame = raw.select(*[pl.col(c).alias(k) for k, c in cols.items()], "source_row")
     checked = validate(frame, LSOA_ICB_CONTRACT, mode=mode, source=name)
     out = checked.frame
-    notes = (f"{out.height} LSOAs in {out['icb_gss'].n_unique()} ICBs",)
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant=f"LSOA11-ICB{_year(cols['icb_gss'])}",
-        quarantine=checked.quarantine,
-        notes=notes,
-    )
+    notes = [f"{out.height} LSOAs in {out['icb_gss'].n_unique()} ICBs"]
+    return loaded_from(path, checked, raw.height, f"LSOA11-ICB{_year(cols['icb_gss'])}", notes)
 
 
 def _boundary_contract(level: str) -> Contract:
@@ -369,7 +350,7 @@ def read_boundaries(
     if level not in BOUNDARY_LEVELS:
         raise ValueError(f"level must be one of {sorted(BOUNDARY_LEVELS)}, got {level!r}")
     spec = BOUNDARY_LEVELS[level]
-    path = Path(path) if path is not None else raw_path("icb_boundaries", spec["file"])
+    path = raw_or(path, "icb_boundaries", spec["file"])
     name = source_name(path)
     if not path.is_file():
         raise SourceReadError(path, "no such file")

@@ -23,8 +23,8 @@ from ics_model.contracts import (
     Contract,
     Mode,
 )
-from ics_model.data.base import Loaded, source_name
-from ics_model.data.bundled import raw_path
+from ics_model.data.base import Loaded, loaded_from, source_name
+from ics_model.data.bundled import raw_or
 from ics_model.data.readers import (
     parse_yyyymmdd,
     read_csv_records,
@@ -172,8 +172,21 @@ SUCCESSORS_CONTRACT: Final = Contract(
 # ---------------------------------------------------------------------------
 
 
-def _read_ods_standard(path: Path) -> pl.DataFrame:
-    return read_csv_records(path, columns=ODS_COLUMNS)[1]
+def _read_ods_standard(path: Path) -> tuple[str, pl.DataFrame, list[str], list[str]]:
+    """Read a 27-column file: (file name, raw text frame, reserved columns kept, notes)."""
+    raw = read_csv_records(path, columns=ODS_COLUMNS)[1]
+    kept, notes = _reserved_columns(raw)
+    return source_name(path), raw, kept, notes
+
+
+def _open_close() -> list[pl.Expr]:
+    """``open_date`` and ``close_date`` as dates, and ``is_open`` (no close date)."""
+    close = parse_yyyymmdd("close_date")
+    return [
+        parse_yyyymmdd("open_date").alias("open_date"),
+        close.alias("close_date"),
+        close.is_null().alias("is_open"),
+    ]
 
 
 def _date_rules(raw: pl.DataFrame, names: Sequence[str]) -> list[pl.DataFrame]:
@@ -190,14 +203,16 @@ def _date_rules(raw: pl.DataFrame, names: Sequence[str]) -> list[pl.DataFrame]:
     ]
 
 
-def _order_rule(raw: pl.DataFrame) -> pl.DataFrame:
-    return rule_hits(
+def _open_close_rules(raw: pl.DataFrame) -> list[pl.DataFrame]:
+    """Open and close dates that are not ``YYYYMMDD``, and a close before the open."""
+    order = rule_hits(
         raw,
         "close_date",
         parse_yyyymmdd("close_date") < parse_yyyymmdd("open_date"),
         pl.format("{} < open {}", pl.col("close_date"), pl.col("open_date")),
         "close date before open date",
     )
+    return [*_date_rules(raw, ("open_date", "close_date")), order]
 
 
 def _reserved_columns(raw: pl.DataFrame) -> tuple[list[str], list[str]]:
@@ -239,19 +254,15 @@ def read_ods_trusts(
     """
     if vintage not in TRUST_VINTAGES:
         raise ValueError(f"vintage must be one of {sorted(TRUST_VINTAGES)}, got {vintage!r}")
-    path = Path(path) if path is not None else raw_path(*TRUST_VINTAGES[vintage])
-    name = source_name(path)
-    raw = _read_ods_standard(path)
-    kept, notes = _reserved_columns(raw)
+    path = raw_or(path, *TRUST_VINTAGES[vintage])
+    name, raw, kept, notes = _read_ods_standard(path)
     frame = raw.select(
         pl.col("organisation_code").alias("org_code"),
         "name",
         pl.col("national_grouping").alias("region_code"),
         pl.col("high_level_health_geography").alias("icb_code"),
         "postcode",
-        parse_yyyymmdd("open_date").alias("open_date"),
-        parse_yyyymmdd("close_date").alias("close_date"),
-        parse_yyyymmdd("close_date").is_null().alias("is_open"),
+        *_open_close(),
         pl.when(pl.col("gor_code") == "W")
         .then(pl.lit("Wales"))
         .when(
@@ -268,7 +279,7 @@ def read_ods_trusts(
         *kept,
         "source_row",
     )
-    hits = [*_date_rules(raw, ("open_date", "close_date")), _order_rule(raw)]
+    hits = _open_close_rules(raw)
     checked = validate_with_rules(frame, TRUSTS_CONTRACT, hits, mode=mode, source=name)
     out = checked.frame
     n_unknown = out.filter(pl.col("country").is_null()).height
@@ -280,14 +291,7 @@ def read_ods_trusts(
         f"{open_eng.height} open in England with {open_eng['icb_code'].n_unique()} ICB codes"
     )
     logger.info("read %s: %s", path, notes[-1])
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant="ods-headerless-27",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    return loaded_from(path, checked, raw.height, "ods-headerless-27", notes)
 
 
 def _classify_sub_icb(name: pl.Expr, roles: pl.Expr) -> pl.Expr:
@@ -328,10 +332,8 @@ def read_ods_sub_icbs(path: str | Path | None = None, *, mode: Mode = "strict") 
         ``icb`` (RO318 or an ICB name) or ``ccg`` (pre-2022 CCGs, all closed); a row
         that fits none is a violation.
     """
-    path = Path(path) if path is not None else raw_path(*TRUST_VINTAGES["2025"][:2], "eccg.csv")
-    name = source_name(path)
-    raw = _read_ods_standard(path)
-    _, notes = _reserved_columns(raw)
+    path = raw_or(path, *TRUST_VINTAGES["2025"][:2], "eccg.csv")
+    name, raw, _, notes = _read_ods_standard(path)
     frame = raw.select(
         pl.col("organisation_code").alias("org_code"),
         "name",
@@ -339,29 +341,20 @@ def read_ods_sub_icbs(path: str | Path | None = None, *, mode: Mode = "strict") 
         pl.col("high_level_health_geography").alias("icb_code"),
         pl.col("national_grouping").alias("region_code"),
         "postcode",
-        parse_yyyymmdd("open_date").alias("open_date"),
-        parse_yyyymmdd("close_date").alias("close_date"),
-        parse_yyyymmdd("close_date").is_null().alias("is_open"),
+        *_open_close(),
         "organisation_sub_type_code",
         "source_row",
     )
     unclassified = rule_hits(
         frame, "kind", pl.col("kind").is_null(), pl.col("name"), "cannot classify this name"
     )
-    hits = [*_date_rules(raw, ("open_date", "close_date")), _order_rule(raw), unclassified]
+    hits = [*_open_close_rules(raw), unclassified]
     checked = validate_with_rules(frame, SUB_ICBS_CONTRACT, hits, mode=mode, source=name)
     out = checked.frame
     counts = out.filter("is_open").group_by("kind").len().sort("kind").iter_rows()
     notes.append(f"{out['is_open'].sum()} open: " + ", ".join(f"{n} {k}" for k, n in counts))
     logger.info("read %s: %s", path, notes[-1])
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant="ods-headerless-27",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    return loaded_from(path, checked, raw.height, "ods-headerless-27", notes)
 
 
 def read_ods_successors(path: str | Path | None = None, *, mode: Mode = "strict") -> Loaded:
@@ -382,7 +375,7 @@ def read_ods_successors(path: str | Path | None = None, *, mode: Mode = "strict"
         successors (splits, e.g. QNQ -> S0E4D, S9B9J, QRL in April 2026) and a
         successor several predecessors (mergers).
     """
-    path = Path(path) if path is not None else raw_path("ods_trusts", "succ.csv")
+    path = raw_or(path, "ods_trusts", "succ.csv")
     name = source_name(path)
     _, raw = read_csv_records(path, columns=SUCC_COLUMNS)
     frame = raw.select(
@@ -412,11 +405,4 @@ def read_ods_successors(path: str | Path | None = None, *, mode: Mode = "strict"
         f"effective dates {out['effective_date'].min()} to {out['effective_date'].max()}",
     ]
     logger.info("read %s: %s", path, notes[0])
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant="ods-succ-5",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    return loaded_from(path, checked, raw.height, "ods-succ-5", notes)

@@ -18,8 +18,8 @@ from typing import Final
 import polars as pl
 
 from ics_model.contracts import Column, Contract, Mode, require_columns
-from ics_model.data.base import Loaded, source_name
-from ics_model.data.bundled import raw_path
+from ics_model.data.base import Loaded, loaded_from, source_name
+from ics_model.data.bundled import raw_or
 from ics_model.data.readers import parse_count, read_csv_records, rule_hits, validate_with_rules
 
 logger = logging.getLogger(__name__)
@@ -102,11 +102,7 @@ def read_sub_icb_population(path: str | Path | None = None, *, mode: Mode = "str
     Row rules: every count parses (thousands separators allowed) and
     F0..F90 + M0..M90 equals Total; a row that breaks either is a violation.
     """
-    path = (
-        Path(path)
-        if path is not None
-        else raw_path("population", "ICB Population estimates 2022.csv")
-    )
+    path = raw_or(path, "population", "ICB Population estimates 2022.csv")
     name = source_name(path)
     header, raw = read_csv_records(path)
     ids: dict[str, str] = {}
@@ -161,11 +157,5 @@ def read_sub_icb_population(path: str | Path | None = None, *, mode: Mode = "str
         "sub_icb_gss holds ONS GSS codes (E38...); sub_icb_code is the ODS code from the name",
     ]
     logger.info("read %s: %s", path, notes[0])
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=raw.height,
-        variant=f"SICBL{year.group(0) if year else ''}-single-year-age",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    variant = f"SICBL{year.group(0) if year else ''}-single-year-age"
+    return loaded_from(path, checked, raw.height, variant, notes)

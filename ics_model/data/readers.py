@@ -1,17 +1,16 @@
 """Reading helpers shared by the source loaders.
 
-Text files are read with the :mod:`csv` module rather than ``polars.read_csv``,
-because the latter silently pads short records with nulls and so cannot detect a
-truncated file; every record's field count is checked. Row rules cover checks a
-:class:`~ics_model.contracts.Contract` cannot express (text that fails to parse,
-counts that do not add up) and are reported together with contract violations.
+CSV files are read by :func:`~ics_model.data.delimited.read_delimited`: polars parses
+them and every record's field count is checked (polars alone pads a short record with
+nulls, so a truncated file would pass), with faults reported by line and column. Row
+rules cover checks a :class:`~ics_model.contracts.Contract` cannot express (text that
+fails to parse, counts that do not add up) and are reported together with contract
+violations.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,32 +28,20 @@ from ics_model.contracts import (
     validate,
 )
 from ics_model.data.base import SourceReadError
+from ics_model.data.delimited import read_delimited
 
 
-def read_text(path: str | Path) -> str:
-    """The text of a (possibly gzip-compressed) UTF-8 file, BOM removed.
-
-    Raises
-    ------
-    SourceReadError
-        The file is missing, unreadable, a truncated or corrupt gzip, not UTF-8, or empty.
-    """
+def _gunzipped(path: Path) -> bytes | None:
+    """Return the decompressed bytes of a gzip file, or None for any other file."""
     try:
-        raw = Path(path).read_bytes()
+        with path.open("rb") as fh:
+            if fh.read(2) != b"\x1f\x8b":
+                return None
+        return gzip.decompress(path.read_bytes())
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SourceReadError(path, f"truncated or corrupt gzip data ({exc})") from exc
     except OSError as exc:
         raise SourceReadError(path, exc.strerror or str(exc)) from exc
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise SourceReadError(path, f"truncated or corrupt gzip data ({exc})") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceReadError(path, f"not UTF-8 text ({exc})") from exc
-    if not text.strip():
-        raise SourceReadError(path, "the file is empty")
-    return text
 
 
 def read_csv_records(
@@ -71,50 +58,43 @@ def read_csv_records(
     Returns
     -------
     (header, frame) : the column names as found in the file, and the records as
-        text with surrounding whitespace stripped and empty fields as null.
-        ``source_row`` is the record number (header = 1 when there is one).
+        text with surrounding whitespace stripped and empty fields as null; blank
+        lines (empty or whitespace) are left out. ``source_row`` is the record number
+        (header = 1 when there is one), blank lines counted.
 
     Raises
     ------
     SourceReadError
-        Unreadable file, malformed CSV, or a record whose field count differs from
-        the header's (a truncated or ragged file).
+        Unreadable or empty file, a truncated or corrupt gzip, text that is not
+        UTF-8, malformed CSV, a record whose field count differs from the header's (a
+        truncated or ragged file), duplicate column names. Faults in the text name the
+        line and the column.
     """
-    text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise SourceReadError(path, f"malformed CSV near line {reader.line_num}: {exc}") from exc
-    first = 1
+    path = Path(path)
+    read = read_delimited(
+        path,
+        data=_gunzipped(path),
+        encodings="utf-8",
+        delimiter=",",
+        columns=None if columns is None else tuple(columns),
+        extra_blank_ok=False,
+        whitespace_is_blank=True,
+    )
     if columns is None:
-        header = [h.strip() for h in records[0]]
-        records = records[1:]
-        first = 2
+        header = [h.strip() for h in read.header]
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
             raise SourceReadError(path, f"duplicate column names: {', '.join(dupes)}")
     else:
         header = list(columns)
-    width = len(header)
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for i, rec in enumerate(records):
-        if not rec or (len(rec) == 1 and not rec[0].strip()):
-            continue  # blank line
-        if len(rec) != width:
-            raise SourceReadError(
-                path,
-                f"record {i + first} has {len(rec)} fields where {width} are expected "
-                "(truncated or malformed file)",
-            )
-        rows.append(rec)
-        numbers.append(i + first)
-    frame = pl.DataFrame(rows, schema=[(h, pl.String) for h in header], orient="row")
-    frame = frame.with_columns(
-        [_blank_to_null(h) for h in header], source_row=pl.Series(numbers, dtype=pl.Int64)
+    first = read.first_row
+    frame = read.frame.rename(dict(zip(read.frame.columns, header, strict=True))).with_columns(
+        pl.int_range(first, first + pl.len(), dtype=pl.Int64).alias("source_row")
     )
-    return header, frame
+    if read.blank_lines:
+        blank = pl.int_range(pl.len()).is_in(list(read.blank_lines))
+        frame = frame.filter(~blank)
+    return header, frame.with_columns([_blank_to_null(h) for h in header])
 
 
 def _blank_to_null(name: str) -> pl.Expr:

@@ -32,16 +32,17 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Final
 
 import polars as pl
 
 from ics_model.contracts import Column, Contract, Mode, require_columns
-from ics_model.data.base import Loaded, SourceReadError, source_name
-from ics_model.data.bundled import raw_path
+from ics_model.data.base import Loaded, SourceReadError, loaded_from, source_name
+from ics_model.data.bundled import raw_or
+from ics_model.data.csv_lines import locate_fault
 from ics_model.data.readers import rule_hits, validate_with_rules
-from ics_model.data.rtt_fast import inflate_member, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -161,11 +162,10 @@ def _csv_bytes(path: Path) -> bytes:
             if len(members) != 1:
                 names = ", ".join(m.filename for m in members) or "none"
                 raise SourceReadError(path, f"expected one CSV member, found {names}")
-            member = members[0]
-        return inflate_member(path, member)
+            return archive.read(members[0])  # checks the length and the CRC-32
     except SourceReadError:
         raise
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError, zlib.error) as exc:
         raise SourceReadError(path, f"truncated or corrupt archive ({exc})") from exc
 
 
@@ -176,7 +176,10 @@ def _header(data: bytes, path: Path) -> list[str]:
         line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceReadError(path, f"header is not UTF-8 text ({exc})") from exc
-    header = next(csv.reader([line.strip("\r\n")]), [])
+    try:
+        header = next(csv.reader([line.strip("\r\n")]), [])
+    except csv.Error as exc:
+        raise SourceReadError(path, f"malformed header (line 1: {exc})") from exc
     if not any(h.strip() for h in header):
         raise SourceReadError(path, "the file is empty")
     return [h.strip() for h in header]
@@ -198,7 +201,7 @@ def _int(name: str) -> pl.Expr:
 def _scan(data: bytes, bands: list[str], header: list[str], *, typed: bool) -> pl.DataFrame:
     """The identifying columns, totals and band sums; bands read as integers when ``typed``.
 
-    The typed read parses each band column once (the fast path for NHS England's files);
+    The typed read parses each band column once (the usual path for NHS England's files);
     the text read tolerates thousands separators and counts cells that are not integers.
     """
     if typed:
@@ -216,6 +219,7 @@ def _scan(data: bytes, bands: list[str], header: list[str], *, typed: bool) -> p
         pl.scan_csv(
             io.BytesIO(data),
             infer_schema=False,
+            with_column_names=lambda names: [n.strip() for n in names],  # as _header reads them
             schema_overrides=overrides,
             encoding="utf8",
             truncate_ragged_lines=False,
@@ -261,7 +265,8 @@ def _polars_work(data: bytes, header: list[str], path: Path) -> tuple[pl.DataFra
         try:
             raw = _scan(data, bands, header, typed=False)
         except pl.exceptions.PolarsError as exc:
-            raise SourceReadError(path, f"malformed CSV ({exc})") from exc
+            where = locate_fault(data)  # the line and the column, when they can be found
+            raise SourceReadError(path, where or f"malformed CSV ({exc})") from exc
     work = raw.with_columns(
         source_row=(pl.col("_i") + 2).cast(pl.Int64),
         _total=_int(TOTAL),
@@ -281,19 +286,6 @@ def _polars_work(data: bytes, header: list[str], path: Path) -> tuple[pl.DataFra
         )
     )
     return work, rules
-
-
-def _fast_work(data: bytes, header: list[str]) -> pl.DataFrame | None:
-    """The working frame of :func:`_polars_work` from the compiled kernel, or ``None``.
-
-    Every count cell the kernel accepts is empty or plain digits, so no row has an
-    unparseable count; ``None`` (the caller then parses everything with polars) when
-    the kernel declines (see :func:`ics_model.data.rtt_fast.read_rows`).
-    """
-    rows = read_rows(data, header)
-    if rows is None:
-        return None
-    return rows.with_columns(source_row=pl.int_range(2, rows.height + 2, dtype=pl.Int64))
 
 
 def _summary(flows: pl.DataFrame) -> tuple[int, int, int, int]:
@@ -343,26 +335,17 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
 
     Notes
     -----
-    With numba installed, a well-formed extract is read by the compiled kernel of
-    :mod:`ics_model.data.rtt_fast`; any file it does not accept is parsed by polars.
-    Both give the same results.
+    polars parses the CSV, the weekly bands as integers (one typed read; cells that are
+    not plain integers, e.g. ``"1,234"``, send the file to a text read that reports
+    each one). A compiled kernel once read the bands; it went because loading it in a
+    fresh process cost more than it saved, and every command is a fresh process.
     """
-    path = (
-        Path(path)
-        if path is not None
-        else raw_path("indicators", "rtt_2026-04", "20260430-RTT-April-2026-full-extract.csv.zip")
-    )
+    path = raw_or(path, "indicators", "rtt_2026-04", "20260430-RTT-April-2026-full-extract.csv.zip")
     name = source_name(path)
     data = _csv_bytes(path)
     header = _header(data, path)
     require_columns(header, [*ID_COLUMNS, TOTAL, UNKNOWN, TOTAL_ALL], name)
-    parsed = _fast_work(data, header)
-    if parsed is None:
-        logger.debug("%s: count columns parsed by polars", name)
-        work, rules = _polars_work(data, header, path)
-    else:
-        logger.debug("%s: count columns parsed by the compiled kernel", name)
-        work, rules = parsed, []
+    work, rules = _polars_work(data, header, path)
     del data
     n_input = work.height
     part = pl.col("RTT Part Type")
@@ -455,11 +438,5 @@ def read_rtt_flows(path: str | Path | None = None, *, mode: Mode = "strict") -> 
         "regions, NONC)",
     ]
     logger.info("read %s: %d rows -> %d flows", path, n_input, out.height)
-    return Loaded(
-        frame=out,
-        source=str(path),
-        n_input_rows=n_input,
-        variant="rtt-full-extract",
-        quarantine=checked.quarantine,
-        notes=tuple(notes),
-    )
+    flows = dataclasses.replace(checked, frame=out)  # repeated keys summed
+    return loaded_from(path, flows, n_input, "rtt-full-extract", notes)

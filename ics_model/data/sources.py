@@ -8,7 +8,7 @@ source's publisher, URL, licence and vintage are written down once.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ics_model.data.bundled import raw_path
@@ -54,6 +54,47 @@ def sha256_file(path: str | Path) -> str:
 
 _OGL = "Open Government Licence v3.0"
 
+
+@dataclass(frozen=True)
+class _Publisher:
+    """What the raw files of one publisher share; :meth:`file` adds one file's own fields."""
+
+    publisher: str
+    url: str
+    licence: str
+    attribution: str
+    copied_from: str = ""
+
+    def file(self, name: str, relpath: tuple[str, ...], title: str, **own: str) -> RawSource:
+        """Return the :class:`RawSource` of one file; ``own`` (vintage, caveats, ...) wins."""
+        return RawSource(name=name, relpath=relpath, title=title, **{**asdict(self), **own})
+
+
+_ODS_FILES = "https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
+_ODS = _Publisher(
+    "NHS England Organisation Data Service",
+    _ODS_FILES + "csv-downloads/other-nhs-organisations",
+    _OGL,
+    OGL_ATTRIBUTION + " © NHS England.",
+)
+_ONS_GEOPORTAL = "https://geoportal.statistics.gov.uk/"
+_BOUNDARIES = _Publisher(
+    "Office for National Statistics (via DHSC FingertipsNext)",
+    _ONS_GEOPORTAL,
+    _OGL + " (repository MIT, © Crown copyright DHSC)",
+    OS_ATTRIBUTION,
+    "github.com/dhsc-govuk/FingertipsNext@d1600f4a frontend/fingertips-frontend/public/maps/",
+)
+_IOD = _Publisher(
+    "Ministry of Housing, Communities & Local Government",
+    "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
+    _OGL + " (repository MIT)",
+    OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+    "github.com/anetobradley/energy_flex@709f2f8b "
+    "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
+)
+_CQC_URL = "https://www.cqc.org.uk/about-us/transparency/using-cqc-data"
+
 SOURCES: dict[str, RawSource] = {
     s.name: s
     for s in (
@@ -66,7 +107,7 @@ SOURCES: dict[str, RawSource] = {
             ),
             title="CQC Latest ratings, Providers sheet (6 columns), 3 September 2018 edition",
             publisher="Care Quality Commission",
-            url="https://www.cqc.org.uk/about-us/transparency/using-cqc-data",
+            url=_CQC_URL,
             licence=_OGL,
             attribution=OGL_ATTRIBUTION + " © Care Quality Commission.",
             vintage="2018-09-03 (ratings published 2013-12-18 to 2018-08-31)",
@@ -83,7 +124,7 @@ SOURCES: dict[str, RawSource] = {
             title="GP practice Overall CQC ratings with practice IMD 2019 score and ICB name",
             publisher="Care Quality Commission; OHID Fingertips (IMD); compiled by the "
             "Health Equity Evidence Centre",
-            url="https://www.cqc.org.uk/about-us/transparency/using-cqc-data",
+            url=_CQC_URL,
             licence=_OGL + " (underlying data); compilation by HEEC, unlicensed: attribute HEEC",
             attribution=OGL_ATTRIBUTION + " © Care Quality Commission; OHID. Compiled by HEEC.",
             vintage="2024-04 (ratings published 2015-2024)",
@@ -93,56 +134,37 @@ SOURCES: dict[str, RawSource] = {
             "Some practices appear twice with different years (the later is current). "
             "Overall rating only.",
         ),
-        RawSource(
-            name="ods_etr_2025",
-            relpath=("ods_trusts", "etr_2025_jhau-nhs-spend", "etr.csv"),
-            title="ODS NHS Trusts (etr), 42-ICB geography",
-            publisher="NHS England Organisation Data Service",
-            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
-            "csv-downloads/other-nhs-organisations",
-            licence=_OGL,
-            attribution=OGL_ATTRIBUTION + " © NHS England.",
+        _ODS.file(
+            "ods_etr_2025",
+            ("ods_trusts", "etr_2025_jhau-nhs-spend", "etr.csv"),
+            "ODS NHS Trusts (etr), 42-ICB geography",
             vintage="2025 (between Jan 2025 and April 2026; exact publication date unknown)",
             copied_from="github.com/jhau/nhs-spend@e602ea98 data/etr.csv",
             caveats="Headerless, 27 columns. Care trusts (TAD, TAF, TAH, TAJ) are not in etr.",
         ),
-        RawSource(
-            name="ods_etr_2026",
-            relpath=("ods_trusts", "etr_2026-07_riyaburman", "etr.csv"),
-            title="ODS NHS Trusts (etr), April-2026 36-ICB codes",
-            publisher="NHS England Organisation Data Service",
-            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
-            "csv-downloads/other-nhs-organisations",
-            licence=_OGL,
-            attribution=OGL_ATTRIBUTION + " © NHS England.",
+        _ODS.file(
+            "ods_etr_2026",
+            ("ods_trusts", "etr_2026-07_riyaburman", "etr.csv"),
+            "ODS NHS Trusts (etr), April-2026 36-ICB codes",
             vintage="2026-07",
             copied_from="github.com/Riyaburman-analytics/UK-healthcare-analysis@be5d9213 etr.csv",
             caveats="Uses the April 2026 ICB codes (36 ICBs), for which no boundaries are "
             "embedded.",
         ),
-        RawSource(
-            name="ods_eccg_2025",
-            relpath=("ods_trusts", "etr_2025_jhau-nhs-spend", "eccg.csv"),
-            title="ODS CCGs and sub-ICB locations (eccg)",
-            publisher="NHS England Organisation Data Service",
-            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
-            "csv-downloads/other-nhs-organisations",
-            licence=_OGL,
-            attribution=OGL_ATTRIBUTION + " © NHS England.",
+        _ODS.file(
+            "ods_eccg_2025",
+            ("ods_trusts", "etr_2025_jhau-nhs-spend", "eccg.csv"),
+            "ODS CCGs and sub-ICB locations (eccg)",
             vintage="2025",
             copied_from="github.com/jhau/nhs-spend@e602ea98 data/eccg.csv",
             caveats="Headerless. Mixes sub-ICB locations, commissioning hubs, reporting "
             "entities and closed CCGs.",
         ),
-        RawSource(
-            name="ods_succ",
-            relpath=("ods_trusts", "succ.csv"),
-            title="ODS successor organisations (succ)",
-            publisher="NHS England Organisation Data Service",
-            url="https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
-            "csv-downloads/miscellaneous",
-            licence=_OGL,
-            attribution=OGL_ATTRIBUTION + " © NHS England.",
+        _ODS.file(
+            "ods_succ",
+            ("ods_trusts", "succ.csv"),
+            "ODS successor organisations (succ)",
+            url=_ODS_FILES + "csv-downloads/miscellaneous",
             vintage="2026 (latest effective date 2026-04-01)",
             copied_from="github.com/Maglehoj/42578-Project@c0ee0545 data/succ.csv",
             caveats="Headerless, 5 columns. Has no D4U1Y -> U2G6B row (Frimley sub-ICB).",
@@ -152,7 +174,7 @@ SOURCES: dict[str, RawSource] = {
             relpath=("icb_lookups", "icb_names_codes_dec_2024.csv"),
             title="Integrated Care Boards (December 2024) Names and Codes in EN",
             publisher="Office for National Statistics",
-            url="https://geoportal.statistics.gov.uk/",
+            url=_ONS_GEOPORTAL,
             licence=_OGL,
             attribution=OS_ATTRIBUTION,
             vintage="2024-12 (same 42 codes as April 2023)",
@@ -164,7 +186,7 @@ SOURCES: dict[str, RawSource] = {
             relpath=("icb_lookups", "LSOA2011_to_ICB2023.csv"),
             title="LSOA (2011) to Sub-ICB Locations to ICB (April 2023), reduced to LSOA and ICB",
             publisher="Office for National Statistics (reduced by The Strategy Unit)",
-            url="https://geoportal.statistics.gov.uk/",
+            url=_ONS_GEOPORTAL,
             licence=_OGL + " (repository CC0 1.0)",
             attribution=OS_ATTRIBUTION,
             vintage="2023-04",
@@ -172,93 +194,54 @@ SOURCES: dict[str, RawSource] = {
             "data/LSOA2011_to_ICB2023.csv",
             caveats="Sub-ICB columns were dropped by the uploader.",
         ),
-        RawSource(
-            name="icb_boundaries_2023",
-            relpath=(
+        _BOUNDARIES.file(
+            "icb_boundaries_2023",
+            (
                 "icb_boundaries",
                 "Integrated_Care_Boards_April_2023_EN_BSC_-187828753279616787.geo.json",
             ),
-            title="Integrated Care Boards (April 2023) boundaries, BSC",
-            publisher="Office for National Statistics (via DHSC FingertipsNext)",
-            url="https://geoportal.statistics.gov.uk/",
-            licence=_OGL + " (repository MIT, © Crown copyright DHSC)",
-            attribution=OS_ATTRIBUTION,
+            "Integrated Care Boards (April 2023) boundaries, BSC",
             vintage="2023-04",
-            copied_from="github.com/dhsc-govuk/FingertipsNext@d1600f4a "
-            "frontend/fingertips-frontend/public/maps/",
             caveats="Super-generalised (200 m), clipped to the coastline; 42 ICBs; not the "
             "April 2026 mergers.",
         ),
-        RawSource(
-            name="sub_icb_boundaries_2023",
-            relpath=(
-                "icb_boundaries",
-                "NHS_SubICB_April_2023_EN_BSC_8040841744469859785.geo.json",
-            ),
-            title="Sub-ICB Locations (April 2023) boundaries, BSC",
-            publisher="Office for National Statistics (via DHSC FingertipsNext)",
-            url="https://geoportal.statistics.gov.uk/",
-            licence=_OGL + " (repository MIT, © Crown copyright DHSC)",
-            attribution=OS_ATTRIBUTION,
+        _BOUNDARIES.file(
+            "sub_icb_boundaries_2023",
+            ("icb_boundaries", "NHS_SubICB_April_2023_EN_BSC_8040841744469859785.geo.json"),
+            "Sub-ICB Locations (April 2023) boundaries, BSC",
             vintage="2023-04",
-            copied_from="github.com/dhsc-govuk/FingertipsNext@d1600f4a "
-            "frontend/fingertips-frontend/public/maps/",
             caveats="106 sub-ICB locations, super-generalised.",
         ),
-        RawSource(
-            name="region_boundaries_2024",
-            relpath=(
+        _BOUNDARIES.file(
+            "region_boundaries_2024",
+            (
                 "icb_boundaries",
                 "NHS_England_Regions_January_2024_EN_BSC_7500404208533377417.geo.json",
             ),
-            title="NHS England Regions (January 2024) boundaries, BSC",
-            publisher="Office for National Statistics (via DHSC FingertipsNext)",
-            url="https://geoportal.statistics.gov.uk/",
-            licence=_OGL + " (repository MIT, © Crown copyright DHSC)",
-            attribution=OS_ATTRIBUTION,
+            "NHS England Regions (January 2024) boundaries, BSC",
             vintage="2024-01",
-            copied_from="github.com/dhsc-govuk/FingertipsNext@d1600f4a "
-            "frontend/fingertips-frontend/public/maps/",
             caveats="7 regions, super-generalised.",
         ),
-        RawSource(
-            name="imd2019",
-            relpath=("deprivation", "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
-            title="English indices of deprivation 2019, File 1 (IMD rank and decile by LSOA 2011)",
-            publisher="Ministry of Housing, Communities & Local Government",
-            url="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
-            licence=_OGL + " (repository MIT)",
-            attribution=OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+        _IOD.file(
+            "imd2019",
+            ("deprivation", "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
+            "English indices of deprivation 2019, File 1 (IMD rank and decile by LSOA 2011)",
             vintage="2019 (IoD2019; IoD2025 on 2021 LSOAs exists but is not embedded)",
-            copied_from="github.com/anetobradley/energy_flex@709f2f8b "
-            "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
             caveats="UTF-8 with BOM; ranks have thousands separators. Rank 1 / decile 1 = most "
             "deprived. Scores (File 5) not included.",
         ),
-        RawSource(
-            name="iod2019_domains",
-            relpath=("deprivation", "File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"),
-            title="English indices of deprivation 2019, File 2 (domains of deprivation)",
-            publisher="Ministry of Housing, Communities & Local Government",
-            url="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
-            licence=_OGL + " (repository MIT)",
-            attribution=OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+        _IOD.file(
+            "iod2019_domains",
+            ("deprivation", "File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"),
+            "English indices of deprivation 2019, File 2 (domains of deprivation)",
             vintage="2019",
-            copied_from="github.com/anetobradley/energy_flex@709f2f8b "
-            "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
             caveats="UTF-8 with BOM. Kept for domain-level inequality work.",
         ),
-        RawSource(
-            name="iod2019_population",
-            relpath=("deprivation", "File_6_-_IoD2019_Population_Denominators.csv.gz"),
-            title="English indices of deprivation 2019, File 6 (population denominators)",
-            publisher="Ministry of Housing, Communities & Local Government",
-            url="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
-            licence=_OGL + " (repository MIT)",
-            attribution=OGL_ATTRIBUTION + " © Crown copyright MHCLG.",
+        _IOD.file(
+            "iod2019_population",
+            ("deprivation", "File_6_-_IoD2019_Population_Denominators.csv.gz"),
+            "English indices of deprivation 2019, File 6 (population denominators)",
             vintage="2019 (populations mid-2015, excluding prisoners)",
-            copied_from="github.com/anetobradley/energy_flex@709f2f8b "
-            "02-EnergyModel/Energy_Intensity_Analysis/data/imd/",
             caveats="UTF-8 with BOM; thousands separators ('1,296').",
         ),
         RawSource(

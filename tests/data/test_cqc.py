@@ -663,48 +663,65 @@ def test_rows_are_conserved_and_keys_unique(rows):
         "providers_2021_csv",
     ],
 )
-def test_fast_csv_path_equals_the_record_by_record_path(fx, name, monkeypatch):
-    from polars.testing import assert_frame_equal
+def test_csv_fixtures_read_as_the_csv_module_reads_them(fx, name):
+    import csv
+    import io
 
     import ics_model.data.cqc_tables as tables
 
-    def empty_as_null(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(pl.col(pl.String).replace("", None))
-
-    fast = tables.read_csv(fx[name])
-    fast_loaded = read_cqc_ratings(fx[name], mode="lenient")
-    text, _ = tables.decode(fx[name], fx[name].read_bytes())
-    assert tables.fast_csv_frame(text.encode(), ",") is not None  # these plain files take it
-    monkeypatch.setattr(tables, "fast_csv_frame", lambda *a: None)
-    slow = tables.read_csv(fx[name])
-    assert_frame_equal(empty_as_null(fast.frame), empty_as_null(slow.frame))
-    assert fast.notes == slow.notes
-    slow_loaded = read_cqc_ratings(fx[name], mode="lenient")
-    for part in ("frame", "quarantine", "superseded"):
-        assert_frame_equal(getattr(fast_loaded, part), getattr(slow_loaded, part))
-    assert (fast_loaded.variant, fast_loaded.notes) == (slow_loaded.variant, slow_loaded.notes)
+    table = tables.read_csv(fx[name])
+    encoding = {"locations_csv_bom": "utf-8-sig", "locations_csv_cp1252": "cp1252"}
+    text = fx[name].read_bytes().decode(encoding.get(name, "utf-8"))
+    header, *records = csv.reader(io.StringIO(text, newline=""), strict=True)
+    assert table.frame.columns == [*header, "source_row"]
+    expected = [(*(v or None for v in rec), i) for i, rec in enumerate(records, start=2)]
+    assert table.frame.rows() == expected
+    assert table.notes == (f"CSV decoded as {encoding.get(name, 'utf-8')}",)
 
 
-def test_fast_csv_path_declines_what_it_cannot_check():
-    from ics_model.data.cqc_tables import fast_csv_frame
+@pytest.mark.parametrize(
+    ("data", "rows"),
+    [
+        (b'a,b\n"x\ny",1\n', [("x\ny", "1", 2)]),  # a quoted line break
+        (b"a,b\n1,2\n\n3,4\n", [("1", "2", 2), (None, None, 3), ("3", "4", 4)]),  # blank line
+        (b"a,b\n1,2\n\n", [("1", "2", 2), (None, None, 3)]),  # a blank last line
+        (b"a,b\n1,\n2,3\n", [("1", None, 2), ("2", "3", 3)]),  # an empty last cell
+        (b'a,b\n"1,",\n2,3\n', [("1,", None, 2), ("2", "3", 3)]),
+        (b"a,b\n1,2\n3,4,\n", [("1", "2", 2), ("3", "4", 3)]),  # a blank extra field: cut
+        (b'a,b\n"1,5", x \n"",y\n,z\n', [("1,5", " x ", 2), ("", "y", 3), (None, "z", 4)]),
+    ],
+)
+def test_csv_structure_accepted(tmp_path, data, rows):
+    import ics_model.data.cqc_tables as tables
 
-    assert fast_csv_frame(b'a,b\n"x\ny",1\n', ",") is None  # a quoted line break
-    assert fast_csv_frame(b"a,b\n1,2\n\n3,4\n", ",") is None  # a blank line
-    assert fast_csv_frame(b"a,b\n1,2\n\n", ",") is None  # a blank last line
-    assert fast_csv_frame(b"a,b\n1,2\n3\n", ",") is None  # a short record
-    assert fast_csv_frame(b"a,b,c\n1,2\n3,4,5,\n", ",") is None  # short and long records
-    assert fast_csv_frame(b'a,b,c\n"1,2",3\n4,5,6\n', ",") is None  # short, comma in quotes
-    assert fast_csv_frame(b"a,b\n1,2\n3,4,\n", ",") is None  # a record with an extra field
-    assert fast_csv_frame(b"a,a\n1,2\n", ",") is None  # duplicate header
-    assert fast_csv_frame(b"a,b\n1,\xe9\n", ",") is None  # not UTF-8
-    assert fast_csv_frame(b'a,b\n1,"2\n', ",") is None  # an unclosed quote
-    # an empty last cell is not a short record: proved by counting the delimiters
-    assert fast_csv_frame(b"a,b\n1,\n2,3\n", ",").rows() == [("1", None, 2), ("2", "3", 3)]
-    assert fast_csv_frame(b'a,b\n"1,",\n2,3\n', ",").rows() == [("1,", None, 2), ("2", "3", 3)]
-    assert fast_csv_frame(b'a,b\n"1,"\n2,3\n', ",") is None  # short, comma in quotes
-    out = fast_csv_frame(b'a,b\n"1,5", x \n"",y\n,z\n', ",")  # cells are trimmed later
-    assert out is not None
-    assert out.rows() == [("1,5", " x ", 2), ("", "y", 3), (None, "z", 4)]
-    out = fast_csv_frame(b'"a,1",b\r\n"x ""y"", z",\r\n3,4', ",")
-    assert out is not None and out.columns == ["a,1", "b", "source_row"]
-    assert out.rows() == [('x "y", z', None, 2), ("3", "4", 3)]
+    path = tmp_path / "ok.csv"
+    path.write_bytes(data)
+    assert tables.read_csv(path).frame.rows() == rows
+
+
+def test_csv_repeated_and_quoted_headers(tmp_path):
+    import ics_model.data.cqc_tables as tables
+
+    path = tmp_path / "h.csv"
+    path.write_bytes(b'"a,1",b,b\r\n"x ""y"", z",,w\r\n3,4,5')
+    table = tables.read_csv(path)
+    assert table.frame.columns == ["a,1", "b", "b_1", "source_row"]
+    assert table.frame.rows() == [('x "y", z', None, "w", 2), ("3", "4", "5", 3)]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"a,b\n1,2\n3\n", r"row 3 has 1 fields, header has 2 \(line 3: column 2 \('b'\)"),
+        (b"a,b,c\n1,2\n3,4,5,\n", r"row 2 has 2 fields, header has 3 \(line 2: column 3"),
+        (b'a,b,c\n"1,2",3\n4,5,6\n', r"row 2 has 2 fields, header has 3 \(line 2"),
+        (b"a,b\n1,2\n3,4,x\n", r"row 3 has 3 fields, header has 2: line 3, column 3 holds 'x'"),
+        (b'a,b\n1,"2\n', r"a quoted field that is never closed: line 2, column 3"),
+        (b"a,b\n1,\xe9\x00\n", r"binary content \(NUL bytes\), not CSV text: line 2, column 4"),
+    ],
+)
+def test_csv_structure_refused_with_line_and_column(tmp_path, data, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(data)
+    with pytest.raises(SourceReadError, match=r"bad\.csv: " + message):
+        read_cqc_ratings(path)

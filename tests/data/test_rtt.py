@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+import tempfile
 import zipfile
+from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ics_model.contracts import DataContractError
 from ics_model.data.base import SourceReadError
@@ -214,3 +219,198 @@ def test_waits_over_18_and_52_weeks_match_a_direct_sum_of_the_bands():
     assert flows["over_18_weeks"].sum() == band_total(18) == 2_500_575
     assert flows["over_52_weeks"].sum() == band_total(52) == 100_665
     assert (flows["over_18_weeks"] <= flows["pathways"]).all()
+
+
+# ----------------------------------------------------------------------------- malformed files
+
+GOOD = line("Part_2", ("5", "5", "", "", "", "10"))
+TRUST = "BARTS HEALTH NHS TRUST"
+
+
+@pytest.mark.parametrize(
+    ("rows", "eol", "outcome"),
+    [
+        # counts that are not plain integers: the text read reports the row
+        pytest.param([*ROWS, GOOD.replace(",5,5,", ',"1,234",5,')], "\n", "row", id="thousands"),
+        pytest.param([*ROWS, GOOD.replace(",5,5,", ",-1,5,")], "\n", "row", id="negative"),
+        pytest.param([*ROWS, GOOD.replace(",5,5,", ",1.0,5,")], "\n", "row", id="decimal"),
+        pytest.param([*ROWS, GOOD.replace(",5,5,", ",x,5,")], "\n", "row", id="text"),
+        pytest.param([*ROWS, GOOD.replace(",10", ",1" + "0" * 19)], "\n", "row", id="too-long"),
+        pytest.param([*ROWS, GOOD.rsplit(",", 1)[0]], "\n", "row", id="short-row"),
+        pytest.param([*ROWS, ""], "\n", "row", id="blank-last-line"),
+        # read as they are
+        pytest.param([*ROWS, GOOD.replace(",5,5,", ", 5,5,")], "\n", "ok", id="space"),
+        pytest.param([*ROWS, GOOD.replace(",5,5,", ',"5",5,')], "\n", "ok", id="quoted-number"),
+        pytest.param([*ROWS, GOOD.replace(",10", ",10 ")], "\n", "ok", id="trailing-space"),
+        pytest.param(
+            [*ROWS, GOOD.replace(TRUST, '"BARTS\nHEALTH"')], "\n", "ok", id="quoted-newline"
+        ),
+        pytest.param([], "\n", "ok", id="header-only"),
+        # the file's structure: a read error naming the line and the column
+        pytest.param([*ROWS, GOOD + ",0"], "\n", "line 9, column 20", id="extra-field"),
+        pytest.param([*ROWS, GOOD + ","], "\n", "line 9, column 20", id="trailing-comma"),
+        pytest.param(
+            [*ROWS, GOOD.replace("BARTS", 'BA"RTS')], "\n", "line 9, column 52", id="stray-quote"
+        ),
+        pytest.param(
+            [*ROWS, GOOD.replace(TRUST, f'"{TRUST}"X')], "\n", "line 9, column 74", id="after-quote"
+        ),
+        pytest.param(
+            [*ROWS, GOOD.replace("BARTS", '"BARTS')], "\n", "line 9, column 50", id="open-quote"
+        ),
+        pytest.param(ROWS, "\r", "line 1", id="cr-only"),
+    ],
+)
+def test_malformed_files_raise_only_documented_errors(tmp_path, rows, eol, outcome):
+    path = tmp_path / "rtt.csv"
+    path.write_bytes((eol.join([HEADER, *rows]) + eol).encode())
+    if outcome == "ok":
+        loaded = read_rtt_flows(path)
+        assert loaded.n_input_rows == len(rows) and loaded.quarantine.is_empty()
+    elif outcome == "row":
+        with pytest.raises(DataContractError) as err:
+            read_rtt_flows(path)
+        assert set(err.value.violations["row"].drop_nulls().to_list()) == {len(rows) + 1}
+        lenient = read_rtt_flows(path, mode="lenient")
+        assert lenient.quarantine["source_row"].to_list() == [len(rows) + 1]
+    else:
+        for mode in ("strict", "lenient"):
+            with pytest.raises(SourceReadError, match=rf"rtt\.csv: .*{outcome}"):
+                read_rtt_flows(path, mode=mode)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(HEADER.replace("Total All", " Total All"), id="padded-name"),
+        pytest.param(HEADER.replace("Period", '"Period"'), id="quoted-name"),
+        pytest.param(HEADER.replace("Total,", "Total,Notes,"), id="unknown-column"),
+        pytest.param(
+            ",".join([*BANDS[:1], *HEADER.split(",")[:13], *HEADER.split(",")[14:]]),
+            id="band-first",
+        ),
+    ],
+)
+def test_header_variants_are_read(tmp_path, header):
+    rows = ROWS
+    if "Notes" in header:  # an empty Notes cell before the last two
+        rows = [",".join([r.rsplit(",", 2)[0], "", *r.rsplit(",", 2)[1:]]) for r in ROWS]
+    if header.startswith(BANDS[0]):  # the first band moved to the front
+        rows = [",".join([r.split(",")[13], *r.split(",")[:13], *r.split(",")[14:]]) for r in ROWS]
+    path = tmp_path / "rtt.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    assert read_rtt_flows(path).frame["pathways"].to_list() == [4, 2, 10, 3, 7, 1, 2]
+
+
+def test_bom_crlf_and_every_text_field_empty(tmp_path):
+    path = tmp_path / "rtt.csv.zip"
+    empty = ",".join([""] * len(ID_COLUMNS) + ["1", "0", "0", "", "", "1"])
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        data = "\r\n".join([HEADER, *ROWS]) + "\r\n"
+        archive.writestr("rtt.csv", b"\xef\xbb\xbf" + data.encode())
+    assert read_rtt_flows(path).frame["pathways"].sum() == 29
+    plain = tmp_path / "empty_fields.csv"
+    plain.write_text("\n".join([HEADER, empty, empty]) + "\n", encoding="utf-8")
+    with pytest.raises(DataContractError, match="null in a non-nullable column"):
+        read_rtt_flows(plain)
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2]
+)
+def test_zip_members_of_every_method_are_read(tmp_path, compression):
+    path = tmp_path / "rtt.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__MACOSX/._rtt.csv", b"junk", compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("rtt.csv", "\r\n".join([HEADER, *ROWS]), compress_type=compression)
+    assert read_rtt_flows(path).frame["pathways"].sum() == 29
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_zip_member_with_a_flipped_byte(tmp_path, compression):
+    path = tmp_path / "rtt.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("rtt.csv", "\r\n".join([HEADER, *ROWS * 40]), compress_type=compression)
+        info = archive.getinfo("rtt.csv")
+    raw = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack_from("<HH", raw, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    raw[start + info.compress_size // 2] ^= 0x55
+    path.write_bytes(bytes(raw))
+    with pytest.raises(SourceReadError, match=r"rtt\.csv\.zip: truncated or corrupt archive"):
+        read_rtt_flows(path)
+
+
+# ----------------------------------------------------------------------------- property
+
+WIDE_BANDS = [
+    "Gt 00 To 01 Weeks SUM 1",
+    "Gt 17 To 18 Weeks SUM 1",
+    "Gt 18 To 19 Weeks SUM 1",
+    "Gt 51 To 52 Weeks SUM 1",
+    "Gt 52 To 53 Weeks SUM 1",
+    "Gt 104 Weeks SUM 1",
+]
+WIDE = [*ID_COLUMNS, *WIDE_BANDS, "Total", "Patients with unknown clock start date", "Total All"]
+BAD_CELLS = ['"1,234"', "-1", "1.0", "x", "1" + "0" * 19]
+
+
+@st.composite
+def rtt_file(draw):
+    """A small RTT CSV whose counts follow the part rules, maybe with one bad count cell.
+
+    Returns (bytes, expected pathways, over-18 and over-52 sums, or None if corrupted).
+    """
+    rows, expected = [], []
+    for k in range(draw(st.integers(0, 8))):
+        part = draw(st.sampled_from(PART_TYPES))
+        bands = draw(st.lists(st.integers(0, 40), min_size=6, max_size=6))
+        unknown = draw(st.integers(0, 3))
+        if part in ("Part_1A", "Part_1B"):
+            counts = [*map(str, bands), str(sum(bands)), str(unknown), str(sum(bands) + unknown)]
+            total = sum(bands) + unknown
+        elif part == "Part_3":
+            total = draw(st.integers(0, 99))
+            counts = [*([""] * 6), "", "", str(total)]
+        else:
+            counts = [*map(str, bands), "", "", str(sum(bands))]
+            total = sum(bands)
+        # zero bands are sometimes left empty
+        counts = [
+            "" if c == "0" and i < 6 and draw(st.booleans()) else c for i, c in enumerate(counts)
+        ]
+        name = draw(st.sampled_from(['"Trauma, Orthopaedic"', "Other", '"A ""B"" C"']))
+        tf = f"C_{100 + k:03d},{name}"
+        rows.append(",".join(["RTT-April-2026", PROVIDER, SUB_ICB, part, DESCRIPTION[part], tf]))
+        rows[-1] += "," + ",".join(counts)
+        over = (None, None) if part == "Part_3" else (sum(bands[2:]), sum(bands[4:]))
+        expected.append((total, *over))
+    if rows and draw(st.booleans()):
+        k = draw(st.integers(0, len(rows) - 1))
+        cells = rows[k].rsplit(",", 9)
+        cells[draw(st.integers(1, 9))] = draw(st.sampled_from(BAD_CELLS))
+        rows[k] = ",".join(cells)
+        expected = None
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    return (eol.join([",".join(WIDE), *rows]) + eol).encode(), expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rtt_file(), st.booleans())
+def test_generated_extracts(case, zipped):
+    data, expected = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("rtt.csv.zip" if zipped else "rtt.csv")
+        if zipped:
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("rtt.csv", data)
+        else:
+            path.write_bytes(data)
+        try:
+            frame = read_rtt_flows(path).frame
+        except DataContractError as exc:
+            assert expected is None, str(exc)  # only a corrupted cell breaks a rule
+            return
+    got = frame.select("pathways", "over_18_weeks", "over_52_weeks").rows()
+    if expected is not None:
+        assert got == expected
