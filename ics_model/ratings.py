@@ -42,12 +42,8 @@ KEY_QUESTIONS: Final[tuple[str, ...]] = get_args(KeyQuestion)
 KeyQuestionEnum: Final = pl.Enum(list(KEY_QUESTIONS))
 
 #: Why a rating cell holds no rating.
-RATING_STATUSES: Final[tuple[str, ...]] = (
-    "rated",
-    "insufficient_evidence",
-    "not_rated",
-    "missing",
-)
+RatingStatus = Literal["rated", "insufficient_evidence", "not_rated", "missing"]
+RATING_STATUSES: Final[tuple[str, ...]] = get_args(RatingStatus)
 RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
 
 #: A sector whose units are rated providers: NHS trusts and GP practices, the

@@ -1,0 +1,1 @@
+"""Loaders of the embedded and user-supplied sources, one module per source."""

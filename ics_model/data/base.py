@@ -52,7 +52,7 @@ def loaded_from(
 
 
 def source_name(path: str | Path) -> str:
-    """The file name used in messages and reports."""
+    """Return the file name used in messages and reports."""
     return Path(path).name
 
 

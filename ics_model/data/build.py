@@ -118,7 +118,7 @@ def check_processed(folder: str | Path | None = None) -> list[str]:
 
 
 def sources_table() -> str:
-    """The Markdown provenance table (one row per raw source) for ``datasets/README.md``."""
+    """Return the Markdown provenance table (one row per raw source) for ``datasets/README.md``."""
     rows = [
         "| source | file | publisher | original source | licence | vintage | rows | sha256 |",
         "|---|---|---|---|---|---|---|---|",
@@ -146,7 +146,7 @@ def readme_with_sources_table(text: str) -> str:
 
 
 def raw_row_counts() -> dict[str, int]:
-    """Data rows (or features) in each raw source, counted by its loader."""
+    """Count the data rows (or features) in each raw source with its loader."""
     counts = {
         "cqc_trust_ratings_2018": cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")).n_input_rows,
         "cqc_gp_practices_2024": cqc.read_gp_practices(_p("cqc_gp_practices_2024")).n_input_rows,

@@ -33,13 +33,13 @@ def _first_existing(env: str, inside: str, beside: str) -> Path:
 
 @cache
 def datasets_dir() -> Path:
-    """The embedded ``datasets/`` folder (``raw/``, ``processed/``, ``README.md``)."""
+    """Return the embedded ``datasets/`` folder (``raw/``, ``processed/``, ``README.md``)."""
     return _first_existing("ICS_MODEL_DATASETS", "_datasets", "datasets")
 
 
 @cache
 def configs_dir() -> Path:
-    """The shipped ``configs/`` folder."""
+    """Return the shipped ``configs/`` folder."""
     return _first_existing("ICS_MODEL_CONFIGS", "_configs", "configs")
 
 

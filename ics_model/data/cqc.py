@@ -176,7 +176,7 @@ GP_PRACTICES: Final = Contract(
 
 
 def sheet_named(path: str | Path, wanted: str) -> str | None:
-    """The sheet of a workbook called ``wanted`` (case-insensitive), or None.
+    """Return the sheet of a workbook called ``wanted`` (case-insensitive), or None.
 
     None for CSV files and workbooks without such a sheet, so that
     ``read_cqc_ratings(path, sheet=sheet_named(path, "Providers"))`` reads the Providers

@@ -1,5 +1,4 @@
-"""Reading CQC ratings tables: CSV (UTF-8, BOM, cp1252, UTF-16) through polars, XLSX and ODS
-through calamine.
+"""Read CQC ratings tables: CSV (UTF-8, BOM, cp1252, UTF-16) via polars, XLSX/ODS via calamine.
 
 Shared by the CQC loaders in :mod:`ics_model.data.cqc`: every cell is read as text
 (only date columns may arrive as date cells), headers are matched by name
@@ -66,6 +65,7 @@ def norm_header(header: str) -> str:
 
 
 def file_format(path: Path) -> str:
+    """Return the file's format (``xlsx``, ``ods`` or ``csv``), by suffix or its first bytes."""
     if path.suffix.lower() in _SPREADSHEETS:
         return _SPREADSHEETS[path.suffix.lower()]
     try:
@@ -101,6 +101,7 @@ def _numbered(frame: pl.DataFrame, header: Sequence[str]) -> pl.DataFrame:
 
 
 def pick_sheet(path: Path, names: Sequence[str], sheet: str | None) -> str:
+    """Return the sheet to read: ``sheet`` (case-insensitive) or the default choice."""
     lookup = {n.strip().lower(): n for n in names}
     if sheet is not None:
         if sheet.strip().lower() in lookup:
@@ -205,7 +206,7 @@ def map_headers(headers: Sequence[str], patterns: Mapping[str, str], source: str
 def text_frame(
     table: pl.DataFrame, mapping: Mapping[str, str], names: Sequence[str], nulls: Sequence[str] = ()
 ) -> tuple[pl.DataFrame, int]:
-    """The file's text under canonical names (trimmed; empty or ``nulls`` -> null), ``_index``.
+    """Return the file's text under canonical names (trimmed; ``nulls`` -> null), ``_index``.
 
     Wholly blank rows (every cell of the file empty or whitespace, mapped or not) are
     dropped and counted: returns ``(text, n_blank)``. Only rows whose mapped cells
@@ -254,6 +255,7 @@ def distinct_values(text: pl.DataFrame, column: str, exprs: Mapping[str, pl.Expr
 
 
 def date_from_text(col: str) -> pl.Expr:
+    """Parse ISO (``2018-09-03``) or UK (``03/09/2018``) dates in ``col``; null otherwise."""
     s = pl.col(col)
     iso = s.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})").str.to_date("%Y-%m-%d", strict=False)
     dmy = s.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})").str.to_date("%d/%m/%Y", strict=False)
@@ -261,6 +263,7 @@ def date_from_text(col: str) -> pl.Expr:
 
 
 def yes_no(col: str) -> pl.Expr:
+    """Parse yes/no flags (``Y``, ``Yes``, ``TRUE``, ``N`` ...) in ``col``; null otherwise."""
     flags = {"y": True, "yes": True, "true": True, "n": False, "no": False, "false": False}
     return (
         pl.col(col).str.to_lowercase().replace_strict(flags, default=None, return_dtype=pl.Boolean)

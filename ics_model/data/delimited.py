@@ -58,7 +58,7 @@ UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
 
 @dataclass(frozen=True)
 class Delimited:
-    """A delimited text file read as text.
+    r"""A delimited text file read as text.
 
     Attributes
     ----------
@@ -97,7 +97,7 @@ def byte_position(data: bytes | mmap.mmap, offset: int, encoding: str = "utf-8")
 
 @contextmanager
 def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
-    """The bytes of ``path``, memory-mapped (an empty file as ``b""``)."""
+    """Return the bytes of ``path``, memory-mapped (an empty file as ``b""``)."""
     try:
         with path.open("rb") as fh:
             if path.stat().st_size == 0:
@@ -213,7 +213,7 @@ def read_delimited(
     extra_blank_ok: bool = True,
     whitespace_is_blank: bool = False,
 ) -> Delimited:
-    """Read a delimited text file strictly, every record as text (see the module notes).
+    r"""Read a delimited text file strictly, every record as text (see the module notes).
 
     Parameters
     ----------

@@ -19,6 +19,7 @@ import polars as pl
 from ics_model.contracts import Column, Contract, Mode, require_columns
 from ics_model.data.base import Loaded, loaded_from, source_name
 from ics_model.data.bundled import raw_or
+from ics_model.data.geography import LSOA11_PATTERN
 from ics_model.data.readers import parse_count, read_csv_records, rule_hits, validate_with_rules
 
 logger = logging.getLogger(__name__)
@@ -47,13 +48,23 @@ POPULATION_COLUMNS: Final[dict[str, str]] = {
 
 _POP = [c for c in POPULATION_COLUMNS.values() if c.startswith("population_")]
 
+#: the IMD 2019 quintile column, wherever a frame carries one.
+IMD_QUINTILE: Final = Column(
+    "imd_quintile",
+    pl.Int8,
+    nullable=False,
+    min_value=1,
+    max_value=5,
+    description="IMD 2019 quintile, (decile + 1) // 2; 1 = most deprived 20%",
+)
+
 IMD_CONTRACT: Final = Contract(
     name="imd2019_lsoa11",
     description="IoD2019 IMD rank/decile per 2011 LSOA with mid-2015 populations.",
     key=("lsoa11_code",),
     columns=(
-        Column("lsoa11_code", pl.String, nullable=False, pattern=r"E01[0-9]{6}"),
-        Column("lsoa11_name", pl.String, nullable=False),
+        Column.text("lsoa11_code", "2011 LSOA code", pattern=LSOA11_PATTERN),
+        Column.text("lsoa11_name", "2011 LSOA name"),
         Column("lad19_code", pl.String, nullable=False, pattern=r"E0[6-9][0-9]{6}"),
         Column("lad19_name", pl.String, nullable=False),
         Column("imd_rank", pl.Int32, nullable=False, min_value=1, description="1 = most deprived"),
@@ -65,14 +76,7 @@ IMD_CONTRACT: Final = Contract(
             max_value=10,
             description="1 = most deprived 10%",
         ),
-        Column(
-            "imd_quintile",
-            pl.Int8,
-            nullable=False,
-            min_value=1,
-            max_value=5,
-            description="(decile + 1) // 2; 1 = most deprived 20%",
-        ),
+        IMD_QUINTILE,
         *[Column(c, pl.Int64, nullable=False, min_value=0) for c in _POP],
         Column("source_row", pl.Int64, nullable=False, description="record in File 1"),
     ),

@@ -48,12 +48,7 @@ ICB_CODES_CONTRACT: Final = Contract(
         Column("icb_gss", pl.String, nullable=False, pattern=ICB_GSS_PATTERN),
         Column("icb_code", pl.String, nullable=False, pattern=r"Q[A-Z0-9]{2}"),
         Column("icb_name", pl.String, nullable=False),
-        Column(
-            "icb_short_name",
-            pl.String,
-            nullable=False,
-            description="name without 'NHS ' and ' Integrated Care Board'",
-        ),
+        Column.text("icb_short_name", "name without 'NHS ' and ' Integrated Care Board'"),
         Column("source_row", pl.Int64, nullable=False),
     ),
 )
@@ -118,7 +113,7 @@ _LSOA_ICB_HEADERS: Final = {
 
 
 def _find_column(found: list[str], regex: str) -> str | None:
-    """The first column whose name matches ``regex`` in full, case-insensitively."""
+    """Return the first column whose name matches ``regex`` in full, case-insensitively."""
     for name in found:
         if re.fullmatch(regex, name, flags=re.IGNORECASE):
             return name
@@ -135,7 +130,7 @@ def _resolve(found: list[str], wanted: dict[str, tuple[str, str]], source: str) 
 
 
 def _year(column: str) -> str:
-    """The two-digit vintage in an ONS column name (``ICB24CD`` -> ``"24"``)."""
+    """Return the two-digit vintage in an ONS column name (``ICB24CD`` -> ``"24"``)."""
     m = re.search(r"(\d{2})(?:CDH?|NM)$", column, flags=re.IGNORECASE)
     return m.group(1) if m else "??"
 

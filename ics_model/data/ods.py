@@ -295,7 +295,7 @@ def read_ods_trusts(
 
 
 def _classify_sub_icb(name: pl.Expr, roles: pl.Expr) -> pl.Expr:
-    """The kind of an ``eccg`` organisation, from its ODS roles first and its name second."""
+    """Return the kind of an ``eccg`` organisation, from its ODS roles first and its name second."""
     r = roles.fill_null("")
     has = lambda code: r.str.contains(rf"(?:^|\|){code}(?:\||$)")  # noqa: E731
     return (

@@ -53,12 +53,8 @@ SUB_ICB_POPULATION_CONTRACT: Final = Contract(
     key=("sub_icb_gss",),
     columns=(
         Column("sub_icb_gss", pl.String, nullable=False, pattern=r"E38[0-9]{6}"),
-        Column(
-            "sub_icb_code",
-            pl.String,
-            nullable=False,
-            pattern=r"[A-Z0-9]{3}(?:[A-Z0-9]{2})?",
-            description="ODS code, from the name suffix",
+        Column.text(
+            "sub_icb_code", "ODS code, from the name suffix", pattern=r"[A-Z0-9]{3}(?:[A-Z0-9]{2})?"
         ),
         Column("sub_icb_name", pl.String, nullable=False),
         Column("icb_gss", pl.String, nullable=False, pattern=r"E54[0-9]{6}"),

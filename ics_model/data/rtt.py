@@ -132,7 +132,7 @@ Rule = tuple[str, pl.Expr, pl.Expr, str]
 
 
 def bands_from(header: list[str], weeks: int) -> list[str]:
-    """The weekly band columns whose lower edge is at least ``weeks`` (e.g. 18)."""
+    """Return the weekly band columns whose lower edge is at least ``weeks`` (e.g. 18)."""
     out = []
     for h in header:
         m = _BAND_LOWER.match(h)
@@ -142,7 +142,7 @@ def bands_from(header: list[str], weeks: int) -> list[str]:
 
 
 def _csv_bytes(path: Path) -> bytes:
-    """The CSV bytes: the single ``.csv`` member of a zip (``__MACOSX/`` ignored) or the file."""
+    """Return the CSV bytes: a zip's single ``.csv`` member (``__MACOSX/`` ignored) or the file."""
     if not path.is_file():
         raise SourceReadError(path, "no such file")
     try:
@@ -199,7 +199,7 @@ def _int(name: str) -> pl.Expr:
 
 
 def _scan(data: bytes, bands: list[str], header: list[str], *, typed: bool) -> pl.DataFrame:
-    """The identifying columns, totals and band sums; bands read as integers when ``typed``.
+    """Return the identifying columns, totals and band sums; bands read as integers when ``typed``.
 
     The typed read parses each band column once (the usual path for NHS England's files);
     the text read tolerates thousands separators and counts cells that are not integers.

@@ -40,6 +40,7 @@ class RawSource:
 
     @property
     def path(self) -> Path:
+        """Return the raw file's path in the embedded ``datasets/raw``."""
         return raw_path(*self.relpath)
 
 

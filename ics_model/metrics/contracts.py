@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
-import polars as pl
-
 from ics_model.contracts import Column, Contract
+from ics_model.data.deprivation import IMD_QUINTILE
 from ics_model.data.ods import ICB_CODE_PATTERN
 
 _WILSON_LOWER: Final = "95% Wilson lower limit"
@@ -36,14 +35,7 @@ GP_QUINTILES: Final = Contract.closed(
     "gp_quintiles",
     (
         Column.icb_code(ICB_CODE_PATTERN),
-        Column(
-            "imd_quintile",
-            pl.Int8,
-            nullable=False,
-            min_value=1,
-            max_value=5,
-            description="IMD 2019 quintile of the practice, 1 = most deprived",
-        ),
+        IMD_QUINTILE,
         Column.count("n_rated", "rated practices", min_value=1),
         Column.count("n_go", "practices rated Good or Outstanding"),
         Column.count("n_o", "practices rated Outstanding"),

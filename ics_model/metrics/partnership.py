@@ -70,12 +70,10 @@ ICS_FLOW_MATRIX: Final = Contract(
     key=("resident_icb_code", "provider_icb_code"),
     columns=(
         Column("resident_icb_code", pl.String, nullable=False, pattern=_ICB),
-        Column(
+        Column.text(
             "provider_icb_code",
-            pl.String,
-            nullable=False,
+            "host ICB of the NHS trusts, or the non-trust category",
             pattern=f"{_ICB}|independent_sector|unknown_nhs",
-            description="host ICB of the NHS trusts, or the non-trust category",
         ),
         Column("is_home", pl.Boolean, nullable=False),
         Column("pathways", pl.Int64, nullable=False, min_value=0),

@@ -34,10 +34,7 @@ NOT_RATED: Final = "Not rated"
 
 #: Rating -> colour (ColorBrewer RdBu, 4 classes), plus the neutral grey for not rated.
 RATING_COLOURS: Final[dict[str, str]] = {
-    "Outstanding": "#0571b0",
-    "Good": "#92c5de",
-    "Requires improvement": "#f4a582",
-    "Inadequate": "#ca0020",
+    **dict(zip(RATINGS_BEST_FIRST, ("#0571b0", "#92c5de", "#f4a582", "#ca0020"), strict=True)),
     NOT_RATED: "#bdbdbd",
 }
 
