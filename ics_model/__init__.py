@@ -28,9 +28,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 _PUBLIC = {
     "RunConfig": "ics_model.config",
     "load_config": "ics_model.config",
-    "ConfigError": "ics_model.config",
+    "ConfigError": "ics_model.spec",
+    "with_overrides": "ics_model.config",
+    "check_config": "ics_model.config",
     "run": "ics_model.pipeline",
-    "Result": "ics_model.pipeline",
+    "Result": "ics_model.result",
     "write_outputs": "ics_model.outputs",
     "verify_outputs": "ics_model.outputs",
     "DataContractError": "ics_model.contracts",
