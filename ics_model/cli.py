@@ -147,6 +147,17 @@ def run(
     )
 
 
+def _write(tables: dict[str, Any], out: Path) -> list[Path]:
+    """Write a command's tables into ``out``; an output that cannot be written exits 1."""
+    from ics_model.outputs import OutputError, write_tables
+
+    try:
+        return write_tables(tables, out)
+    except OutputError as exc:
+        _fail(str(exc), 1)
+    raise AssertionError("unreachable")  # _fail exits
+
+
 def _run(cfg: RunConfig, status: str, quiet: bool, **kwargs: Any) -> Result:
     """Run the pipeline under a status line; invalid input data exits 2 with one message."""
     from contextlib import nullcontext
@@ -256,16 +267,10 @@ def uncertainty(
             executor.shutdown()
         if client is not None:
             client.close()
-    outputs = uncertainty_tables(result.uncertainty)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, frame in outputs.items():
-            frame.write_csv(out / name)
-    except OSError as exc:
-        _fail(f"cannot write outputs to {out}: {exc.strerror or exc}", 1)
+    written = _write(uncertainty_tables(result.uncertainty), out)
     if quiet:
         return
-    unc = outputs["uncertainty.csv"].filter(pl.col("rank").is_not_null()).sort("rank")
+    unc = result.uncertainty.per_ics.filter(pl.col("rank").is_not_null()).sort("rank")
     table = Table(
         title="Composite rank with its 5-95% interval (modelled)",
         caption=f"{spec.draws:,} draws; assumptions: weights, methods, provider "
@@ -282,7 +287,7 @@ def uncertainty(
             f"{r['p_top_k']:.2f}",
         )
     console.print(table)
-    console.print(f"Wrote {', '.join(outputs)} to {out}")
+    console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
 
 
 @app.command()
@@ -412,12 +417,10 @@ def compare(
         )
     console.print(table)
     if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            table_df.write_csv(out / "compare.csv")
-        except OSError as exc:
-            _fail(f"cannot write to {out}: {exc.strerror or exc}", 1)
-        console.print(f"Wrote {out / 'compare.csv'}")
+        from ics_model.outputs import compare_tables
+
+        written = _write(compare_tables(table_df), out)
+        console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
 
 
 @rules_app.command("list")
@@ -486,14 +489,10 @@ def rules_check(
     for r in classes.sort("len", descending=True).to_dicts():
         console.print(f"- [bold]{r['disagreement_class']}[/] ({r['len']}): {r['explanation']}")
     if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            result.summary.write_csv(out / "rules_check_summary.csv")
-            result.confusion.write_csv(out / "rules_check_confusion.csv")
-            result.disagreements.write_csv(out / "rules_check_disagreements.csv")
-        except OSError as exc:
-            _fail(f"cannot write to {out}: {exc.strerror or exc}", 1)
-        console.print(f"Wrote rules_check_*.csv to {out}")
+        from ics_model.outputs import rules_check_tables
+
+        written = _write(rules_check_tables(result), out)
+        console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
 
 
 @metrics_app.command("list")

@@ -28,6 +28,7 @@ from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import sha256_file
 from ics_model.result import MODELLED_NOTE, Effect, Result, Scenario
+from ics_model.rules.check import CheckResult
 from ics_model.uncertainty import UncertaintyResult
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,40 @@ def uncertainty_tables(unc: UncertaintyResult) -> dict[str, pl.DataFrame]:
     if unc.sobol is not None:
         out["sensitivity.csv"] = unc.sobol
     return out
+
+
+def compare_tables(table: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Return the file of ``ics-model compare``: rank shifts per ICS."""
+    return {"compare.csv": table}
+
+
+def rules_check_tables(check: CheckResult) -> dict[str, pl.DataFrame]:
+    """Return the files of ``ics-model rules check``: summary, confusion, disagreements."""
+    return {
+        "rules_check_summary.csv": check.summary,
+        "rules_check_confusion.csv": check.confusion,
+        "rules_check_disagreements.csv": check.disagreements,
+    }
+
+
+def write_tables(tables: dict[str, pl.DataFrame | dict], out: str | Path) -> list[Path]:
+    """Write a command's tables (file name -> frame or dict) into ``out``.
+
+    Raises
+    ------
+    OutputError
+        ``out`` cannot be created or a file cannot be written (the message names the path).
+    """
+    out = Path(out)
+    written = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, table in tables.items():
+            _write_one(table, out / name)
+            written.append(out / name)
+    except OSError as exc:
+        raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
+    return written
 
 
 def _write_one(table: pl.DataFrame | dict, path: Path) -> None:
