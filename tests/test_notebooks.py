@@ -42,3 +42,9 @@ def test_notebook_runs(path):
         if o.get("output_type") == "error"
     ]
     assert errors == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_leave_the_matplotlib_backend_to_jupyter(path):
+    # a forced backend (e.g. matplotlib.use("Agg")) hides every chart from a user
+    assert "matplotlib.use(" not in path.read_text(encoding="utf-8")
