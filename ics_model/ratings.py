@@ -3,8 +3,10 @@
 CQC ratings are ordinal: Outstanding > Good > Requires improvement > Inadequate.
 They are held as a polars ``Enum`` whose category order runs from worst to best,
 so that ``pl.col("rating") > "Good"`` and ``max`` behave as the ordering says.
-"Insufficient evidence to rate", "Not rated" and blanks are *not* ratings: they
-become a null rating with a ``rating_status`` saying why, and never a score.
+Every label that means "no rating" -- "Insufficient evidence to rate", "Not rated",
+"Inspected but not rated", "No published rating", the pre-2014 compliance outcomes
+"No action" and "Compliance action" where they stand in a rating field, and blanks --
+becomes a null rating with a ``rating_status`` saying why, and never a score.
 """
 
 from __future__ import annotations
@@ -41,8 +43,18 @@ DOMAINS: Final[tuple[str, ...]] = get_args(Domain)
 KEY_QUESTIONS: Final[tuple[str, ...]] = get_args(KeyQuestion)
 KeyQuestionEnum: Final = pl.Enum(list(KEY_QUESTIONS))
 
-#: Why a rating cell holds no rating.
-RatingStatus = Literal["rated", "insufficient_evidence", "not_rated", "missing"]
+#: Why a rating cell holds no rating ("rated" when it holds one). New statuses are
+#: appended so that the existing ones keep their place in the Enum.
+RatingStatus = Literal[
+    "rated",
+    "insufficient_evidence",
+    "not_rated",
+    "missing",
+    "inspected_not_rated",
+    "no_published_rating",
+    "no_action",
+    "compliance_action",
+]
 RATING_STATUSES: Final[tuple[str, ...]] = get_args(RatingStatus)
 RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
 
@@ -92,11 +104,27 @@ _NON_RATINGS: Final[dict[str, str]] = {
     "insufficient evidence": "insufficient_evidence",
     "not rated": "not_rated",
     "not yet rated": "not_rated",
+    "inspected but not rated": "inspected_not_rated",
+    "no published rating": "no_published_rating",
+    "no action": "no_action",
+    "compliance action": "compliance_action",
     "": "missing",
     "na": "missing",
     "n/a": "missing",
     "-": "missing",
 }
+#: CQC's labels that mean "no rating", as CQC writes them (each parses to a null
+#: rating with its own status; blanks and "NA" parse to ``missing``).
+NO_RATING_LABELS: Final[tuple[str, ...]] = (
+    "Not rated",
+    "Not yet rated",
+    "Inspected but not rated",
+    "No published rating",
+    "Insufficient evidence to rate",
+    "Insufficient evidence",
+    "No action",
+    "Compliance action",
+)
 _RATING_ALIASES: Final[dict[str, str]] = {
     "outstanding": "Outstanding",
     "good": "Good",
@@ -144,6 +172,10 @@ def parse_rating(value: str | None) -> tuple[str | None, str | None]:
     ('Good', 'rated')
     >>> parse_rating("Not yet rated")
     (None, 'not_rated')
+    >>> parse_rating("Inspected but not rated")
+    (None, 'inspected_not_rated')
+    >>> parse_rating("No published rating")
+    (None, 'no_published_rating')
     >>> parse_rating("")
     (None, 'missing')
     >>> parse_rating("Excellent")  # unknown: callers report it

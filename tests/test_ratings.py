@@ -14,9 +14,11 @@ from ics_model.ratings import (
     GATEABLE_KEY_QUESTIONS,
     INDICATOR_DIRECTIONS,
     KEY_QUESTIONS,
+    NO_RATING_LABELS,
     PROVIDER_SECTORS,
     RATING_COUNT_COLUMNS,
     RATING_LABELS,
+    RATING_STATUSES,
     RATINGS_BEST_FIRST,
     SECTOR_LABELS,
     SECTORS,
@@ -58,6 +60,11 @@ def test_scores_are_one_to_four_and_non_ratings_stay_null():
         ("  requires   Improvement ", ("Requires improvement", "rated")),
         ("Insufficient evidence to rate", (None, "insufficient_evidence")),
         ("Not rated", (None, "not_rated")),
+        ("Inspected but not rated", (None, "inspected_not_rated")),
+        (" inspected BUT not  rated", (None, "inspected_not_rated")),
+        ("No published rating", (None, "no_published_rating")),
+        ("No action", (None, "no_action")),
+        ("Compliance action", (None, "compliance_action")),
         ("", (None, "missing")),
         (None, (None, "missing")),
         ("NA", (None, "missing")),
@@ -68,8 +75,20 @@ def test_parse_rating(label, expected):
     assert parse_rating(label) == expected
 
 
+def test_every_no_rating_label_is_a_null_rating_with_a_status():
+    for label in NO_RATING_LABELS:
+        rating, status = parse_rating(label)
+        assert rating is None
+        assert status in RATING_STATUSES
+        assert status not in ("rated", "missing")
+
+
+def test_existing_statuses_keep_their_place():
+    assert RATING_STATUSES[:4] == ("rated", "insufficient_evidence", "not_rated", "missing")
+
+
 def test_rating_expr_matches_scalar_parser():
-    labels = ["Good", "Not rated", "Superb", None, "OUTSTANDING"]
+    labels = ["Good", "Not rated", "Superb", None, "OUTSTANDING", *NO_RATING_LABELS]
     r, s, k = rating_expr_from_text("x")
     out = pl.DataFrame({"x": labels}).select(r.alias("r"), s.alias("s"), k.alias("k"))
     for label, row in zip(labels, out.iter_rows(), strict=True):

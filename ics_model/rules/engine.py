@@ -24,6 +24,7 @@ from ics_model.ratings import (
     RatingEnum,
     parse_rating,
     rating_count_exprs,
+    rating_expr_from_text,
     ratings_above,
 )
 from ics_model.rules.rulesets import PrinciplesRuleSet, get_rule_set
@@ -108,8 +109,10 @@ def combine_ratings(
 
     Parameters
     ----------
-    ratings : labels ("Outstanding", "Good", "Requires improvement", "Inadequate"); None
-        and non-ratings ("Not rated", "Insufficient evidence to rate", blanks) are ignored.
+    ratings : labels ("Outstanding", "Good", "Requires improvement", "Inadequate"); None,
+        blanks and every label meaning "no rating" (:data:`~ics_model.ratings.NO_RATING_LABELS`:
+        "Not rated", "Inspected but not rated", "No published rating", "Insufficient
+        evidence to rate", "No action", ...) are ignored.
     rule_set : a rule set name (e.g. ``"cqc_principles"``), YAML path or object.
     enforcement : optional limiter: ``requirement_notice``, ``warning_notice``, ``condition``.
 
@@ -131,7 +134,9 @@ def combine_ratings(
     'Requires improvement'
     >>> combine_ratings(["Good", "Not rated", None])  # non-ratings are ignored
     'Good'
-    >>> combine_ratings(["Not rated", None]) is None
+    >>> combine_ratings(["Good", "Inspected but not rated", "No published rating"])
+    'Good'
+    >>> combine_ratings(["Not rated", None, "No action"]) is None
     True
     >>> combine_ratings(["Good"] * 5, enforcement="requirement_notice")
     'Requires improvement'
@@ -189,7 +194,9 @@ def combine_frame(
     Parameters
     ----------
     frame : one row per underlying rating; ``rating`` holds labels (String or the rating
-        Enum); nulls are ignored.
+        Enum); nulls and labels meaning "no rating" ("Not rated", "Inspected but not
+        rated", ...) are ignored. String labels are matched as :func:`combine_ratings`
+        matches them (case- and whitespace-insensitive).
     by : grouping columns (e.g. provider and service).
     enforcement : optional column name holding a limiter per group (or None).
 
@@ -199,7 +206,15 @@ def combine_frame(
         ``by`` columns, ``n_outstanding``, ``n_good``, ``n_requires_improvement``,
         ``n_inadequate``, ``n_rated`` and ``name`` (the aggregate, rating Enum; null when
         nothing is rated).
+
+    Raises
+    ------
+    ValueError
+        On a String label that is neither a rating nor a known non-rating, naming the
+        labels and their rows (0-based).
     """
+    if frame.schema[rating] == pl.String:
+        frame = _parsed_labels(frame, rating)
     aggs = rating_count_exprs(rating)
     if enforcement is not None:
         aggs.append(pl.col(enforcement).drop_nulls().first().alias("_enforcement"))
@@ -217,6 +232,19 @@ def combine_frame(
         out = out.with_columns(enforcement_expr(pl.col(name), pl.col("_enforcement")).alias(name))
         out = out.drop("_enforcement")
     return out
+
+
+def _parsed_labels(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Return ``frame`` with the text labels of ``column`` parsed to the rating Enum."""
+    parsed, _, known = rating_expr_from_text(column)
+    bad = frame.with_row_index("_row").filter(~known)
+    if bad.height:
+        shown = ", ".join(
+            f"{label!r} (row {row})" for row, label in bad.select("_row", column).head(10).rows()
+        )
+        more = f" and {bad.height - 10} more" if bad.height > 10 else ""
+        raise ValueError(f"unknown rating label(s) in {column!r}: {shown}{more}")
+    return frame.with_columns(parsed.alias(column))
 
 
 def enforcement_expr(rating: pl.Expr, enforcement: pl.Expr) -> pl.Expr:

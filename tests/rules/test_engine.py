@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ics_model.ratings import NO_RATING_LABELS
 from ics_model.rules import aggregate_levels, combine_frame, combine_ratings, rule_from_counts
 from ics_model.rules.engine import apply_enforcement
 
@@ -77,6 +78,27 @@ def test_enforcement_limiters():
 def test_unknown_label_raises():
     with pytest.raises(ValueError, match="Superb"):
         combine_ratings([G, "Superb"])
+
+
+@pytest.mark.parametrize("label", NO_RATING_LABELS)
+def test_no_rating_labels_are_ignored(label):
+    assert combine_ratings([label]) is None
+    assert combine_ratings([label, label.upper(), None]) is None
+    # [O, O, G, G, G] -> Outstanding whatever non-ratings stand beside it
+    assert combine_ratings([O, label, O, G, G, G]) == O
+    assert combine_ratings([G, label]) == G
+    assert combine_ratings([G, G, G, I, I, label], "cqc_trust_combined") == I
+
+
+def test_frame_form_ignores_no_rating_labels_and_names_unknown_rows():
+    labels = [O, "Inspected but not rated", O, G, G, G, "No published rating", "not rated"]
+    frame = pl.DataFrame({"g": [1] * 6 + [2, 2], "rating": labels})
+    out = combine_frame(frame, by=["g"])
+    assert out["n_rated"].to_list() == [5, 0]
+    assert out["derived_rating"].cast(pl.String).to_list() == [O, None]
+    bad = pl.DataFrame({"g": [1, 1, 1], "rating": [G, "Superb", "No action"]})
+    with pytest.raises(ValueError, match=r"'Superb' \(row 1\)"):
+        combine_frame(bad, by=["g"])
 
 
 def test_saf_rule_set_cannot_combine():
