@@ -23,6 +23,8 @@ class Loaded:
     quarantine : rows that broke the contract (lenient mode), with ``reason``.
     superseded : rows replaced by a later publication of the same key, if any.
     notes : human-readable remarks on what the loader recoded or skipped.
+    history : earlier ratings, where the source has them (the CQC API's
+        ``historicRatings``), else None.
     n_input_rows : data rows in the source, so that conservation can be checked:
         ``n_input_rows == frame.height + quarantine.height + superseded.height``
         unless the loader documents an aggregation (e.g. RTT flows).
@@ -35,6 +37,7 @@ class Loaded:
     quarantine: pl.DataFrame = field(default_factory=empty_quarantine)
     superseded: pl.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    history: pl.DataFrame | None = None
 
 
 def loaded_from(
