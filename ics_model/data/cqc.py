@@ -11,8 +11,9 @@ Both readers follow the same rules:
 - every cell is read as text first (spreadsheets through calamine/fastexcel, only
   the publication date may arrive as a date cell); headers and labels are matched
   case- and whitespace-insensitively;
-- "Insufficient evidence to rate", "Not rated" and blanks become a null rating
-  with a ``rating_status`` saying why, never a score;
+- "Insufficient evidence to rate", "Not rated", "Inspected but not rated", "No published
+  rating" (every label of :data:`~ics_model.ratings.NO_RATING_LABELS`) and blanks become
+  a null rating with a ``rating_status`` saying why, never a score;
 - a key published twice with different dates (or years) keeps the latest as the
   current rating and moves the earlier rows to ``Loaded.superseded`` with a
   ``reason``; the same key twice with the same latest date is a duplicate;
