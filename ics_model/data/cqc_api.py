@@ -44,6 +44,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from ics_model import ratings as vocab
 from ics_model.contracts import (
     VIOLATION_SCHEMA,
     Column,
@@ -56,13 +57,6 @@ from ics_model.contracts import (
 from ics_model.data.base import Loaded, SourceReadError, source_name
 from ics_model.data.cqc import CQC_RATINGS, OPTIONAL_CQC_COLUMNS, LevelEnum
 from ics_model.data.cqc_tables import date_from_text, read_table
-from ics_model.ratings import (
-    KeyQuestionEnum,
-    RatingEnum,
-    RatingStatusEnum,
-    key_question_expr_from_text,
-    rating_expr_from_text,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -130,9 +124,9 @@ CQC_API_HISTORY: Final = Contract(
         Column("level", LevelEnum, nullable=False),
         Column("report_date", pl.Date, nullable=False, description="the report's publication"),
         Column("report_link_id", pl.String),
-        Column("key_question", KeyQuestionEnum, nullable=False),
-        Column("rating", RatingEnum, description="null when the cell is not a rating"),
-        Column("rating_status", RatingStatusEnum, nullable=False),
+        Column("key_question", vocab.KeyQuestionEnum, nullable=False),
+        Column("rating", vocab.RatingEnum, description="null when the cell is not a rating"),
+        Column("rating_status", vocab.RatingStatusEnum, nullable=False),
         Column("rating_organisation_id", pl.String, description="organisationId, if given"),
         Column("source_row", pl.Int64, nullable=False, description="the record (see module)"),
     ),
@@ -350,8 +344,8 @@ def _checked(rows: list[dict[str, Any]], date_col: str) -> tuple[pl.DataFrame, p
         [{k: v if k == "source_row" or v is None else str(v) for k, v in r.items()} for r in rows],
         schema=schema,
     )
-    rating, status, known = rating_expr_from_text("rating")
-    kq = key_question_expr_from_text("key_question")
+    rating, status, known = vocab.rating_expr_from_text("rating")
+    kq = vocab.key_question_expr_from_text("key_question")
     date = date_from_text(date_col)
     numbers = {
         "latitude": pl.Float64,
@@ -515,15 +509,8 @@ def read_cqc_api(path: str | Path, *, mode: Mode = "strict") -> Loaded:
         "the frame has one row per record x service x key question (n_input_rows counts records)",
     ]
     logger.info("%s: %s; %d records, %d quarantined", src, variant, n_records, quarantine.height)
-    return Loaded(
-        frame=frame,
-        source=src,
-        n_input_rows=n_records,
-        variant=variant,
-        quarantine=quarantine,
-        notes=tuple(notes),
-        history=hist_frame,
-    )
+    kept = {"quarantine": quarantine, "notes": tuple(notes), "history": hist_frame}
+    return Loaded(frame, src, n_records, variant, **kept)
 
 
 def _no_id_column(headers: list[str], src: str) -> None:
