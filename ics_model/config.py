@@ -10,6 +10,7 @@ manifest stores it.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,27 @@ class MappingConfig(Frozen):
     trust_vintage: Literal["2025"] = "2025"
     inherit_predecessor_rating: bool = True
     combine_predecessors: str | None = None
+
+
+class RatingsConfig(Frozen):
+    """How old ratings may be, and whether inherited ratings count.
+
+    Attributes
+    ----------
+    as_of : the date every ``rating_age_years`` is taken at. ``null`` (default) = each
+        ratings file's own vintage date: 2018-09-03 for the embedded trust file,
+        2024-04-01 for the embedded GP file, the latest publication date in a user file.
+    max_age_years : ``null`` (default) = no limit; otherwise a provider whose rating is
+        older than this at ``as_of`` is left out of the views and counted as ``stale`` in
+        the conservation report.
+    inherited : ``keep`` (default) or ``exclude`` ratings the ratings file flags as
+        inherited (GP file ``inherited_rating_y_n = Y``); excluded ones are counted as
+        ``inherited_excluded`` in the conservation report.
+    """
+
+    as_of: date | None = None
+    max_age_years: float | None = Field(None, gt=0)
+    inherited: Literal["keep", "exclude"] = "keep"
 
 
 class ViewsConfig(Frozen):
@@ -117,7 +139,7 @@ class EffectConfig(Frozen):
 class RunConfig(Frozen):
     """A whole run.
 
-    Sections: ``data``, ``mapping``, ``views``, ``rules``, ``metrics``,
+    Sections: ``data``, ``mapping``, ``ratings``, ``views``, ``rules``, ``metrics``,
     ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
     ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
     ``effect``,
@@ -128,6 +150,7 @@ class RunConfig(Frozen):
     description: str = ""
     data: DataConfig = DataConfig()
     mapping: MappingConfig = MappingConfig()
+    ratings: RatingsConfig = RatingsConfig()
     views: ViewsConfig = ViewsConfig()
     rules: RulesConfig = RulesConfig()
     metrics: MetricsConfig = MetricsConfig()

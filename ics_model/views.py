@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from ics_model.contracts import Column, Contract, validate
+from ics_model.mapping.age import rated_before_ics
 from ics_model.ratings import (
     RATING_COUNT_COLUMNS,
     VIEW_KEY_QUESTIONS,
@@ -19,6 +20,7 @@ from ics_model.ratings import (
     wilson_exprs,
 )
 
+_rated = pl.col("rating").is_not_null()
 _SHARE = dict(nullable=True, min_value=0.0, max_value=1.0)
 ICS_VIEW = Contract(
     name="ics_view",
@@ -60,6 +62,18 @@ ICS_VIEW = Contract(
             max_value=4.0,
             description="mean of Outstanding 4, Good 3, RI 2, Inadequate 1 over rated",
         ),
+        Column(
+            "median_rating_age_years",
+            pl.Float64,
+            description="median rating_age_years of rated providers (at ratings_as_of)",
+        ),
+        Column(
+            "share_rated_before_ics",
+            pl.Float64,
+            **_SHARE,
+            description="share of rated providers whose rating was published before ICSs "
+            "became statutory (1 July 2022), over those for which it is known",
+        ),
         Column("ratings_vintage", pl.String, nullable=False),
     ),
     key=("icb_code", "sector", "key_question"),
@@ -89,7 +103,12 @@ def ics_view(
     pl.DataFrame
         The :data:`ICS_VIEW` frame. Shares are over rated providers,
         :math:`\hat p = x / n_{rated}`, with Wilson score intervals (Wilson 1927;
-        Newcombe 1998), null when nothing is rated.
+        Newcombe 1998), null when nothing is rated. ``median_rating_age_years`` is the
+        median age of the rated providers' ratings at the run's "as of" date.
+        ``share_rated_before_ics`` counts rated providers published before 1 July 2022
+        over rated providers for which that is known
+        (:func:`ics_model.mapping.age.rated_before_ics`: a rating known only by its year
+        counts as before for 2021 or earlier, unknown for 2022); null when none is known.
     """
     sectors = sectors or tuple(sorted(set(mapped["sector"].cast(pl.String))))
     grid = pl.concat(
@@ -106,11 +125,19 @@ def ics_view(
             for s in sectors
         ]
     ).with_columns(pl.col("sector").cast(SectorEnum), pl.col("key_question").cast(KeyQuestionEnum))
+    if "rating_age_years" not in mapped.columns:  # a frame from before ages were added
+        mapped = mapped.with_columns(pl.lit(None, pl.Float64).alias("rating_age_years"))
+    before = rated_before_ics() if "publication_date_precision" in mapped.columns else None
+    mapped = mapped.with_columns(
+        (pl.lit(None, pl.Boolean) if before is None else before).cast(pl.Float64).alias("_before")
+    )
     counts = mapped.group_by("icb_code", "sector", "key_question").agg(
         pl.col("provider_id").n_unique().cast(pl.Int64).alias("n_providers"),
         pl.col("rating").is_not_null().sum().cast(pl.Int64).alias("n_rated"),
         *rating_count_exprs("rating"),
         score_expr("rating").cast(pl.Float64).mean().alias("mean_score"),
+        pl.col("rating_age_years").filter(_rated).median().alias("median_rating_age_years"),
+        pl.col("_before").filter(_rated).mean().alias("share_rated_before_ics"),
     )
     n_cols = ["n_providers", "n_rated", *RATING_COUNT_COLUMNS.values()]
     view = (

@@ -369,6 +369,8 @@ CONS = pl.DataFrame(
         "superseded": [1, 0],
         "quarantined": [0, 0],
         "unmapped": [1, 0],
+        "stale": [0, 0],
+        "inherited_excluded": [0, 0],
         "total": [10, 42],
         "n_input_rows": [10, 42],
         "balanced": [True, True],

@@ -34,7 +34,12 @@ def _mapped(rows):
         pl.lit(None, pl.String).alias("unrated_reason"),
     )
     df = df.select(
-        [pl.col(c).cast(MAPPED_RATINGS.column(c).dtype) for c in MAPPED_RATINGS.column_names]
+        [
+            (pl.col(c) if c in df.columns else pl.lit(None).alias(c)).cast(
+                MAPPED_RATINGS.column(c).dtype
+            )
+            for c in MAPPED_RATINGS.column_names
+        ]
     )
     return validate(df, MAPPED_RATINGS).frame
 

@@ -31,7 +31,16 @@ MAPPING_METHODS = frozenset(
     }
 )
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
-OUTCOMES = ("used", "inherited", "superseded", "quarantined", "unmapped")
+OUTCOMES = (
+    "used",
+    "inherited",
+    "superseded",
+    "quarantined",
+    "unmapped",
+    "stale",
+    "inherited_excluded",
+)
+PRECISIONS = frozenset({"day", "year"})
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
 
 MAPPED_RATINGS = Contract(
@@ -44,13 +53,27 @@ MAPPED_RATINGS = Contract(
         Column("key_question", KeyQuestionEnum, nullable=False),
         Column("rating", RatingEnum),
         Column("rating_status", RatingStatusEnum, nullable=False),
-        Column("publication_date", pl.Date),
+        Column("publication_date", pl.Date, description="null when only the year is known"),
+        Column("publication_year", pl.Int32, description="year of publication_date, or the year"),
+        Column(
+            "publication_date_precision",
+            pl.String,
+            allowed=PRECISIONS,
+            description="day (a date) or year (only the year); null when unknown",
+        ),
+        Column("rating_age_years", pl.Float64, description="years from publication to as of"),
+        Column("ratings_as_of", pl.Date, description="the date rating_age_years is taken at"),
         Column("icb_code", pl.String, nullable=False),
         Column("icb_gss", pl.String),
         Column("icb_name", pl.String, nullable=False),
         Column("mapping_method", pl.String, nullable=False, allowed=MAPPING_METHODS),
         Column("rating_source", pl.String, nullable=False, allowed=RATING_SOURCES),
         Column("inherited_from", pl.String),
+        Column(
+            "inherited_note",
+            pl.String,
+            description="why inherited_from is null for an inherited rating",
+        ),
         Column("unrated_reason", pl.String),
     ),
     key=("sector", "provider_id", "key_question"),
@@ -94,6 +117,7 @@ SUPERSEDED: Final = Contract.closed(
     ),
 )
 UNMAPPED_SCHEMA = UNMAPPED.schema
+UNIT_ROWS_SCHEMA = {"provider_id": pl.String, "outcome": pl.String, "n_rows": pl.Int64}
 SUPERSEDED_SCHEMA = SUPERSEDED.schema
 
 
@@ -109,12 +133,16 @@ class Placed:
     accounts : rows of the source per outcome (source, outcome, n_rows).
     superseded : providers whose rows were superseded during placement (e.g. a closed
         trust whose successor has its own rating), in :data:`SUPERSEDED_SCHEMA`.
+    unit_rows : input rows behind each placed unit per outcome (provider_id, outcome,
+        n_rows), so that a unit set aside later (:mod:`ics_model.mapping.age`) moves
+        exactly its rows to another outcome.
     """
 
     ratings: pl.DataFrame
     unmapped: pl.DataFrame
     accounts: pl.DataFrame
     superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
+    unit_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_ROWS_SCHEMA))
 
 
 def own_rating_columns() -> list[pl.Expr]:
@@ -131,6 +159,15 @@ def own_rating_columns() -> list[pl.Expr]:
         pl.when(pl.col("rating").is_null())
         .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
         .alias("unrated_reason"),
+    ]
+
+
+def day_precision_columns() -> list[pl.Expr]:
+    """``publication_year`` and ``publication_date_precision`` (``day``) of dated rows."""
+    known = pl.col("publication_date").is_not_null()
+    return [
+        pl.col("publication_date").dt.year().cast(pl.Int32).alias("publication_year"),
+        pl.when(known).then(pl.lit("day")).alias("publication_date_precision"),
     ]
 
 
@@ -165,7 +202,8 @@ def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.Dat
     """Per source: rows per outcome, their total, the input rows, and whether they balance.
 
     Every input row must be counted exactly once as used, inherited, superseded,
-    quarantined or unmapped: ``balanced`` is ``total == n_input_rows``.
+    quarantined, unmapped, stale or inherited_excluded: ``balanced`` is
+    ``total == n_input_rows``.
     """
     wide = (
         accounts.group_by("source", "outcome")

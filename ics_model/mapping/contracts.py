@@ -2,10 +2,10 @@
 
 Row conservation, the unmapped and superseded reports, and the quarantine.
 
-Every input row ends in exactly one of used, inherited, superseded, quarantined or
-unmapped (:func:`~ics_model.mapping.base.conservation`); these frames account for the
-rows that were not used. Declared once here and checked at write time through
-:func:`ics_model.output_contracts.check_outputs`.
+Every input row ends in exactly one of used, inherited, superseded, quarantined,
+unmapped, stale or inherited_excluded (:func:`~ics_model.mapping.base.conservation`);
+these frames account for the rows that were not used. Declared once here and checked
+at write time through :func:`ics_model.output_contracts.check_outputs`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ _COUNT_TEXT: Final[dict[str, str]] = {
     "superseded": "rows replaced by a later publication or a successor's own rating",
     "quarantined": "rows that broke the source's contract (see quarantine.csv)",
     "unmapped": "rows that could not be placed in an ICB (see unmapped.csv)",
+    "stale": "rows of providers whose rating is older than ratings.max_age_years",
+    "inherited_excluded": "rows of inherited ratings left out (ratings.inherited: exclude)",
     "total": "sum of the outcome counts",
     "n_input_rows": "data rows read from the source",
 }

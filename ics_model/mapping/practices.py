@@ -6,8 +6,10 @@ import polars as pl
 
 from ics_model.mapping.base import (
     ACCOUNT_SCHEMA,
+    UNIT_ROWS_SCHEMA,
     UNMAPPED_SCHEMA,
     Placed,
+    day_precision_columns,
     finish,
     own_rating_columns,
 )
@@ -31,9 +33,17 @@ def place_gp_practices(
     "Integrated Care Board"/"ICB", "&" for "and", punctuation and spaces): see
     :func:`ics_model.data.geography.normalise_icb_name`. Rows with no practice code, no
     ICB name or an unrecognised name go to the unmapped report.
+
+    The file gives only the year of publication: ``publication_date`` is null,
+    ``publication_year`` the year, ``publication_date_precision`` ``year``. A rating
+    the file flags as inherited (``inherited_rating_y_n = Y``) has ``rating_source =
+    inherited``; the file does not say from which practice, so ``inherited_from`` is
+    null and ``inherited_note`` says so.
     """
     from ics_model.data.geography import match_icb_names
 
+    if "inherited" not in practices.columns:
+        practices = practices.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
     names = practices["icb_name_source"].drop_nulls().unique()
     matches = (
         match_icb_names(names, icb_codes)
@@ -76,12 +86,25 @@ def place_gp_practices(
         "rating",
         "rating_status",
         pl.lit(None, pl.Date).alias("publication_date"),
+        "publication_year",
+        pl.when(pl.col("publication_year").is_not_null())
+        .then(pl.lit("year"))
+        .alias("publication_date_precision"),
         "icb_code",
         "icb_gss",
         "icb_name",
         pl.lit("icb_name").alias("mapping_method"),
         *own_rating_columns(),
+        "inherited",
     )
+    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
+    out = out.with_columns(
+        pl.when(inherited)
+        .then(pl.lit("inherited"))
+        .otherwise(pl.col("rating_source"))
+        .alias("rating_source"),
+        pl.when(inherited).then(pl.lit(GP_INHERITED_NOTE)).alias("inherited_note"),
+    ).drop("inherited")
     accounts = pl.DataFrame(
         {
             "source": [source, source],
@@ -89,7 +112,21 @@ def place_gp_practices(
             "n_rows": [good.height, bad.height],
         }
     )
-    return Placed(finish(out), unmapped.cast(UNMAPPED_SCHEMA), accounts.cast(ACCOUNT_SCHEMA))
+    unit_rows = good.group_by(pl.col("practice_code").alias("provider_id")).agg(
+        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
+    )
+    return Placed(
+        finish(out),
+        unmapped.cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        unit_rows=unit_rows.cast(UNIT_ROWS_SCHEMA),
+    )
+
+
+GP_INHERITED_NOTE = (
+    "the file flags the rating as inherited (inherited_rating_y_n = Y) "
+    "but does not say from which provider"
+)
 
 
 # --------------------------------------------------------------------------- locations
@@ -212,6 +249,7 @@ def place_locations(
         "rating",
         "rating_status",
         "publication_date",
+        *day_precision_columns(),
         "icb_code",
         "icb_gss",
         "icb_name",
@@ -229,4 +267,12 @@ def place_locations(
         .group_by("source", "outcome", maintain_order=True)
         .agg(pl.col("n_rows").sum())
     )
-    return Placed(finish(unit), unmapped.cast(UNMAPPED_SCHEMA), accounts.cast(ACCOUNT_SCHEMA))
+    unit_rows = good.group_by(pl.col("location_id").alias("provider_id")).agg(
+        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
+    )
+    return Placed(
+        finish(unit),
+        unmapped.cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        unit_rows=unit_rows.cast(UNIT_ROWS_SCHEMA),
+    )

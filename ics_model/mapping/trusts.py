@@ -14,8 +14,10 @@ from ics_model.mapping.base import (
     ACCOUNT_SCHEMA,
     SUPERSEDED_SCHEMA,
     TRUST_KEY_QUESTIONS,
+    UNIT_ROWS_SCHEMA,
     UNMAPPED_SCHEMA,
     Placed,
+    day_precision_columns,
     finish,
 )
 from ics_model.mapping.successors import icb_table, lost_reason, resolve_successors, with_icb
@@ -244,6 +246,7 @@ def place_trusts(
             .otherwise(pl.lit("none"))
             .alias("rating_source"),
             pl.col("rating_status").fill_null("missing"),
+            *day_precision_columns(),
             pl.when(pl.col("rating").is_null())
             .then(
                 pl.coalesce(
@@ -285,6 +288,10 @@ def place_trusts(
         unmapped.cast(UNMAPPED_SCHEMA),
         accounts.cast(ACCOUNT_SCHEMA),
         superseded.cast(SUPERSEDED_SCHEMA).sort("provider_id"),
+        unit_rows=dec.filter(pl.col("outcome").is_in(["used", "inherited"]))
+        .group_by(pl.col("unit").alias("provider_id"), "outcome")
+        .agg(pl.col("n_rows").sum())
+        .cast(UNIT_ROWS_SCHEMA),
     )
 
 

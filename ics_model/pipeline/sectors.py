@@ -9,9 +9,11 @@ placer. Adding a sector is one :class:`SectorSource` entry plus its reader (in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Final
 
 import polars as pl
 
@@ -21,6 +23,7 @@ from ics_model.data import cqc, geography, ods, population
 from ics_model.data.base import Loaded
 from ics_model.data.sources import SOURCES, sha256_file
 from ics_model.mapping import Placed, icb_table, place_gp_practices, place_locations, place_trusts
+from ics_model.mapping.age import inherited_units, set_aside, stale_units, with_rating_age
 from ics_model.result import InputFile
 from ics_model.rules.engine import combine_frame
 
@@ -192,6 +195,40 @@ SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
 # fmt: on
 
 
+#: the vintage date of each embedded ratings file: the default ``ratings.as_of``.
+VINTAGE_DATES: Final[dict[str, date]] = {
+    "cqc_trust_ratings_2018": date(2018, 9, 3),
+    "cqc_gp_practices_2024": date(2024, 4, 1),
+}
+
+
+def default_as_of(source: SectorSource, user_file: bool, ratings: pl.DataFrame) -> date | None:
+    """Return the "as of" date of a sector when ``ratings.as_of`` is null.
+
+    The embedded file's vintage date (:data:`VINTAGE_DATES`); for a user file, whose
+    vintage is unknown, the latest publication date in it (None when it has no dates).
+    """
+    if not user_file and source.default in VINTAGE_DATES:
+        return VINTAGE_DATES[source.default]
+    return ratings["publication_date"].max()  # type: ignore[return-value]
+
+
+def apply_rating_policy(placed: Placed, source: str, as_of: date | None, cfg: RunConfig) -> Placed:
+    """Give placed ratings their age at ``as_of`` and set aside what ``ratings`` leaves out.
+
+    Inherited ratings go first (``ratings.inherited: exclude`` -> ``inherited_excluded``),
+    then ratings older than ``ratings.max_age_years`` (-> ``stale``); a provider both
+    inherited and stale counts once, as ``inherited_excluded``.
+    """
+    r = cfg.ratings
+    placed = replace(placed, ratings=with_rating_age(placed.ratings, as_of))
+    if r.inherited == "exclude":
+        placed = set_aside(placed, inherited_units(placed.ratings), "inherited_excluded", source)
+    if r.max_age_years is not None:
+        placed = set_aside(placed, stale_units(placed.ratings, r.max_age_years), "stale", source)
+    return placed
+
+
 def selected_sectors(cfg: RunConfig) -> list[SectorSource]:
     """Return the sectors a run places.
 
@@ -216,6 +253,8 @@ def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> Placed
         path, vintage = Path(src.path), src.vintage
     loaded = source.read(path, cfg.data.validation)
     placed, extra = source.place(loaded, ref, cfg)
+    as_of = cfg.ratings.as_of or default_as_of(source, user is not None, placed.ratings)
+    placed = apply_rating_policy(placed, source.source, as_of, cfg)
     file_vintage = vintage if source.default is not None else "user file"
     return PlacedSector(
         sector=source.sector,
