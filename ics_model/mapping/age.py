@@ -78,7 +78,8 @@ def with_rating_age(frame: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
     ...         }
     ...     )
     ... )
-    >>> with_rating_age(f, date(2018, 9, 3))["rating_age_years"].to_list()
+    >>> aged = with_rating_age(f, date(2018, 9, 3)).sort("provider_id")
+    >>> aged["rating_age_years"].to_list()  # P1: from 1 July 2016; T1: its day
     [2.174, 1.999]
     """
     if as_of is None:
