@@ -56,12 +56,18 @@ class MappingConfig(Frozen):
         predecessor when exactly one predecessor was rated.
     combine_predecessors : ``null`` (default: a trust with several rated predecessors stays
         unrated) or a rule set name (e.g. ``cqc_principles``) combining their ratings.
+    premerger_ratings : ``keep`` (default) or ``exclude`` a trust's own rating published
+        before the trust absorbed another rated trust (ODS successor effective date after
+        the publication date). Kept ones are flagged ``rating_predates_merger``; excluded
+        ones leave the trust unrated (``unrated_reason`` names the merger) and their rows
+        count as ``superseded`` in the conservation report.
     """
 
     icb_vintage: Literal["2023", "2026"] = "2023"
     trust_vintage: Literal["2025"] = "2025"
     inherit_predecessor_rating: bool = True
     combine_predecessors: str | None = None
+    premerger_ratings: Literal["keep", "exclude"] = "keep"
 
 
 class RatingsConfig(Frozen):

@@ -74,6 +74,14 @@ ICS_VIEW = Contract(
             description="share of rated providers whose rating was published before ICSs "
             "became statutory (1 July 2022), over those for which it is known",
         ),
+        Column(
+            "n_rated_premerger",
+            pl.Int64,
+            nullable=False,
+            min_value=0,
+            description="rated providers whose rating predates their trust's absorbing "
+            "another rated trust (rating_predates_merger); 0 for sectors without mergers",
+        ),
         Column("ratings_vintage", pl.String, nullable=False),
     ),
     key=("icb_code", "sector", "key_question"),
@@ -109,6 +117,9 @@ def ics_view(
         over rated providers for which that is known
         (:func:`ics_model.mapping.age.rated_before_ics`: a rating known only by its year
         counts as before for 2021 or earlier, unknown for 2022); null when none is known.
+        ``n_rated_premerger`` counts rated providers flagged ``rating_predates_merger``
+        (NHS trusts only; 0 elsewhere, and 0 when ``mapping.premerger_ratings = exclude``
+        has left those ratings out).
     """
     sectors = sectors or tuple(sorted(set(mapped["sector"].cast(pl.String))))
     grid = pl.concat(
@@ -127,6 +138,8 @@ def ics_view(
     ).with_columns(pl.col("sector").cast(SectorEnum), pl.col("key_question").cast(KeyQuestionEnum))
     if "rating_age_years" not in mapped.columns:  # a frame from before ages were added
         mapped = mapped.with_columns(pl.lit(None, pl.Float64).alias("rating_age_years"))
+    if "rating_predates_merger" not in mapped.columns:  # a frame from before mergers
+        mapped = mapped.with_columns(pl.lit(None, pl.Boolean).alias("rating_predates_merger"))
     before = rated_before_ics() if "publication_date_precision" in mapped.columns else None
     mapped = mapped.with_columns(
         (pl.lit(None, pl.Boolean) if before is None else before).cast(pl.Float64).alias("_before")
@@ -138,8 +151,12 @@ def ics_view(
         score_expr("rating").cast(pl.Float64).mean().alias("mean_score"),
         pl.col("rating_age_years").filter(_rated).median().alias("median_rating_age_years"),
         pl.col("_before").filter(_rated).mean().alias("share_rated_before_ics"),
+        (_rated & pl.col("rating_predates_merger").fill_null(False))
+        .sum()
+        .cast(pl.Int64)
+        .alias("n_rated_premerger"),
     )
-    n_cols = ["n_providers", "n_rated", *RATING_COUNT_COLUMNS.values()]
+    n_cols = ["n_providers", "n_rated", *RATING_COUNT_COLUMNS.values(), "n_rated_premerger"]
     view = (
         grid.join(counts, on=["icb_code", "sector", "key_question"], how="left")
         .with_columns([pl.col(c).fill_null(0) for c in n_cols])

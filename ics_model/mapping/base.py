@@ -75,6 +75,19 @@ MAPPED_RATINGS = Contract(
             description="why inherited_from is null for an inherited rating",
         ),
         Column("unrated_reason", pl.String),
+        Column(
+            "rating_predates_merger",
+            pl.Boolean,
+            description="nhs_trust: the trust's own rating was published before it absorbed "
+            "another rated trust (ODS successor effective date after publication); False on "
+            "other trust rows; null for other sectors",
+        ),
+        Column(
+            "premerger_absorbed",
+            pl.String,
+            description="codes of the rated trusts absorbed after the rating, sorted, "
+            "';'-separated; null unless rating_predates_merger",
+        ),
     ),
     key=("sector", "provider_id", "key_question"),
 )

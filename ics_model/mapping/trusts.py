@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 
 import polars as pl
 
@@ -44,6 +45,7 @@ def place_trusts(
     inherit: bool = True,
     combine_predecessors: Combiner | None = None,
     ratings_vintage: str | None = None,
+    premerger: Literal["keep", "exclude"] = "keep",
 ) -> Placed:
     """Place NHS trust ratings in ICSs, with the current open trust as the unit.
 
@@ -61,6 +63,10 @@ def place_trusts(
         name="rating")``): their trust-level ratings are then combined per key question
         (``mapping_method = ods_successor_combined``, ``rating_source = combined``) -- a
         modelling choice, off by default.
+    premerger : what to do with a trust's own rating published before the trust absorbed
+        another rated trust (see :func:`premerger_flags`): ``keep`` (default; flagged
+        ``rating_predates_merger``) or ``exclude`` (the trust stays, unrated, with an
+        ``unrated_reason`` naming the merger; its input rows count as ``superseded``).
 
     Returns
     -------
@@ -68,6 +74,11 @@ def place_trusts(
         ``ratings``: one row per open English trust x key question (Overall and the five),
         trust-level ratings (``service == "Overall"``); unrated trusts have null ratings and an
         ``unrated_reason``. ``accounts`` counts every input row once.
+        ``rating_predates_merger`` is True on a row whose own rating was published before
+        the trust absorbed another rated trust (``premerger_absorbed``: those trusts'
+        codes, sorted, ``;``-separated) and False on every other trust row (unrated rows
+        included). A rated predecessor that split leaves its successors an
+        ``unrated_reason`` naming the split.
     """
     open_trusts = trusts.filter(pl.col("is_open"))
     icbs, cmap = icb_table(icb_codes, successors, icb_vintage)
@@ -138,6 +149,24 @@ def place_trusts(
 
     inherited_from: dict[str, str] = {}
     unrated_reason: dict[str, str] = {}
+    flags = premerger_flags(ratings, resolved, successors, has_own)
+    excluded: set[str] = set()
+    if premerger == "exclude":
+        excluded = {u for u in flags["provider_id"] if decisions[u][0] == "used"}
+        for unit, pub, absorbed, merged in (
+            flags.group_by("provider_id")
+            .agg(
+                pl.col("publication_date").min(),
+                pl.col("premerger_absorbed").first(),
+                pl.col("merged_on").first(),
+            )
+            .iter_rows()
+        ):
+            if unit not in excluded:
+                continue
+            what = f"own rating published {pub} predates absorbing {absorbed} ({merged})"
+            decisions[unit] = ("superseded", None, f"{what}; mapping.premerger_ratings = exclude")
+            unrated_reason[unit] = f"{what}; left out (mapping.premerger_ratings = exclude)"
     combined_units: set[str] = set()
     for unit, preds in candidates.items():
         if len(preds) == 1:
@@ -157,6 +186,16 @@ def place_trusts(
                     None,
                     f"one of {len(preds)} rated predecessors of {unit} ({names}); "
                     "ratings not combined",
+                )
+
+    for code, _current, _status, chain in resolved.filter(pl.col("status") == "split").iter_rows():
+        parts = sorted(chain.rsplit(" > ", 1)[-1].strip("{}").split(", "))
+        for unit in parts:
+            if unit in england_codes and unit not in has_own and unit not in inherited_from:
+                unrated_reason.setdefault(
+                    unit,
+                    f"rated predecessor {code} split into several organisations "
+                    f"({', '.join(parts)}); its rating is not assigned to any of them",
                 )
 
     dec = pl.DataFrame(
@@ -241,7 +280,7 @@ def place_trusts(
             .then(pl.lit("combined"))
             .when(pl.col("inherited_from").is_not_null())
             .then(pl.lit("inherited"))
-            .when(pl.col("provider_id").is_in(sorted(has_own)))
+            .when(pl.col("provider_id").is_in(sorted(has_own - excluded)))
             .then(pl.lit("own"))
             .otherwise(pl.lit("none"))
             .alias("rating_source"),
@@ -258,6 +297,12 @@ def place_trusts(
             )
             .alias("unrated_reason"),
         )
+        .join(
+            flags.select("provider_id", "key_question", "premerger_absorbed"),
+            on=["provider_id", "key_question"],
+            how="left",
+        )
+        .with_columns(pl.col("premerger_absorbed").is_not_null().alias("rating_predates_merger"))
     )
     if lost:
         unrated_lost = [c for c in lost if c not in has_own]
@@ -278,9 +323,11 @@ def place_trusts(
         )
     ratings_out = finish(out)
     log.info(
-        "placed %d trusts (%d inherited), %d rated providers unmapped",
+        "placed %d trusts (%d inherited, %d rated before a merger%s), %d rated providers unmapped",
         ratings_out["provider_id"].n_unique(),
         len(inherited_from),
+        flags["provider_id"].n_unique(),
+        ", excluded" if excluded else "",
         unmapped.height,
     )
     return Placed(
@@ -292,6 +339,110 @@ def place_trusts(
         .group_by(pl.col("unit").alias("provider_id"), "outcome")
         .agg(pl.col("n_rows").sum())
         .cast(UNIT_ROWS_SCHEMA),
+    )
+
+
+def premerger_flags(
+    ratings: pl.DataFrame,
+    resolved: pl.DataFrame,
+    successors: pl.DataFrame,
+    rated_units: set[str],
+) -> pl.DataFrame:
+    """Return the trust-level ratings published before their trust absorbed a rated trust.
+
+    Parameters
+    ----------
+    ratings : canonical CQC trust ratings (``provider_id``, ``service``, ``key_question``,
+        ``publication_date``).
+    resolved : :func:`~ics_model.mapping.successors.resolve_successors` of the rated codes.
+    successors : the canonical ODS ``succ`` frame.
+    rated_units : open trusts with a rating of their own.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per flagged unit x key question: provider_id, key_question,
+        publication_date, ``premerger_absorbed`` (the absorbed rated trusts' codes, sorted,
+        ``;``-separated) and ``merged_on`` (their merger dates, in the same order). A rated
+        trust is absorbed by ``unit`` when its successor chain ends at ``unit``; its merger
+        date is the ODS effective date of the chain's last link (into ``unit``). A rated
+        trust that split counts as absorbed by each of its successors with a rating of
+        their own (they took over part of it). A rating
+        counts as pre-merger when that date is **after** its publication date (a merger on
+        or before publication is already in the rating). Rows without a date are not
+        flagged.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> ratings = pl.DataFrame(
+    ...     {
+    ...         "provider_id": ["A", "B"],
+    ...         "service": ["Overall", "Overall"],
+    ...         "key_question": ["Overall", "Overall"],
+    ...         "publication_date": [date(2017, 1, 5), date(2016, 3, 1)],
+    ...     }
+    ... )
+    >>> resolved = pl.DataFrame(
+    ...     {"code": ["A", "B"], "current_code": ["A", "A"], "status": ["open", "successor"],
+    ...      "chain": ["A", "B > A"]}
+    ... )
+    >>> succ = pl.DataFrame(
+    ...     {"predecessor_code": ["B"], "successor_code": ["A"],
+    ...      "effective_date": [date(2020, 4, 1)]}
+    ... )
+    >>> premerger_flags(ratings, resolved, succ, {"A"})["premerger_absorbed"].to_list()
+    ['B']
+    """
+    links = successors.group_by("predecessor_code", "successor_code").agg(
+        pl.col("effective_date").max()
+    )
+    absorbed = (
+        resolved.filter(
+            (pl.col("status") == "successor") & pl.col("current_code").is_in(sorted(rated_units))
+        )
+        .with_columns(
+            pl.col("chain").str.split(" > ").list.get(-2).alias("predecessor_code"),
+        )
+        .join(
+            links,
+            left_on=["predecessor_code", "current_code"],
+            right_on=["predecessor_code", "successor_code"],
+            how="left",
+        )
+        .select(pl.col("current_code").alias("provider_id"), "code", "effective_date")
+    )
+    # a rated trust that split: each rated open successor took over part of it
+    split = (
+        resolved.filter(pl.col("status") == "split")
+        .with_columns(pl.col("chain").str.split(" > ").alias("_parts"))
+        .with_columns(
+            pl.col("_parts").list.get(-2).alias("predecessor_code"),
+            pl.col("_parts").list.get(-1).str.strip_chars("{}").str.split(", ").alias("_to"),
+        )
+        .explode("_to")
+        .filter(pl.col("_to").is_in(sorted(rated_units)))
+        .join(
+            links,
+            left_on=["predecessor_code", "_to"],
+            right_on=["predecessor_code", "successor_code"],
+            how="left",
+        )
+        .select(pl.col("_to").alias("provider_id"), "code", "effective_date")
+    )
+    absorbed = pl.concat([absorbed, split])
+    own = ratings.filter(pl.col("service") == "Overall").select(
+        "provider_id", "key_question", "publication_date"
+    )
+    return (
+        own.join(absorbed, on="provider_id", how="inner")
+        .filter(pl.col("effective_date") > pl.col("publication_date"))
+        .sort("provider_id", "key_question", "code")
+        .group_by("provider_id", "key_question", "publication_date", maintain_order=True)
+        .agg(
+            pl.col("code").str.join(";").alias("premerger_absorbed"),
+            pl.col("effective_date").cast(pl.String).str.join(";").alias("merged_on"),
+        )
     )
 
 

@@ -132,6 +132,7 @@ def _place_trusts(
         combine_predecessors=(
             None if combine is None else partial(combine_frame, rule_set=combine, name="rating")
         ),
+        premerger=m.premerger_ratings,
     )
     return placed, ()
 
