@@ -19,6 +19,25 @@ from ics_model.ratings import SectorEnum
 # --------------------------------------------------------------------------- GP practices
 
 
+def _placed(
+    ratings: pl.DataFrame,
+    unmapped: pl.DataFrame,
+    accounts: pl.DataFrame,
+    good: pl.DataFrame,
+    id_column: str,
+) -> Placed:
+    """Return the :class:`Placed` of a sector whose placed rows each count as ``used``."""
+    unit_rows = good.group_by(pl.col(id_column).alias("provider_id")).agg(
+        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
+    )
+    return Placed(
+        finish(ratings),
+        unmapped.cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        unit_rows=unit_rows.cast(UNIT_ROWS_SCHEMA),
+    )
+
+
 def place_gp_practices(
     practices: pl.DataFrame,
     icb_codes: pl.DataFrame,
@@ -112,15 +131,7 @@ def place_gp_practices(
             "n_rows": [good.height, bad.height],
         }
     )
-    unit_rows = good.group_by(pl.col("practice_code").alias("provider_id")).agg(
-        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
-    )
-    return Placed(
-        finish(out),
-        unmapped.cast(UNMAPPED_SCHEMA),
-        accounts.cast(ACCOUNT_SCHEMA),
-        unit_rows=unit_rows.cast(UNIT_ROWS_SCHEMA),
-    )
+    return _placed(out, unmapped, accounts, good, "practice_code")
 
 
 GP_INHERITED_NOTE = (
@@ -267,12 +278,4 @@ def place_locations(
         .group_by("source", "outcome", maintain_order=True)
         .agg(pl.col("n_rows").sum())
     )
-    unit_rows = good.group_by(pl.col("location_id").alias("provider_id")).agg(
-        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
-    )
-    return Placed(
-        finish(unit),
-        unmapped.cast(UNMAPPED_SCHEMA),
-        accounts.cast(ACCOUNT_SCHEMA),
-        unit_rows=unit_rows.cast(UNIT_ROWS_SCHEMA),
-    )
+    return _placed(unit, unmapped, accounts, good, "location_id")
