@@ -2,7 +2,7 @@
 
 Nothing generated here is real: every frame returned carries a ``data_origin`` column
 holding ``"SYNTHETIC"``, and every file written puts "SYNTHETIC" in provider and
-location names and in a note (a ``Note`` sheet in XLSX, a ``*_SYNTHETIC_NOTE.txt``
+location names and in a note (a ``Note`` sheet in XLSX and ODS, a ``*_SYNTHETIC_NOTE.txt``
 file beside a CSV). Only marginal distributions are taken from real data:
 
 - **ratings**: the Overall rating of a rated unit is drawn from a real marginal, and
@@ -48,6 +48,7 @@ import polars as pl
 
 from ics_model.ratings import KEY_QUESTIONS, RATING_LABELS, KeyQuestionEnum, RatingEnum
 from ics_model.synthetic_calibration import Calibration, calibration
+from ics_model.synthetic_ods import write_ods_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -350,9 +351,9 @@ def synthetic_locations_file(
     n_rows: int = 250_000,
     *,
     seed: Seed,
-    fmt: Literal["csv", "xlsx"] = "csv",
+    fmt: Literal["csv", "xlsx", "ods"] = "csv",
 ) -> Path:
-    """Write a SYNTHETIC CQC Locations sheet (real 28-column header) as CSV or XLSX.
+    """Write a SYNTHETIC CQC Locations sheet (real 28-column header) as CSV, XLSX or ODS.
 
     Parameters
     ----------
@@ -361,22 +362,32 @@ def synthetic_locations_file(
     seed : an int seed or a numpy Generator.
     fmt : ``"csv"`` (UTF-8, blank cells empty; the note goes to
         ``<stem>_SYNTHETIC_NOTE.txt`` beside it) or ``"xlsx"`` (xlsxwriter in
-        constant-memory mode; sheet "Locations" of text cells, then a "Note" sheet).
+        constant-memory mode; sheet "Locations" of text cells, then a "Note" sheet) or
+        ``"ods"`` (OpenDocument, CQC's own format, written by
+        :func:`~ics_model.synthetic_ods.write_ods_sheet`:
+        text cells, "Publication Date" as date cells shown dd/mm/yyyy, equal adjacent
+        cells merged into one repeated cell as office suites write them; then a "Note"
+        sheet).
 
     Returns
     -------
     Path
         The data file. See :func:`synthetic_locations` for the content.
     """
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"fmt must be 'csv' or 'xlsx', got {fmt!r}")
+    if fmt not in ("csv", "xlsx", "ods"):
+        raise ValueError(f"fmt must be 'csv', 'xlsx' or 'ods', got {fmt!r}")
     p = Path(path)
     frame = synthetic_locations(n_rows, seed=seed).drop(ORIGIN_COLUMN)
     if fmt == "csv":
         frame.write_csv(p)
         p.with_name(f"{p.stem}_SYNTHETIC_NOTE.txt").write_text(SYNTHETIC_NOTE + "\n", "utf-8")
-    else:
+    elif fmt == "xlsx":
         _write_xlsx(p, frame)
+    else:
+        title = "SYNTHETIC CQC Locations sheet"
+        write_ods_sheet(
+            p, frame, "Locations", date_column="Publication Date", note=SYNTHETIC_NOTE, title=title
+        )
     return p
 
 
