@@ -262,6 +262,27 @@ def _cut_inside_quotes(tmp: Path) -> Path:
     return _text(tmp, "cut_quote.csv", text[: text.rfind('"Example Group"') + 11])
 
 
+def _ods_content_edited(tmp: Path, name: str, edit: Callable[[bytes], bytes]) -> Path:
+    """A valid Providers ODS whose ``content.xml`` is rewritten by ``edit`` (zip intact)."""
+    sheet = ("Providers", FX.PROVIDERS_2018_HEADER, FX.PROVIDERS_2018_ROWS, "date")
+    src = FX.write_ods(tmp / "good.ods", [sheet])
+    out = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, edit(data) if info.filename == "content.xml" else data)
+    return _bytes(tmp, name, out.getvalue())
+
+
+def _cut_before_last_sheet_end(xml: bytes) -> bytes:
+    return xml[: xml.rindex(b"</table:table>")]
+
+
+def _last_sheet_end_in_comment(xml: bytes) -> bytes:
+    end = xml.rindex(b"</table:table>")
+    return xml[:end] + b"<!--</table:table>-->" + xml[end + len(b"</table:table>") :]
+
+
 def _ods_mangled_end_tag(tmp: Path) -> Path:
     """A valid ODS whose ``</table:table>`` end tag lost its first characters."""
     sheet = ("Providers", FX.PROVIDERS_2018_HEADER, FX.PROVIDERS_2018_ROWS, "date")
@@ -760,6 +781,20 @@ CASES: list[Case] = [
         _ods_mangled_end_tag,
         Raises(SourceReadError, ("mangled.ods",)),
         "ODS whose content.xml ends the sheet with `</table:table-row>:table>`",
+    ),
+    Case(
+        "cqc_ods_cut_inside_last_sheet",
+        "cqc-child",
+        lambda t: _ods_content_edited(t, "cut.ods", _cut_before_last_sheet_end),
+        Raises(SourceReadError, ("cut.ods", "not a readable ods workbook", "no element found")),
+        "ODS whose content.xml (zip intact) ends inside its last sheet",
+    ),
+    Case(
+        "cqc_ods_end_tag_in_comment",
+        "cqc-child",
+        lambda t: _ods_content_edited(t, "comment.ods", _last_sheet_end_in_comment),
+        Raises(SourceReadError, ("comment.ods", "mismatched tag")),
+        "ODS whose last `</table:table>` is inside a comment (`<!--</table:table>-->`)",
     ),
     Case(
         "cqc_binary_content",

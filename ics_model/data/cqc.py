@@ -194,7 +194,11 @@ def sheet_named(path: str | Path, wanted: str) -> str | None:
 
 
 def read_cqc_ratings(
-    path: str | Path, *, sheet: str | None = None, mode: Mode = "strict"
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    mode: Mode = "strict",
+    prefer: str | None = None,
 ) -> Loaded:
     """Read a CQC "Latest ratings" file (Locations or Providers sheet) into :data:`CQC_RATINGS`.
 
@@ -206,6 +210,11 @@ def read_cqc_ratings(
     sheet : the sheet to read. ``None`` picks "Locations" if present, else "Providers",
         else the only sheet. For CSV it may name the kind ("Locations"/"Providers");
         otherwise a "Location ID" column means a Locations sheet.
+    prefer : with ``sheet=None``, the sheet to read when the workbook has it
+        (case-insensitive), else the default choice; ignored for CSV. E.g.
+        ``prefer="Providers"`` reads the Providers sheet of a full CQC download and the
+        only sheet of a Providers-only file, opening the workbook once (unlike
+        :func:`sheet_named`, which opens it to list its sheets: for ODS, a full read).
     mode : ``"strict"`` raises one :class:`DataContractError` listing every problem;
         ``"lenient"`` moves the offending rows to ``Loaded.quarantine`` with a reason.
 
@@ -231,7 +240,7 @@ def read_cqc_ratings(
     """
     p = Path(path)
     src = source_name(p)
-    table = read_table(p, sheet, _CQC_HEADERS["publication_date"])
+    table = read_table(p, sheet, _CQC_HEADERS["publication_date"], prefer)
     headers = [c for c in table.frame.columns if c != "source_row"]
     mapping = map_headers(headers, _CQC_HEADERS, src)
     hint = norm_header((table.sheet if table.fmt != "csv" else sheet) or "")

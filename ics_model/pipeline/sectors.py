@@ -111,7 +111,7 @@ class PlacedSector:
 
 def _read_sheet(sheet: str) -> Callable[[Path, Mode], Loaded]:
     def read(path: Path, mode: Mode) -> Loaded:
-        return cqc.read_cqc_ratings(path, sheet=cqc.sheet_named(path, sheet), mode=mode)
+        return cqc.read_cqc_ratings(path, prefer=sheet, mode=mode)
 
     return read
 
