@@ -76,6 +76,8 @@ def ours_locations(d: dict[str, Any]) -> pl.DataFrame:
 def _read_locations_pandas(path: Path) -> pd.DataFrame:
     if path.suffix == ".xlsx":
         return pd.read_excel(path, sheet_name="Locations", engine="openpyxl", dtype=str)
+    if path.suffix == ".ods":  # odfpy; date cells come back as "yyyy-mm-dd 00:00:00" text
+        return pd.read_excel(path, sheet_name="Locations", engine="odf", dtype=str)
     return pd.read_csv(path, dtype=str)
 
 
@@ -103,8 +105,9 @@ def reference_locations(d: dict[str, Any]) -> pd.DataFrame:
     rating_key = df["rating"].fillna("").str.lower()
     df["rating"] = rating_key.map({r.lower(): r for r in RATINGS})
     kq = df["key_question"].str.lower().map({k.lower(): k for k in KQS})
+    date_format = "%Y-%m-%d %H:%M:%S" if d["path"].suffix == ".ods" else "%d/%m/%Y"
     df["publication_date"] = pd.to_datetime(
-        df["publication_date"], format="%d/%m/%Y", errors="coerce"
+        df["publication_date"], format=date_format, errors="coerce"
     )
     df["inherited"] = df["inherited"].str.upper().map({"Y": True, "N": False})
     problems = (
@@ -146,7 +149,9 @@ def reference_locations(d: dict[str, Any]) -> pd.DataFrame:
     by_rating = loc.groupby(["icb_code", "key_question", "rating"]).size().unstack(fill_value=0)
     by_rating = by_rating.reindex(columns=list(RATINGS), fill_value=0)
     by_rating.columns = ["n_inadequate", "n_requires_improvement", "n_good", "n_outstanding"]
-    view = counts.join(by_rating).reindex(grid, fill_value=0).reset_index()
+    # a group whose locations are all unrated has no rating counts: 0, not missing
+    view = counts.join(by_rating).fillna(0).astype("int64")
+    view = view.reindex(grid, fill_value=0).reset_index()
     n = view["n_rated"].where(view["n_rated"] > 0)
     scores = view[["n_inadequate", "n_requires_improvement", "n_good", "n_outstanding"]]
     view["mean_score"] = (scores * [1, 2, 3, 4]).sum(axis=1) / n

@@ -1,7 +1,7 @@
 """Run the benchmarks, print a table and write ``benchmarks/results.json``.
 
-Usage: ``python benchmarks/run.py [--quick] [--case TEXT] [--pending-references]``.
-Figures are printed, never asserted.
+Usage: ``python benchmarks/run.py [--quick] [--case TEXT] [--pending-references]
+[--size N] [--no-memory] [--out FILE]``. Figures are printed, never asserted.
 
 Every case times "ours" (this toolkit) and, where it has one, a pandas reference
 implementation of the same computation (what a careful analyst writes without the
@@ -12,7 +12,9 @@ With more than one timed run, each side first runs once more: that first run is
 reported apart (``first_s``, ``reference_first_s``; it carries one-time costs such as
 first imports and warming file caches) and the median, min
 and max are over the runs after it. With one run (``--quick``), it is all there is.
-Cases live in ``cases_*.py`` modules, each with a ``CASES`` list of :class:`Case`.
+Cases live in ``cases_*.py`` modules, each with a ``CASES`` list of :class:`Case`. A
+case may time further :class:`Side` computations (e.g. the underlying library alone, the
+floor), shown with ours and the reference in a side-by-side table.
 
 A case whose ``ours`` raises :class:`NotImplementedError` is pending: it is skipped
 with a printed note (its reference is timed only with ``--pending-references``).
@@ -22,7 +24,9 @@ and side (so that memory an allocator kept from an earlier case is not reused
 unseen): the process runs the case's setup, resets the kernel's peak-RSS mark
 (``/proc/self/clear_refs``), runs the function once and reports ``VmHWM`` minus the
 resident size just before the run. It counts memory allocated by Rust (polars) and C
-(pandas, numpy, pyarrow) as well as Python. Runs longer than ``MEMORY_PROBE_LIMIT_S``
+(pandas, numpy, pyarrow) as well as Python. When the function runs a child process
+(case 6 runs ``ics-model``), the figure is that child's whole peak resident size
+(``RUSAGE_CHILDREN``), interpreter and imports included. Runs longer than ``MEMORY_PROBE_LIMIT_S``
 are not probed again (memory reported as null).
 """
 
@@ -34,6 +38,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,10 +60,14 @@ class Options:
 
     Setups write generated files into ``workdir`` under names fixed by their content
     (size, seed) and reuse them when present: the memory probes run setup again.
+    ``size`` overrides the data size of cases that take one (case 6: rows of the sheet),
+    for a smoke run; ``memory=False`` skips the memory probes.
     """
 
     quick: bool
     workdir: Path
+    size: int | None = None
+    memory: bool = True
 
 
 @dataclass
@@ -76,6 +85,24 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class Side:
+    """A further computation timed beside a case's ours and reference.
+
+    E.g. the underlying library alone (the floor) or ours in another scope. ``scale``
+    multiplies its times, as ``Prepared.reference_scale`` does for the reference;
+    ``repeat`` overrides the case's ``repeat``; ``quick=False`` leaves it out of
+    ``--quick`` runs.
+    """
+
+    name: str
+    label: str
+    fn: Callable[[Any], Any]
+    scale: Callable[[Prepared], float] | None = None
+    repeat: int | None = None
+    quick: bool = True
+
+
+@dataclass(frozen=True)
 class Case:
     """One benchmark case; register it in a ``cases_*.py`` module's ``CASES`` list.
 
@@ -89,6 +116,9 @@ class Case:
     target_s : target for ours' median, seconds; target_ratio: for reference/ours.
     check : compares one output of ours with one of the reference; returns a remark.
     notes : remarks shown under the table.
+    sides : further computations timed beside ours and the reference, shown with them
+        in a side-by-side table (fastest first) with their ratio to the first side.
+    ours_label, reference_label : their rows in that table.
     """
 
     number: str
@@ -103,6 +133,9 @@ class Case:
     target_ratio: float | None = None
     check: Callable[[Any, Any], str] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sides: tuple[Side, ...] = ()
+    ours_label: str = "ours"
+    reference_label: str = "reference"
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -125,6 +158,9 @@ def _peak_memory_mb(fn: Callable[[Any], Any], data: Any) -> float | None:
         return None
     base = _status_mb("VmRSS")
     fn(data)
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if child_mb > 0:  # the work ran in a child process: its whole peak
+        return child_mb
     return max(_status_mb("VmHWM") - base, 0.0)
 
 
@@ -157,8 +193,11 @@ def _stats(times: list[float], scale: float = 1.0) -> dict[str, float]:
 
 def _probe(case: Case, side: str, opts: Options) -> float | None:
     """Peak memory of one run of ``side`` in a fresh process (see the module docstring)."""
+    if not opts.memory:
+        return None
     cmd = [sys.executable, str(Path(__file__)), "--memory-probe", case.number, side]
     cmd += ["--workdir", str(opts.workdir), *(["--quick"] if opts.quick else [])]
+    cmd += ["--size", str(opts.size)] if opts.size is not None else []
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
     lines = [x for x in done.stdout.splitlines() if x.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -213,6 +252,7 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
         first, times, ref_out = _times(case.reference, prep.data, ref_repeat)
         ref = _stats(times, prep.reference_scale)
         rec.update({f"reference_{k}": v for k, v in ref.items()}, reference_runs=ref_repeat)
+        rec["reference_scale"] = prep.reference_scale
         rec["reference_first_s"] = first * prep.reference_scale
         print(
             f"  reference: median {ref['median_s']:.3f} s over {ref_repeat} run(s); "
@@ -228,6 +268,12 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
         if case.check is not None and not pending:
             notes.append(case.check(ours_out, ref_out))
             print(f"  check: {notes[-1]}", flush=True)
+    sides = [s for s in case.sides if s.quick or not opts.quick]
+    if len(sides) < len(case.sides):
+        left = ", ".join(s.name for s in case.sides if s not in sides)
+        notes.append(f"not timed in --quick: {left}")
+    rec["sides"] = [_time_side(side, prep, repeat) for side in sides]
+    rec.update(ours_label=case.ours_label, reference_label=case.reference_label)
     ok = rec["median_s"] is not None and rec["reference_median_s"] is not None
     rec["ratio"] = rec["reference_median_s"] / rec["median_s"] if ok else None
     has_time = case.target_s is not None and rec["median_s"] is not None
@@ -236,6 +282,52 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
     rec["meets_target_ratio"] = rec["ratio"] >= case.target_ratio if has_ratio else None
     rec["note"] = "; ".join(notes)
     return rec
+
+
+def _time_side(side: Side, prep: Prepared, repeat: int) -> dict[str, Any]:
+    """Time one side of a case: its record for ``results.json``."""
+    repeat = repeat if side.repeat is None or repeat == 1 else side.repeat
+    first, times, _ = _times(side.fn, prep.data, repeat)
+    scale = side.scale(prep) if side.scale is not None else 1.0
+    rec = {"name": side.name, "label": side.label, **_stats(times, scale)}
+    rec.update(first_s=first * scale, runs=repeat, scale=scale)
+    print(
+        f"  {side.name}: median {rec['median_s']:.3f} s over {repeat} run(s); "
+        f"first run {rec['first_s']:.3f} s",
+        flush=True,
+    )
+    return rec
+
+
+def side_table(rec: dict[str, Any]) -> str:
+    """A case's sides, ours and reference as a markdown table, fastest first.
+
+    ``x <first side>`` is each median over the first side's (e.g. the floor).
+    """
+    sides = list(rec.get("sides") or [])
+    if not sides:
+        return ""
+    base = sides[0]
+    rows = [*sides]
+    keys = ("median_s", "min_s", "max_s", "first_s")
+    if rec["median_s"] is not None:
+        ours = {k: rec[k] for k in keys}
+        rows.append({"label": rec["ours_label"], **ours, "runs": rec["runs"], "scale": 1.0})
+    if rec["reference_median_s"] is not None:
+        ref = {k: rec[f"reference_{k}"] for k in keys}
+        runs, scale = rec["reference_runs"], rec.get("reference_scale", 1.0)
+        rows.append({"label": rec["reference_label"], **ref, "runs": runs, "scale": scale})
+    lines = [
+        f"| case {rec['case']} | median s (min-max) | first run s | runs | x {base['name']} |",
+        "|---|---|---|---|---|",
+    ]
+    for s in sorted(rows, key=lambda r: r["median_s"]):
+        scaled = f", scaled x{s['scale']:g}" if s["scale"] != 1 else ""
+        spread = f"{_fmt(s['median_s'])} ({_fmt(s['min_s'])}-{_fmt(s['max_s'])})"
+        ratio = s["median_s"] / base["median_s"]
+        first = _fmt(s["first_s"])
+        lines.append(f"| {s['label']} | {spread} | {first} | {s['runs']}{scaled} | {ratio:.2f} |")
+    return "\n".join(lines)
 
 
 def _fmt(v: float | None, spec: str = ".3f") -> str:
@@ -286,7 +378,10 @@ def machine() -> dict[str, Any]:
     except (OSError, StopIteration):
         pass
     versions = {}
-    packages = ("polars", "pandas", "numpy", "pyarrow", "fastexcel", "openpyxl", "xlsxwriter")
+    packages = (
+        *("polars", "pandas", "numpy", "pyarrow", "fastexcel", "openpyxl", "xlsxwriter"),
+        "odfpy",
+    )
     for pkg in packages:
         try:
             versions[pkg] = metadata.version(pkg)
@@ -309,9 +404,11 @@ def all_cases() -> list[Case]:
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     import cases_io
+    import cases_ods
     import cases_rules
 
-    return sorted([*cases_rules.CASES, *cases_io.CASES], key=lambda c: c.number)
+    cases = [*cases_rules.CASES, *cases_io.CASES, *cases_ods.CASES]
+    return sorted(cases, key=lambda c: c.number)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -324,19 +421,23 @@ def main(argv: list[str] | None = None) -> None:
         help="time the references of cases whose 'ours' is not implemented yet",
     )
     parser.add_argument("--out", type=Path, help="results file (default results.json)")
+    parser.add_argument(
+        "--size", type=int, help="data size of cases that take one (case 6: rows), for a smoke run"
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory probes")
     parser.add_argument("--memory-probe", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the table, not the toolkit's warnings
     if args.memory_probe:
-        _memory_probe_main(*args.memory_probe, Options(args.quick, args.workdir))
+        _memory_probe_main(*args.memory_probe, Options(args.quick, args.workdir, args.size))
         return
     cases = [c for c in all_cases() if not args.case or args.case in f"{c.number} {c.name}"]
     info = machine()
     print(f"{info['cpu']}, {info['nproc']} CPUs, {info['memory_gb']} GB; Python {info['python']}")
     records = []
     with tempfile.TemporaryDirectory(prefix="ics_model-bench-") as tmp:
-        opts = Options(quick=args.quick, workdir=Path(tmp))
+        opts = Options(args.quick, Path(tmp), args.size, memory=not args.no_memory)
         for case in cases:
             records.append(run_case(case, opts, args.pending_references))
     info["load_average_after"] = os.getloadavg()
@@ -345,6 +446,9 @@ def main(argv: list[str] | None = None) -> None:
     for r in records:
         if r["note"]:
             print(f"- {r['case']}: {r['note']}")
+    for r in records:
+        if r["sides"]:
+            print(f"\nside by side, case {r['case']}:\n{side_table(r)}")
     out = args.out or (None if args.case else HERE / "results.json")
     if out is not None:
         result = {"machine": info, "quick": args.quick, "cases": records}
