@@ -20,7 +20,13 @@ import polars as pl
 from ics_model.contracts import Column, Contract, Mode, require_columns
 from ics_model.data.base import Loaded, loaded_from, source_name
 from ics_model.data.bundled import raw_or
-from ics_model.data.readers import parse_count, read_csv_records, rule_hits, validate_with_rules
+from ics_model.data.readers import (
+    column_rule_hits,
+    parse_count,
+    read_csv_records,
+    rule_hits,
+    validate_with_rules,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +76,13 @@ SUB_ICB_POPULATION_CONTRACT: Final = Contract(
 )
 
 
+def _num(column: str) -> pl.Expr:
+    """Return the parsed count of a text column (parsed once, in ``read_sub_icb_population``)."""
+    return pl.col(f"#{column}")
+
+
 def _sum(columns: list[str]) -> pl.Expr:
-    return pl.sum_horizontal([parse_count(c) for c in columns])
+    return pl.sum_horizontal([_num(c) for c in columns])
 
 
 def read_sub_icb_population(path: str | Path | None = None, *, mode: Mode = "strict") -> Loaded:
@@ -111,12 +122,12 @@ def read_sub_icb_population(path: str | Path | None = None, *, mode: Mode = "str
             ids[canon] = hit
     require_columns(header, [*missing, "Total", *FEMALE, *MALE], name)
     counts = ["Total", *FEMALE, *MALE]
-
+    raw = raw.with_columns(parse_count(c).alias(f"#{c}") for c in counts)  # parsed once
     frame = raw.select(
         pl.col(ids["sub_icb_gss"]).alias("sub_icb_gss"),
         pl.col(ids["sub_icb_name"]).str.extract(r" - ([A-Z0-9]{3,5})$").alias("sub_icb_code"),
         *[pl.col(ids[c]).alias(c) for c in list(_ID_COLUMNS)[1:]],
-        parse_count("Total").alias("population"),
+        _num("Total").alias("population"),
         *[
             _sum([f"{sex}{a}" for sex in "FM" for a in range(lo, hi + 1)]).alias(band)
             for band, (lo, hi) in AGE_BANDS.items()
@@ -126,20 +137,18 @@ def read_sub_icb_population(path: str | Path | None = None, *, mode: Mode = "str
         "source_row",
     )
     hits = [
-        rule_hits(
+        column_rule_hits(
             raw,
-            col,
-            pl.col(col).is_not_null() & parse_count(col).is_null(),
-            pl.col(col),
+            counts,
+            lambda c: pl.col(c).is_not_null() & _num(c).is_null(),
             "not a whole number",
         )
-        for col in counts
     ]
     hits.append(
         rule_hits(
             raw,
             "population",
-            _sum([*FEMALE, *MALE]) != parse_count("Total"),
+            _sum([*FEMALE, *MALE]) != _num("Total"),
             pl.format("F+M {} vs Total {}", _sum([*FEMALE, *MALE]), pl.col("Total")),
             "single-year counts do not sum to Total",
         )
