@@ -110,14 +110,21 @@ def _command() -> list[str]:
     return [sys.executable, "-c", "from ics_model.cli import app; app()"]
 
 
-def _child_env() -> dict[str, str]:
-    """The environment of a child process: this checkout's ``ics_model`` first."""
+def _child_env(pycache: Path) -> dict[str, str]:
+    """The environment of a child process: this checkout's ``ics_model`` first.
+
+    Bytecode is cached (in ``pycache``) as an installed package's is, even where the
+    calling environment sets ``PYTHONDONTWRITEBYTECODE``: a user's ``ics-model`` does
+    not compile its modules on every run. The first run compiles; it is reported apart.
+    """
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": path, "PYTHONPYCACHEPREFIX": str(pycache)}
 
 
-def _run(cmd: list[str]) -> None:
-    done = subprocess.run(cmd, env=_child_env(), capture_output=True, text=True, check=False)
+def _run(cmd: list[str], d: dict[str, Any]) -> None:
+    env = _child_env(d["pycache"])
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr[-2000:]}")
 
@@ -143,6 +150,7 @@ def _setup(opts: Options) -> Prepared:
         "path": full,
         "head": {"path": head, **lookups, **pandas_lookups},
         "runs": runs,
+        "pycache": folder / "pycache",
         "config": _write_config(runs / "locations.yaml", full, whole_model=False),
         "config_whole": _write_config(runs / "default_locations.yaml", full, whole_model=True),
         **lookups,
@@ -163,21 +171,21 @@ def _out(d: dict[str, Any]) -> Path:
 def ours_cli(d: dict[str, Any]) -> dict[str, Any]:
     """``ics-model run locations.yaml`` in a fresh process: read, validate, place, count, write."""
     out = _out(d)
-    _run([*_command(), "run", str(d["config"]), "--out", str(out), "-q"])
+    _run([*_command(), "run", str(d["config"]), "--out", str(out), "-q"], d)
     return {"out": out, "data": d}
 
 
 def cli_whole(d: dict[str, Any]) -> Path:
     """The default ``ics-model run`` with the sheet added (sector ``location``)."""
     out = _out(d)
-    _run([*_command(), "run", str(d["config_whole"]), "--out", str(out), "-q"])
+    _run([*_command(), "run", str(d["config_whole"]), "--out", str(out), "-q"], d)
     return out
 
 
 def cli_default(d: dict[str, Any]) -> Path:
     """The default ``ics-model run`` (embedded data, no Locations sheet)."""
     out = _out(d)
-    _run([*_command(), "run", "--out", str(out), "-q"])
+    _run([*_command(), "run", "--out", str(out), "-q"], d)
     return out
 
 
@@ -194,7 +202,7 @@ _FLOOR_CODE = (
 
 def floor_process(d: dict[str, Any]) -> None:
     """The floor in a fresh Python process (start-up and imports of fastexcel and polars)."""
-    _run([sys.executable, "-c", _FLOOR_CODE, str(d["path"])])
+    _run([sys.executable, "-c", _FLOOR_CODE, str(d["path"])], d)
 
 
 def reference(d: dict[str, Any]) -> pd.DataFrame:
