@@ -1,7 +1,9 @@
 """Run the benchmarks, print a table and write ``benchmarks/results.json``.
 
 Usage: ``python benchmarks/run.py [--quick] [--case TEXT] [--pending-references]
-[--size N] [--no-memory] [--out FILE]``. Figures are printed, never asserted.
+[--size N] [--no-memory] [--out FILE] [--merge]``. Figures are printed, never asserted.
+``--merge`` replaces only the cases run in the results file; each keeps the machine and
+date it was measured on.
 
 Every case times "ours" (this toolkit) and, where it has one, a pandas reference
 implementation of the same computation (what a careful analyst writes without the
@@ -425,6 +427,11 @@ def main(argv: list[str] | None = None) -> None:
         "--size", type=int, help="data size of cases that take one (case 6: rows), for a smoke run"
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory probes")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the cases run in the results file (each keeps its own machine)",
+    )
     parser.add_argument("--memory-probe", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -449,9 +456,16 @@ def main(argv: list[str] | None = None) -> None:
     for r in records:
         if r["sides"]:
             print(f"\nside by side, case {r['case']}:\n{side_table(r)}")
-    out = args.out or (None if args.case else HERE / "results.json")
+    out = args.out or (None if args.case and not args.merge else HERE / "results.json")
     if out is not None:
         result = {"machine": info, "quick": args.quick, "cases": records}
+        if args.merge and out.exists():  # the other cases keep their figures and machine
+            result = json.loads(out.read_text(encoding="utf-8"))
+            ran = {r["case"] for r in records}
+            kept = [r for r in result["cases"] if r["case"] not in ran]
+            for r in records:
+                r["machine"] = {**info, "quick": args.quick, "date": time.strftime("%Y-%m-%d")}
+            result["cases"] = sorted([*kept, *records], key=lambda r: r["case"])
         out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"\nwrote {out}")
 
