@@ -120,6 +120,7 @@ class Case:
     notes : remarks shown under the table.
     sides : further computations timed beside ours and the reference, shown with them
         in a side-by-side table (fastest first) with their ratio to the first side.
+        Ours and the sides are timed in rounds, one run of each per round.
     ours_label, reference_label : their rows in that table.
     """
 
@@ -185,6 +186,33 @@ def _times(fn: Callable[[Any], Any], data: Any, repeat: int) -> tuple[float, lis
     return first, times, out
 
 
+def _times_rounds(
+    fns: list[Callable[[Any], Any]], data: Any, repeats: list[int]
+) -> list[tuple[float, list[float], Any]]:
+    """:func:`_times` of several functions in rounds, one run of each per round.
+
+    A change in the machine's load (it is shared) then falls on every function alike,
+    not on whichever happened to be timed at the time. Round 0 holds the first runs.
+    """
+    runs = [n + 1 if n > 1 else 1 for n in repeats]
+    firsts: list[float] = [0.0] * len(fns)
+    times: list[list[float]] = [[] for _ in fns]
+    outs: list[Any] = [None] * len(fns)
+    for r in range(max(runs)):
+        for i, fn in enumerate(fns):
+            if r >= runs[i]:
+                continue
+            gc.collect()
+            t0 = time.perf_counter()
+            outs[i] = fn(data)
+            seconds = time.perf_counter() - t0
+            if r == 0:
+                firsts[i] = seconds
+            if r > 0 or runs[i] == 1:
+                times[i].append(seconds)
+    return list(zip(firsts, times, outs, strict=True))
+
+
 def _stats(times: list[float], scale: float = 1.0) -> dict[str, float]:
     return {
         "median_s": statistics.median(times) * scale,
@@ -231,10 +259,18 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
     ref_repeat = 1 if opts.quick else case.reference_repeat
     rec.update(status="ok", median_s=None, min_s=None, max_s=None, runs=0, peak_memory_mb=None)
     rec.update(first_s=None, reference_first_s=None)
-    try:
-        first, times, ours_out = _times(case.ours, prep.data, repeat)
+    sides = [s for s in case.sides if s.quick or not opts.quick]
+    if len(sides) < len(case.sides):
+        left = ", ".join(s.name for s in case.sides if s not in sides)
+        notes.append(f"not timed in --quick: {left}")
+    side_repeats = [repeat if s.repeat is None or repeat == 1 else s.repeat for s in sides]
+    try:  # ours and the sides in rounds (see _times_rounds)
+        timed = _times_rounds(
+            [case.ours, *(s.fn for s in sides)], prep.data, [repeat, *side_repeats]
+        )
+        first, times, ours_out = timed[0]
     except NotImplementedError as exc:
-        rec["status"], ours_out = "pending", None
+        rec["status"], ours_out, timed = "pending", None, []
         print(f"  ours not yet implemented ({exc}): skipped", flush=True)
         notes.append("ours not yet implemented")
     else:
@@ -270,11 +306,11 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
         if case.check is not None and not pending:
             notes.append(case.check(ours_out, ref_out))
             print(f"  check: {notes[-1]}", flush=True)
-    sides = [s for s in case.sides if s.quick or not opts.quick]
-    if len(sides) < len(case.sides):
-        left = ", ".join(s.name for s in case.sides if s not in sides)
-        notes.append(f"not timed in --quick: {left}")
-    rec["sides"] = [_time_side(side, prep, repeat) for side in sides]
+    rec["sides"] = [
+        _side_record(side, prep, *timed[i + 1][:2], n)
+        for i, (side, n) in enumerate(zip(sides, side_repeats, strict=True))
+        if timed
+    ]
     rec.update(ours_label=case.ours_label, reference_label=case.reference_label)
     ok = rec["median_s"] is not None and rec["reference_median_s"] is not None
     rec["ratio"] = rec["reference_median_s"] / rec["median_s"] if ok else None
@@ -286,15 +322,15 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
     return rec
 
 
-def _time_side(side: Side, prep: Prepared, repeat: int) -> dict[str, Any]:
-    """Time one side of a case: its record for ``results.json``."""
-    repeat = repeat if side.repeat is None or repeat == 1 else side.repeat
-    first, times, _ = _times(side.fn, prep.data, repeat)
+def _side_record(
+    side: Side, prep: Prepared, first: float, times: list[float], runs: int
+) -> dict[str, Any]:
+    """One side's timings (scaled): its record for ``results.json``."""
     scale = side.scale(prep) if side.scale is not None else 1.0
     rec = {"name": side.name, "label": side.label, **_stats(times, scale)}
-    rec.update(first_s=first * scale, runs=repeat, scale=scale)
+    rec.update(first_s=first * scale, runs=runs, scale=scale)
     print(
-        f"  {side.name}: median {rec['median_s']:.3f} s over {repeat} run(s); "
+        f"  {side.name}: median {rec['median_s']:.3f} s over {runs} run(s); "
         f"first run {rec['first_s']:.3f} s",
         flush=True,
     )
