@@ -60,14 +60,21 @@ class MappingConfig(Frozen):
         before the trust absorbed another rated trust (ODS successor effective date after
         the publication date). Kept ones are flagged ``rating_predates_merger``; excluded
         ones leave the trust unrated (``unrated_reason`` names the merger) and their rows
-        count as ``superseded`` in the conservation report.
+        count as ``superseded`` in the conservation report. ``combine`` combines such a
+        rating, per key question, with the ratings of the trusts absorbed after it was
+        published, by the rule set ``premerger_rule_set`` (``rating_source = combined``;
+        still flagged; the absorbed trusts' rows count as ``inherited``). A modelled
+        rating: CQC never rated the merged trust.
+    premerger_rule_set : the ``principles`` rule set ``combine`` uses (default
+        ``cqc_principles``).
     """
 
     icb_vintage: Literal["2023", "2026"] = "2023"
     trust_vintage: Literal["2025"] = "2025"
     inherit_predecessor_rating: bool = True
     combine_predecessors: str | None = None
-    premerger_ratings: Literal["keep", "exclude"] = "keep"
+    premerger_ratings: Literal["keep", "exclude", "combine"] = "keep"
+    premerger_rule_set: str = "cqc_principles"
 
 
 class RatingsConfig(Frozen):
@@ -403,6 +410,15 @@ def _rule_set_problems(cfg: RunConfig) -> list[str]:
             (
                 "mapping.combine_predecessors",
                 cfg.mapping.combine_predecessors,
+                (PrinciplesRuleSet,),
+                "principles",
+            )
+        )
+    if cfg.mapping.premerger_ratings == "combine":
+        wanted.append(
+            (
+                "mapping.premerger_rule_set",
+                cfg.mapping.premerger_rule_set,
                 (PrinciplesRuleSet,),
                 "principles",
             )

@@ -133,6 +133,7 @@ def _place_trusts(
             None if combine is None else partial(combine_frame, rule_set=combine, name="rating")
         ),
         premerger=m.premerger_ratings,
+        premerger_combine=partial(combine_frame, rule_set=m.premerger_rule_set, name="rating"),
     )
     return placed, ()
 
