@@ -75,7 +75,8 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
 
     The only place that names output files. Optional outputs (metrics, composite,
     uncertainty, scenarios, effect) appear when the result holds them;
-    ``quarantine.csv`` and ``unmapped.csv`` are always written (header only when empty).
+    ``quarantine.csv``, ``unmapped.csv``, ``superseded.csv`` and ``set_aside.csv`` are always
+    written (header only when empty).
     """
     v, c, m = result.views, result.conservation, result.metrics
     tables: dict[str, pl.DataFrame | dict] = {
@@ -85,6 +86,7 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         "unmapped.csv": c.unmapped,
         "quarantine.csv": c.quarantine,
         "superseded.csv": c.superseded,
+        "set_aside.csv": c.set_aside,
         "conservation.csv": c.table,
     }
     if v.ics_modelled.height:

@@ -86,12 +86,15 @@ class Conservation:
     unmapped : providers that could not be placed in an ICS, with the reason.
     quarantine : rows that broke a data contract (lenient mode), with the reason.
     superseded : rows replaced by a later publication or by a successor's own rating.
+    set_aside : placed providers the ``ratings`` settings left out (stale, inherited),
+        one row each with its rating, age and reason.
     """
 
     table: pl.DataFrame
     unmapped: pl.DataFrame
     quarantine: pl.DataFrame
     superseded: pl.DataFrame
+    set_aside: pl.DataFrame
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "unmapped.csv",
         "quarantine.csv",
         "superseded.csv",
+        "set_aside.csv",
         "conservation.csv",
         "manifest.json",
         "composite.csv",

@@ -15,7 +15,13 @@ from typing import Final
 import polars as pl
 
 from ics_model.contracts import validate
-from ics_model.mapping.base import ACCOUNT_SCHEMA, MAPPED_RATINGS, UNIT_ROWS_SCHEMA, Placed
+from ics_model.mapping.base import (
+    ACCOUNT_SCHEMA,
+    MAPPED_RATINGS,
+    SET_ASIDE_SCHEMA,
+    UNIT_ROWS_SCHEMA,
+    Placed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +127,19 @@ def inherited_units(ratings: pl.DataFrame) -> pl.DataFrame:
 
     Those with ``inherited_note`` set (the file's own flag; a trust that inherits
     through the ODS successor file is a placement choice, see
-    ``mapping.inherit_predecessor_rating``, and is not listed).
+    ``mapping.inherit_predecessor_rating``, and is not listed), with a ``reason``.
     """
-    return ratings.filter(pl.col("inherited_note").is_not_null()).select("provider_id").unique()
+    return (
+        ratings.filter(pl.col("inherited_note").is_not_null())
+        .group_by("provider_id", maintain_order=True)
+        .agg(pl.col("inherited_note").first())
+        .select(
+            "provider_id",
+            pl.format(
+                "rating inherited ({}); ratings.inherited = exclude", pl.col("inherited_note")
+            ).alias("reason"),
+        )
+    )
 
 
 def stale_units(ratings: pl.DataFrame, max_age_years: float) -> pl.DataFrame:
@@ -143,19 +159,28 @@ def stale_units(ratings: pl.DataFrame, max_age_years: float) -> pl.DataFrame:
             pl.col("rating_age_years").min(),
         ).alias("age")
     )
-    return ages.filter(pl.col("age") > max_age_years).select("provider_id")
+    return ages.filter(pl.col("age") > max_age_years).select(
+        "provider_id",
+        pl.format(
+            "rating {} years old > ratings.max_age_years = {}",
+            pl.col("age").round(2),
+            pl.lit(max_age_years),
+        ).alias("reason"),
+    )
 
 
 def set_aside(placed: Placed, units: pl.DataFrame, outcome: str, source: str) -> Placed:
-    """Remove ``units`` (a ``provider_id`` column) from a placement, counting them as ``outcome``.
+    """Remove ``units`` (``provider_id``, ``reason``) from a placement as ``outcome``.
 
-    Their mapped rows leave ``ratings``; the input rows behind them (``unit_rows``) move
-    from their outcome (used, inherited) to ``outcome`` in ``accounts``, so the
+    Their mapped rows leave ``ratings`` and are listed in ``set_aside`` (with their
+    Overall rating, its age and the reason); the input rows behind them (``unit_rows``)
+    move from their outcome (used, inherited) to ``outcome`` in ``accounts``, so the
     conservation report still balances.
     """
     if units.is_empty():
         return placed
     moved = placed.unit_rows.join(units, on="provider_id", how="semi")
+    listed = _listing(placed.ratings, units, moved, outcome, source)
     delta = pl.concat(
         [
             moved.group_by("outcome").agg((-pl.col("n_rows").sum()).alias("n_rows")),
@@ -182,4 +207,44 @@ def set_aside(placed: Placed, units: pl.DataFrame, outcome: str, source: str) ->
         accounts=accounts,
         superseded=placed.superseded,
         unit_rows=placed.unit_rows.join(units, on="provider_id", how="anti").cast(UNIT_ROWS_SCHEMA),
+        set_aside=pl.concat([placed.set_aside, listed]),
+    )
+
+
+def _listing(
+    ratings: pl.DataFrame, units: pl.DataFrame, moved: pl.DataFrame, outcome: str, source: str
+) -> pl.DataFrame:
+    """List set-aside providers (one row each) in :data:`SET_ASIDE_SCHEMA`."""
+    rows = ratings.join(units.select("provider_id"), on="provider_id", how="semi")
+    overall = (
+        rows.sort(pl.col("key_question") != "Overall")
+        .group_by("provider_id", maintain_order=True)
+        .agg(
+            pl.col("sector").first().cast(pl.String),
+            pl.col("provider_name").first(),
+            pl.col("icb_code").first(),
+            pl.col("rating").first().cast(pl.String),
+            pl.col("publication_date").first(),
+            pl.col("rating_age_years").first(),
+        )
+    )
+    n_rows = moved.group_by("provider_id").agg(pl.col("n_rows").sum())
+    return (
+        units.join(overall, on="provider_id", how="left")
+        .join(n_rows, on="provider_id", how="left")
+        .select(
+            pl.lit(source).alias("source"),
+            "sector",
+            "provider_id",
+            "provider_name",
+            "icb_code",
+            "rating",
+            "publication_date",
+            "rating_age_years",
+            pl.lit(outcome).alias("outcome"),
+            pl.col("n_rows").fill_null(0),
+            "reason",
+        )
+        .sort("provider_id")
+        .cast(SET_ASIDE_SCHEMA)
     )

@@ -13,17 +13,19 @@ from __future__ import annotations
 from typing import Final
 
 from ics_model.contracts import Column, Contract
-from ics_model.mapping.base import OUTCOMES, SUPERSEDED, UNMAPPED
+from ics_model.mapping.base import OUTCOMES, SET_ASIDE, SUPERSEDED, UNMAPPED
 
 #: the conservation counts: one per outcome, their total and the rows read
 _COUNT_TEXT: Final[dict[str, str]] = {
     "used": "rows placed with their own rating (or reference rows used)",
-    "inherited": "rows whose rating an open successor inherited",
+    "inherited": "rows of inherited ratings: a successor's, or flagged so by the file",
     "superseded": "rows replaced by a later publication or a successor's own rating",
     "quarantined": "rows that broke the source's contract (see quarantine.csv)",
     "unmapped": "rows that could not be placed in an ICB (see unmapped.csv)",
-    "stale": "rows of providers whose rating is older than ratings.max_age_years",
-    "inherited_excluded": "rows of inherited ratings left out (ratings.inherited: exclude)",
+    "stale": "rows of ratings older than ratings.max_age_years (see set_aside.csv)",
+    "inherited_excluded": (
+        "rows of inherited ratings left out (ratings.inherited: exclude; see set_aside.csv)"
+    ),
     "total": "sum of the outcome counts",
     "n_input_rows": "data rows read from the source",
 }
@@ -57,4 +59,4 @@ QUARANTINE: Final = Contract.closed(
     ),
 )
 
-__all__ = ["CONSERVATION", "QUARANTINE", "SUPERSEDED", "UNMAPPED"]
+__all__ = ["CONSERVATION", "QUARANTINE", "SET_ASIDE", "SUPERSEDED", "UNMAPPED"]

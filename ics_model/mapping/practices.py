@@ -10,6 +10,8 @@ from ics_model.mapping.base import (
     UNMAPPED_SCHEMA,
     Placed,
     day_precision_columns,
+    file_inherited,
+    file_inherited_columns,
     finish,
     own_rating_columns,
 )
@@ -25,10 +27,20 @@ def _placed(
     accounts: pl.DataFrame,
     good: pl.DataFrame,
     id_column: str,
+    inherited: pl.Expr | None = None,
 ) -> Placed:
-    """Return the :class:`Placed` of a sector whose placed rows each count as ``used``."""
-    unit_rows = good.group_by(pl.col(id_column).alias("provider_id")).agg(
-        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
+    """Return the :class:`Placed` of a sector whose placed rows count as ``used``.
+
+    Rows for which ``inherited`` (an expression on ``good``) is true count as
+    ``inherited`` instead: the file itself says the rating was inherited.
+    """
+    outcome = (
+        pl.lit("used")
+        if inherited is None
+        else (pl.when(inherited).then(pl.lit("inherited")).otherwise(pl.lit("used")))
+    )
+    unit_rows = good.group_by(pl.col(id_column).alias("provider_id"), outcome.alias("outcome")).agg(
+        pl.len().cast(pl.Int64).alias("n_rows")
     )
     return Placed(
         finish(ratings),
@@ -57,7 +69,8 @@ def place_gp_practices(
     ``publication_year`` the year, ``publication_date_precision`` ``year``. A rating
     the file flags as inherited (``inherited_rating_y_n = Y``) has ``rating_source =
     inherited``; the file does not say from which practice, so ``inherited_from`` is
-    null and ``inherited_note`` says so.
+    null and ``inherited_note`` says so; its row counts as ``inherited`` (not ``used``)
+    in the conservation report.
     """
     from ics_model.data.geography import match_icb_names
 
@@ -116,28 +129,17 @@ def place_gp_practices(
         *own_rating_columns(),
         "inherited",
     )
-    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
-    out = out.with_columns(
-        pl.when(inherited)
-        .then(pl.lit("inherited"))
-        .otherwise(pl.col("rating_source"))
-        .alias("rating_source"),
-        pl.when(inherited).then(pl.lit(GP_INHERITED_NOTE)).alias("inherited_note"),
-    ).drop("inherited")
+    out = out.with_columns(file_inherited_columns("inherited_rating_y_n")).drop("inherited")
+    flagged = file_inherited()
+    n_inherited = good.filter(flagged).height
     accounts = pl.DataFrame(
         {
-            "source": [source, source],
-            "outcome": ["used", "unmapped"],
-            "n_rows": [good.height, bad.height],
+            "source": [source] * 3,
+            "outcome": ["used", "inherited", "unmapped"],
+            "n_rows": [good.height - n_inherited, n_inherited, bad.height],
         }
     )
-    return _placed(out, unmapped, accounts, good, "practice_code")
-
-
-GP_INHERITED_NOTE = (
-    "the file flags the rating as inherited (inherited_rating_y_n = Y) "
-    "but does not say from which provider"
-)
+    return _placed(out, unmapped, accounts, good, "practice_code", flagged)
 
 
 # --------------------------------------------------------------------------- locations
@@ -159,7 +161,9 @@ def place_locations(
     location -> ICB (``sub_icbs``: sub_icb_gss, icb_gss). Route 2 (``ods_trust_location``):
     the provider's ODS code is an open NHS trust in ``etr`` -> its host ICB. Otherwise the
     location is unmapped with the reason. Location-level rows (``service == "Overall"``)
-    give each location's key-question ratings.
+    give each location's key-question ratings. A rating the file flags as inherited
+    (``Inherited Rating (Y/N)`` = Y) has ``rating_source = inherited`` and an
+    ``inherited_note``; its rows count as ``inherited`` in the conservation report.
     """
     loc = ratings.filter(pl.col("level") == "location")
     gss_to_icb = sub_icbs.select(
@@ -177,7 +181,9 @@ def place_locations(
     # only the columns placing and the unit rows need (the joins copy every column)
     used = ["location_id", "provider_id", "location_onspd_ccg_code", "service", "key_question"]
     used += ["rating", "rating_status", "publication_date", *([name_col] if name_col else [])]
-    loc = loc.select(used)
+    if "inherited" not in loc.columns:
+        loc = loc.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
+    loc = loc.select(*used, "inherited")
     placed = (
         loc.join(gss_to_icb, on="location_onspd_ccg_code", how="left")
         .join(icb_by_gss, on="_icb_gss_sub", how="left")
@@ -266,16 +272,25 @@ def place_locations(
         "icb_name",
         "mapping_method",
         *own_rating_columns(),
+        "inherited",
     )
+    unit = unit.with_columns(file_inherited_columns("Inherited Rating (Y/N)")).drop("inherited")
+    n_inherited = good.filter(file_inherited()).height
     accounts = (
         pl.DataFrame(
             {
-                "source": [source] * 3,
-                "outcome": ["used", "unmapped", "unmapped"],
-                "n_rows": [good.height, bad.height, ratings.height - loc.height],
+                "source": [source] * 4,
+                "outcome": ["used", "inherited", "unmapped", "unmapped"],
+                "n_rows": [
+                    good.height - n_inherited,
+                    n_inherited,
+                    bad.height,
+                    ratings.height - loc.height,
+                ],
             }
         )
         .group_by("source", "outcome", maintain_order=True)
         .agg(pl.col("n_rows").sum())
+        .filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
     )
-    return _placed(unit, unmapped, accounts, good, "location_id")
+    return _placed(unit, unmapped, accounts, good, "location_id", file_inherited())

@@ -19,6 +19,8 @@ from ics_model.mapping.base import (
     UNMAPPED_SCHEMA,
     Placed,
     day_precision_columns,
+    file_inherited,
+    file_inherited_columns,
     finish,
 )
 from ics_model.mapping.successors import icb_table, lost_reason, resolve_successors, with_icb
@@ -219,6 +221,35 @@ def place_trusts(
         schema=dict.fromkeys(("provider_id", "outcome", "unit", "reason"), pl.String),
         orient="row",
     ).join(row_counts, on="provider_id", how="left")
+    # rows the file itself flags as inherited, of trusts placed with their own rating
+    flagged_rows = (
+        ratings.filter(file_inherited()).group_by("provider_id").agg(pl.len().alias("_n_inh"))
+        if "inherited" in ratings.columns
+        else pl.DataFrame(schema={"provider_id": pl.String, "_n_inh": pl.UInt32})
+    )
+    own_used = dec.filter(pl.col("outcome") == "used").join(
+        flagged_rows, on="provider_id", how="inner"
+    )
+    dec = pl.concat(
+        [
+            dec.join(own_used.select("provider_id"), on="provider_id", how="anti"),
+            own_used.select(
+                "provider_id",
+                "outcome",
+                "unit",
+                "reason",
+                (pl.col("n_rows") - pl.col("_n_inh")).alias("n_rows"),
+            ),
+            own_used.select(
+                "provider_id",
+                pl.lit("inherited").alias("outcome"),
+                "unit",
+                "reason",
+                pl.col("_n_inh").alias("n_rows"),
+            ),
+        ],
+        how="vertical_relaxed",
+    ).filter(pl.col("n_rows") > 0)
 
     accounts = (
         dec.group_by("outcome")
@@ -267,6 +298,11 @@ def place_trusts(
             "rating",
             "rating_status",
             "publication_date",
+            (
+                pl.col("inherited") & (pl.col("provider_id") == pl.col("unit"))
+                if "inherited" in trust_level.columns
+                else pl.lit(None, pl.Boolean)
+            ).alias("inherited"),
         ),
         on=["provider_id", "key_question"],
         how="left",
@@ -308,6 +344,9 @@ def place_trusts(
             .alias("rating_source"),
             pl.col("rating_status").fill_null("missing"),
             *day_precision_columns(),
+        )
+        .with_columns(file_inherited_columns("Inherited Rating (Y/N)"))
+        .with_columns(
             pl.when(pl.col("rating").is_null())
             .then(
                 pl.coalesce(
@@ -486,6 +525,8 @@ def _combine_predecessors(joined: pl.DataFrame, units: set[str], combine: Combin
         .alias("rating_status"),
         "publication_date",
     )
+    if "inherited" in multi.columns:  # a combination is no file-flagged inheritance
+        combined = combined.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
     rest = joined.filter(~pl.col("provider_id").is_in(sorted(units)))
     return pl.concat([rest, combined.select(rest.columns)])
 

@@ -86,6 +86,7 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
         superseded=pl.concat(
             [*(_superseded_rows(s) for s in sectors), *(s.placed.superseded for s in sectors)]
         ),
+        set_aside=pl.concat([s.placed.set_aside for s in sectors]),
     )
 
 
