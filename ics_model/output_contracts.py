@@ -39,7 +39,13 @@ from ics_model.composite.contracts import (
 from ics_model.contracts import Column, Contract, find_violations
 from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED, effect_frame
 from ics_model.mapping.base import MAPPED_RATINGS
-from ics_model.mapping.contracts import CONSERVATION, QUARANTINE, SUPERSEDED, UNMAPPED
+from ics_model.mapping.contracts import (
+    CONSERVATION,
+    PLACEMENT_CHECKS,
+    QUARANTINE,
+    SUPERSEDED,
+    UNMAPPED,
+)
 from ics_model.metrics.contracts import GP_QUINTILES
 from ics_model.metrics.partnership import ICS_FLOW_MATRIX, PROVIDER_PARTNERSHIP
 from ics_model.metrics.system import ICS_METRICS
@@ -78,6 +84,7 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "quarantine": QUARANTINE,
     "superseded": SUPERSEDED,
     "conservation": CONSERVATION,
+    "placement_checks": PLACEMENT_CHECKS,
     "ics_modelled_ratings": ICS_MODELLED_RATINGS,
     "ics_metrics": ICS_METRICS,
     "provider_partnership": PROVIDER_PARTNERSHIP,

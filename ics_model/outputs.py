@@ -74,7 +74,8 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
     """File name -> frame (``.csv``/``.parquet``) or JSON-able dict, for one run's result.
 
     The only place that names output files. Optional outputs (metrics, composite,
-    uncertainty, scenarios, effect) appear when the result holds them;
+    uncertainty, scenarios, effect, the placement checks of sectors placed by
+    coordinates) appear when the result holds them;
     ``quarantine.csv`` and ``unmapped.csv`` are always written (header only when empty).
     """
     v, c, m = result.views, result.conservation, result.metrics
@@ -87,6 +88,8 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         "superseded.csv": c.superseded,
         "conservation.csv": c.table,
     }
+    if c.placement_checks is not None:
+        tables["placement_checks.csv"] = c.placement_checks
     if v.ics_modelled.height:
         tables["ics_modelled_ratings.csv"] = v.ics_modelled
     if m.computed:

@@ -86,12 +86,16 @@ class Conservation:
     unmapped : providers that could not be placed in an ICS, with the reason.
     quarantine : rows that broke a data contract (lenient mode), with the reason.
     superseded : rows replaced by a later publication or by a successor's own rating.
+    placement_checks : for sectors placed by coordinates, one row per location: how its
+        point was placed and whether its local authority agrees; None when the run has
+        no such sector.
     """
 
     table: pl.DataFrame
     unmapped: pl.DataFrame
     quarantine: pl.DataFrame
     superseded: pl.DataFrame
+    placement_checks: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
