@@ -19,7 +19,7 @@ from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
 from ics_model.metrics.spec import MetricsConfig
-from ics_model.ratings import PROVIDER_SECTORS, Rating, Sector
+from ics_model.ratings import DEFAULT_SECTORS, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
@@ -34,12 +34,17 @@ class DataConfig(Frozen):
     gp_practices : a GP practice ratings file in the embedded HEEC layout. Default: embedded.
     locations : an optional CQC Locations sheet, placed in ICSs through
         ``Location ONSPD CCG Code`` (sub-ICB GSS code), falling back to the provider's ODS code.
+    independent_healthcare : CQC API location records of independent-sector hospitals and
+        clinics (JSON, JSON lines or a CSV export, see
+        :func:`ics_model.data.cqc_api.read_cqc_api`) with their latitude and longitude.
+        Default: the embedded API dump of 1 November 2025.
     validation : ``strict`` raises on any contract violation; ``lenient`` quarantines bad rows.
     """
 
     trust_ratings: Path | None = None
     gp_practices: Path | None = None
     locations: Path | None = None
+    independent_healthcare: Path | None = None
     validation: Literal["strict", "lenient"] = "strict"
 
 
@@ -67,6 +72,12 @@ class MappingConfig(Frozen):
         rating: CQC never rated the merged trust.
     premerger_rule_set : the ``principles`` rule set ``combine`` uses (default
         ``cqc_principles``).
+    nearest_icb_within_m : sectors placed by coordinates (independent healthcare): a
+        location outside every ICB polygon is placed in the nearest ICB when that polygon
+        is at most this many metres away (measured on the British National Grid,
+        EPSG:27700), with ``mapping_method = icb_polygon_nearest``; the embedded boundaries
+        are generalised (BSC, 200 m), so a coastal location may fall just outside. 0 = no
+        fallback. Farther locations are unmapped with the distance.
     """
 
     icb_vintage: Literal["2023", "2026"] = "2023"
@@ -75,6 +86,7 @@ class MappingConfig(Frozen):
     combine_predecessors: str | None = None
     premerger_ratings: Literal["keep", "exclude", "combine"] = "keep"
     premerger_rule_set: str = "cqc_principles"
+    nearest_icb_within_m: float = Field(500.0, ge=0, le=50_000)
 
 
 class RatingsConfig(Frozen):
@@ -84,7 +96,8 @@ class RatingsConfig(Frozen):
     ----------
     as_of : the date every ``rating_age_years`` is taken at. ``null`` (default) = each
         ratings file's own vintage date: 2018-09-03 for the embedded trust file,
-        2024-04-01 for the embedded GP file, the latest publication date in a user file.
+        2024-04-01 for the embedded GP file, 2025-11-01 for the embedded independent
+        healthcare dump, the latest publication date in a user file.
     max_age_years : ``null`` (default) = no limit; otherwise a provider whose rating is
         older than this at ``as_of`` is left out of the views and counted as ``stale`` in
         the conservation report.
@@ -104,11 +117,12 @@ class ViewsConfig(Frozen):
     Attributes
     ----------
     confidence : confidence level of the Wilson intervals for shares.
-    sectors : sectors to include.
+    sectors : sectors to include (default: NHS trusts, GP practices and independent-sector
+        hospitals and clinics, the sectors with embedded data).
     """
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    sectors: tuple[Sector, ...] = PROVIDER_SECTORS
+    sectors: tuple[Sector, ...] = DEFAULT_SECTORS
 
 
 class RulesConfig(Frozen):
@@ -211,7 +225,7 @@ def load_config(path: str | Path | None = None) -> RunConfig:
 
 def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     updates = {}
-    for field in ("trust_ratings", "gp_practices", "locations"):
+    for field in ("trust_ratings", "gp_practices", "locations", "independent_healthcare"):
         value = getattr(cfg.data, field)
         if value is not None and not value.is_absolute():
             updates[field] = (base / value).resolve()
@@ -238,6 +252,7 @@ def _file_problems(cfg: RunConfig) -> list[str]:
         ("data.trust_ratings", cfg.data.trust_ratings),
         ("data.gp_practices", cfg.data.gp_practices),
         ("data.locations", cfg.data.locations),
+        ("data.independent_healthcare", cfg.data.independent_healthcare),
         ("metrics.user_indicators", cfg.metrics.user_indicators),
     ]
     problems = []

@@ -41,6 +41,7 @@ from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED, effect_frame
 from ics_model.mapping.base import MAPPED_RATINGS
 from ics_model.mapping.contracts import (
     CONSERVATION,
+    PLACEMENT_CHECKS,
     QUARANTINE,
     SET_ASIDE,
     SUPERSEDED,
@@ -85,6 +86,7 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "superseded": SUPERSEDED,
     "set_aside": SET_ASIDE,
     "conservation": CONSERVATION,
+    "placement_checks": PLACEMENT_CHECKS,
     "ics_modelled_ratings": ICS_MODELLED_RATINGS,
     "ics_metrics": ICS_METRICS,
     "provider_partnership": PROVIDER_PARTNERSHIP,

@@ -74,9 +74,9 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
     """File name -> frame (``.csv``/``.parquet``) or JSON-able dict, for one run's result.
 
     The only place that names output files. Optional outputs (metrics, composite,
-    uncertainty, scenarios, effect) appear when the result holds them;
-    ``quarantine.csv``, ``unmapped.csv``, ``superseded.csv`` and ``set_aside.csv`` are always
-    written (header only when empty).
+    uncertainty, scenarios, effect, the placement checks of sectors placed by
+    coordinates) appear when the result holds them; ``quarantine.csv``, ``unmapped.csv``,
+    ``superseded.csv`` and ``set_aside.csv`` are always written (header only when empty).
     """
     v, c, m = result.views, result.conservation, result.metrics
     tables: dict[str, pl.DataFrame | dict] = {
@@ -89,6 +89,8 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         "set_aside.csv": c.set_aside,
         "conservation.csv": c.table,
     }
+    if c.placement_checks is not None:
+        tables["placement_checks.csv"] = c.placement_checks
     if v.ics_modelled.height:
         tables["ics_modelled_ratings.csv"] = v.ics_modelled
     if m.computed:

@@ -88,6 +88,9 @@ class Conservation:
     superseded : rows replaced by a later publication or by a successor's own rating.
     set_aside : placed providers the ``ratings`` settings left out (stale, inherited),
         one row each with its rating, age and reason.
+    placement_checks : for sectors placed by coordinates, one row per location: how its
+        point was placed and whether its local authority agrees; None when the run has
+        no such sector.
     """
 
     table: pl.DataFrame
@@ -95,6 +98,7 @@ class Conservation:
     quarantine: pl.DataFrame
     superseded: pl.DataFrame
     set_aside: pl.DataFrame
+    placement_checks: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

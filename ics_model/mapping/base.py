@@ -28,6 +28,8 @@ MAPPING_METHODS = frozenset(
         "icb_name",
         "sub_icb_gss",
         "ods_trust_location",
+        "icb_polygon",
+        "icb_polygon_nearest",
     }
 )
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
@@ -176,6 +178,9 @@ class Placed:
         n_rows), so that a unit set aside later (:mod:`ics_model.mapping.age`) moves
         exactly its rows to another outcome.
     set_aside : the providers set aside that way, in :data:`SET_ASIDE_SCHEMA`.
+    checks : for a sector placed by coordinates, one row per unit: how its point was
+        placed and whether its local authority agrees
+        (:data:`ics_model.mapping.spatial.PLACEMENT_CHECKS`); None for other sectors.
     """
 
     ratings: pl.DataFrame
@@ -184,6 +189,7 @@ class Placed:
     superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
     unit_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_ROWS_SCHEMA))
     set_aside: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SET_ASIDE_SCHEMA))
+    checks: pl.DataFrame | None = None
 
 
 def own_rating_columns() -> list[pl.Expr]:

@@ -14,6 +14,7 @@ from typing import Final
 
 from ics_model.contracts import Column, Contract
 from ics_model.mapping.base import OUTCOMES, SET_ASIDE, SUPERSEDED, UNMAPPED
+from ics_model.mapping.spatial import PLACEMENT_CHECKS
 
 #: the conservation counts: one per outcome, their total and the rows read
 _COUNT_TEXT: Final[dict[str, str]] = {
@@ -59,4 +60,11 @@ QUARANTINE: Final = Contract.closed(
     ),
 )
 
-__all__ = ["CONSERVATION", "QUARANTINE", "SET_ASIDE", "SUPERSEDED", "UNMAPPED"]
+__all__ = [
+    "CONSERVATION",
+    "PLACEMENT_CHECKS",
+    "QUARANTINE",
+    "SET_ASIDE",
+    "SUPERSEDED",
+    "UNMAPPED",
+]
