@@ -9,6 +9,7 @@ conservation report still balances.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from typing import Final
 
@@ -176,10 +177,9 @@ def set_aside(placed: Placed, units: pl.DataFrame, outcome: str, source: str) ->
         moved["n_rows"].sum(),
         outcome,
     )
-    return Placed(
+    return replace(
+        placed,
         ratings=placed.ratings.join(units, on="provider_id", how="anti"),
-        unmapped=placed.unmapped,
         accounts=accounts,
-        superseded=placed.superseded,
         unit_rows=placed.unit_rows.join(units, on="provider_id", how="anti").cast(UNIT_ROWS_SCHEMA),
     )

@@ -14,6 +14,7 @@ from ics_model.contracts import Column, Contract, validate
 from ics_model.ratings import (
     KEY_QUESTIONS,
     SECTORS,
+    TRUST_TYPES,
     KeyQuestionEnum,
     RatingEnum,
     RatingStatusEnum,
@@ -39,6 +40,7 @@ OUTCOMES = (
     "unmapped",
     "stale",
     "inherited_excluded",
+    "ambulance_excluded",
 )
 PRECISIONS = frozenset({"day", "year"})
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
@@ -87,6 +89,20 @@ MAPPED_RATINGS = Contract(
             pl.String,
             description="codes of the rated trusts absorbed after the rating, sorted, "
             "';'-separated; null unless rating_predates_merger",
+        ),
+        Column(
+            "trust_type",
+            pl.String,
+            allowed=frozenset(TRUST_TYPES),
+            description="nhs_trust: acute, specialist, mental_health, community, ambulance, "
+            "other or unknown (trust_type_basis says from what); location: from its "
+            "inspection category when the file has one; null otherwise",
+        ),
+        Column(
+            "trust_type_basis",
+            pl.String,
+            description="the source of trust_type (inspection category, NHS England "
+            "classification, ambulance areas, core services) or why it is unknown",
         ),
     ),
     key=("sector", "provider_id", "key_question"),
@@ -149,6 +165,10 @@ class Placed:
     unit_rows : input rows behind each placed unit per outcome (provider_id, outcome,
         n_rows), so that a unit set aside later (:mod:`ics_model.mapping.age`) moves
         exactly its rows to another outcome.
+    allocated : providers counted in several ICBs with a weight each (ambulance trusts
+        under ``mapping.ambulance: shared``): their mapped rows, one per ICB served, with
+        ``icb_weight`` and ``host_icb_code`` (:data:`ics_model.mapping.ambulance.ALLOCATED`);
+        they are not in ``ratings``. None when there are none.
     """
 
     ratings: pl.DataFrame
@@ -156,6 +176,7 @@ class Placed:
     accounts: pl.DataFrame
     superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
     unit_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_ROWS_SCHEMA))
+    allocated: pl.DataFrame | None = None
 
 
 def own_rating_columns() -> list[pl.Expr]:
@@ -215,7 +236,7 @@ def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.Dat
     """Per source: rows per outcome, their total, the input rows, and whether they balance.
 
     Every input row must be counted exactly once as used, inherited, superseded,
-    quarantined, unmapped, stale or inherited_excluded: ``balanced`` is
+    quarantined, unmapped, stale, inherited_excluded or ambulance_excluded: ``balanced`` is
     ``total == n_input_rows``.
     """
     wide = (
