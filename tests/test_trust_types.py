@@ -199,3 +199,29 @@ def test_a_user_file_with_the_inspection_category_types_from_it(tmp_path):
     basis = dict(zip(m["provider_id"], m["trust_type_basis"], strict=True))
     assert basis["RJ1"] == "inspection category: 'Acute hospital - NHS non-specialist'"
     assert basis["RRU"] == "inspection category: 'Ambulance service'"
+
+
+def test_a_locations_file_gives_its_rows_their_category(cqc_fixtures):
+    cfg = with_overrides(
+        RunConfig(),
+        {
+            "data.locations": str(cqc_fixtures["locations_csv"]),
+            "views.sectors": ["nhs_trust", "location"],
+            "metrics.enabled": False,
+            "composite": None,
+            "uncertainty": None,
+            "scenarios": [],
+            "effect.enabled": False,
+        },
+    )
+    views = run(cfg).views
+    loc = views.mapped.filter(pl.col("sector") == "location").unique("provider_id")
+    got = dict(zip(loc["provider_id"], loc["trust_type"], strict=True))
+    # St Thomas' Hospital is an NHS acute hospital; the two care homes are residential care
+    assert got == {"RJ122": "acute", "1-1000000001": "other", "1-1000000002": "other"}
+    by = views.by_trust_type.filter(pl.col("sector") == "location")
+    assert set(by["trust_type"]) == {"acute", "other", "all"}
+    rows = views.mapped.filter(pl.col("sector") == "location")
+    for (kq,), part in rows.group_by("key_question"):
+        cell = by.filter((pl.col("key_question") == kq) & (pl.col("trust_type") == "all"))
+        assert cell["n_providers"].sum() == part.height  # each placed location once
