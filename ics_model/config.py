@@ -19,7 +19,7 @@ from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
 from ics_model.metrics.spec import MetricsConfig
-from ics_model.ratings import DEFAULT_SECTORS, Rating, Sector
+from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
@@ -78,6 +78,16 @@ class MappingConfig(Frozen):
         EPSG:27700), with ``mapping_method = icb_polygon_nearest``; the embedded boundaries
         are generalised (BSC, 200 m), so a coastal location may fall just outside. 0 = no
         fallback. Farther locations are unmapped with the distance.
+    ambulance : how an ambulance trust (``trust_type = ambulance``), which serves several
+        ICBs, counts in ICS views. ``shared`` (default): in every ICB it serves, with weight
+        = the share of the population it serves that lives in that ICB (mid-2022 sub-ICB
+        populations and the embedded ambulance areas crosswalk; London Ambulance Service
+        counts in the five London ICBs with weights summing to 1); its rows leave the
+        one-ICB outputs (``providers.csv``, ``ics_view.csv``) and are counted, weighted, in
+        ``ics_view_by_trust_type.csv``, their weights listed in
+        ``ambulance_allocation.csv``. ``exclude``: left out of ICS counts, their rows
+        counted as ``ambulance_excluded`` in the conservation report. ``host``: counted
+        whole in the host ICB ODS names (London Ambulance Service in South East London).
     """
 
     icb_vintage: Literal["2023", "2026"] = "2023"
@@ -87,6 +97,7 @@ class MappingConfig(Frozen):
     premerger_ratings: Literal["keep", "exclude", "combine"] = "keep"
     premerger_rule_set: str = "cqc_principles"
     nearest_icb_within_m: float = Field(500.0, ge=0, le=50_000)
+    ambulance: AmbulancePolicy = "shared"
 
 
 class RatingsConfig(Frozen):
@@ -119,10 +130,20 @@ class ViewsConfig(Frozen):
     confidence : confidence level of the Wilson intervals for shares.
     sectors : sectors to include (default: NHS trusts, GP practices and independent-sector
         hospitals and clinics, the sectors with embedded data).
+    by : extra views cut by a provider attribute, each its own output:
+        ``[trust_type]`` (default) writes ``ics_view_by_trust_type.csv``, one row per ICB x
+        trust type (and ``all``) x key question for NHS trusts, with weighted counts (shared
+        ambulance trusts count by population share; see ``mapping.ambulance``); ``[]``
+        writes none. The main ICS view is not changed by it.
+    modelled_ratings : add the modelled ICS ratings (``rules.ics_rule_sets``) to the main
+        ICS view as ``modelled_<rule set>`` columns on Overall rows. Default false: they are
+        only in their own file, ``ics_modelled_ratings.csv`` (labelled modelled).
     """
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     sectors: tuple[Sector, ...] = DEFAULT_SECTORS
+    by: tuple[Literal["trust_type"], ...] = ("trust_type",)
+    modelled_ratings: bool = False
 
 
 class RulesConfig(Frozen):
@@ -130,8 +151,9 @@ class RulesConfig(Frozen):
 
     Attributes
     ----------
-    ics_rule_sets : ICS-level *modelled* rating rule sets (share- or segment-based) added
-        to the ICS views as ``modelled_<name>`` columns on the Overall rows.
+    ics_rule_sets : ICS-level *modelled* rating rule sets (share- or segment-based), written
+        to ``ics_modelled_ratings.csv`` (and to the ICS view as ``modelled_<name>`` columns
+        on the Overall rows when ``views.modelled_ratings`` is true).
     """
 
     ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")

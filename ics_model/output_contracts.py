@@ -38,6 +38,7 @@ from ics_model.composite.contracts import (
 )
 from ics_model.contracts import Column, Contract, find_violations
 from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED, effect_frame
+from ics_model.mapping.ambulance import AMBULANCE_ALLOCATION
 from ics_model.mapping.base import MAPPED_RATINGS
 from ics_model.mapping.contracts import (
     CONSERVATION,
@@ -71,7 +72,7 @@ from ics_model.uncertainty.contracts import (
     UNCERTAINTY_ASSUMPTIONS,
     UNCERTAINTY_PER_ICS,
 )
-from ics_model.views import ICS_VIEW
+from ics_model.views import ICS_VIEW, ICS_VIEW_BY_TRUST_TYPE
 
 #: file suffixes of frame outputs, and of dict outputs
 FRAME_SUFFIXES: Final = (".csv", ".parquet")
@@ -88,6 +89,8 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "conservation": CONSERVATION,
     "placement_checks": PLACEMENT_CHECKS,
     "ics_modelled_ratings": ICS_MODELLED_RATINGS,
+    "ics_view_by_trust_type": ICS_VIEW_BY_TRUST_TYPE,
+    "ambulance_allocation": AMBULANCE_ALLOCATION,
     "ics_metrics": ICS_METRICS,
     "provider_partnership": PROVIDER_PARTNERSHIP,
     "ics_flow_matrix": ICS_FLOW_MATRIX,

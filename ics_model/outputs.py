@@ -93,6 +93,10 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables["placement_checks.csv"] = c.placement_checks
     if v.ics_modelled.height:
         tables["ics_modelled_ratings.csv"] = v.ics_modelled
+    if v.by_trust_type is not None:
+        tables["ics_view_by_trust_type.csv"] = v.by_trust_type
+    if v.ambulance_allocation is not None and v.ambulance_allocation.height:
+        tables["ambulance_allocation.csv"] = v.ambulance_allocation
     if m.computed:
         tables["ics_metrics.csv"] = m.ics_metrics
         tables["ics_metrics.parquet"] = m.ics_metrics

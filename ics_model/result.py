@@ -63,16 +63,23 @@ class Views:
     Attributes
     ----------
     mapped : every placed provider x key question (``MAPPED_RATINGS`` contract).
-    ics_view : ICB x sector x key question counts, shares and intervals (``ICS_VIEW``),
-        with the modelled ICS ratings of the configured rule sets as ``modelled_<name>``.
+    ics_view : ICB x sector x key question counts, shares and intervals (``ICS_VIEW``);
+        with the modelled ICS ratings of the configured rule sets as ``modelled_<name>``
+        columns only when ``views.modelled_ratings`` is true.
     icbs : the ICBs of the run's vintage (code, GSS code, name).
     ics_modelled : the modelled ICS ratings, long, one row per rule set (may be empty).
+    by_trust_type : ICB x sector x trust type x key question, weighted
+        (``ICS_VIEW_BY_TRUST_TYPE``); None unless ``views.by`` names ``trust_type``.
+    ambulance_allocation : how each ambulance trust counts in the ICBs it serves
+        (``mapping.ambulance``); None when the run has no NHS trusts.
     """
 
     mapped: pl.DataFrame
     ics_view: pl.DataFrame
     icbs: pl.DataFrame
     ics_modelled: pl.DataFrame
+    by_trust_type: pl.DataFrame | None = None
+    ambulance_allocation: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

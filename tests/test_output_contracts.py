@@ -353,6 +353,8 @@ MODELLED = pl.DataFrame(
         "modelled_value": ["Good", "2"],
         "kind": ["modelled_ics_rating", "modelled_ics_segment"],
         "n_rated": [5, 5],
+        "rule": ["2: Good", None],
+        "worst_provider_rating": ["Requires improvement", "Requires improvement"],
         "note": pl.Series([None, None], dtype=pl.String),
         "label": [MODELLED_LABEL, MODELLED_LABEL],
     }
@@ -378,6 +380,7 @@ CONS = pl.DataFrame(
         "unmapped": [1, 0],
         "stale": [0, 0],
         "inherited_excluded": [0, 0],
+        "ambulance_excluded": [0, 0],
         "total": [10, 42],
         "n_input_rows": [10, 42],
         "balanced": [True, True],

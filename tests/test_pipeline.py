@@ -22,16 +22,40 @@ def result():
     return run(RunConfig())
 
 
-def test_modelled_ics_ratings_only_on_overall_rows(result):
-    v = result.views.ics_view
-    overall = v.filter(pl.col("key_question") == "Overall")
-    others = v.filter(pl.col("key_question") != "Overall")
-    assert others["modelled_ics_shares"].is_null().all()
+def test_modelled_ics_ratings_are_in_their_own_file_not_the_main_view(result):
+    assert not [c for c in result.views.ics_view.columns if c.startswith("modelled_")]
+    m = result.views.ics_modelled.filter(pl.col("rule_set") == "ics_shares")
+    overall = m.filter(pl.col("key_question") == "Overall")
     gp = overall.filter(pl.col("sector") == "gp_practice")
-    assert gp["modelled_ics_shares"].is_not_null().all()  # every ICS has >= 3 rated practices
+    assert gp["modelled_value"].is_not_null().all()  # every ICS has >= 3 rated practices
     # trusts: ICSs with fewer than 3 rated trusts get no modelled rating, with a note
     few = overall.filter((pl.col("sector") == "nhs_trust") & (pl.col("n_rated") < 3))
-    assert few.height > 0 and few["modelled_ics_shares"].is_null().all()
+    assert few.height > 0 and few["modelled_value"].is_null().all()
+    assert (few["note"] == "fewer than 3 rated providers").all()
+
+
+def test_modelled_ics_ratings_join_the_main_view_when_asked():
+    from ics_model.config import with_overrides
+
+    cfg = with_overrides(
+        RunConfig(),
+        {
+            "views.modelled_ratings": True,
+            "uncertainty": None,
+            "composite": None,
+            "scenarios": [],
+            "effect.enabled": False,
+        },
+    )
+    v = run(cfg).views.ics_view
+    assert v.columns[len(ICS_VIEW.column_names) :] == [
+        "modelled_ics_shares",
+        "modelled_ics_nof_segments",
+    ]
+    overall = v.filter(pl.col("key_question") == "Overall")
+    assert v.filter(pl.col("key_question") != "Overall")["modelled_ics_shares"].is_null().all()
+    gp = overall.filter(pl.col("sector") == "gp_practice")
+    assert gp["modelled_ics_shares"].is_not_null().all()
 
 
 def test_42_icbs_each_with_a_rated_trust(result):
@@ -75,7 +99,8 @@ def test_superseded_report_lists_loader_rows_and_closed_predecessors(result):
 def test_known_placements_on_real_data(result):
     m = result.views.mapped.filter(pl.col("key_question") == "Overall")
     trusts = m.filter(pl.col("sector") == "nhs_trust")
-    assert trusts.height == 202  # open English trusts in ODS etr 2025
+    # open English trusts in ODS etr 2025, less the 10 ambulance trusts (shared among ICBs)
+    assert trusts.height == 202 - 10
     assert set(trusts["mapping_method"]) <= {"ods_trust", "ods_successor"}
     rj1 = trusts.filter(pl.col("provider_id") == "RJ1")
     assert rj1["icb_code"][0] == "QKK"  # Guy's and St Thomas' -> South East London
@@ -105,7 +130,11 @@ def _lines(source, encoding="utf-8"):
 def _independent_recount():
     """Recount trust and GP ratings per ICB from the raw files without ics_model code."""
     etr_rows = list(csv.reader(_lines("ods_etr_2025")))
-    open_eng = {r[0]: r[3] for r in etr_rows if not r[11] and r[3]}
+    # ambulance trusts serve several ICBs: under mapping.ambulance = shared (the default)
+    # they are not in the one-ICB view (see test_ambulance.py for their shared counts)
+    ambulance = {r[0] for r in etr_rows if not r[11] and r[3] and "AMBULANCE SERVICE" in r[1]}
+    assert len(ambulance) == 10
+    open_eng = {r[0]: r[3] for r in etr_rows if not r[11] and r[3] and r[0] not in ambulance}
     open_all = {r[0] for r in etr_rows if not r[11]}
     succ = defaultdict(list)
     latest = {}
@@ -263,6 +292,8 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "gp_quintiles.csv",
         "uncertainty.csv",
         "uncertainty_assumptions.csv",
+        "ics_view_by_trust_type.csv",
+        "ambulance_allocation.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
@@ -270,11 +301,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
     assert len(scenario_files) == 3 * 5
     assert names == core | scenario_files
     view = pl.read_csv(out / "ics_view.csv")
-    assert view.columns[: len(ICS_VIEW.column_names)] == ICS_VIEW.column_names
-    assert view.columns[len(ICS_VIEW.column_names) :] == [
-        "modelled_ics_shares",
-        "modelled_ics_nof_segments",
-    ]
+    assert view.columns == ICS_VIEW.column_names  # no modelled columns unless asked
     modelled = pl.read_csv(out / "ics_modelled_ratings.csv")
     assert modelled["label"].str.contains("modelled").all()
     assert set(modelled["rule_set"]) == {"ics_shares", "ics_nof_segments"}
@@ -418,7 +445,10 @@ def test_independent_healthcare_sector_in_every_output(result, tmp_path):
     view = result.views.ics_view.filter(pl.col("sector") == "independent_healthcare")
     assert (view["ratings_vintage"] == vintage).all()  # the caveat on every row
     assert view["n_rated"].sum() == 1458  # 1,459 rated in the file, one without coordinates
-    assert view["modelled_ics_shares"].is_not_null().all()
+    modelled = result.views.ics_modelled.filter(
+        (pl.col("sector") == "independent_healthcare") & (pl.col("rule_set") == "ics_shares")
+    )
+    assert modelled.height == 42
     mapped = result.views.mapped.filter(pl.col("sector") == "independent_healthcare")
     assert set(mapped["ratings_as_of"]) == {dt.date(2025, 11, 1)}  # the dump's date
     assert mapped.filter(pl.col("rating").is_not_null())["rating_age_years"].min() > 1.4

@@ -23,6 +23,7 @@ from ics_model.ratings import (
     RATINGS_BEST_FIRST,
     SECTOR_LABELS,
     SECTORS,
+    TRUST_TYPES,
     VIEW_KEY_QUESTIONS,
     Direction,
     KeyQuestion,
@@ -173,6 +174,7 @@ _VOCABULARIES: dict[str, frozenset[str]] = {
     "key question": frozenset(KEY_QUESTIONS),
     "sector": frozenset(SECTORS),
     "direction": frozenset(DIRECTIONS),
+    "trust type": frozenset(TRUST_TYPES),
 }
 
 #: Places that may legitimately write vocabulary strings out together, with the reason

@@ -15,7 +15,16 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from ics_model.data import cqc, cqc_api, deprivation, geography, ods, population, rtt
+from ics_model.data import (
+    cqc,
+    cqc_api,
+    deprivation,
+    geography,
+    ods,
+    population,
+    rtt,
+    trust_reference,
+)
 from ics_model.data.base import Loaded
 from ics_model.data.bundled import datasets_dir
 from ics_model.data.sources import SOURCES, sha256_file
@@ -166,6 +175,12 @@ def raw_row_counts() -> dict[str, int]:
             _p("sub_icb_population_2022")
         ).n_input_rows,
         "rtt_2026_04": rtt.read_rtt_flows(_p("rtt_2026_04")).n_input_rows,
+        "nhs_trust_types_2026": trust_reference.read_nhs_trust_types(
+            _p("nhs_trust_types_2026")
+        ).n_input_rows,
+        "ambulance_areas_2023": trust_reference.read_ambulance_areas(
+            _p("ambulance_areas_2023")
+        ).n_input_rows,
     }
     imd = deprivation.read_imd(_p("imd2019"), _p("iod2019_population")).n_input_rows
     counts["imd2019"] = imd

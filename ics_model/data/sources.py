@@ -300,6 +300,37 @@ SOURCES: dict[str, RawSource] = {
             "non-geographic commissioners belong to no ICS. Some trusts submitted no data "
             "(e.g. RHQ, RA9). Frimley's sub-ICB D4U1Y is absent.",
         ),
+        RawSource(
+            name="nhs_trust_types_2026",
+            relpath=("nof", "nof_2025-26_q3_trustpulse", "trust_profiles.csv"),
+            title="NHS Oversight Framework 2025/26 Q3 trust profiles (trust type and subtype)",
+            publisher="NHS England (compiled by the trustpulse repository)",
+            url="https://www.england.nhs.uk/nhs-oversight-framework/",
+            licence=_OGL + " (underlying data); compilation unlicensed: attribute the compiler",
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2026-03 (NOF 2025/26 Q3)",
+            copied_from="github.com/larsen-analyst/trustpulse@04a0235c "
+            "data/processed/trust_profiles.csv",
+            caveats="Only Trust_type and Trust_subtype are used (NHS England's trust "
+            "classification). 150 of its 221 organisations are classified; most mental "
+            "health, community and ambulance trusts are missing. Its rating_* columns are one "
+            "hospital site's rating, not the trust's.",
+        ),
+        RawSource(
+            name="ambulance_areas_2023",
+            relpath=("ambulance", "ambulance_areas_2023", "ambulance_trust_sub_icbs.csv"),
+            title="Ambulance trust serving each sub-ICB location (April 2023 geography)",
+            publisher="ics_model (compiled from the ambulance trusts' published operating areas)",
+            url="https://www.england.nhs.uk/urgent-emergency-care/improving-ambulance-services/",
+            licence="compiled by the ics_model authors (project terms)",
+            attribution="Compiled for ics_model; see datasets/raw/ambulance/PROVENANCE.md.",
+            vintage="2023-04 sub-ICB geography",
+            copied_from="compiled for this project (not a copy)",
+            caveats="A whole sub-ICB goes to one trust: Milton Keynes (M1J4Y, RYE), Glossop "
+            "(15M, RX7), Surrey Heath and Farnham (D4U1Y, RYD) and the Isle of Wight (D9Y0V, "
+            "its own trust's service) are counted with the trust serving the rest of the "
+            "sub-ICB.",
+        ),
     )
 }
 

@@ -14,6 +14,7 @@ from ics_model.contracts import Column, Contract, validate
 from ics_model.ratings import (
     KEY_QUESTIONS,
     SECTORS,
+    TRUST_TYPES,
     KeyQuestionEnum,
     RatingEnum,
     RatingStatusEnum,
@@ -41,6 +42,7 @@ OUTCOMES = (
     "unmapped",
     "stale",
     "inherited_excluded",
+    "ambulance_excluded",
 )
 PRECISIONS = frozenset({"day", "year"})
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
@@ -89,6 +91,20 @@ MAPPED_RATINGS = Contract(
             pl.String,
             description="codes of the rated trusts absorbed after the rating, sorted, "
             "';'-separated; null unless rating_predates_merger",
+        ),
+        Column(
+            "trust_type",
+            pl.String,
+            allowed=frozenset(TRUST_TYPES),
+            description="nhs_trust: acute, specialist, mental_health, community, ambulance, "
+            "other or unknown (trust_type_basis says from what); location: from its "
+            "inspection category when the file has one; null otherwise",
+        ),
+        Column(
+            "trust_type_basis",
+            pl.String,
+            description="the source of trust_type (inspection category, NHS England "
+            "classification, ambulance areas, core services) or why it is unknown",
         ),
     ),
     key=("sector", "provider_id", "key_question"),
@@ -145,7 +161,7 @@ SET_ASIDE: Final = Contract.closed(
         Column.text(
             "outcome",
             "conservation outcome its rows moved to",
-            allowed=frozenset({"stale", "inherited_excluded"}),
+            allowed=frozenset({"stale", "inherited_excluded", "ambulance_excluded"}),
         ),
         Column.count("n_rows", "input rows behind the provider", min_value=0),
         Column.text("reason", "why the run left it out, with the config key"),
@@ -153,7 +169,8 @@ SET_ASIDE: Final = Contract.closed(
     key=("source", "provider_id"),
     description=(
         "One row per placed provider the run left out of the views because of the "
-        "``ratings`` settings (too old, or inherited), with its rating and the reason."
+        "``ratings`` settings (too old, or inherited) or ``mapping.ambulance``, with its "
+        "rating and the reason."
     ),
 )
 SET_ASIDE_SCHEMA = SET_ASIDE.schema
@@ -181,6 +198,10 @@ class Placed:
     checks : for a sector placed by coordinates, one row per unit: how its point was
         placed and whether its local authority agrees
         (:data:`ics_model.mapping.spatial.PLACEMENT_CHECKS`); None for other sectors.
+    allocated : providers counted in several ICBs with a weight each (ambulance trusts
+        under ``mapping.ambulance: shared``): their mapped rows, one per ICB served, with
+        ``icb_weight`` and ``host_icb_code`` (:data:`ics_model.mapping.ambulance.ALLOCATED`);
+        they are not in ``ratings``. None when there are none.
     """
 
     ratings: pl.DataFrame
@@ -190,6 +211,7 @@ class Placed:
     unit_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_ROWS_SCHEMA))
     set_aside: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SET_ASIDE_SCHEMA))
     checks: pl.DataFrame | None = None
+    allocated: pl.DataFrame | None = None
 
 
 def own_rating_columns() -> list[pl.Expr]:
@@ -277,7 +299,7 @@ def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.Dat
     """Per source: rows per outcome, their total, the input rows, and whether they balance.
 
     Every input row must be counted exactly once as used, inherited, superseded,
-    quarantined, unmapped, stale or inherited_excluded: ``balanced`` is
+    quarantined, unmapped, stale, inherited_excluded or ambulance_excluded: ``balanced`` is
     ``total == n_input_rows``.
     """
     wide = (

@@ -3,7 +3,8 @@
 Row conservation, the unmapped and superseded reports, and the quarantine.
 
 Every input row ends in exactly one of used, inherited, superseded, quarantined,
-unmapped, stale or inherited_excluded (:func:`~ics_model.mapping.base.conservation`);
+unmapped, stale, inherited_excluded or ambulance_excluded
+(:func:`~ics_model.mapping.base.conservation`);
 these frames account for the rows that were not used. Declared once here and checked
 at write time through :func:`ics_model.output_contracts.check_outputs`.
 """
@@ -27,6 +28,8 @@ _COUNT_TEXT: Final[dict[str, str]] = {
     "inherited_excluded": (
         "rows of inherited ratings left out (ratings.inherited: exclude; see set_aside.csv)"
     ),
+    "ambulance_excluded": "rows of ambulance trusts left out of ICS counts "
+    "(mapping.ambulance: exclude, or no service area known)",
     "total": "sum of the outcome counts",
     "n_input_rows": "data rows read from the source",
 }

@@ -19,13 +19,15 @@ import polars as pl
 
 from ics_model.config import RunConfig
 from ics_model.contracts import Mode
-from ics_model.data import cqc, cqc_api, geography, ods, population
+from ics_model.data import cqc, cqc_api, geography, ods, population, trust_reference
 from ics_model.data.base import Loaded
 from ics_model.data.build import load_processed
 from ics_model.data.sources import SOURCES, sha256_file
 from ics_model.mapping import Placed, icb_table, place_gp_practices, place_locations, place_trusts
 from ics_model.mapping.age import inherited_units, set_aside, stale_units, with_rating_age
+from ics_model.mapping.ambulance import ambulance_shares, apply_ambulance_policy
 from ics_model.mapping.spatial import la_icb_lookup, place_by_coordinates
+from ics_model.mapping.trust_types import classify_trusts, location_types
 from ics_model.result import InputFile
 from ics_model.rules.engine import combine_frame
 
@@ -73,6 +75,11 @@ def load_reference(cfg: RunConfig) -> Reference:
 
 #: ``place(loaded, reference, config) -> (placed, extra inputs read)``.
 Placer = Callable[[Loaded, Reference, RunConfig], tuple[Placed, tuple[InputFile, ...]]]
+#: ``after(placed, reference, config) -> (placed, allocation or None, extra inputs read)``:
+#: a sector's own policy, applied after the rating policy (ages, stale, inherited).
+After = Callable[
+    [Placed, Reference, RunConfig], tuple[Placed, pl.DataFrame | None, tuple[InputFile, ...]]
+]
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class SectorSource:
     describe : the vintage text of the sector's figures, from the file's vintage.
     read : ``read(path, mode) -> Loaded``.
     place : see :data:`Placer`.
+    after : see :data:`After` (None: no policy of its own).
     """
 
     sector: str
@@ -97,6 +105,7 @@ class SectorSource:
     describe: Callable[[str, RunConfig], str]
     read: Callable[[Path, Mode], Loaded]
     place: Placer
+    after: After | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class PlacedSector:
     placed: Placed
     vintage: str
     inputs: tuple[InputFile, ...]
+    allocation: pl.DataFrame | None = None
 
 
 def _read_sheet(sheet: str) -> Callable[[Path, Mode], Loaded]:
@@ -137,7 +147,59 @@ def _place_trusts(
         premerger=m.premerger_ratings,
         premerger_combine=partial(combine_frame, rule_set=m.premerger_rule_set, name="rating"),
     )
-    return placed, ()
+    mode = cfg.data.validation
+    nhs_src, areas_src = SOURCES["nhs_trust_types_2026"], SOURCES["ambulance_areas_2023"]
+    nhs = trust_reference.read_nhs_trust_types(nhs_src.path, mode=mode)
+    areas = trust_reference.read_ambulance_areas(areas_src.path, mode=mode)
+    units = placed.ratings.select(
+        "provider_id",
+        pl.when(pl.col("rating_source") == "inherited")
+        .then(pl.col("inherited_from"))
+        .otherwise(pl.col("provider_id"))
+        .alias("rated_as"),
+    ).unique("provider_id")
+    types = classify_trusts(
+        units,
+        loaded.frame,
+        nhs_types=nhs.frame,
+        ambulance_trusts=set(areas.frame["ambulance_trust_code"]),
+    )
+    placed = replace(placed, ratings=_with_types(placed.ratings, types))
+    inputs = (
+        input_file("nhs_trust_types", nhs_src.path, nhs_src.vintage),
+        input_file("ambulance_areas", areas_src.path, areas_src.vintage),
+    )
+    return placed, inputs
+
+
+def _with_types(ratings: pl.DataFrame, types: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``trust_type`` and ``trust_type_basis`` of mapped rows from ``types``."""
+    return (
+        ratings.drop("trust_type", "trust_type_basis")
+        .join(types, on="provider_id", how="left")
+        .select(ratings.columns)
+    )
+
+
+def _ambulance_policy(
+    placed: Placed, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, pl.DataFrame | None, tuple[InputFile, ...]]:
+    """Apply ``mapping.ambulance`` to the placed trusts typed ``ambulance``."""
+    mode = cfg.data.validation
+    pop_src, areas_src = SOURCES["sub_icb_population_2022"], SOURCES["ambulance_areas_2023"]
+    subs = population.read_sub_icb_population(pop_src.path, mode=mode)
+    areas = trust_reference.read_ambulance_areas(areas_src.path, mode=mode)
+    shares = ambulance_shares(
+        areas.frame,
+        subs.frame,
+        ref.icb_codes.frame,
+        ref.successors.frame,
+        cfg.mapping.icb_vintage,
+    )
+    placed, allocation = apply_ambulance_policy(
+        placed, cfg.mapping.ambulance, shares, "trust_ratings"
+    )
+    return placed, allocation, (input_file("ambulance_population", pop_src.path, pop_src.vintage),)
 
 
 def _place_gp_practices(
@@ -167,6 +229,7 @@ def _place_locations(
         successors=ref.successors.frame,
         icb_vintage=cfg.mapping.icb_vintage,
     )
+    placed = replace(placed, ratings=_with_types(placed.ratings, location_types(loaded.frame)))
     return placed, (input_file("sub_icb_lookup", pop_src.path, pop_src.vintage),)
 
 
@@ -235,7 +298,7 @@ def _read_gp_practices(path: Path, mode: Mode) -> Loaded:
 # fmt: off
 SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
     SectorSource("nhs_trust", "trust_ratings", "cqc_trust_ratings_2018", _trust_vintage,
-                 _read_sheet("Providers"), _place_trusts),
+                 _read_sheet("Providers"), _place_trusts, _ambulance_policy),
     SectorSource("gp_practice", "gp_practices", "cqc_gp_practices_2024", _gp_vintage,
                  _read_gp_practices, _place_gp_practices),
     SectorSource("location", "locations", None, _location_vintage,
@@ -308,6 +371,9 @@ def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> Placed
     placed, extra = source.place(loaded, ref, cfg)
     as_of = cfg.ratings.as_of or default_as_of(source, user is not None, placed.ratings)
     placed = apply_rating_policy(placed, source.source, as_of, cfg)
+    allocation, more = None, ()
+    if source.after is not None:
+        placed, allocation, more = source.after(placed, ref, cfg)
     file_vintage = vintage if source.default is not None else "user file"
     return PlacedSector(
         sector=source.sector,
@@ -315,5 +381,6 @@ def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> Placed
         loaded=loaded,
         placed=placed,
         vintage=source.describe(vintage, cfg),
-        inputs=(input_file(source.source, path, file_vintage), *extra),
+        inputs=(input_file(source.source, path, file_vintage), *extra, *more),
+        allocation=allocation,
     )

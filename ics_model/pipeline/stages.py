@@ -30,7 +30,7 @@ from ics_model.result import (
 )
 from ics_model.rules.ics import add_modelled_ratings
 from ics_model.uncertainty import UncertaintyResult
-from ics_model.views import ics_view
+from ics_model.views import ics_view, ics_view_by
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,10 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
 
 
 def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference) -> Views:
-    """Build the ICS views of the placed providers, with the modelled ICS ratings."""
+    """Build the ICS views, the views by trust type and the modelled ICS ratings.
+
+    The modelled ratings join the main view only when ``views.modelled_ratings`` is true.
+    """
     mapped = pl.concat([s.placed.ratings for s in sectors])
     vintages = {s.sector: s.vintage for s in sectors}
     view = ics_view(
@@ -103,8 +106,29 @@ def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference)
         confidence=cfg.views.confidence,
         sectors=tuple(vintages),
     )
-    view, modelled = add_modelled_ratings(view, cfg.rules.ics_rule_sets)
-    return Views(mapped=mapped, ics_view=view, icbs=ref.icbs, ics_modelled=modelled)
+    with_modelled, modelled = add_modelled_ratings(view, cfg.rules.ics_rule_sets)
+    if cfg.views.modelled_ratings:
+        view = with_modelled
+    shared = [s.placed.allocated for s in sectors if s.placed.allocated is not None]
+    allocations = [s.allocation for s in sectors if s.allocation is not None]
+    by_type = None
+    if "trust_type" in cfg.views.by:
+        by_type = ics_view_by(
+            mapped,
+            ref.icbs,
+            vintages=vintages,
+            by="trust_type",
+            allocated=pl.concat(shared) if shared else None,
+            confidence=cfg.views.confidence,
+        )
+    return Views(
+        mapped=mapped,
+        ics_view=view,
+        icbs=ref.icbs,
+        ics_modelled=modelled,
+        by_trust_type=by_type,
+        ambulance_allocation=pl.concat(allocations) if allocations else None,
+    )
 
 
 def _gp_frame(sectors: Sequence[PlacedSector]) -> pl.DataFrame | None:
