@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from ics_model.data import cqc, deprivation, geography, ods, population, rtt
+from ics_model.data import cqc, cqc_api, deprivation, geography, ods, population, rtt
 from ics_model.data.base import Loaded
 from ics_model.data.bundled import datasets_dir
 from ics_model.data.sources import SOURCES, sha256_file
@@ -150,6 +150,9 @@ def raw_row_counts() -> dict[str, int]:
     counts = {
         "cqc_trust_ratings_2018": cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")).n_input_rows,
         "cqc_gp_practices_2024": cqc.read_gp_practices(_p("cqc_gp_practices_2024")).n_input_rows,
+        "cqc_care_homes_sw_api_2021": cqc_api.read_cqc_api(
+            _p("cqc_care_homes_sw_api_2021")
+        ).n_input_rows,
         "ods_etr_2025": ods.read_ods_trusts(_p("ods_etr_2025"), vintage="2025").n_input_rows,
         "ods_etr_2026": ods.read_ods_trusts(_p("ods_etr_2026"), vintage="2026").n_input_rows,
         "ods_eccg_2025": ods.read_ods_sub_icbs(_p("ods_eccg_2025")).n_input_rows,
