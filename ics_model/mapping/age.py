@@ -119,11 +119,16 @@ def rated_before_ics() -> pl.Expr:
 def inherited_units(ratings: pl.DataFrame) -> pl.DataFrame:
     """Return the providers whose rating the ratings file flags as inherited.
 
-    Those with ``inherited_note`` set (the file's own flag; a trust that inherits
-    through the ODS successor file is a placement choice, see
-    ``mapping.inherit_predecessor_rating``, and is not listed).
+    Those with ``inherited_note`` set, or with ``rating_source = inherited`` other than
+    through the ODS successor file: the file's own flag (the GP file's
+    ``inherited_rating_y_n``, a Locations sheet's ``Inherited Rating``, a CQC API rating
+    of another organisation). A trust that inherits through ``succ`` is a placement
+    choice, see ``mapping.inherit_predecessor_rating``, and is not listed.
     """
-    return ratings.filter(pl.col("inherited_note").is_not_null()).select("provider_id").unique()
+    own_flag = pl.col("inherited_note").is_not_null() | (
+        (pl.col("rating_source") == "inherited") & (pl.col("mapping_method") != "ods_successor")
+    )
+    return ratings.filter(own_flag).select("provider_id").unique()
 
 
 def stale_units(ratings: pl.DataFrame, max_age_years: float) -> pl.DataFrame:

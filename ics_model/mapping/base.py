@@ -39,6 +39,7 @@ OUTCOMES = (
     "unmapped",
     "stale",
     "inherited_excluded",
+    "not_registered",
 )
 PRECISIONS = frozenset({"day", "year"})
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
@@ -215,7 +216,7 @@ def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.Dat
     """Per source: rows per outcome, their total, the input rows, and whether they balance.
 
     Every input row must be counted exactly once as used, inherited, superseded,
-    quarantined, unmapped, stale or inherited_excluded: ``balanced`` is
+    quarantined, unmapped, stale, inherited_excluded or not_registered: ``balanced`` is
     ``total == n_input_rows``.
     """
     wide = (

@@ -3,7 +3,8 @@
 Row conservation, the unmapped and superseded reports, and the quarantine.
 
 Every input row ends in exactly one of used, inherited, superseded, quarantined,
-unmapped, stale or inherited_excluded (:func:`~ics_model.mapping.base.conservation`);
+unmapped, stale, inherited_excluded or not_registered
+(:func:`~ics_model.mapping.base.conservation`);
 these frames account for the rows that were not used. Declared once here and checked
 at write time through :func:`ics_model.output_contracts.check_outputs`.
 """
@@ -24,6 +25,7 @@ _COUNT_TEXT: Final[dict[str, str]] = {
     "unmapped": "rows that could not be placed in an ICB (see unmapped.csv)",
     "stale": "rows of providers whose rating is older than ratings.max_age_years",
     "inherited_excluded": "rows of inherited ratings left out (ratings.inherited: exclude)",
+    "not_registered": "CQC API records of locations not yet registered at ratings.as_of",
     "total": "sum of the outcome counts",
     "n_input_rows": "data rows read from the source",
 }

@@ -1,9 +1,15 @@
-"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code)."""
+"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code).
+
+CQC locations come as a "Latest ratings" Locations sheet (:func:`place_locations`, one
+input row per location x service x key question) or as CQC API records with their ratings
+in force at a date (:func:`place_api_locations`, one input row per record).
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
+from ics_model.mapping.age import set_aside
 from ics_model.mapping.base import (
     ACCOUNT_SCHEMA,
     UNIT_ROWS_SCHEMA,
@@ -174,10 +180,17 @@ def place_locations(
     if code_col is None:
         loc = loc.with_columns(pl.lit(None, pl.String).alias("location_onspd_ccg_code"))
     name_col = "location_name" if "location_name" in loc.columns else None
+    # the file's inherited flag and, for CQC API records, the organisation it names
+    if "inherited" not in loc.columns:
+        loc = loc.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
+    origin = "rating_organisation_id"
+    loc = loc.with_columns(
+        (pl.col(origin) if origin in loc.columns else pl.lit(None, pl.String)).alias("_from")
+    )
     # only the columns placing and the unit rows need (the joins copy every column)
     used = ["location_id", "provider_id", "location_onspd_ccg_code", "service", "key_question"]
-    used += ["rating", "rating_status", "publication_date", *([name_col] if name_col else [])]
-    loc = loc.select(used)
+    used += ["rating", "rating_status", "publication_date", "inherited", "_from"]
+    loc = loc.select(*used, *([name_col] if name_col else []))
     placed = (
         loc.join(gss_to_icb, on="location_onspd_ccg_code", how="left")
         .join(icb_by_gss, on="_icb_gss_sub", how="left")
@@ -266,7 +279,10 @@ def place_locations(
         "icb_name",
         "mapping_method",
         *own_rating_columns(),
+        "inherited",
+        "_from",
     )
+    unit = unit.with_columns(_inherited_columns()).drop("inherited", "_from")
     accounts = (
         pl.DataFrame(
             {
@@ -279,3 +295,114 @@ def place_locations(
         .agg(pl.col("n_rows").sum())
     )
     return _placed(unit, unmapped, accounts, good, "location_id")
+
+
+LOCATION_INHERITED_NOTE = (
+    "the file flags the rating as inherited (Inherited Rating = Y) "
+    "but does not say from which location"
+)
+
+
+def _inherited_columns() -> list[pl.Expr]:
+    """``rating_source``, ``inherited_from`` and ``inherited_note`` of an inherited rating.
+
+    A rated row the file flags as inherited (``inherited``; for CQC API records, a rating
+    whose ``organisationId`` is another organisation) has ``rating_source = inherited``
+    and ``inherited_from`` = that organisation where the file names it, else a note.
+    """
+    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
+    return [
+        pl.when(inherited)
+        .then(pl.lit("inherited"))
+        .otherwise(pl.col("rating_source"))
+        .alias("rating_source"),
+        pl.when(inherited).then(pl.col("_from")).alias("inherited_from"),
+        pl.when(inherited & pl.col("_from").is_null())
+        .then(pl.lit(LOCATION_INHERITED_NOTE))
+        .alias("inherited_note"),
+    ]
+
+
+# --------------------------------------------------------------------------- CQC API records
+
+
+def place_api_locations(
+    in_force: pl.DataFrame,
+    sub_icbs: pl.DataFrame,
+    trusts: pl.DataFrame,
+    icb_codes: pl.DataFrame,
+    *,
+    source: str = "locations",
+    successors: pl.DataFrame | None = None,
+    icb_vintage: str = "2023",
+) -> Placed:
+    """Place CQC API location records, each record one unit, with their ratings in force.
+
+    ``in_force`` is :data:`~ics_model.mapping.history.RATINGS_IN_FORCE` (the ratings at a
+    run's ``ratings.as_of``, or the current ones). Locations are placed as
+    :func:`place_locations` places a Locations sheet, but the unit of account is the
+    record, as the API reader counts its input (``n_input_rows`` = records): a placed
+    location is one ``used`` row, an unplaced one one ``unmapped`` row, and a provider
+    record (no location id) is unmapped with that reason. A location ``not_registered``
+    at ``as_of`` leaves the views and counts as ``not_registered``. A row with no rating in
+    force at ``as_of`` says so in ``unrated_reason``.
+    """
+    placed = place_locations(
+        in_force,
+        sub_icbs,
+        trusts,
+        icb_codes,
+        source=source,
+        successors=successors,
+        icb_vintage=icb_vintage,
+    )
+    records = in_force.unique("source_row").select("level", "location_id", "provider_id")
+    providers = records.filter(pl.col("level") != "location").select(
+        pl.lit(source).alias("source"),
+        pl.lit("location").alias("sector"),
+        "provider_id",
+        pl.lit(1, pl.Int64).alias("n_rows"),
+        pl.lit("a provider record, not a location (the sector places locations)").alias("reason"),
+    )
+    used = placed.unit_rows.select("provider_id").unique().sort("provider_id")
+    accounts = pl.DataFrame(
+        {
+            "source": [source, source],
+            "outcome": ["used", "unmapped"],
+            "n_rows": [used.height, records.height - used.height],
+        }
+    )
+    status = in_force.select(
+        pl.col("location_id").alias("provider_id"),
+        "key_question",
+        pl.col("in_force_status").alias("_status"),
+        pl.col("ratings_as_of").alias("_as_of"),
+    )
+    not_yet = (pl.col("_status") == "not_yet_rated") & pl.col("_as_of").is_not_null()
+    ratings = (
+        placed.ratings.join(status, on=["provider_id", "key_question"], how="left")
+        .with_columns(
+            pl.when(not_yet)
+            .then(pl.format("no rating in force on {} ({})", "_as_of", "rating_status"))
+            .otherwise(pl.col("unrated_reason"))
+            .alias("unrated_reason")
+        )
+        .drop("_status", "_as_of")
+    )
+    counted = Placed(
+        ratings,
+        pl.concat(
+            [placed.unmapped.with_columns(pl.lit(1, pl.Int64).alias("n_rows")), providers]
+        ).cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        unit_rows=used.with_columns(
+            pl.lit("used").alias("outcome"), pl.lit(1, pl.Int64).alias("n_rows")
+        ).cast(UNIT_ROWS_SCHEMA),
+    )
+    not_registered = (
+        in_force.filter(pl.col("in_force_status") == "not_registered")
+        .select(pl.col("location_id").alias("provider_id"))
+        .unique()
+        .join(used, on="provider_id", how="semi")
+    )
+    return set_aside(counted, not_registered, "not_registered", source)
