@@ -95,6 +95,27 @@ class Conservation:
 
 
 @dataclass(frozen=True)
+class RatingHistory:
+    """Ratings in force and rating transitions, for sectors whose files carry history.
+
+    Attributes
+    ----------
+    in_force : every record x key question with its rating in force at ``ratings.as_of``
+        (or its current rating when ``as_of`` is null) and its status
+        (:data:`~ics_model.mapping.history.SECTOR_RATINGS_IN_FORCE`).
+    transitions : consecutive Overall ratings of every record, up to ``as_of``
+        (:data:`~ics_model.mapping.transitions.RATING_TRANSITIONS`).
+    ics_transitions : per ICS, counts of each (from, to) pair of ratings.
+    ics_summary : per ICS, upgrades, downgrades and unchanged ratings.
+    """
+
+    in_force: pl.DataFrame
+    transitions: pl.DataFrame
+    ics_transitions: pl.DataFrame
+    ics_summary: pl.DataFrame
+
+
+@dataclass(frozen=True)
 class Composite:
     """The modelled composite and its JRC correlation report.
 
@@ -159,6 +180,7 @@ class Result:
     uncertainty: UncertaintyResult | None = None
     scenarios: tuple[Scenario, ...] = field(default_factory=tuple)
     effect: Effect | None = None
+    history: RatingHistory | None = None
 
 
 __all__ = [
@@ -169,6 +191,7 @@ __all__ = [
     "InputFile",
     "Metrics",
     "Provenance",
+    "RatingHistory",
     "Result",
     "Scenario",
     "Views",
