@@ -39,7 +39,14 @@ from ics_model.composite.contracts import (
 from ics_model.contracts import Column, Contract, find_violations
 from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED, effect_frame
 from ics_model.mapping.base import MAPPED_RATINGS
-from ics_model.mapping.contracts import CONSERVATION, QUARANTINE, SUPERSEDED, UNMAPPED
+from ics_model.mapping.contracts import (
+    CONSERVATION,
+    PLACEMENT_CHECKS,
+    QUARANTINE,
+    SET_ASIDE,
+    SUPERSEDED,
+    UNMAPPED,
+)
 from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
 from ics_model.mapping.transitions import (
     ICS_RATING_TRANSITIONS,
@@ -83,7 +90,9 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "unmapped": UNMAPPED,
     "quarantine": QUARANTINE,
     "superseded": SUPERSEDED,
+    "set_aside": SET_ASIDE,
     "conservation": CONSERVATION,
+    "placement_checks": PLACEMENT_CHECKS,
     "ics_modelled_ratings": ICS_MODELLED_RATINGS,
     "ics_metrics": ICS_METRICS,
     "provider_partnership": PROVIDER_PARTNERSHIP,

@@ -74,8 +74,10 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
     """File name -> frame (``.csv``/``.parquet``) or JSON-able dict, for one run's result.
 
     The only place that names output files. Optional outputs (metrics, composite,
-    uncertainty, scenarios, effect, rating history) appear when the result holds them;
-    ``quarantine.csv`` and ``unmapped.csv`` are always written (header only when empty).
+    uncertainty, scenarios, effect, the placement checks of sectors placed by
+    coordinates, rating history) appear when the result holds them; ``quarantine.csv``,
+    ``unmapped.csv``, ``superseded.csv`` and ``set_aside.csv`` are always written (header
+    only when empty).
     """
     v, c, m = result.views, result.conservation, result.metrics
     tables: dict[str, pl.DataFrame | dict] = {
@@ -85,8 +87,11 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         "unmapped.csv": c.unmapped,
         "quarantine.csv": c.quarantine,
         "superseded.csv": c.superseded,
+        "set_aside.csv": c.set_aside,
         "conservation.csv": c.table,
     }
+    if c.placement_checks is not None:
+        tables["placement_checks.csv"] = c.placement_checks
     if v.ics_modelled.height:
         tables["ics_modelled_ratings.csv"] = v.ics_modelled
     if m.computed:

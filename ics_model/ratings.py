@@ -73,17 +73,23 @@ TransitionDirectionEnum: Final = pl.Enum(list(TRANSITION_DIRECTIONS))
 #: A sector whose units are rated providers: NHS trusts and GP practices, the
 #: populations the scenarios and the collaboration effect run on.
 ProviderSector = Literal["nhs_trust", "gp_practice"]
-#: A provider sector the toolkit places in ICSs (the providers and CQC locations).
-Sector = Literal[ProviderSector, "location"]
+#: A sector the toolkit places in ICSs: the provider sectors, CQC locations (a user's
+#: Locations sheet) and independent-sector hospitals and clinics (CQC locations of the
+#: Hospitals directorate run by independent healthcare organisations, placed by their
+#: coordinates). New sectors are appended so that the existing ones keep their place.
+Sector = Literal[ProviderSector, "location", "independent_healthcare"]
 PROVIDER_SECTORS: Final[tuple[str, ...]] = get_args(ProviderSector)
 SECTORS: Final[tuple[str, ...]] = get_args(Sector)
 SectorEnum: Final = pl.Enum(list(SECTORS))
+#: The sectors a run places by default (``views.sectors``): those with embedded data.
+DEFAULT_SECTORS: Final[tuple[str, ...]] = (*PROVIDER_SECTORS, "independent_healthcare")
 
 #: Display name of each sector (tables, charts, reports).
 SECTOR_LABELS: Final[dict[str, str]] = {
     "nhs_trust": "NHS trusts",
     "gp_practice": "GP practices",
     "location": "CQC locations",
+    "independent_healthcare": "Independent-sector hospitals and clinics",
 }
 
 #: Key questions an ICS view reports per sector, Overall first: the key questions the
@@ -92,6 +98,7 @@ VIEW_KEY_QUESTIONS: Final[dict[str, tuple[str, ...]]] = {
     "nhs_trust": ("Overall", *DOMAINS),
     "gp_practice": ("Overall",),
     "location": ("Overall", *DOMAINS),
+    "independent_healthcare": ("Overall",),
 }
 
 #: Key questions a scenario's key-question gate may cap per provider sector: the domains

@@ -86,12 +86,19 @@ class Conservation:
     unmapped : providers that could not be placed in an ICS, with the reason.
     quarantine : rows that broke a data contract (lenient mode), with the reason.
     superseded : rows replaced by a later publication or by a successor's own rating.
+    set_aside : placed providers the ``ratings`` settings left out (stale, inherited, not
+        yet registered at ``ratings.as_of``), one row each with its rating, age and reason.
+    placement_checks : for sectors placed by coordinates, one row per location: how its
+        point was placed and whether its local authority agrees; None when the run has
+        no such sector.
     """
 
     table: pl.DataFrame
     unmapped: pl.DataFrame
     quarantine: pl.DataFrame
     superseded: pl.DataFrame
+    set_aside: pl.DataFrame
+    placement_checks: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

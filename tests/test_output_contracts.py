@@ -14,7 +14,13 @@ from ics_model.composite.contracts import (
 from ics_model.contracts import empty_quarantine
 from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED
 from ics_model.mapping.base import SUPERSEDED_SCHEMA, UNMAPPED_SCHEMA
-from ics_model.mapping.contracts import CONSERVATION, QUARANTINE, SUPERSEDED, UNMAPPED
+from ics_model.mapping.contracts import (
+    CONSERVATION,
+    PLACEMENT_CHECKS,
+    QUARANTINE,
+    SUPERSEDED,
+    UNMAPPED,
+)
 from ics_model.metrics.contracts import GP_QUINTILES
 from ics_model.metrics.partnership import PROVIDER_PARTNERSHIP
 from ics_model.output_contracts import (
@@ -63,6 +69,7 @@ NEW_CONTRACTS = (
     UNMAPPED,
     SUPERSEDED,
     QUARANTINE,
+    PLACEMENT_CHECKS,
 )
 
 
@@ -404,7 +411,37 @@ def test_unmapped():
     bad = _set(UNMAPPED_ROWS, "sector", ["hospital", "gp_practice"])
     assert check_outputs({"unmapped.csv": bad}) == [
         "unmapped.csv: row 0, column 'sector', value 'hospital': not one of the allowed "
-        "values ['gp_practice', 'location', 'nhs_trust']"
+        "values ['gp_practice', 'independent_healthcare', 'location', 'nhs_trust']"
+    ]
+
+
+CHECK_ROWS = pl.DataFrame(
+    {
+        "source": ["independent_healthcare"] * 2,
+        "sector": ["independent_healthcare"] * 2,
+        "provider_id": ["1-107318660", "1-18175063301"],
+        "provider_name": ["Saint Francis Hospice", None],
+        "latitude": [51.62, None],
+        "longitude": [0.18, None],
+        "local_authority": ["Havering", None],
+        "point_outcome": ["within", "no_coordinates"],
+        "distance_m": [0.0, None],
+        "icb_code_2023": ["QM7", None],
+        "la_icb_codes": ["QMF", None],
+        "la_icb_distance_m": [352.0, None],
+        "la_check": ["disagrees", "not_placed"],
+    }
+)
+
+
+def test_placement_checks():
+    assert check_outputs({"placement_checks.csv": CHECK_ROWS}) == []
+    bad = _set(CHECK_ROWS, "la_check", ["maybe", "not_placed"])
+    bad = _set(bad, "distance_m", [-1.0, None])
+    assert check_outputs({"placement_checks.csv": bad}) == [
+        "placement_checks.csv: row 0, column 'distance_m', value '-1.0': below the minimum 0",
+        "placement_checks.csv: row 0, column 'la_check', value 'maybe': not one of the allowed "
+        "values ['agrees', 'disagrees', 'la_not_in_lookup', 'no_local_authority', 'not_placed']",
     ]
 
 

@@ -1,6 +1,7 @@
 """The main job on the embedded real data, checked against an independent recount."""
 
 import csv
+import datetime as dt
 import io
 import json
 from collections import Counter, defaultdict
@@ -41,8 +42,11 @@ def test_42_icbs_each_with_a_rated_trust(result):
     assert trusts["n_rated"].min() >= 1
     gp = v.filter(pl.col("sector") == "gp_practice")
     assert gp.height == 42 and gp["n_rated"].min() > 0
-    # six key questions for trusts, Overall only for GP practices
-    assert v.height == 42 * 6 + 42
+    # six key questions for trusts, Overall only for GP practices and independent healthcare
+    assert v.height == 42 * 6 + 42 + 42
+    indep = v.filter(pl.col("sector") == "independent_healthcare")
+    assert indep.height == 42 and indep["n_providers"].sum() == 2852
+    assert (indep["n_providers"].min(), indep["n_providers"].max()) == (15, 257)
 
 
 def test_conservation_on_the_real_files(result):
@@ -167,7 +171,34 @@ def _independent_recount():
         if r["latest_rating"] not in ("", "NA"):
             counts[(icb, "gp_practice", "Overall", "n_rated")] += 1
             counts[(icb, "gp_practice", "Overall", r["latest_rating"])] += 1
+    _recount_independent(counts, names)
     return counts
+
+
+def _recount_independent(counts, names):
+    """Independent healthcare: shapely point in the raw GeoJSON polygons (lon/lat)."""
+    from shapely import STRtree
+    from shapely.geometry import Point, shape
+
+    by_gss = {}
+    for r in csv.DictReader(_lines("icb_codes_2024", "utf-8-sig")):
+        by_gss[r["ICB24CD"]] = r["ICB24CDH"]
+    features = json.loads(SOURCES["icb_boundaries_2023"].path.read_text(encoding="utf-8"))
+    shapes = [shape(f["geometry"]) for f in features["features"]]
+    codes = [by_gss[f["properties"]["ICB23CD"]] for f in features["features"]]
+    tree = STRtree(shapes)
+    text = SOURCES["cqc_independent_healthcare_2025"].path.read_text(encoding="utf-8")
+    for r in csv.DictReader(io.StringIO(text)):
+        if not r["Latitude"] or not r["Longitude"]:
+            continue
+        p = Point(float(r["Longitude"]), float(r["Latitude"]))
+        hits = [codes[i] for i in tree.query(p, predicate="within")]
+        icb = hits[0] if len(hits) == 1 else codes[int(tree.nearest(p))]
+        key = (icb, "independent_healthcare", "Overall")
+        counts[(*key, "n_providers")] += 1
+        if r["Rating"] in ("Outstanding", "Good", "Requires improvement", "Inadequate"):
+            counts[(*key, "n_rated")] += 1
+            counts[(*key, r["Rating"])] += 1
 
 
 def test_every_number_equals_an_independent_recount(result):
@@ -219,7 +250,9 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "unmapped.csv",
         "quarantine.csv",
         "superseded.csv",
+        "set_aside.csv",
         "conservation.csv",
+        "placement_checks.csv",
         "manifest.json",
         "composite.csv",
         "composite.parquet",
@@ -375,3 +408,60 @@ def test_reference_sources_are_accounted_for_too(result):
     assert c["ods_successors"]["n_input_rows"] == 11537
     assert c["icb_codes"]["used"] == 42
     assert result.conservation.table["balanced"].all()
+
+
+def test_independent_healthcare_sector_in_every_output(result, tmp_path):
+    c = {r["source"]: r for r in result.conservation.table.to_dicts()}["independent_healthcare"]
+    assert (c["n_input_rows"], c["used"], c["unmapped"], c["balanced"]) == (2854, 2852, 2, True)
+    vintage = result.provenance.vintages["independent_healthcare"]
+    assert "2025-11-01" in vintage and "newer assessment approach" in vintage
+    view = result.views.ics_view.filter(pl.col("sector") == "independent_healthcare")
+    assert (view["ratings_vintage"] == vintage).all()  # the caveat on every row
+    assert view["n_rated"].sum() == 1458  # 1,459 rated in the file, one without coordinates
+    assert view["modelled_ics_shares"].is_not_null().all()
+    mapped = result.views.mapped.filter(pl.col("sector") == "independent_healthcare")
+    assert set(mapped["ratings_as_of"]) == {dt.date(2025, 11, 1)}  # the dump's date
+    assert mapped.filter(pl.col("rating").is_not_null())["rating_age_years"].min() > 1.4
+    written = {p.name for p in write_outputs(result, tmp_path / "out")}
+    assert "placement_checks.csv" in written
+    checks = pl.read_csv(tmp_path / "out" / "placement_checks.csv")
+    assert checks.height == 2854 and (checks["la_check"] == "disagrees").sum() == 4
+    providers = pl.read_csv(tmp_path / "out" / "providers.csv", infer_schema_length=0)
+    assert (providers["sector"] == "independent_healthcare").sum() == 2852
+    roles = {i.role for i in result.provenance.inputs}
+    assert {"independent_healthcare", "icb_boundaries", "la_lookup_lsoa_lad19"} <= roles
+
+
+def test_independent_healthcare_stale_ratings_and_composite_indicator():
+    quality = RunConfig().composite.pillars["quality"].model_dump(mode="json")
+    quality["indicators"].append(
+        {
+            "name": "independent_good_or_outstanding",
+            "source": "view:independent_healthcare:Overall:share_good_or_outstanding",
+            "direction": "higher_is_better",
+        }
+    )
+    cfg = RunConfig.model_validate(
+        {
+            "ratings": {"max_age_years": 5},
+            "composite": {"pillars": {"quality": quality}},
+            "uncertainty": None,
+            "effect": {"enabled": False},
+            "scenarios": [],
+        }
+    )
+    res = run(cfg)
+    c = {r["source"]: r for r in res.conservation.table.to_dicts()}["independent_healthcare"]
+    # rated before 2020-11-01 (5 x 365.25 days before the dump): recounted from the raw file
+    assert (c["used"], c["stale"], c["unmapped"]) == (2329, 523, 2)
+    ind = res.composite.built.indicators
+    assert "independent_good_or_outstanding" in set(ind["indicator"])
+    from ics_model.config import ConfigError
+
+    without = cfg.model_copy(
+        update={"views": cfg.views.model_copy(update={"sectors": ("nhs_trust", "gp_practice")})}
+    )
+    with pytest.raises(
+        ConfigError, match=r"sector 'independent_healthcare' is not in views\.sectors"
+    ):
+        run(without)

@@ -35,6 +35,11 @@ def test_report_is_self_contained_with_every_section(report_html):
         assert heading in text, heading
     assert MODELLED in text
     assert "2018-09-03" in text  # vintages shown with the results
+    # the independent sector: its caveat beside its figures, and how it was placed
+    assert "Ratings of Independent-sector hospitals and clinics by ICS" in text
+    assert "ratings under CQC&#x27;s newer assessment approach (from May 2024) may be" in text
+    assert "2,854 locations; 2,849 inside an ICB polygon, 3 in the nearest polygon" in text
+    assert "1,845 agree, 4 disagree, 1,002 not checked" in text
     # no network at view time: every image inline, no external script, link or font
     srcs = re.findall(r'src="([^"]+)"', text)
     assert len(srcs) >= 8 and all(s.startswith("data:image/png;base64,") for s in srcs)

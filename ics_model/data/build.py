@@ -153,6 +153,9 @@ def raw_row_counts() -> dict[str, int]:
         "cqc_care_homes_sw_api_2021": cqc_api.read_cqc_api(
             _p("cqc_care_homes_sw_api_2021")
         ).n_input_rows,
+        "cqc_independent_healthcare_2025": cqc_api.read_cqc_api(
+            _p("cqc_independent_healthcare_2025")
+        ).n_input_rows,
         "ods_etr_2025": ods.read_ods_trusts(_p("ods_etr_2025"), vintage="2025").n_input_rows,
         "ods_etr_2026": ods.read_ods_trusts(_p("ods_etr_2026"), vintage="2026").n_input_rows,
         "ods_eccg_2025": ods.read_ods_sub_icbs(_p("ods_eccg_2025")).n_input_rows,

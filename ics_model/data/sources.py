@@ -153,6 +153,27 @@ SOURCES: dict[str, RawSource] = {
             "publication date. 23 homes carry a predecessor's ratings (a change of provider, "
             "organisationId); two homes have two reports with different ratings on one day.",
         ),
+        RawSource(
+            name="cqc_independent_healthcare_2025",
+            relpath=(
+                "cqc",
+                "independent_hospitals_2025-11_api",
+                "uk_private_hospitals_all_2025-11-01.csv",
+            ),
+            title="CQC API dump: independent-sector hospitals and clinics (Hospitals "
+            "directorate, Independent Healthcare Org), England, flat CSV",
+            publisher="Care Quality Commission (public API)",
+            url="https://api.service.cqc.org.uk/public/v1",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © Care Quality Commission.",
+            vintage="2025-11-01 (API dump; ratings published 2014-04-17 to 2024-05-20)",
+            copied_from="github.com/mytribeinsuranceexperts/mytribe-workspace@b5dc6a06 "
+            "APIs/CQC/uk_private_hospitals_all_2025-11-01.csv",
+            caveats="No rating published after 2024-05-20 although the dump is of "
+            "2025-11-01: ratings under CQC's newer assessment approach (from May 2024) may be "
+            "missing. Overall rating only. No ICB or sub-ICB code: placed by coordinates. "
+            "1,245 'Not rated', 113 'Inspected but not rated', 37 'No published rating'.",
+        ),
         _ODS.file(
             "ods_etr_2025",
             ("ods_trusts", "etr_2025_jhau-nhs-spend", "etr.csv"),

@@ -28,6 +28,8 @@ MAPPING_METHODS = frozenset(
         "icb_name",
         "sub_icb_gss",
         "ods_trust_location",
+        "icb_polygon",
+        "icb_polygon_nearest",
     }
 )
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
@@ -130,6 +132,33 @@ SUPERSEDED: Final = Contract.closed(
         "(source_row null, n_rows = their rows)."
     ),
 )
+SET_ASIDE: Final = Contract.closed(
+    "set_aside",
+    (
+        _SOURCE,
+        Column.text("sector", "sector of the provider", allowed=frozenset(SECTORS)),
+        Column.text("provider_id", "ODS code or CQC ID of the placed provider"),
+        Column("provider_name", pl.String, description="provider name"),
+        Column("icb_code", pl.String, description="ICB it was placed in"),
+        Column("rating", pl.String, description="its Overall rating (null if none)"),
+        Column("publication_date", pl.Date, description="publication of that rating"),
+        Column("rating_age_years", pl.Float64, description="its age at ratings_as_of"),
+        Column.text(
+            "outcome",
+            "conservation outcome its rows moved to",
+            allowed=frozenset({"stale", "inherited_excluded", "not_registered"}),
+        ),
+        Column.count("n_rows", "input rows behind the provider", min_value=0),
+        Column.text("reason", "why the run left it out, with the config key"),
+    ),
+    key=("source", "provider_id"),
+    description=(
+        "One row per placed provider the run left out of the views because of the "
+        "``ratings`` settings (too old, inherited, or not yet registered at "
+        "``ratings.as_of``), with its rating and the reason."
+    ),
+)
+SET_ASIDE_SCHEMA = SET_ASIDE.schema
 UNMAPPED_SCHEMA = UNMAPPED.schema
 UNIT_ROWS_SCHEMA = {"provider_id": pl.String, "outcome": pl.String, "n_rows": pl.Int64}
 SUPERSEDED_SCHEMA = SUPERSEDED.schema
@@ -150,6 +179,10 @@ class Placed:
     unit_rows : input rows behind each placed unit per outcome (provider_id, outcome,
         n_rows), so that a unit set aside later (:mod:`ics_model.mapping.age`) moves
         exactly its rows to another outcome.
+    set_aside : the providers set aside that way, in :data:`SET_ASIDE_SCHEMA`.
+    checks : for a sector placed by coordinates, one row per unit: how its point was
+        placed and whether its local authority agrees
+        (:data:`ics_model.mapping.spatial.PLACEMENT_CHECKS`); None for other sectors.
     """
 
     ratings: pl.DataFrame
@@ -157,6 +190,8 @@ class Placed:
     accounts: pl.DataFrame
     superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
     unit_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_ROWS_SCHEMA))
+    set_aside: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SET_ASIDE_SCHEMA))
+    checks: pl.DataFrame | None = None
 
 
 def own_rating_columns() -> list[pl.Expr]:
@@ -173,6 +208,34 @@ def own_rating_columns() -> list[pl.Expr]:
         pl.when(pl.col("rating").is_null())
         .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
         .alias("unrated_reason"),
+    ]
+
+
+#: ``inherited_note`` of a rating the ratings file itself flags as inherited
+FILE_INHERITED_NOTE: Final = (
+    "the file flags the rating as inherited ({flag} = Y) but does not say from which provider"
+)
+
+
+def file_inherited() -> pl.Expr:
+    """Return True on a rated row whose ratings file flags it as inherited (``inherited``)."""
+    return pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
+
+
+def file_inherited_columns(flag: str) -> list[pl.Expr]:
+    """``rating_source = inherited`` and ``inherited_note`` on rows the file flags.
+
+    Apply after :func:`own_rating_columns`; needs the ``inherited`` (Boolean) and
+    ``rating`` columns; ``flag`` names the file's column in the note.
+    """
+    return [
+        pl.when(file_inherited())
+        .then(pl.lit("inherited"))
+        .otherwise(pl.col("rating_source"))
+        .alias("rating_source"),
+        pl.when(file_inherited())
+        .then(pl.lit(FILE_INHERITED_NOTE.format(flag=flag)))
+        .alias("inherited_note"),
     ]
 
 

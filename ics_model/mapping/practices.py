@@ -16,6 +16,8 @@ from ics_model.mapping.base import (
     UNMAPPED_SCHEMA,
     Placed,
     day_precision_columns,
+    file_inherited,
+    file_inherited_columns,
     finish,
     own_rating_columns,
 )
@@ -31,10 +33,20 @@ def _placed(
     accounts: pl.DataFrame,
     good: pl.DataFrame,
     id_column: str,
+    inherited: pl.Expr | None = None,
 ) -> Placed:
-    """Return the :class:`Placed` of a sector whose placed rows each count as ``used``."""
-    unit_rows = good.group_by(pl.col(id_column).alias("provider_id")).agg(
-        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
+    """Return the :class:`Placed` of a sector whose placed rows count as ``used``.
+
+    Rows for which ``inherited`` (an expression on ``good``) is true count as
+    ``inherited`` instead: the file itself says the rating was inherited.
+    """
+    outcome = (
+        pl.lit("used")
+        if inherited is None
+        else (pl.when(inherited).then(pl.lit("inherited")).otherwise(pl.lit("used")))
+    )
+    unit_rows = good.group_by(pl.col(id_column).alias("provider_id"), outcome.alias("outcome")).agg(
+        pl.len().cast(pl.Int64).alias("n_rows")
     )
     return Placed(
         finish(ratings),
@@ -63,7 +75,8 @@ def place_gp_practices(
     ``publication_year`` the year, ``publication_date_precision`` ``year``. A rating
     the file flags as inherited (``inherited_rating_y_n = Y``) has ``rating_source =
     inherited``; the file does not say from which practice, so ``inherited_from`` is
-    null and ``inherited_note`` says so.
+    null and ``inherited_note`` says so; its row counts as ``inherited`` (not ``used``)
+    in the conservation report.
     """
     from ics_model.data.geography import match_icb_names
 
@@ -122,28 +135,17 @@ def place_gp_practices(
         *own_rating_columns(),
         "inherited",
     )
-    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
-    out = out.with_columns(
-        pl.when(inherited)
-        .then(pl.lit("inherited"))
-        .otherwise(pl.col("rating_source"))
-        .alias("rating_source"),
-        pl.when(inherited).then(pl.lit(GP_INHERITED_NOTE)).alias("inherited_note"),
-    ).drop("inherited")
+    out = out.with_columns(file_inherited_columns("inherited_rating_y_n")).drop("inherited")
+    flagged = file_inherited()
+    n_inherited = good.filter(flagged).height
     accounts = pl.DataFrame(
         {
-            "source": [source, source],
-            "outcome": ["used", "unmapped"],
-            "n_rows": [good.height, bad.height],
+            "source": [source] * 3,
+            "outcome": ["used", "inherited", "unmapped"],
+            "n_rows": [good.height - n_inherited, n_inherited, bad.height],
         }
     )
-    return _placed(out, unmapped, accounts, good, "practice_code")
-
-
-GP_INHERITED_NOTE = (
-    "the file flags the rating as inherited (inherited_rating_y_n = Y) "
-    "but does not say from which provider"
-)
+    return _placed(out, unmapped, accounts, good, "practice_code", flagged)
 
 
 # --------------------------------------------------------------------------- locations
@@ -165,7 +167,9 @@ def place_locations(
     location -> ICB (``sub_icbs``: sub_icb_gss, icb_gss). Route 2 (``ods_trust_location``):
     the provider's ODS code is an open NHS trust in ``etr`` -> its host ICB. Otherwise the
     location is unmapped with the reason. Location-level rows (``service == "Overall"``)
-    give each location's key-question ratings.
+    give each location's key-question ratings. A rating the file flags as inherited
+    (``Inherited Rating (Y/N)`` = Y) has ``rating_source = inherited`` and an
+    ``inherited_note``; its rows count as ``inherited`` in the conservation report.
     """
     loc = ratings.filter(pl.col("level") == "location")
     gss_to_icb = sub_icbs.select(
@@ -282,45 +286,36 @@ def place_locations(
         "inherited",
         "_from",
     )
-    unit = unit.with_columns(_inherited_columns()).drop("inherited", "_from")
+    unit = (
+        unit.with_columns(file_inherited_columns("Inherited Rating (Y/N)"))
+        .with_columns(
+            # a CQC API rating of another organisation names it: no note needed
+            pl.when(file_inherited()).then(pl.col("_from")).alias("inherited_from"),
+            pl.when(pl.col("_from").is_null())
+            .then(pl.col("inherited_note"))
+            .alias("inherited_note"),
+        )
+        .drop("inherited", "_from")
+    )
+    n_inherited = good.filter(file_inherited()).height
     accounts = (
         pl.DataFrame(
             {
-                "source": [source] * 3,
-                "outcome": ["used", "unmapped", "unmapped"],
-                "n_rows": [good.height, bad.height, ratings.height - loc.height],
+                "source": [source] * 4,
+                "outcome": ["used", "inherited", "unmapped", "unmapped"],
+                "n_rows": [
+                    good.height - n_inherited,
+                    n_inherited,
+                    bad.height,
+                    ratings.height - loc.height,
+                ],
             }
         )
         .group_by("source", "outcome", maintain_order=True)
         .agg(pl.col("n_rows").sum())
+        .filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
     )
-    return _placed(unit, unmapped, accounts, good, "location_id")
-
-
-LOCATION_INHERITED_NOTE = (
-    "the file flags the rating as inherited (Inherited Rating = Y) "
-    "but does not say from which location"
-)
-
-
-def _inherited_columns() -> list[pl.Expr]:
-    """``rating_source``, ``inherited_from`` and ``inherited_note`` of an inherited rating.
-
-    A rated row the file flags as inherited (``inherited``; for CQC API records, a rating
-    whose ``organisationId`` is another organisation) has ``rating_source = inherited``
-    and ``inherited_from`` = that organisation where the file names it, else a note.
-    """
-    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
-    return [
-        pl.when(inherited)
-        .then(pl.lit("inherited"))
-        .otherwise(pl.col("rating_source"))
-        .alias("rating_source"),
-        pl.when(inherited).then(pl.col("_from")).alias("inherited_from"),
-        pl.when(inherited & pl.col("_from").is_null())
-        .then(pl.lit(LOCATION_INHERITED_NOTE))
-        .alias("inherited_note"),
-    ]
+    return _placed(unit, unmapped, accounts, good, "location_id", file_inherited())
 
 
 # --------------------------------------------------------------------------- CQC API records
@@ -343,9 +338,11 @@ def place_api_locations(
     :func:`place_locations` places a Locations sheet, but the unit of account is the
     record, as the API reader counts its input (``n_input_rows`` = records): a placed
     location is one ``used`` row, an unplaced one one ``unmapped`` row, and a provider
-    record (no location id) is unmapped with that reason. A location ``not_registered``
-    at ``as_of`` leaves the views and counts as ``not_registered``. A row with no rating in
-    force at ``as_of`` says so in ``unrated_reason``.
+    record (no location id) is unmapped with that reason; a placed record whose Overall
+    rating in force is another organisation's counts as ``inherited``. A location
+    ``not_registered`` at ``as_of`` leaves the views and counts as ``not_registered`` (listed
+    in ``Placed.set_aside``). A row with no rating in force at ``as_of`` says so in
+    ``unrated_reason``.
     """
     placed = place_locations(
         in_force,
@@ -364,14 +361,31 @@ def place_api_locations(
         pl.lit(1, pl.Int64).alias("n_rows"),
         pl.lit("a provider record, not a location (the sector places locations)").alias("reason"),
     )
-    used = placed.unit_rows.select("provider_id").unique().sort("provider_id")
+    # one row per placed record: inherited when its Overall rating in force is another
+    # organisation's (e.g. a predecessor's, before a change of provider), else used
+    inherited = in_force.filter((pl.col("key_question") == "Overall") & file_inherited()).select(
+        pl.col("location_id").alias("provider_id")
+    )
+    used = (
+        placed.unit_rows.select("provider_id")
+        .unique()
+        .sort("provider_id")
+        .with_columns(
+            pl.when(pl.col("provider_id").is_in(inherited["provider_id"].implode()))
+            .then(pl.lit("inherited"))
+            .otherwise(pl.lit("used"))
+            .alias("outcome"),
+            pl.lit(1, pl.Int64).alias("n_rows"),
+        )
+    )
+    n_inherited = used.filter(pl.col("outcome") == "inherited").height
     accounts = pl.DataFrame(
         {
-            "source": [source, source],
-            "outcome": ["used", "unmapped"],
-            "n_rows": [used.height, records.height - used.height],
+            "source": [source] * 3,
+            "outcome": ["used", "inherited", "unmapped"],
+            "n_rows": [used.height - n_inherited, n_inherited, records.height - used.height],
         }
-    )
+    ).filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
     status = in_force.select(
         pl.col("location_id").alias("provider_id"),
         "key_question",
@@ -395,14 +409,20 @@ def place_api_locations(
             [placed.unmapped.with_columns(pl.lit(1, pl.Int64).alias("n_rows")), providers]
         ).cast(UNMAPPED_SCHEMA),
         accounts.cast(ACCOUNT_SCHEMA),
-        unit_rows=used.with_columns(
-            pl.lit("used").alias("outcome"), pl.lit(1, pl.Int64).alias("n_rows")
-        ).cast(UNIT_ROWS_SCHEMA),
+        unit_rows=used.cast(UNIT_ROWS_SCHEMA),
     )
     not_registered = (
-        in_force.filter(pl.col("in_force_status") == "not_registered")
-        .select(pl.col("location_id").alias("provider_id"))
-        .unique()
+        in_force.filter(
+            (pl.col("in_force_status") == "not_registered") & (pl.col("key_question") == "Overall")
+        )
+        .select(
+            pl.col("location_id").alias("provider_id"),
+            pl.format(
+                "registered on {}, after ratings.as_of = {}; no rating in force then",
+                "registration_date",
+                "ratings_as_of",
+            ).alias("reason"),
+        )
         .join(used, on="provider_id", how="semi")
     )
     return set_aside(counted, not_registered, "not_registered", source)

@@ -19,8 +19,9 @@ import polars as pl
 
 from ics_model.config import RunConfig
 from ics_model.contracts import Mode
-from ics_model.data import cqc, geography, ods, population
+from ics_model.data import cqc, cqc_api, geography, ods, population
 from ics_model.data.base import Loaded
+from ics_model.data.build import load_processed
 from ics_model.data.cqc_locations import read_cqc_locations
 from ics_model.data.sources import SOURCES, sha256_file
 from ics_model.mapping import (
@@ -33,6 +34,7 @@ from ics_model.mapping import (
 )
 from ics_model.mapping.age import inherited_units, set_aside, stale_units, with_rating_age
 from ics_model.mapping.history import ratings_in_force
+from ics_model.mapping.spatial import la_icb_lookup, place_by_coordinates
 from ics_model.result import InputFile
 from ics_model.rules.engine import combine_frame
 
@@ -153,6 +155,7 @@ def _place_trusts(
             None if combine is None else partial(combine_frame, rule_set=combine, name="rating")
         ),
         premerger=m.premerger_ratings,
+        premerger_combine=partial(combine_frame, rule_set=m.premerger_rule_set, name="rating"),
     )
     return placed, ()
 
@@ -188,6 +191,42 @@ def _place_locations(
     return placed, (input_file("sub_icb_lookup", pop_src.path, pop_src.vintage),)
 
 
+def _place_independent_healthcare(
+    loaded: Loaded, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, tuple[InputFile, ...]]:
+    """Place by coordinates in the April 2023 ICB polygons; check the local authority."""
+    boundaries = SOURCES["icb_boundaries_2023"]
+    lookup = la_icb_lookup(
+        load_processed("imd2019_lsoa"), load_processed("lsoa11_icb23"), ref.icb_codes.frame
+    )
+    placed = place_by_coordinates(
+        loaded.frame,
+        geography.read_boundaries("icb", boundaries.path),
+        ref.icb_codes.frame,
+        lookup,
+        sector="independent_healthcare",
+        source="independent_healthcare",
+        successors=ref.successors.frame,
+        icb_vintage=cfg.mapping.icb_vintage,
+        max_distance_m=cfg.mapping.nearest_icb_within_m,
+    )
+    roles = {
+        "icb_boundaries": "icb_boundaries_2023",
+        "la_lookup_lsoa_lad19": "imd2019",
+        "la_lookup_lsoa_icb23": "lsoa11_icb23",
+    }
+    return placed, tuple(
+        input_file(role, SOURCES[n].path, SOURCES[n].vintage) for role, n in roles.items()
+    )
+
+
+#: what every figure of the embedded independent-sector file must say.
+INDEPENDENT_CAVEAT: Final = (
+    "no rating in this dump was published after 2024-05-20: ratings under CQC's newer "
+    "assessment approach (from May 2024) may be missing"
+)
+
+
 def _trust_vintage(vintage: str, cfg: RunConfig) -> str:
     return f"CQC ratings {vintage}; trusts ODS etr {cfg.mapping.trust_vintage}"
 
@@ -210,6 +249,15 @@ def _in_force_vintage(vintage: str, as_of: date | None) -> str:
     )
 
 
+def _independent_vintage(vintage: str, cfg: RunConfig) -> str:
+    text = f"CQC API independent-sector locations {vintage}; placed by coordinates"
+    return text if vintage.startswith("user file") else f"{text}; caveat: {INDEPENDENT_CAVEAT}"
+
+
+def _read_cqc_api(path: Path, mode: Mode) -> Loaded:
+    return cqc_api.read_cqc_api(path, mode=mode)
+
+
 def _read_gp_practices(path: Path, mode: Mode) -> Loaded:
     return cqc.read_gp_practices(path, mode=mode)
 
@@ -227,6 +275,9 @@ SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
                  _read_gp_practices, _place_gp_practices),
     SectorSource("location", "locations", None, _location_vintage,
                  _read_locations, _place_locations, history=True),
+    SectorSource("independent_healthcare", "independent_healthcare",
+                 "cqc_independent_healthcare_2025", _independent_vintage,
+                 _read_cqc_api, _place_independent_healthcare),
 )}
 # fmt: on
 
@@ -235,6 +286,7 @@ SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
 VINTAGE_DATES: Final[dict[str, date]] = {
     "cqc_trust_ratings_2018": date(2018, 9, 3),
     "cqc_gp_practices_2024": date(2024, 4, 1),
+    "cqc_independent_healthcare_2025": date(2025, 11, 1),
 }
 
 

@@ -78,6 +78,7 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
     table = conservation(pl.concat([*accounts, ref_accounts]), inputs)
     if not table["balanced"].all():
         raise AssertionError(f"row conservation failed:\n{table}")
+    checks = [s.placed.checks for s in sectors if s.placed.checks is not None]
     quarantines = [ld.quarantine for ld in ref.loaded.values()]
     quarantines += [s.loaded.quarantine for s in sectors]
     return Conservation(
@@ -87,6 +88,8 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
         superseded=pl.concat(
             [*(_superseded_rows(s) for s in sectors), *(s.placed.superseded for s in sectors)]
         ),
+        set_aside=pl.concat([s.placed.set_aside for s in sectors]),
+        placement_checks=pl.concat(checks) if checks else None,
     )
 
 
