@@ -32,8 +32,11 @@ class DataConfig(Frozen):
     trust_ratings : a CQC "Latest ratings" file (CSV, XLSX or ODS; Providers sheet) whose
         Provider IDs are NHS trust ODS codes. Default: the embedded 3 Sep 2018 edition.
     gp_practices : a GP practice ratings file in the embedded HEEC layout. Default: embedded.
-    locations : an optional CQC Locations sheet, placed in ICSs through
-        ``Location ONSPD CCG Code`` (sub-ICB GSS code), falling back to the provider's ODS code.
+    locations : an optional CQC locations file, placed in ICSs through the location's
+        ONSPD CCG code (sub-ICB GSS code), falling back to the provider's ODS code: a
+        "Latest ratings" Locations sheet, or CQC API location records (JSON, JSON lines or
+        a CSV export; the layout is detected), whose rating history then gives the ratings
+        in force at ``ratings.as_of`` and the rating transitions.
     independent_healthcare : CQC API location records of independent-sector hospitals and
         clinics (JSON, JSON lines or a CSV export, see
         :func:`ics_model.data.cqc_api.read_cqc_api`) with their latitude and longitude.
@@ -108,7 +111,10 @@ class RatingsConfig(Frozen):
     as_of : the date every ``rating_age_years`` is taken at. ``null`` (default) = each
         ratings file's own vintage date: 2018-09-03 for the embedded trust file,
         2024-04-01 for the embedded GP file, 2025-11-01 for the embedded independent
-        healthcare dump, the latest publication date in a user file.
+        healthcare dump, the latest publication date in a user file. For CQC API location
+        records with rating history (``data.locations``), a date also selects the ratings
+        then in force (the latest published on or before it) instead of the current ones;
+        ``null`` keeps the current ratings.
     max_age_years : ``null`` (default) = no limit; otherwise a provider whose rating is
         older than this at ``as_of`` is left out of the views and counted as ``stale`` in
         the conservation report.
@@ -250,7 +256,7 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     for field in ("trust_ratings", "gp_practices", "locations", "independent_healthcare"):
         value = getattr(cfg.data, field)
         if value is not None and not value.is_absolute():
-            updates[field] = (base / value).resolve()
+            updates[field] = _data_path(base, value)
     if updates:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
     ui = cfg.metrics.user_indicators
@@ -261,6 +267,24 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
             }
         )
     return cfg
+
+
+def _data_path(base: Path, value: Path) -> Path:
+    """Resolve a relative data path against the config file's folder ``base``.
+
+    A path into the embedded datasets beside the shipped configs (``../datasets/...``, as
+    in ``configs/carehomes_2019.yaml``) falls back to the embedded datasets folder when it
+    is not there, as in an installed wheel (``ics_model/_configs``, ``ics_model/_datasets``).
+    """
+    path = (base / value).resolve()
+    parts = value.parts
+    if not path.exists() and len(parts) > 2 and parts[:2] == ("..", "datasets"):
+        from ics_model.data.bundled import datasets_dir
+
+        embedded = datasets_dir().joinpath(*parts[2:])
+        if embedded.exists():
+            return embedded
+    return path
 
 
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:

@@ -48,6 +48,12 @@ from ics_model.mapping.contracts import (
     SUPERSEDED,
     UNMAPPED,
 )
+from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
+from ics_model.mapping.transitions import (
+    ICS_RATING_TRANSITIONS,
+    ICS_TRANSITION_SUMMARY,
+    RATING_TRANSITIONS,
+)
 from ics_model.metrics.contracts import GP_QUINTILES
 from ics_model.metrics.partnership import ICS_FLOW_MATRIX, PROVIDER_PARTNERSHIP
 from ics_model.metrics.system import ICS_METRICS
@@ -102,6 +108,10 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "uncertainty": UNCERTAINTY_PER_ICS,
     "uncertainty_assumptions": UNCERTAINTY_ASSUMPTIONS,
     "sensitivity": SENSITIVITY,
+    "ratings_in_force": SECTOR_RATINGS_IN_FORCE,
+    "rating_transitions": RATING_TRANSITIONS,
+    "ics_rating_transitions": ICS_RATING_TRANSITIONS,
+    "ics_rating_transition_summary": ICS_TRANSITION_SUMMARY,
 }
 #: frame outputs named after a scenario, by stem pattern (the first match wins)
 SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (

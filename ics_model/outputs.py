@@ -75,8 +75,9 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
 
     The only place that names output files. Optional outputs (metrics, composite,
     uncertainty, scenarios, effect, the placement checks of sectors placed by
-    coordinates) appear when the result holds them; ``quarantine.csv``, ``unmapped.csv``,
-    ``superseded.csv`` and ``set_aside.csv`` are always written (header only when empty).
+    coordinates, rating history) appear when the result holds them; ``quarantine.csv``,
+    ``unmapped.csv``, ``superseded.csv`` and ``set_aside.csv`` are always written (header
+    only when empty).
     """
     v, c, m = result.views, result.conservation, result.metrics
     tables: dict[str, pl.DataFrame | dict] = {
@@ -115,6 +116,12 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables["correlations.csv"] = result.composite.correlations
     if result.effect is not None:
         tables["collaboration_effect.json"] = effect_dict(result.effect)
+    if result.history is not None:
+        h = result.history
+        tables["ratings_in_force.csv"] = h.in_force
+        tables["rating_transitions.csv"] = h.transitions
+        tables["ics_rating_transitions.csv"] = h.ics_transitions
+        tables["ics_rating_transition_summary.csv"] = h.ics_summary
     for sc in result.scenarios:
         tables.update(_scenario_tables(sc))
     return tables

@@ -58,6 +58,18 @@ RatingStatus = Literal[
 RATING_STATUSES: Final[tuple[str, ...]] = get_args(RatingStatus)
 RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
 
+#: Whether a location had a rating in force at an "as of" date (rating history): a
+#: rating published on or before it; none yet although registered (or registration date
+#: unknown); or not registered yet (and no predecessor's rating in force).
+InForceStatus = Literal["rated", "not_yet_rated", "not_registered"]
+IN_FORCE_STATUSES: Final[tuple[str, ...]] = get_args(InForceStatus)
+InForceStatusEnum: Final = pl.Enum(list(IN_FORCE_STATUSES))
+
+#: A change between two consecutive ratings: to a better, a worse or the same rating.
+TransitionDirection = Literal["upgrade", "downgrade", "unchanged"]
+TRANSITION_DIRECTIONS: Final[tuple[str, ...]] = get_args(TransitionDirection)
+TransitionDirectionEnum: Final = pl.Enum(list(TRANSITION_DIRECTIONS))
+
 #: A sector whose units are rated providers: NHS trusts and GP practices, the
 #: populations the scenarios and the collaboration effect run on.
 ProviderSector = Literal["nhs_trust", "gp_practice"]

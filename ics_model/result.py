@@ -93,8 +93,8 @@ class Conservation:
     unmapped : providers that could not be placed in an ICS, with the reason.
     quarantine : rows that broke a data contract (lenient mode), with the reason.
     superseded : rows replaced by a later publication or by a successor's own rating.
-    set_aside : placed providers the ``ratings`` settings left out (stale, inherited),
-        one row each with its rating, age and reason.
+    set_aside : placed providers the ``ratings`` settings left out (stale, inherited, not
+        yet registered at ``ratings.as_of``), one row each with its rating, age and reason.
     placement_checks : for sectors placed by coordinates, one row per location: how its
         point was placed and whether its local authority agrees; None when the run has
         no such sector.
@@ -106,6 +106,27 @@ class Conservation:
     superseded: pl.DataFrame
     set_aside: pl.DataFrame
     placement_checks: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class RatingHistory:
+    """Ratings in force and rating transitions, for sectors whose files carry history.
+
+    Attributes
+    ----------
+    in_force : every record x key question with its rating in force at ``ratings.as_of``
+        (or its current rating when ``as_of`` is null) and its status
+        (:data:`~ics_model.mapping.history.SECTOR_RATINGS_IN_FORCE`).
+    transitions : consecutive Overall ratings of every record, up to ``as_of``
+        (:data:`~ics_model.mapping.transitions.RATING_TRANSITIONS`).
+    ics_transitions : per ICS, counts of each (from, to) pair of ratings.
+    ics_summary : per ICS, upgrades, downgrades and unchanged ratings.
+    """
+
+    in_force: pl.DataFrame
+    transitions: pl.DataFrame
+    ics_transitions: pl.DataFrame
+    ics_summary: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,7 @@ class Result:
     uncertainty: UncertaintyResult | None = None
     scenarios: tuple[Scenario, ...] = field(default_factory=tuple)
     effect: Effect | None = None
+    history: RatingHistory | None = None
 
 
 __all__ = [
@@ -183,6 +205,7 @@ __all__ = [
     "InputFile",
     "Metrics",
     "Provenance",
+    "RatingHistory",
     "Result",
     "Scenario",
     "Views",

@@ -381,6 +381,7 @@ CONS = pl.DataFrame(
         "stale": [0, 0],
         "inherited_excluded": [0, 0],
         "ambulance_excluded": [0, 0],
+        "not_registered": [0, 0],
         "total": [10, 42],
         "n_input_rows": [10, 42],
         "balanced": [True, True],

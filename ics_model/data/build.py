@@ -159,6 +159,9 @@ def raw_row_counts() -> dict[str, int]:
     counts = {
         "cqc_trust_ratings_2018": cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")).n_input_rows,
         "cqc_gp_practices_2024": cqc.read_gp_practices(_p("cqc_gp_practices_2024")).n_input_rows,
+        "cqc_care_homes_sw_api_2021": cqc_api.read_cqc_api(
+            _p("cqc_care_homes_sw_api_2021")
+        ).n_input_rows,
         "cqc_independent_healthcare_2025": cqc_api.read_cqc_api(
             _p("cqc_independent_healthcare_2025")
         ).n_input_rows,

@@ -136,6 +136,24 @@ SOURCES: dict[str, RawSource] = {
             "Overall rating only.",
         ),
         RawSource(
+            name="cqc_care_homes_sw_api_2021",
+            relpath=("cqc", "carehomes_sw_api_2021-04", "cqc_care_homes.csv"),
+            title="CQC API location records with rating history: care homes in NHS Devon and "
+            "NHS Somerset CCGs (REGIONAL, not national)",
+            publisher="Care Quality Commission",
+            url="https://api.cqc.org.uk/public/v1",
+            licence=_OGL + " (CQC API data); extracting code MIT",
+            attribution=OGL_ATTRIBUTION + " © Care Quality Commission.",
+            vintage="2021-04 (committed 2021-04-08; ratings published 2014-10-10 to 2021-01-19)",
+            copied_from="github.com/PhilPearson83/CQC_carehome_data_extraction@8d7f85d6 "
+            "cqc_care_homes.csv",
+            caveats="Two CCGs only (Devon 506, Somerset 222 care homes), registered locations "
+            "only (deregistered homes and their ratings are absent). Nested fields are "
+            "Python-literal dicts, not JSON. 1,289 historic ratings; reportDate is the "
+            "publication date. 23 homes carry a predecessor's ratings (a change of provider, "
+            "organisationId); two homes have two reports with different ratings on one day.",
+        ),
+        RawSource(
             name="cqc_independent_healthcare_2025",
             relpath=(
                 "cqc",

@@ -41,7 +41,7 @@ from ics_model.mapping.base import (
     conservation,
     loader_accounts,
 )
-from ics_model.mapping.practices import place_gp_practices, place_locations
+from ics_model.mapping.practices import place_api_locations, place_gp_practices, place_locations
 from ics_model.mapping.successors import icb_table, resolve_successors
 from ics_model.mapping.trusts import place_trusts
 
@@ -57,6 +57,7 @@ __all__ = [
     "conservation",
     "icb_table",
     "loader_accounts",
+    "place_api_locations",
     "place_gp_practices",
     "place_locations",
     "place_trusts",

@@ -126,19 +126,28 @@ def rated_before_ics() -> pl.Expr:
 def inherited_units(ratings: pl.DataFrame) -> pl.DataFrame:
     """Return the providers whose rating the ratings file flags as inherited.
 
-    Those with ``inherited_note`` set (the file's own flag; a trust that inherits
-    through the ODS successor file is a placement choice, see
-    ``mapping.inherit_predecessor_rating``, and is not listed), with a ``reason``.
+    Those with ``inherited_note`` set, or with ``rating_source = inherited`` other than
+    through the ODS successor file: the file's own flag (the GP file's
+    ``inherited_rating_y_n``, a Locations sheet's ``Inherited Rating``, a CQC API rating
+    of another organisation, whose ``inherited_from`` names it). A trust that inherits
+    through ``succ`` is a placement choice, see ``mapping.inherit_predecessor_rating``,
+    and is not listed. Each with a ``reason``.
     """
+    own_flag = pl.col("inherited_note").is_not_null() | (
+        (pl.col("rating_source") == "inherited") & (pl.col("mapping_method") != "ods_successor")
+    )
+    what = pl.coalesce(
+        "inherited_note", pl.format("from {}", pl.col("inherited_from")), pl.lit("flagged")
+    )
     return (
-        ratings.filter(pl.col("inherited_note").is_not_null())
+        ratings.filter(own_flag)
         .group_by("provider_id", maintain_order=True)
-        .agg(pl.col("inherited_note").first())
+        .agg(what.first().alias("_what"))
         .select(
             "provider_id",
-            pl.format(
-                "rating inherited ({}); ratings.inherited = exclude", pl.col("inherited_note")
-            ).alias("reason"),
+            pl.format("rating inherited ({}); ratings.inherited = exclude", "_what").alias(
+                "reason"
+            ),
         )
     )
 

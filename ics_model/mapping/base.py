@@ -43,6 +43,7 @@ OUTCOMES = (
     "stale",
     "inherited_excluded",
     "ambulance_excluded",
+    "not_registered",
 )
 PRECISIONS = frozenset({"day", "year"})
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
@@ -161,7 +162,9 @@ SET_ASIDE: Final = Contract.closed(
         Column.text(
             "outcome",
             "conservation outcome its rows moved to",
-            allowed=frozenset({"stale", "inherited_excluded", "ambulance_excluded"}),
+            allowed=frozenset(
+                {"stale", "inherited_excluded", "ambulance_excluded", "not_registered"}
+            ),
         ),
         Column.count("n_rows", "input rows behind the provider", min_value=0),
         Column.text("reason", "why the run left it out, with the config key"),
@@ -169,8 +172,8 @@ SET_ASIDE: Final = Contract.closed(
     key=("source", "provider_id"),
     description=(
         "One row per placed provider the run left out of the views because of the "
-        "``ratings`` settings (too old, or inherited) or ``mapping.ambulance``, with its "
-        "rating and the reason."
+        "``ratings`` settings (too old, inherited, or not yet registered at "
+        "``ratings.as_of``) or ``mapping.ambulance``, with its rating and the reason."
     ),
 )
 SET_ASIDE_SCHEMA = SET_ASIDE.schema
@@ -299,7 +302,8 @@ def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.Dat
     """Per source: rows per outcome, their total, the input rows, and whether they balance.
 
     Every input row must be counted exactly once as used, inherited, superseded,
-    quarantined, unmapped, stale, inherited_excluded or ambulance_excluded: ``balanced`` is
+    quarantined, unmapped, stale, inherited_excluded, ambulance_excluded or not_registered:
+    ``balanced`` is
     ``total == n_input_rows``.
     """
     wide = (

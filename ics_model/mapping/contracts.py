@@ -3,7 +3,7 @@
 Row conservation, the unmapped and superseded reports, and the quarantine.
 
 Every input row ends in exactly one of used, inherited, superseded, quarantined,
-unmapped, stale, inherited_excluded or ambulance_excluded
+unmapped, stale, inherited_excluded, ambulance_excluded or not_registered
 (:func:`~ics_model.mapping.base.conservation`);
 these frames account for the rows that were not used. Declared once here and checked
 at write time through :func:`ics_model.output_contracts.check_outputs`.
@@ -30,6 +30,9 @@ _COUNT_TEXT: Final[dict[str, str]] = {
     ),
     "ambulance_excluded": "rows of ambulance trusts left out of ICS counts "
     "(mapping.ambulance: exclude, or no service area known)",
+    "not_registered": (
+        "CQC API records of locations not yet registered at ratings.as_of (see set_aside.csv)"
+    ),
     "total": "sum of the outcome counts",
     "n_input_rows": "data rows read from the source",
 }

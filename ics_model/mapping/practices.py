@@ -1,9 +1,15 @@
-"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code)."""
+"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code).
+
+CQC locations come as a "Latest ratings" Locations sheet (:func:`place_locations`, one
+input row per location x service x key question) or as CQC API records with their ratings
+in force at a date (:func:`place_api_locations`, one input row per record).
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
+from ics_model.mapping.age import set_aside
 from ics_model.mapping.base import (
     ACCOUNT_SCHEMA,
     UNIT_ROWS_SCHEMA,
@@ -178,12 +184,17 @@ def place_locations(
     if code_col is None:
         loc = loc.with_columns(pl.lit(None, pl.String).alias("location_onspd_ccg_code"))
     name_col = "location_name" if "location_name" in loc.columns else None
-    # only the columns placing and the unit rows need (the joins copy every column)
-    used = ["location_id", "provider_id", "location_onspd_ccg_code", "service", "key_question"]
-    used += ["rating", "rating_status", "publication_date", *([name_col] if name_col else [])]
+    # the file's inherited flag and, for CQC API records, the organisation it names
     if "inherited" not in loc.columns:
         loc = loc.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
-    loc = loc.select(*used, "inherited")
+    origin = "rating_organisation_id"
+    loc = loc.with_columns(
+        (pl.col(origin) if origin in loc.columns else pl.lit(None, pl.String)).alias("_from")
+    )
+    # only the columns placing and the unit rows need (the joins copy every column)
+    used = ["location_id", "provider_id", "location_onspd_ccg_code", "service", "key_question"]
+    used += ["rating", "rating_status", "publication_date", "inherited", "_from"]
+    loc = loc.select(*used, *([name_col] if name_col else []))
     placed = (
         loc.join(gss_to_icb, on="location_onspd_ccg_code", how="left")
         .join(icb_by_gss, on="_icb_gss_sub", how="left")
@@ -273,8 +284,19 @@ def place_locations(
         "mapping_method",
         *own_rating_columns(),
         "inherited",
+        "_from",
     )
-    unit = unit.with_columns(file_inherited_columns("Inherited Rating (Y/N)")).drop("inherited")
+    unit = (
+        unit.with_columns(file_inherited_columns("Inherited Rating (Y/N)"))
+        .with_columns(
+            # a CQC API rating of another organisation names it: no note needed
+            pl.when(file_inherited()).then(pl.col("_from")).alias("inherited_from"),
+            pl.when(pl.col("_from").is_null())
+            .then(pl.col("inherited_note"))
+            .alias("inherited_note"),
+        )
+        .drop("inherited", "_from")
+    )
     n_inherited = good.filter(file_inherited()).height
     accounts = (
         pl.DataFrame(
@@ -294,3 +316,113 @@ def place_locations(
         .filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
     )
     return _placed(unit, unmapped, accounts, good, "location_id", file_inherited())
+
+
+# --------------------------------------------------------------------------- CQC API records
+
+
+def place_api_locations(
+    in_force: pl.DataFrame,
+    sub_icbs: pl.DataFrame,
+    trusts: pl.DataFrame,
+    icb_codes: pl.DataFrame,
+    *,
+    source: str = "locations",
+    successors: pl.DataFrame | None = None,
+    icb_vintage: str = "2023",
+) -> Placed:
+    """Place CQC API location records, each record one unit, with their ratings in force.
+
+    ``in_force`` is :data:`~ics_model.mapping.history.RATINGS_IN_FORCE` (the ratings at a
+    run's ``ratings.as_of``, or the current ones). Locations are placed as
+    :func:`place_locations` places a Locations sheet, but the unit of account is the
+    record, as the API reader counts its input (``n_input_rows`` = records): a placed
+    location is one ``used`` row, an unplaced one one ``unmapped`` row, and a provider
+    record (no location id) is unmapped with that reason; a placed record whose Overall
+    rating in force is another organisation's counts as ``inherited``. A location
+    ``not_registered`` at ``as_of`` leaves the views and counts as ``not_registered`` (listed
+    in ``Placed.set_aside``). A row with no rating in force at ``as_of`` says so in
+    ``unrated_reason``.
+    """
+    placed = place_locations(
+        in_force,
+        sub_icbs,
+        trusts,
+        icb_codes,
+        source=source,
+        successors=successors,
+        icb_vintage=icb_vintage,
+    )
+    records = in_force.unique("source_row").select("level", "location_id", "provider_id")
+    providers = records.filter(pl.col("level") != "location").select(
+        pl.lit(source).alias("source"),
+        pl.lit("location").alias("sector"),
+        "provider_id",
+        pl.lit(1, pl.Int64).alias("n_rows"),
+        pl.lit("a provider record, not a location (the sector places locations)").alias("reason"),
+    )
+    # one row per placed record: inherited when its Overall rating in force is another
+    # organisation's (e.g. a predecessor's, before a change of provider), else used
+    inherited = in_force.filter((pl.col("key_question") == "Overall") & file_inherited()).select(
+        pl.col("location_id").alias("provider_id")
+    )
+    used = (
+        placed.unit_rows.select("provider_id")
+        .unique()
+        .sort("provider_id")
+        .with_columns(
+            pl.when(pl.col("provider_id").is_in(inherited["provider_id"].implode()))
+            .then(pl.lit("inherited"))
+            .otherwise(pl.lit("used"))
+            .alias("outcome"),
+            pl.lit(1, pl.Int64).alias("n_rows"),
+        )
+    )
+    n_inherited = used.filter(pl.col("outcome") == "inherited").height
+    accounts = pl.DataFrame(
+        {
+            "source": [source] * 3,
+            "outcome": ["used", "inherited", "unmapped"],
+            "n_rows": [used.height - n_inherited, n_inherited, records.height - used.height],
+        }
+    ).filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
+    status = in_force.select(
+        pl.col("location_id").alias("provider_id"),
+        "key_question",
+        pl.col("in_force_status").alias("_status"),
+        pl.col("ratings_as_of").alias("_as_of"),
+    )
+    not_yet = (pl.col("_status") == "not_yet_rated") & pl.col("_as_of").is_not_null()
+    ratings = (
+        placed.ratings.join(status, on=["provider_id", "key_question"], how="left")
+        .with_columns(
+            pl.when(not_yet)
+            .then(pl.format("no rating in force on {} ({})", "_as_of", "rating_status"))
+            .otherwise(pl.col("unrated_reason"))
+            .alias("unrated_reason")
+        )
+        .drop("_status", "_as_of")
+    )
+    counted = Placed(
+        ratings,
+        pl.concat(
+            [placed.unmapped.with_columns(pl.lit(1, pl.Int64).alias("n_rows")), providers]
+        ).cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        unit_rows=used.cast(UNIT_ROWS_SCHEMA),
+    )
+    not_registered = (
+        in_force.filter(
+            (pl.col("in_force_status") == "not_registered") & (pl.col("key_question") == "Overall")
+        )
+        .select(
+            pl.col("location_id").alias("provider_id"),
+            pl.format(
+                "registered on {}, after ratings.as_of = {}; no rating in force then",
+                "registration_date",
+                "ratings_as_of",
+            ).alias("reason"),
+        )
+        .join(used, on="provider_id", how="semi")
+    )
+    return set_aside(counted, not_registered, "not_registered", source)

@@ -63,6 +63,7 @@ def run(
         ),
         scenarios=stages.scenarios_stage(cfg, views, metrics),
         effect=stages.effect_stage(cfg, views, sectors, metrics),
+        history=stages.history_stage(cfg, sectors),
     )
 
 

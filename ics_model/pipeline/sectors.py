@@ -22,10 +22,19 @@ from ics_model.contracts import Mode
 from ics_model.data import cqc, cqc_api, geography, ods, population, trust_reference
 from ics_model.data.base import Loaded
 from ics_model.data.build import load_processed
+from ics_model.data.cqc_locations import read_cqc_locations
 from ics_model.data.sources import SOURCES, sha256_file
-from ics_model.mapping import Placed, icb_table, place_gp_practices, place_locations, place_trusts
+from ics_model.mapping import (
+    Placed,
+    icb_table,
+    place_api_locations,
+    place_gp_practices,
+    place_locations,
+    place_trusts,
+)
 from ics_model.mapping.age import inherited_units, set_aside, stale_units, with_rating_age
 from ics_model.mapping.ambulance import ambulance_shares, apply_ambulance_policy
+from ics_model.mapping.history import ratings_in_force
 from ics_model.mapping.spatial import la_icb_lookup, place_by_coordinates
 from ics_model.mapping.trust_types import classify_trusts, location_types
 from ics_model.result import InputFile
@@ -97,6 +106,10 @@ class SectorSource:
     read : ``read(path, mode) -> Loaded``.
     place : see :data:`Placer`.
     after : see :data:`After` (None: no policy of its own).
+    history : the sector's file may carry rating history (CQC API records,
+        ``Loaded.history``): the placer then gets the ratings in force at
+        ``ratings.as_of`` (:func:`~ics_model.mapping.history.ratings_in_force`) as
+        ``loaded.frame``, and the run reports them and the rating transitions.
     """
 
     sector: str
@@ -106,11 +119,17 @@ class SectorSource:
     read: Callable[[Path, Mode], Loaded]
     place: Placer
     after: After | None = None
+    history: bool = False
 
 
 @dataclass(frozen=True)
 class PlacedSector:
-    """One sector's loaded source, its placement, and where it came from."""
+    """One sector's loaded source, its placement, and where it came from.
+
+    ``in_force`` is the ratings in force that were placed
+    (:data:`~ics_model.mapping.history.RATINGS_IN_FORCE`) when the sector's file carries
+    rating history, else None.
+    """
 
     sector: str
     source: str
@@ -119,6 +138,7 @@ class PlacedSector:
     vintage: str
     inputs: tuple[InputFile, ...]
     allocation: pl.DataFrame | None = None
+    in_force: pl.DataFrame | None = None
 
 
 def _read_sheet(sheet: str) -> Callable[[Path, Mode], Loaded]:
@@ -220,7 +240,8 @@ def _place_locations(
 ) -> tuple[Placed, tuple[InputFile, ...]]:
     pop_src = SOURCES["sub_icb_population_2022"]
     subs = population.read_sub_icb_population(pop_src.path, mode=cfg.data.validation)
-    placed = place_locations(
+    place = place_api_locations if loaded.history is not None else place_locations
+    placed = place(
         loaded.frame,
         subs.frame,
         ref.trusts.frame,
@@ -281,6 +302,16 @@ def _location_vintage(vintage: str, cfg: RunConfig) -> str:
     return f"CQC locations, {vintage}"
 
 
+def _in_force_vintage(vintage: str, as_of: date | None) -> str:
+    """Return the vintage text of ratings taken from a file's rating history."""
+    if as_of is None:
+        return f"{vintage}; current ratings (file has rating history)"
+    return (
+        f"{vintage}; ratings in force on {as_of.isoformat()}, from the rating history "
+        "of the locations in the file"
+    )
+
+
 def _independent_vintage(vintage: str, cfg: RunConfig) -> str:
     text = f"CQC API independent-sector locations {vintage}; placed by coordinates"
     return text if vintage.startswith("user file") else f"{text}; caveat: {INDEPENDENT_CAVEAT}"
@@ -294,6 +325,10 @@ def _read_gp_practices(path: Path, mode: Mode) -> Loaded:
     return cqc.read_gp_practices(path, mode=mode)
 
 
+def _read_locations(path: Path, mode: Mode) -> Loaded:
+    return read_cqc_locations(path, mode=mode)
+
+
 #: sector name -> where its ratings come from; the order is the order of every output.
 # fmt: off
 SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
@@ -302,7 +337,7 @@ SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
     SectorSource("gp_practice", "gp_practices", "cqc_gp_practices_2024", _gp_vintage,
                  _read_gp_practices, _place_gp_practices),
     SectorSource("location", "locations", None, _location_vintage,
-                 _read_sheet("Locations"), _place_locations),
+                 _read_locations, _place_locations, history=True),
     SectorSource("independent_healthcare", "independent_healthcare",
                  "cqc_independent_healthcare_2025", _independent_vintage,
                  _read_cqc_api, _place_independent_healthcare),
@@ -368,19 +403,28 @@ def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> Placed
         src = SOURCES[source.default]  # type: ignore[index]  # checked at load
         path, vintage = Path(src.path), src.vintage
     loaded = source.read(path, cfg.data.validation)
-    placed, extra = source.place(loaded, ref, cfg)
+    in_force = None
+    if source.history and loaded.history is not None:
+        in_force = ratings_in_force(loaded.frame, loaded.history, cfg.ratings.as_of)
+        placed, extra = source.place(replace(loaded, frame=in_force), ref, cfg)
+    else:
+        placed, extra = source.place(loaded, ref, cfg)
     as_of = cfg.ratings.as_of or default_as_of(source, user is not None, placed.ratings)
     placed = apply_rating_policy(placed, source.source, as_of, cfg)
     allocation, more = None, ()
     if source.after is not None:
         placed, allocation, more = source.after(placed, ref, cfg)
     file_vintage = vintage if source.default is not None else "user file"
+    described = source.describe(vintage, cfg)
+    if in_force is not None:
+        described = _in_force_vintage(described, cfg.ratings.as_of)
     return PlacedSector(
         sector=source.sector,
         source=source.source,
         loaded=loaded,
         placed=placed,
-        vintage=source.describe(vintage, cfg),
+        vintage=described,
         inputs=(input_file(source.source, path, file_vintage), *extra, *more),
         allocation=allocation,
+        in_force=in_force,
     )

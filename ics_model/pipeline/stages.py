@@ -25,6 +25,7 @@ from ics_model.result import (
     Effect,
     InputFile,
     Provenance,
+    RatingHistory,
     Scenario,
     Views,
 )
@@ -128,6 +129,52 @@ def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference)
         ics_modelled=modelled,
         by_trust_type=by_type,
         ambulance_allocation=pl.concat(allocations) if allocations else None,
+    )
+
+
+def history_stage(cfg: RunConfig, sectors: Sequence[PlacedSector]) -> RatingHistory | None:
+    """Ratings in force and rating transitions of the sectors whose files carry history.
+
+    Transitions run up to ``ratings.as_of`` (all ratings when it is null) and are counted
+    per ICS over the units the run placed and kept (``views.mapped``); units set aside or
+    not placed keep a null ``icb_code``. None when no sector's file carries history.
+    """
+    from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
+    from ics_model.mapping.transitions import (
+        ics_rating_transitions,
+        ics_transition_summary,
+        rating_transitions,
+    )
+
+    until = cfg.ratings.as_of
+    parts = []
+    for s in sectors:
+        if s.in_force is None:
+            continue
+        kept = s.placed.ratings
+        transitions = rating_transitions(
+            s.loaded.frame, s.loaded.history, kept, until=until, sector=s.sector
+        )
+        parts.append(
+            (
+                s.in_force.select(
+                    pl.lit(s.sector)
+                    .cast(SECTOR_RATINGS_IN_FORCE.column("sector").dtype)
+                    .alias("sector"),
+                    pl.all(),
+                ),
+                transitions,
+                ics_rating_transitions(transitions, kept, until=until, sector=s.sector),
+                ics_transition_summary(transitions, kept, until=until, sector=s.sector),
+            )
+        )
+    if not parts:
+        return None
+    in_force, transitions, pairs, summary = (
+        pl.concat(p, how="diagonal") for p in zip(*parts, strict=True)
+    )
+    return RatingHistory(
+        in_force=in_force, transitions=transitions, ics_transitions=pairs, ics_summary=summary
     )
 
 
