@@ -133,10 +133,13 @@ class UncertaintySpec(Frozen):
         (minmax, percentile_rank, goalposts) map onto :math:`[1, 100]` in *every* draw,
         so that all draws share one scale and a geometric mean never meets a zero;
         ``zscore`` (half negative) cannot be combined with them.
-    bootstrap : resample the rated providers within each ICS with replacement and
-        recompute the view-based indicators (``view:<sector>:<key question>:share_*`` and
-        ``mean_score``) per draw, so systems with few rated providers get wide intervals.
-        Needs the provider ratings (``run_uncertainty(..., providers=...)``).
+    bootstrap : the sampling variation of the data (the ``bootstrap`` assumption):
+        resample the rated providers within each ICS with replacement and recompute the
+        view-based indicators (``view:<sector>:<key question>:share_*`` and
+        ``mean_score``, and the rating-dispersion metrics) per draw, so systems with few
+        rated providers get wide intervals; with ``metric_sampling``, the other metric
+        indicators too. Needs the provider ratings (``run_uncertainty(...,
+        providers=...)``).
     metric_sampling : with ``bootstrap``, also draw every ``metric:`` indicator that has a
         sampling distribution from it (SII and RII from their own simulation, flow shares
         from their pathway counts; :mod:`~ics_model.uncertainty.sampling`), so every pillar
