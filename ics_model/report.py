@@ -255,6 +255,7 @@ def _composite_section(result: Result, boundaries) -> str:
 
 
 def _metrics_section(result: Result, boundaries) -> str:
+    from ics_model.metrics.sii import sii_intercept
     from ics_model.plot import sii_plot
 
     m = result.metrics.ics_metrics
@@ -278,39 +279,32 @@ def _metrics_section(result: Result, boundaries) -> str:
                 "the ICS (modelled proxy; Frimley has no resident flows)",
             )
         )
-    with_rii = m.filter(pl.col("metric") == "gp_rii_good_or_outstanding").drop_nulls("value")
-    sii = m.filter(
-        (pl.col("metric") == "gp_sii_good_or_outstanding")
-        & pl.col("icb_code").is_in(with_rii["icb_code"].to_list())
-    ).drop_nulls("value")
+    # the featured gradient: the steepest computed SII (null below metrics.min_group_size)
+    sii = m.filter(pl.col("metric") == "gp_sii_good_or_outstanding").drop_nulls("value")
     q = result.metrics.gp_quintiles
     if sii.height and q is not None:
         code = sii.sort(pl.col("value").abs(), descending=True)["icb_code"][0]
-        icpt = m.filter(
-            (pl.col("icb_code") == code) & (pl.col("metric") == "gp_rii_good_or_outstanding")
-        )
         value = sii.filter(pl.col("icb_code") == code)["value"][0]
-        rii = icpt["value"][0] if icpt.height else None
-        # the intercept follows from SII and RII: RII = (a + SII) / a => a = SII / (RII - 1)
-        intercept = value / (rii - 1) if rii not in (None, 1.0) else None
-        if intercept is not None:
-            table = q.filter(pl.col("icb_code") == code).select(
-                "icb_code",
-                "imd_quintile",
-                "n_rated",
-                pl.col("share_go").alias("share"),
-                pl.col("share_go_lower").alias("share_lower"),
-                pl.col("share_go_upper").alias("share_upper"),
+        table = q.filter(pl.col("icb_code") == code).select(
+            "icb_code",
+            "imd_quintile",
+            "n_rated",
+            pl.col("share_go").alias("share"),
+            pl.col("share_go_lower").alias("share_lower"),
+            pl.col("share_go_upper").alias("share_upper"),
+        )
+        intercept = sii_intercept(table["n_rated"].to_numpy(), table["share"].to_numpy())
+        parts.append(
+            _figure(
+                lambda ax: sii_plot(
+                    table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
+                ),
+                f"Slope index of inequality, GP share Good or Outstanding, {code} (the ICS "
+                "with the steepest gradient among those whose deprivation quintiles all hold "
+                f"at least {result.config.metrics.min_group_size} rated practices; quintile 1 "
+                "= most deprived)",
             )
-            parts.append(
-                _figure(
-                    lambda ax: sii_plot(
-                        table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
-                    ),
-                    f"Slope index of inequality, GP share Good or Outstanding, {code} (the ICS "
-                    "with the steepest gradient; quintile 1 = most deprived)",
-                )
-            )
+        )
     summary = (
         m.filter(pl.col("icb_code") != "ENGLAND")
         .group_by("metric", "pillar", "direction", "unit")

@@ -188,7 +188,7 @@ def test_composite_indicators():
     bad = _set(INDICATORS, "status", ["observed", "missing"])
     assert check_outputs({"composite_indicators.csv": bad}) == [
         "composite_indicators.csv: row 1, column 'status', value 'missing': not one of the "
-        "allowed values ['imputed', 'observed', 'skipped']"
+        "allowed values ['imputed', 'incomplete', 'observed', 'skipped']"
     ]
 
 
@@ -272,8 +272,12 @@ def test_uncertainty_per_ics():
 ASSUMPTIONS = pl.DataFrame(
     {
         "assumption": ["weights", "normalisation", "aggregation", "bootstrap"],
+        "indicator": ["(all indicators)"] * 3 + ["self_containment"],
         "varied": [True, False, False, True],
-        "setting": ["dirichlet (concentration 50)", "0: minmax", "0: arithmetic", "resampled"],
+        "setting": ["dirichlet (concentration 50)", "0: minmax", "0: arithmetic", "the share"],
+        "distribution": ["Dirichlet", "none", "none", "Beta(k + 1/2, n - k + 1/2)"],
+        "parameters_source": ["weights", "normalisation", "aggregation", "share_counts"],
+        "held_fixed": ["zero weights", "range", "pillar aggregation", "n"],
         "n_draws": [200, 200, 200, 200],
     }
 )

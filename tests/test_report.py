@@ -47,6 +47,14 @@ def test_report_is_self_contained_with_every_section(report_html):
     assert "Figure not drawn" not in text
 
 
+def test_the_featured_gradient_rests_on_full_quintiles(report_html):
+    # the steepest SII without a minimum is Cornwall's (QT6: 1 practice in quintiles 1 and 5)
+    text = report_html.read_text(encoding="utf-8")
+    code = re.search(r"GP share Good or Outstanding, (Q[A-Z0-9]{2}) \(the ICS", text)[1]
+    assert code != "QT6"
+    assert "all hold at least 5 rated practices" in text
+
+
 def test_build_report_without_boundaries_still_works():
     result = run(
         RunConfig.model_validate(

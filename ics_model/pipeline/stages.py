@@ -223,19 +223,28 @@ def uncertainty_stage(
     composite: Composite | None,
     views: Views,
     *,
+    metrics: Metrics | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> UncertaintyResult | None:
-    """Monte Carlo ranks and, when configured, Sobol indices of the composite."""
-    from ics_model.uncertainty import run_uncertainty
+    """Monte Carlo ranks and, when configured, Sobol indices of the composite.
+
+    The providers (bootstrap) and the metrics' counts (``metrics``: quintile table and
+    share counts) give every indicator its sampling distribution.
+    """
+    from ics_model.uncertainty import SamplingInputs, run_uncertainty
 
     if cfg.uncertainty is None or composite is None or cfg.composite is None:
         return None
+    sampling = None
+    if metrics is not None and metrics.computed:
+        sampling = SamplingInputs(quintiles=metrics.gp_quintiles, share_counts=metrics.share_counts)
     return run_uncertainty(
         composite.matrix,
         cfg.uncertainty,
         cfg.composite,
         providers=views.mapped,
+        sampling=sampling,
         executor=executor,
         progress=progress,
     )
