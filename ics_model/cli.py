@@ -273,8 +273,8 @@ def uncertainty(
     unc = result.uncertainty.per_ics.filter(pl.col("rank").is_not_null()).sort("rank")
     table = Table(
         title="Composite rank with its 5-95% interval (modelled)",
-        caption=f"{spec.draws:,} draws; assumptions: weights, methods, provider "
-        "bootstrap as configured",
+        caption=f"{spec.draws:,} draws; assumptions: weights, methods, sampling of "
+        "providers and metrics as configured (uncertainty_assumptions.csv)",
     )
     for col in ("ICB", "rank", "median", "5-95%", f"P(top {spec.top_k})"):
         table.add_column(col, justify="left" if col == "ICB" else "right")

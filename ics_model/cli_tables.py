@@ -30,13 +30,15 @@ def print_summary(result: Result) -> None:
         ).sort("share_good_or_outstanding", "n_rated", descending=True)
         if sub.is_empty():
             continue
+        few = sub.height <= 10
         table = Table(
-            title=f"{sector}: share rated Good or Outstanding (Overall) - top and bottom 5",
+            title=f"{sector}: share rated Good or Outstanding (Overall) - "
+            + ("all ICSs with ratings" if few else "top and bottom 5"),
             caption=f"Data: {vintage}. 95% Wilson intervals.",
         )
         for col in ("ICB", "rated", "Good or Outstanding", "95% CI", "Outstanding"):
             table.add_column(col, justify="left" if col == "ICB" else "right")
-        rows = [*sub.head(5).to_dicts(), None, *sub.tail(5).to_dicts()]
+        rows = sub.to_dicts() if few else [*sub.head(5).to_dicts(), None, *sub.tail(5).to_dicts()]
         for r in rows:
             if r is None:
                 table.add_row("...", "", "", "", "")
@@ -51,6 +53,8 @@ def print_summary(result: Result) -> None:
             )
         console.print(table)
     print_headlines(result)
+    if result.history is not None:
+        print_history(result)
     c = result.conservation
     console.print(
         f"Unmapped providers: {c.unmapped.height}; quarantined rows: {c.quarantine.height}; "
@@ -106,3 +110,26 @@ def print_headlines(result: Result) -> None:
 def short_name(name: str | None) -> str:
     """Return an ICB name without "NHS " and " Integrated Care Board"."""
     return (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
+
+
+def print_history(result: Result) -> None:
+    """Print the statuses of the ratings in force and the count of rating transitions."""
+    h = result.history
+    if h is None:
+        return
+    as_of = result.config.ratings.as_of
+    when = f"on {as_of.isoformat()}" if as_of is not None else "now (current ratings)"
+    for sector in h.in_force["sector"].unique(maintain_order=True).to_list():
+        overall = h.in_force.filter(
+            (pl.col("sector") == sector) & (pl.col("key_question") == "Overall")
+        )
+        status = dict(overall["in_force_status"].cast(pl.String).value_counts().rows())
+        moves = h.transitions.filter(pl.col("sector") == sector)
+        ways = dict(moves["direction"].cast(pl.String).value_counts().rows())
+        console.print(
+            f"Rating history ({sector}), {when}: {overall.height} records, "
+            + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(status.items()))
+            + f"; {moves.height} rating transitions ("
+            + ", ".join(f"{n} {d}" for d, n in sorted(ways.items()))
+            + ")."
+        )

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
 from ics_model.metrics.spec import MetricsConfig
-from ics_model.ratings import PROVIDER_SECTORS, Rating, Sector
+from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
@@ -32,14 +32,22 @@ class DataConfig(Frozen):
     trust_ratings : a CQC "Latest ratings" file (CSV, XLSX or ODS; Providers sheet) whose
         Provider IDs are NHS trust ODS codes. Default: the embedded 3 Sep 2018 edition.
     gp_practices : a GP practice ratings file in the embedded HEEC layout. Default: embedded.
-    locations : an optional CQC Locations sheet, placed in ICSs through
-        ``Location ONSPD CCG Code`` (sub-ICB GSS code), falling back to the provider's ODS code.
+    locations : an optional CQC locations file, placed in ICSs through the location's
+        ONSPD CCG code (sub-ICB GSS code), falling back to the provider's ODS code: a
+        "Latest ratings" Locations sheet, or CQC API location records (JSON, JSON lines or
+        a CSV export; the layout is detected), whose rating history then gives the ratings
+        in force at ``ratings.as_of`` and the rating transitions.
+    independent_healthcare : CQC API location records of independent-sector hospitals and
+        clinics (JSON, JSON lines or a CSV export, see
+        :func:`ics_model.data.cqc_api.read_cqc_api`) with their latitude and longitude.
+        Default: the embedded API dump of 1 November 2025.
     validation : ``strict`` raises on any contract violation; ``lenient`` quarantines bad rows.
     """
 
     trust_ratings: Path | None = None
     gp_practices: Path | None = None
     locations: Path | None = None
+    independent_healthcare: Path | None = None
     validation: Literal["strict", "lenient"] = "strict"
 
 
@@ -60,14 +68,39 @@ class MappingConfig(Frozen):
         before the trust absorbed another rated trust (ODS successor effective date after
         the publication date). Kept ones are flagged ``rating_predates_merger``; excluded
         ones leave the trust unrated (``unrated_reason`` names the merger) and their rows
-        count as ``superseded`` in the conservation report.
+        count as ``superseded`` in the conservation report. ``combine`` combines such a
+        rating, per key question, with the ratings of the trusts absorbed after it was
+        published, by the rule set ``premerger_rule_set`` (``rating_source = combined``;
+        still flagged; the absorbed trusts' rows count as ``inherited``). A modelled
+        rating: CQC never rated the merged trust.
+    premerger_rule_set : the ``principles`` rule set ``combine`` uses (default
+        ``cqc_principles``).
+    nearest_icb_within_m : sectors placed by coordinates (independent healthcare): a
+        location outside every ICB polygon is placed in the nearest ICB when that polygon
+        is at most this many metres away (measured on the British National Grid,
+        EPSG:27700), with ``mapping_method = icb_polygon_nearest``; the embedded boundaries
+        are generalised (BSC, 200 m), so a coastal location may fall just outside. 0 = no
+        fallback. Farther locations are unmapped with the distance.
+    ambulance : how an ambulance trust (``trust_type = ambulance``), which serves several
+        ICBs, counts in ICS views. ``shared`` (default): in every ICB it serves, with weight
+        = the share of the population it serves that lives in that ICB (mid-2022 sub-ICB
+        populations and the embedded ambulance areas crosswalk; London Ambulance Service
+        counts in the five London ICBs with weights summing to 1); its rows leave the
+        one-ICB outputs (``providers.csv``, ``ics_view.csv``) and are counted, weighted, in
+        ``ics_view_by_trust_type.csv``, their weights listed in
+        ``ambulance_allocation.csv``. ``exclude``: left out of ICS counts, their rows
+        counted as ``ambulance_excluded`` in the conservation report. ``host``: counted
+        whole in the host ICB ODS names (London Ambulance Service in South East London).
     """
 
     icb_vintage: Literal["2023", "2026"] = "2023"
     trust_vintage: Literal["2025"] = "2025"
     inherit_predecessor_rating: bool = True
     combine_predecessors: str | None = None
-    premerger_ratings: Literal["keep", "exclude"] = "keep"
+    premerger_ratings: Literal["keep", "exclude", "combine"] = "keep"
+    premerger_rule_set: str = "cqc_principles"
+    nearest_icb_within_m: float = Field(500.0, ge=0, le=50_000)
+    ambulance: AmbulancePolicy = "shared"
 
 
 class RatingsConfig(Frozen):
@@ -77,7 +110,11 @@ class RatingsConfig(Frozen):
     ----------
     as_of : the date every ``rating_age_years`` is taken at. ``null`` (default) = each
         ratings file's own vintage date: 2018-09-03 for the embedded trust file,
-        2024-04-01 for the embedded GP file, the latest publication date in a user file.
+        2024-04-01 for the embedded GP file, 2025-11-01 for the embedded independent
+        healthcare dump, the latest publication date in a user file. For CQC API location
+        records with rating history (``data.locations``), a date also selects the ratings
+        then in force (the latest published on or before it) instead of the current ones;
+        ``null`` keeps the current ratings.
     max_age_years : ``null`` (default) = no limit; otherwise a provider whose rating is
         older than this at ``as_of`` is left out of the views and counted as ``stale`` in
         the conservation report.
@@ -97,11 +134,22 @@ class ViewsConfig(Frozen):
     Attributes
     ----------
     confidence : confidence level of the Wilson intervals for shares.
-    sectors : sectors to include.
+    sectors : sectors to include (default: NHS trusts, GP practices and independent-sector
+        hospitals and clinics, the sectors with embedded data).
+    by : extra views cut by a provider attribute, each its own output:
+        ``[trust_type]`` (default) writes ``ics_view_by_trust_type.csv``, one row per ICB x
+        trust type (and ``all``) x key question for NHS trusts, with weighted counts (shared
+        ambulance trusts count by population share; see ``mapping.ambulance``); ``[]``
+        writes none. The main ICS view is not changed by it.
+    modelled_ratings : add the modelled ICS ratings (``rules.ics_rule_sets``) to the main
+        ICS view as ``modelled_<rule set>`` columns on Overall rows. Default false: they are
+        only in their own file, ``ics_modelled_ratings.csv`` (labelled modelled).
     """
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    sectors: tuple[Sector, ...] = PROVIDER_SECTORS
+    sectors: tuple[Sector, ...] = DEFAULT_SECTORS
+    by: tuple[Literal["trust_type"], ...] = ("trust_type",)
+    modelled_ratings: bool = False
 
 
 class RulesConfig(Frozen):
@@ -109,8 +157,9 @@ class RulesConfig(Frozen):
 
     Attributes
     ----------
-    ics_rule_sets : ICS-level *modelled* rating rule sets (share- or segment-based) added
-        to the ICS views as ``modelled_<name>`` columns on the Overall rows.
+    ics_rule_sets : ICS-level *modelled* rating rule sets (share- or segment-based), written
+        to ``ics_modelled_ratings.csv`` (and to the ICS view as ``modelled_<name>`` columns
+        on the Overall rows when ``views.modelled_ratings`` is true).
     """
 
     ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")
@@ -204,10 +253,10 @@ def load_config(path: str | Path | None = None) -> RunConfig:
 
 def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     updates = {}
-    for field in ("trust_ratings", "gp_practices", "locations"):
+    for field in ("trust_ratings", "gp_practices", "locations", "independent_healthcare"):
         value = getattr(cfg.data, field)
         if value is not None and not value.is_absolute():
-            updates[field] = (base / value).resolve()
+            updates[field] = _data_path(base, value)
     if updates:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
     ui = cfg.metrics.user_indicators
@@ -218,6 +267,24 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
             }
         )
     return cfg
+
+
+def _data_path(base: Path, value: Path) -> Path:
+    """Resolve a relative data path against the config file's folder ``base``.
+
+    A path into the embedded datasets beside the shipped configs (``../datasets/...``, as
+    in ``configs/carehomes_2019.yaml``) falls back to the embedded datasets folder when it
+    is not there, as in an installed wheel (``ics_model/_configs``, ``ics_model/_datasets``).
+    """
+    path = (base / value).resolve()
+    parts = value.parts
+    if not path.exists() and len(parts) > 2 and parts[:2] == ("..", "datasets"):
+        from ics_model.data.bundled import datasets_dir
+
+        embedded = datasets_dir().joinpath(*parts[2:])
+        if embedded.exists():
+            return embedded
+    return path
 
 
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
@@ -231,6 +298,7 @@ def _file_problems(cfg: RunConfig) -> list[str]:
         ("data.trust_ratings", cfg.data.trust_ratings),
         ("data.gp_practices", cfg.data.gp_practices),
         ("data.locations", cfg.data.locations),
+        ("data.independent_healthcare", cfg.data.independent_healthcare),
         ("metrics.user_indicators", cfg.metrics.user_indicators),
     ]
     problems = []
@@ -403,6 +471,15 @@ def _rule_set_problems(cfg: RunConfig) -> list[str]:
             (
                 "mapping.combine_predecessors",
                 cfg.mapping.combine_predecessors,
+                (PrinciplesRuleSet,),
+                "principles",
+            )
+        )
+    if cfg.mapping.premerger_ratings == "combine":
+        wanted.append(
+            (
+                "mapping.premerger_rule_set",
+                cfg.mapping.premerger_rule_set,
                 (PrinciplesRuleSet,),
                 "principles",
             )

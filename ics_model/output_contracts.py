@@ -38,8 +38,22 @@ from ics_model.composite.contracts import (
 )
 from ics_model.contracts import Column, Contract, find_violations
 from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED, effect_frame
+from ics_model.mapping.ambulance import AMBULANCE_ALLOCATION
 from ics_model.mapping.base import MAPPED_RATINGS
-from ics_model.mapping.contracts import CONSERVATION, QUARANTINE, SUPERSEDED, UNMAPPED
+from ics_model.mapping.contracts import (
+    CONSERVATION,
+    PLACEMENT_CHECKS,
+    QUARANTINE,
+    SET_ASIDE,
+    SUPERSEDED,
+    UNMAPPED,
+)
+from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
+from ics_model.mapping.transitions import (
+    ICS_RATING_TRANSITIONS,
+    ICS_TRANSITION_SUMMARY,
+    RATING_TRANSITIONS,
+)
 from ics_model.metrics.contracts import GP_QUINTILES
 from ics_model.metrics.partnership import ICS_FLOW_MATRIX, PROVIDER_PARTNERSHIP
 from ics_model.metrics.system import ICS_METRICS
@@ -64,7 +78,7 @@ from ics_model.uncertainty.contracts import (
     UNCERTAINTY_ASSUMPTIONS,
     UNCERTAINTY_PER_ICS,
 )
-from ics_model.views import ICS_VIEW
+from ics_model.views import ICS_VIEW, ICS_VIEW_BY_TRUST_TYPE
 
 #: file suffixes of frame outputs, and of dict outputs
 FRAME_SUFFIXES: Final = (".csv", ".parquet")
@@ -77,8 +91,12 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "unmapped": UNMAPPED,
     "quarantine": QUARANTINE,
     "superseded": SUPERSEDED,
+    "set_aside": SET_ASIDE,
     "conservation": CONSERVATION,
+    "placement_checks": PLACEMENT_CHECKS,
     "ics_modelled_ratings": ICS_MODELLED_RATINGS,
+    "ics_view_by_trust_type": ICS_VIEW_BY_TRUST_TYPE,
+    "ambulance_allocation": AMBULANCE_ALLOCATION,
     "ics_metrics": ICS_METRICS,
     "provider_partnership": PROVIDER_PARTNERSHIP,
     "ics_flow_matrix": ICS_FLOW_MATRIX,
@@ -90,6 +108,10 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "uncertainty": UNCERTAINTY_PER_ICS,
     "uncertainty_assumptions": UNCERTAINTY_ASSUMPTIONS,
     "sensitivity": SENSITIVITY,
+    "ratings_in_force": SECTOR_RATINGS_IN_FORCE,
+    "rating_transitions": RATING_TRANSITIONS,
+    "ics_rating_transitions": ICS_RATING_TRANSITIONS,
+    "ics_rating_transition_summary": ICS_TRANSITION_SUMMARY,
 }
 #: frame outputs named after a scenario, by stem pattern (the first match wins)
 SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (

@@ -74,8 +74,10 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
     """File name -> frame (``.csv``/``.parquet``) or JSON-able dict, for one run's result.
 
     The only place that names output files. Optional outputs (metrics, composite,
-    uncertainty, scenarios, effect) appear when the result holds them;
-    ``quarantine.csv`` and ``unmapped.csv`` are always written (header only when empty).
+    uncertainty, scenarios, effect, the placement checks of sectors placed by
+    coordinates, rating history) appear when the result holds them; ``quarantine.csv``,
+    ``unmapped.csv``, ``superseded.csv`` and ``set_aside.csv`` are always written (header
+    only when empty).
     """
     v, c, m = result.views, result.conservation, result.metrics
     tables: dict[str, pl.DataFrame | dict] = {
@@ -85,10 +87,17 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         "unmapped.csv": c.unmapped,
         "quarantine.csv": c.quarantine,
         "superseded.csv": c.superseded,
+        "set_aside.csv": c.set_aside,
         "conservation.csv": c.table,
     }
+    if c.placement_checks is not None:
+        tables["placement_checks.csv"] = c.placement_checks
     if v.ics_modelled.height:
         tables["ics_modelled_ratings.csv"] = v.ics_modelled
+    if v.by_trust_type is not None:
+        tables["ics_view_by_trust_type.csv"] = v.by_trust_type
+    if v.ambulance_allocation is not None and v.ambulance_allocation.height:
+        tables["ambulance_allocation.csv"] = v.ambulance_allocation
     if m.computed:
         tables["ics_metrics.csv"] = m.ics_metrics
         tables["ics_metrics.parquet"] = m.ics_metrics
@@ -107,6 +116,12 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables["correlations.csv"] = result.composite.correlations
     if result.effect is not None:
         tables["collaboration_effect.json"] = effect_dict(result.effect)
+    if result.history is not None:
+        h = result.history
+        tables["ratings_in_force.csv"] = h.in_force
+        tables["rating_transitions.csv"] = h.transitions
+        tables["ics_rating_transitions.csv"] = h.ics_transitions
+        tables["ics_rating_transition_summary.csv"] = h.ics_summary
     for sc in result.scenarios:
         tables.update(_scenario_tables(sc))
     return tables

@@ -58,20 +58,38 @@ RatingStatus = Literal[
 RATING_STATUSES: Final[tuple[str, ...]] = get_args(RatingStatus)
 RatingStatusEnum: Final = pl.Enum(list(RATING_STATUSES))
 
+#: Whether a location had a rating in force at an "as of" date (rating history): a
+#: rating published on or before it; none yet although registered (or registration date
+#: unknown); or not registered yet (and no predecessor's rating in force).
+InForceStatus = Literal["rated", "not_yet_rated", "not_registered"]
+IN_FORCE_STATUSES: Final[tuple[str, ...]] = get_args(InForceStatus)
+InForceStatusEnum: Final = pl.Enum(list(IN_FORCE_STATUSES))
+
+#: A change between two consecutive ratings: to a better, a worse or the same rating.
+TransitionDirection = Literal["upgrade", "downgrade", "unchanged"]
+TRANSITION_DIRECTIONS: Final[tuple[str, ...]] = get_args(TransitionDirection)
+TransitionDirectionEnum: Final = pl.Enum(list(TRANSITION_DIRECTIONS))
+
 #: A sector whose units are rated providers: NHS trusts and GP practices, the
 #: populations the scenarios and the collaboration effect run on.
 ProviderSector = Literal["nhs_trust", "gp_practice"]
-#: A provider sector the toolkit places in ICSs (the providers and CQC locations).
-Sector = Literal[ProviderSector, "location"]
+#: A sector the toolkit places in ICSs: the provider sectors, CQC locations (a user's
+#: Locations sheet) and independent-sector hospitals and clinics (CQC locations of the
+#: Hospitals directorate run by independent healthcare organisations, placed by their
+#: coordinates). New sectors are appended so that the existing ones keep their place.
+Sector = Literal[ProviderSector, "location", "independent_healthcare"]
 PROVIDER_SECTORS: Final[tuple[str, ...]] = get_args(ProviderSector)
 SECTORS: Final[tuple[str, ...]] = get_args(Sector)
 SectorEnum: Final = pl.Enum(list(SECTORS))
+#: The sectors a run places by default (``views.sectors``): those with embedded data.
+DEFAULT_SECTORS: Final[tuple[str, ...]] = (*PROVIDER_SECTORS, "independent_healthcare")
 
 #: Display name of each sector (tables, charts, reports).
 SECTOR_LABELS: Final[dict[str, str]] = {
     "nhs_trust": "NHS trusts",
     "gp_practice": "GP practices",
     "location": "CQC locations",
+    "independent_healthcare": "Independent-sector hospitals and clinics",
 }
 
 #: Key questions an ICS view reports per sector, Overall first: the key questions the
@@ -80,6 +98,7 @@ VIEW_KEY_QUESTIONS: Final[dict[str, tuple[str, ...]]] = {
     "nhs_trust": ("Overall", *DOMAINS),
     "gp_practice": ("Overall",),
     "location": ("Overall", *DOMAINS),
+    "independent_healthcare": ("Overall",),
 }
 
 #: Key questions a scenario's key-question gate may cap per provider sector: the domains
@@ -96,6 +115,133 @@ IndicatorDirection = Literal["higher_is_better", "lower_is_better"]
 Direction = Literal[IndicatorDirection, "neutral"]
 INDICATOR_DIRECTIONS: Final[tuple[str, ...]] = get_args(IndicatorDirection)
 DIRECTIONS: Final[tuple[str, ...]] = get_args(Direction)
+
+# --------------------------------------------------------------------------- trust types
+#: What kind of NHS trust a provider is, from CQC's primary inspection category
+#: (:data:`TRUST_TYPE_BY_CATEGORY`); ``other`` for a category outside the five,
+#: ``unknown`` when no source says (the row's ``trust_type_basis`` gives the reason).
+TrustType = Literal[
+    "acute", "specialist", "mental_health", "community", "ambulance", "other", "unknown"
+]
+TRUST_TYPES: Final[tuple[str, ...]] = get_args(TrustType)
+#: The ``trust_type`` of the rows of a view by trust type that sum over every type.
+TRUST_TYPE_ALL: Final = "all"
+
+#: CQC's primary inspection categories (the ratings file's "Provider Primary Inspection
+#: Category" / "Location Primary Inspection Category"; the CQC API's
+#: ``inspectionCategories`` H1-H12, P1-P9, S1-S3), normalised by :func:`normalise_label`,
+#: mapped to a trust type. Categories of services no NHS trust is classed under
+#: (GP practices, dentists, care homes ...) are ``other``.
+TRUST_TYPE_BY_CATEGORY: Final[dict[str, str]] = {
+    "acute hospital - nhs non-specialist": "acute",  # H1
+    "acute hospital - nhs specialist": "specialist",  # H2
+    "acute hospital - independent non-specialist": "acute",  # H3
+    "acute hospital - independent specialist": "specialist",  # H4
+    "ambulance service": "ambulance",  # H5
+    "community health - nhs & independent": "community",  # H6
+    "community substance misuse": "other",  # H7
+    "mental health - community & hospital - independent": "mental_health",  # H8
+    "mental health - community & residential - nhs": "mental_health",  # H9
+    "residential substance misuse": "other",  # H10
+    "acute services - non hospital": "other",  # H11
+    "acute services - non-hospital": "other",
+    "hospice services": "other",  # H12, S3
+    "community based services for people with mental health needs": "mental_health",
+    "dentists": "other",  # P1
+    "gp practices": "other",  # P2
+    "out of hours": "other",  # P3
+    "prison healthcare": "other",  # P4
+    "remote clinical advice": "other",  # P5
+    "urgent care services & mobile doctors": "other",  # P6
+    "independent consulting doctors": "other",  # P7
+    "slimming clinics": "other",  # P8
+    "residential social care": "other",  # S1
+    "community based adult social care services": "other",  # S2
+}
+
+#: NHS England's trust classification (the "Trust subtype" of the NHS Oversight
+#: Framework and ERIC returns), normalised, mapped to a trust type: used where the
+#: ratings file has no inspection category.
+TRUST_TYPE_BY_NHS_SUBTYPE: Final[dict[str, str]] = {
+    "acute - teaching": "acute",
+    "acute - large": "acute",
+    "acute - medium": "acute",
+    "acute - small": "acute",
+    "acute - multi-service": "acute",
+    "acute - specialist": "specialist",
+    "ambulance": "ambulance",
+    "community": "community",
+    "mental health and learning disability": "mental_health",
+}
+
+#: CQC core services of NHS trusts (the ratings file's "Service / Population Group" on
+#: core-service rows), normalised, by the inspection framework they belong to. A trust
+#: whose provider-level core services are mostly mental health ones was inspected as a
+#: mental health trust (:func:`ics_model.mapping.trust_types.classify_trusts`).
+CORE_SERVICE_FRAMEWORK: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        (
+            "acute wards for adults of working age and psychiatric intensive care units",
+            "long stay/rehabilitation mental health wards for working age adults",
+            "forensic inpatient/secure wards",
+            "child and adolescent mental health wards",
+            "wards for older people with mental health problems",
+            "wards for people with learning disabilities or autism",
+            "community-based mental health services for adults of working age",
+            "community-based mental health services for adults",
+            "mental health crisis services and health-based places of safety",
+            "specialist community mental health services for children and young people",
+            "community-based mental health services for older people",
+            "community mental health services for people with learning disabilities or autism",
+            "substance misuse",
+            "specialist eating disorders services",
+            "high secure services",
+            "perinatal services",
+            "psychiatric intensive care units and health-based places of safety",
+            "community-based crisis services",
+            "child and adolescent mental health services",
+            "long stay/forensic/secure services",
+            "services for people with learning disabilities or autism",
+            "specialist psychological therapy services",
+            "community forensic mental health team",
+            "rapid response liaison psychiatry",
+            "learning disability services",
+            "acute admission wards",
+        ),
+        "mental_health",
+    ),
+    **dict.fromkeys(
+        (
+            "community health services for adults",
+            "community health services for children, young people and families",
+            "community health inpatient services",
+            "community inpatient services",
+            "community end of life care",
+            "community dental services",
+            "community health (sexual health services)",
+            "urgent care services",
+            "minor injuries unit",
+            "adult long term conditions",
+        ),
+        "community",
+    ),
+    **dict.fromkeys(
+        (
+            "emergency and urgent care",
+            "emergency operations centre (eoc)",
+            "patient transport services",
+            "nhs 111",
+            "resilience",
+        ),
+        "ambulance",
+    ),
+}
+
+#: How an ambulance trust, which serves several ICBs, counts in the ICS views
+#: (``mapping.ambulance``): ``shared`` among the ICBs it serves with population weights,
+#: left out (``exclude``), or counted whole in its ODS ``host`` ICB.
+AmbulancePolicy = Literal["shared", "exclude", "host"]
+AMBULANCE_POLICIES: Final[tuple[str, ...]] = get_args(AmbulancePolicy)
 
 # Labels seen in CQC files mapped to (rating, status). Matching is case- and
 # whitespace-insensitive; anything else is an unknown label (an error).

@@ -25,6 +25,7 @@ from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import SOURCES
 from ics_model.outputs import effect_dict
+from ics_model.ratings import SECTOR_LABELS
 from ics_model.result import Result
 
 log = logging.getLogger(__name__)
@@ -137,9 +138,11 @@ def _views_section(result: Result) -> str:
         parts.append(
             _figure(
                 lambda ax, s=sector: rating_distribution(view, sector=s, ax=ax),
-                f"Ratings of {sector.replace('_', ' ')}s by ICS (Overall; CQC order)",
+                f"Ratings of {SECTOR_LABELS.get(sector, sector)} by ICS (Overall; CQC order); "
+                f"data: {result.provenance.vintages.get(sector, 'unknown vintage')}",
             )
         )
+    parts.append(_placement_note(result))
     if "gp_practice" in sectors:
         limits = view_funnel_limits(view, sector="gp_practice", share="share_outstanding")
         parts.append(
@@ -172,6 +175,29 @@ def _views_section(result: Result) -> str:
         )
     )
     return "".join(parts)
+
+
+def _placement_note(result: Result) -> str:
+    """Summarise how locations placed by coordinates were placed and checked."""
+    checks = result.conservation.placement_checks
+    if checks is None or checks.is_empty():
+        return ""
+    items = []
+    for sector, part in checks.group_by("sector", maintain_order=True):
+        point = dict(part["point_outcome"].value_counts().rows())
+        la = dict(part["la_check"].value_counts().rows())
+        label = SECTOR_LABELS.get(str(sector[0]), str(sector[0]))
+        items.append(
+            f"<li><b>{html.escape(label)}</b>: {part.height:,} locations; "
+            f"{point.get('within', 0):,} inside an ICB polygon, {point.get('nearest', 0):,} "
+            f"in the nearest polygon (within {result.config.mapping.nearest_icb_within_m:,.0f} "
+            f"m), {part.height - point.get('within', 0) - point.get('nearest', 0):,} not "
+            f"placed (see unmapped.csv). Local authority check: {la.get('agrees', 0):,} "
+            f"agree, {la.get('disagrees', 0):,} disagree, {la.get('la_not_in_lookup', 0):,} "
+            "not checked (county councils and authorities created after 2019 are not in the "
+            "embedded district lookup); see placement_checks.csv.</li>"
+        )
+    return "<h3>Locations placed by coordinates</h3><ul>" + "".join(items) + "</ul>"
 
 
 def _map(
@@ -229,6 +255,7 @@ def _composite_section(result: Result, boundaries) -> str:
 
 
 def _metrics_section(result: Result, boundaries) -> str:
+    from ics_model.metrics.sii import sii_intercept
     from ics_model.plot import sii_plot
 
     m = result.metrics.ics_metrics
@@ -252,39 +279,32 @@ def _metrics_section(result: Result, boundaries) -> str:
                 "the ICS (modelled proxy; Frimley has no resident flows)",
             )
         )
-    with_rii = m.filter(pl.col("metric") == "gp_rii_good_or_outstanding").drop_nulls("value")
-    sii = m.filter(
-        (pl.col("metric") == "gp_sii_good_or_outstanding")
-        & pl.col("icb_code").is_in(with_rii["icb_code"].to_list())
-    ).drop_nulls("value")
+    # the featured gradient: the steepest computed SII (null below metrics.min_group_size)
+    sii = m.filter(pl.col("metric") == "gp_sii_good_or_outstanding").drop_nulls("value")
     q = result.metrics.gp_quintiles
     if sii.height and q is not None:
         code = sii.sort(pl.col("value").abs(), descending=True)["icb_code"][0]
-        icpt = m.filter(
-            (pl.col("icb_code") == code) & (pl.col("metric") == "gp_rii_good_or_outstanding")
-        )
         value = sii.filter(pl.col("icb_code") == code)["value"][0]
-        rii = icpt["value"][0] if icpt.height else None
-        # the intercept follows from SII and RII: RII = (a + SII) / a => a = SII / (RII - 1)
-        intercept = value / (rii - 1) if rii not in (None, 1.0) else None
-        if intercept is not None:
-            table = q.filter(pl.col("icb_code") == code).select(
-                "icb_code",
-                "imd_quintile",
-                "n_rated",
-                pl.col("share_go").alias("share"),
-                pl.col("share_go_lower").alias("share_lower"),
-                pl.col("share_go_upper").alias("share_upper"),
+        table = q.filter(pl.col("icb_code") == code).select(
+            "icb_code",
+            "imd_quintile",
+            "n_rated",
+            pl.col("share_go").alias("share"),
+            pl.col("share_go_lower").alias("share_lower"),
+            pl.col("share_go_upper").alias("share_upper"),
+        )
+        intercept = sii_intercept(table["n_rated"].to_numpy(), table["share"].to_numpy())
+        parts.append(
+            _figure(
+                lambda ax: sii_plot(
+                    table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
+                ),
+                f"Slope index of inequality, GP share Good or Outstanding, {code} (the ICS "
+                "with the steepest gradient among those whose deprivation quintiles all hold "
+                f"at least {result.config.metrics.min_group_size} rated practices; quintile 1 "
+                "= most deprived)",
             )
-            parts.append(
-                _figure(
-                    lambda ax: sii_plot(
-                        table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
-                    ),
-                    f"Slope index of inequality, GP share Good or Outstanding, {code} (the ICS "
-                    "with the steepest gradient; quintile 1 = most deprived)",
-                )
-            )
+        )
     summary = (
         m.filter(pl.col("icb_code") != "ENGLAND")
         .group_by("metric", "pillar", "direction", "unit")

@@ -63,16 +63,23 @@ class Views:
     Attributes
     ----------
     mapped : every placed provider x key question (``MAPPED_RATINGS`` contract).
-    ics_view : ICB x sector x key question counts, shares and intervals (``ICS_VIEW``),
-        with the modelled ICS ratings of the configured rule sets as ``modelled_<name>``.
+    ics_view : ICB x sector x key question counts, shares and intervals (``ICS_VIEW``);
+        with the modelled ICS ratings of the configured rule sets as ``modelled_<name>``
+        columns only when ``views.modelled_ratings`` is true.
     icbs : the ICBs of the run's vintage (code, GSS code, name).
     ics_modelled : the modelled ICS ratings, long, one row per rule set (may be empty).
+    by_trust_type : ICB x sector x trust type x key question, weighted
+        (``ICS_VIEW_BY_TRUST_TYPE``); None unless ``views.by`` names ``trust_type``.
+    ambulance_allocation : how each ambulance trust counts in the ICBs it serves
+        (``mapping.ambulance``); None when the run has no NHS trusts.
     """
 
     mapped: pl.DataFrame
     ics_view: pl.DataFrame
     icbs: pl.DataFrame
     ics_modelled: pl.DataFrame
+    by_trust_type: pl.DataFrame | None = None
+    ambulance_allocation: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -86,12 +93,40 @@ class Conservation:
     unmapped : providers that could not be placed in an ICS, with the reason.
     quarantine : rows that broke a data contract (lenient mode), with the reason.
     superseded : rows replaced by a later publication or by a successor's own rating.
+    set_aside : placed providers the ``ratings`` settings left out (stale, inherited, not
+        yet registered at ``ratings.as_of``), one row each with its rating, age and reason.
+    placement_checks : for sectors placed by coordinates, one row per location: how its
+        point was placed and whether its local authority agrees; None when the run has
+        no such sector.
     """
 
     table: pl.DataFrame
     unmapped: pl.DataFrame
     quarantine: pl.DataFrame
     superseded: pl.DataFrame
+    set_aside: pl.DataFrame
+    placement_checks: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class RatingHistory:
+    """Ratings in force and rating transitions, for sectors whose files carry history.
+
+    Attributes
+    ----------
+    in_force : every record x key question with its rating in force at ``ratings.as_of``
+        (or its current rating when ``as_of`` is null) and its status
+        (:data:`~ics_model.mapping.history.SECTOR_RATINGS_IN_FORCE`).
+    transitions : consecutive Overall ratings of every record, up to ``as_of``
+        (:data:`~ics_model.mapping.transitions.RATING_TRANSITIONS`).
+    ics_transitions : per ICS, counts of each (from, to) pair of ratings.
+    ics_summary : per ICS, upgrades, downgrades and unchanged ratings.
+    """
+
+    in_force: pl.DataFrame
+    transitions: pl.DataFrame
+    ics_transitions: pl.DataFrame
+    ics_summary: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -159,6 +194,7 @@ class Result:
     uncertainty: UncertaintyResult | None = None
     scenarios: tuple[Scenario, ...] = field(default_factory=tuple)
     effect: Effect | None = None
+    history: RatingHistory | None = None
 
 
 __all__ = [
@@ -169,6 +205,7 @@ __all__ = [
     "InputFile",
     "Metrics",
     "Provenance",
+    "RatingHistory",
     "Result",
     "Scenario",
     "Views",

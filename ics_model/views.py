@@ -12,6 +12,8 @@ from ics_model.contracts import Column, Contract, validate
 from ics_model.mapping.age import rated_before_ics
 from ics_model.ratings import (
     RATING_COUNT_COLUMNS,
+    TRUST_TYPE_ALL,
+    TRUST_TYPES,
     VIEW_KEY_QUESTIONS,
     KeyQuestionEnum,
     SectorEnum,
@@ -181,3 +183,218 @@ def ics_view(
         .sort("icb_code", "sector", "key_question")
     )
     return validate(view, ICS_VIEW).frame
+
+
+# --------------------------------------------------------------------------- views by type
+_WEIGHTED = dict(nullable=False, min_value=0.0)
+ICS_VIEW_BY_TRUST_TYPE = Contract.closed(
+    "ics_view_by_trust_type",
+    (
+        Column("icb_code", pl.String, nullable=False, description="ICB ODS code"),
+        Column("icb_gss", pl.String, description="ICB GSS code (E54...)"),
+        Column("icb_name", pl.String, nullable=False),
+        Column("sector", SectorEnum, nullable=False),
+        Column(
+            "trust_type",
+            pl.String,
+            nullable=False,
+            allowed=frozenset((*TRUST_TYPES, TRUST_TYPE_ALL)),
+            description="the providers' trust_type, or 'all' (every type of the sector)",
+        ),
+        Column("key_question", KeyQuestionEnum, nullable=False),
+        Column(
+            "n_providers",
+            pl.Int64,
+            nullable=False,
+            min_value=0,
+            description="providers counted in the ICB, whole or shared, rated or not",
+        ),
+        Column(
+            "n_shared",
+            pl.Int64,
+            nullable=False,
+            min_value=0,
+            description="of which shared with other ICBs (weight below 1: ambulance trusts "
+            "under mapping.ambulance = shared)",
+        ),
+        Column(
+            "n_providers_weighted",
+            pl.Float64,
+            **_WEIGHTED,
+            description="sum of the providers' weights (1 for a provider placed in one ICB, "
+            "its population share for a shared one): provider-equivalents",
+        ),
+        Column("n_rated", pl.Float64, **_WEIGHTED, description="weighted rated providers"),
+        *(
+            Column(c, pl.Float64, **_WEIGHTED, description=f"weighted {label} ratings")
+            for label, c in RATING_COUNT_COLUMNS.items()
+        ),
+        Column(
+            "n_rated_effective",
+            pl.Float64,
+            **_WEIGHTED,
+            description="Kish effective number of rated providers (sum w)^2 / sum w^2: the "
+            "denominator of the Wilson intervals; equals n_rated when no weight is below 1",
+        ),
+        Column("share_outstanding", pl.Float64, **_SHARE, description="n_outstanding / n_rated"),
+        Column("share_outstanding_lower", pl.Float64, **_SHARE),
+        Column("share_outstanding_upper", pl.Float64, **_SHARE),
+        Column(
+            "share_good_or_outstanding",
+            pl.Float64,
+            **_SHARE,
+            description="(n_good + n_outstanding) / n_rated",
+        ),
+        Column("share_good_or_outstanding_lower", pl.Float64, **_SHARE),
+        Column("share_good_or_outstanding_upper", pl.Float64, **_SHARE),
+        Column(
+            "mean_score",
+            pl.Float64,
+            min_value=1.0,
+            max_value=4.0,
+            description="weighted mean of Outstanding 4 ... Inadequate 1 over rated providers",
+        ),
+        Column("ratings_vintage", pl.String, nullable=False),
+    ),
+    key=("icb_code", "sector", "trust_type", "key_question"),
+    description="One row per ICB x sector x trust type (and 'all') x key question: weighted "
+    "counts, shares with 95% Wilson intervals on the effective number of rated providers, "
+    "and the weighted mean score (modelled ICS summaries; no official ICS ratings exist).",
+)
+
+
+def ics_view_by(
+    mapped: pl.DataFrame,
+    icbs: pl.DataFrame,
+    *,
+    vintages: dict[str, str],
+    by: str = "trust_type",
+    allocated: pl.DataFrame | None = None,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    r"""Count placed provider ratings per ICB x sector x ``by`` x key question, weighted.
+
+    Parameters
+    ----------
+    mapped : the ``mapped_ratings`` frame; rows whose ``by`` value is null (sectors
+        without trust types, e.g. GP practices) are not counted.
+    icbs : every ICB of the vintage: each appears for every sector and type present.
+    vintages : sector -> description of the ratings' vintage.
+    by : the column to cut by (``trust_type``).
+    allocated : rows of providers shared among ICBs, one per ICB, with ``icb_weight``
+        (:data:`ics_model.mapping.ambulance.ALLOCATED`), or None.
+    confidence : level of the Wilson intervals.
+
+    Returns
+    -------
+    pl.DataFrame
+        The :data:`ICS_VIEW_BY_TRUST_TYPE` frame. A provider placed in one ICB has weight
+        :math:`w = 1`; a shared one has its population weight in each ICB it serves (its
+        weights sum to 1). Counts are weighted sums, :math:`n = \sum_i w_i` over the
+        providers of the cell, so they are provider-equivalents, not whole providers;
+        ``n_providers`` counts the providers themselves. Shares are
+        :math:`\hat p = \sum_i w_i y_i / \sum_i w_i`. Their Wilson score intervals
+        (Wilson 1927) are computed on Kish's effective sample size
+        :math:`n_{eff} = (\sum w_i)^2 / \sum w_i^2` in place of :math:`n`, with
+        :math:`x = \hat p\, n_{eff}` (Kish 1965; the effective-size Wilson interval
+        evaluated by Dean and Pagano 2015); with every weight 1 this is the ordinary
+        Wilson interval of the ICS view. ``mean_score`` is
+        :math:`\sum w_i s_i / \sum w_i`. Rows with trust type ``all`` sum over the sector's
+        types.
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley, section 11.7. Wilson, E. B. (1927).
+    *JASA* 22, 209-212. Dean, N. and Pagano, M. (2015). Evaluating confidence interval
+    methods for binomial proportions in clustered surveys. *Journal of Survey Statistics
+    and Methodology* 3(4), 484-503.
+
+    Examples
+    --------
+    One trust placed in ICB A (Good) and a shared trust counted 0.25 in A (Inadequate):
+
+    >>> import polars as pl
+    >>> icbs = pl.DataFrame({"icb_code": ["A"], "icb_gss": ["E54000001"], "icb_name": ["A"]})
+    >>> mapped = pl.DataFrame(
+    ...     {
+    ...         "sector": ["nhs_trust"], "provider_id": ["T1"], "key_question": ["Overall"],
+    ...         "rating": ["Good"], "icb_code": ["A"], "trust_type": ["acute"],
+    ...     }
+    ... )
+    >>> shared = mapped.with_columns(
+    ...     provider_id=pl.lit("AMB"), rating=pl.lit("Inadequate"),
+    ...     trust_type=pl.lit("ambulance"), icb_weight=pl.lit(0.25),
+    ... )
+    >>> v = ics_view_by(mapped, icbs, vintages={}, allocated=shared)
+    >>> row = v.filter((pl.col("trust_type") == "all") & (pl.col("key_question") == "Overall"))
+    >>> row.select("n_providers", "n_rated", "share_good_or_outstanding").row(0)
+    (2, 1.25, 0.8)
+    >>> round(row["n_rated_effective"][0], 4)  # 1.25^2 / (1 + 0.0625)
+    1.4706
+    """
+    keys = ["icb_code", "sector", by, "key_question"]
+    cols = ["sector", "provider_id", "key_question", "rating", "icb_code", by]
+    frames = [mapped.select(cols).with_columns(pl.lit(1.0).alias("_w"))]
+    if allocated is not None and allocated.height:
+        frames.append(allocated.select(*cols, pl.col("icb_weight").alias("_w")))
+    rows = pl.concat(
+        [f.with_columns(pl.col(c).cast(pl.String) for c in cols) for f in frames]
+    ).filter(pl.col(by).is_not_null())
+    rows = pl.concat([rows, rows.with_columns(pl.lit(TRUST_TYPE_ALL).alias(by))])
+    rated = pl.col("rating").is_not_null()
+    w = pl.col("_w")
+    score = score_expr("rating").cast(pl.Float64)
+    counts = rows.group_by(keys).agg(
+        pl.col("provider_id").n_unique().cast(pl.Int64).alias("n_providers"),
+        (w < 1).sum().cast(pl.Int64).alias("n_shared"),
+        w.sum().alias("n_providers_weighted"),
+        w.filter(rated).sum().alias("n_rated"),
+        *(
+            w.filter(pl.col("rating") == label).sum().alias(c)
+            for label, c in RATING_COUNT_COLUMNS.items()
+        ),
+        (w * w).filter(rated).sum().alias("_w2"),
+        (w * score).filter(rated).sum().alias("_ws"),
+    )
+    present = rows.select("sector", by, "key_question").unique()
+    grid = icbs.select("icb_code", "icb_gss", "icb_name").join(present, how="cross")
+    n_cols = ["n_providers", "n_shared", "n_providers_weighted", "n_rated"]
+    n_cols += [*RATING_COUNT_COLUMNS.values(), "_w2", "_ws"]
+    some = pl.col("n_rated") > 0
+    view = (
+        grid.join(counts, on=keys, how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in n_cols)
+        .with_columns(
+            pl.when(some)
+            .then(pl.col("n_rated") ** 2 / pl.col("_w2"))
+            .otherwise(0.0)
+            .alias("n_rated_effective"),
+            # weighted sums: clip the rounding error of the float division
+            pl.when(some)
+            .then((pl.col("n_outstanding") / pl.col("n_rated")).clip(0.0, 1.0))
+            .alias("share_outstanding"),
+            pl.when(some)
+            .then(((pl.col("n_good") + pl.col("n_outstanding")) / pl.col("n_rated")).clip(0.0, 1.0))
+            .alias("share_good_or_outstanding"),
+            pl.when(some)
+            .then((pl.col("_ws") / pl.col("n_rated")).clip(1.0, 4.0))
+            .alias("mean_score"),
+        )
+        .with_columns(
+            (pl.col("share_outstanding") * pl.col("n_rated_effective")).alias("_x_o"),
+            (pl.col("share_good_or_outstanding") * pl.col("n_rated_effective")).alias("_x_go"),
+        )
+        .with_columns(
+            *wilson_exprs("_x_o", "n_rated_effective", "share_outstanding", confidence),
+            *wilson_exprs("_x_go", "n_rated_effective", "share_good_or_outstanding", confidence),
+            pl.col("sector").cast(SectorEnum),
+            pl.col("key_question").cast(KeyQuestionEnum),
+            pl.col("sector")
+            .replace_strict(vintages, default="unknown", return_dtype=pl.String)
+            .alias("ratings_vintage"),
+        )
+        .rename({by: "trust_type"})
+        .select(ICS_VIEW_BY_TRUST_TYPE.column_names)
+        .sort("icb_code", "sector", "trust_type", "key_question")
+    )
+    return validate(view, ICS_VIEW_BY_TRUST_TYPE).frame

@@ -7,7 +7,9 @@ def test_default_config_loads_and_is_frozen():
     cfg = load_config()
     assert isinstance(cfg, RunConfig)
     assert cfg.mapping.icb_vintage == "2023"
-    assert cfg.views.sectors == ("nhs_trust", "gp_practice")
+    assert cfg.views.sectors == ("nhs_trust", "gp_practice", "independent_healthcare")
+    assert cfg.views.sectors == RunConfig().views.sectors
+    assert cfg.mapping.nearest_icb_within_m == RunConfig().mapping.nearest_icb_within_m == 500
     with pytest.raises(Exception, match="frozen"):
         cfg.name = "x"
 
@@ -114,3 +116,18 @@ def test_population_columns_are_what_the_populations_hold():
     )
     cols = trust_population(mapped).columns
     assert cols == ["provider_id", "icb_code", "rating", *POPULATION_COLUMNS["nhs_trust"]]
+
+
+def test_nearest_icb_distance_is_bounded_and_named():
+    assert (
+        config_from_dict({"mapping": {"nearest_icb_within_m": 0}}).mapping.nearest_icb_within_m == 0
+    )
+    with pytest.raises(ConfigError, match=r"mapping\.nearest_icb_within_m: .*; given: -1"):
+        config_from_dict({"mapping": {"nearest_icb_within_m": -1}})
+
+
+def test_missing_independent_healthcare_file_names_the_key(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("data:\n  independent_healthcare: no_such.csv\n")
+    with pytest.raises(ConfigError, match=r"data\.independent_healthcare: no such file"):
+        load_config(p)

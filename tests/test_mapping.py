@@ -203,3 +203,52 @@ def test_combining_several_rated_predecessors_is_an_option():
     # single-predecessor inheritance unchanged (one Inadequate is not turned into RI)
     rc1 = p.ratings.filter((pl.col("provider_id") == "RC1") & (pl.col("key_question") == "Overall"))
     assert rc1["rating"][0] == "Inadequate"
+
+
+def test_file_flagged_inherited_location_rating_is_carried_and_counted():
+    locs = pl.DataFrame(
+        {
+            "provider_id": ["1-9", "1-9"],
+            "location_id": ["L1", "L2"],
+            "service": ["Overall", "Overall"],
+            "key_question": ["Overall", "Overall"],
+            "rating": ["Good", "Outstanding"],
+            "location_onspd_ccg_code": ["E38000002", "E38000002"],
+            "inherited": [False, True],
+        }
+    ).with_columns(
+        pl.col("key_question").cast(KeyQuestionEnum),
+        pl.col("rating").cast(RatingEnum),
+        pl.lit("rated").cast(RatingStatusEnum).alias("rating_status"),
+        pl.lit(None, pl.Date).alias("publication_date"),
+        pl.lit("location").alias("level"),
+    )
+    subs = pl.DataFrame({"sub_icb_gss": ["E38000002"], "icb_gss": ["E54000003"]})
+    p = place_locations(locs, subs, TRUSTS, ICBS)
+    got = {r["provider_id"]: r for r in p.ratings.to_dicts()}
+    assert got["L1"]["rating_source"] == "own" and got["L1"]["inherited_note"] is None
+    assert got["L2"]["rating_source"] == "inherited"
+    assert "Inherited Rating (Y/N) = Y" in got["L2"]["inherited_note"]
+    acc = dict(zip(p.accounts["outcome"], p.accounts["n_rows"], strict=True))
+    assert acc == {"used": 1, "inherited": 1, "unmapped": 0}
+    assert sorted(p.unit_rows.select("provider_id", "outcome").rows()) == [
+        ("L1", "used"),
+        ("L2", "inherited"),
+    ]
+
+
+def test_file_flagged_inherited_trust_rating_is_carried_and_counted():
+    flagged = RATINGS.with_columns(
+        (pl.col("provider_id") == RATINGS["provider_id"][0]).alias("inherited")
+    )
+    code = RATINGS["provider_id"][0]
+    p = place_trusts(flagged, TRUSTS, SUCC, ICBS)
+    rows = p.ratings.filter(pl.col("provider_id") == code)
+    assert set(rows.filter(pl.col("rating").is_not_null())["rating_source"]) == {"inherited"}
+    assert rows["inherited_note"].drop_nulls().str.contains("Inherited Rating").all()
+    plain = place_trusts(RATINGS, TRUSTS, SUCC, ICBS)
+    a0 = dict(zip(plain.accounts["outcome"], plain.accounts["n_rows"], strict=True))
+    a1 = dict(zip(p.accounts["outcome"], p.accounts["n_rows"], strict=True))
+    n_flagged = flagged.filter(pl.col("inherited") & pl.col("rating").is_not_null()).height
+    assert a1["used"] == a0["used"] - n_flagged
+    assert a1["inherited"] == a0.get("inherited", 0) + n_flagged

@@ -14,7 +14,13 @@ from ics_model.composite.contracts import (
 from ics_model.contracts import empty_quarantine
 from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED
 from ics_model.mapping.base import SUPERSEDED_SCHEMA, UNMAPPED_SCHEMA
-from ics_model.mapping.contracts import CONSERVATION, QUARANTINE, SUPERSEDED, UNMAPPED
+from ics_model.mapping.contracts import (
+    CONSERVATION,
+    PLACEMENT_CHECKS,
+    QUARANTINE,
+    SUPERSEDED,
+    UNMAPPED,
+)
 from ics_model.metrics.contracts import GP_QUINTILES
 from ics_model.metrics.partnership import PROVIDER_PARTNERSHIP
 from ics_model.output_contracts import (
@@ -63,6 +69,7 @@ NEW_CONTRACTS = (
     UNMAPPED,
     SUPERSEDED,
     QUARANTINE,
+    PLACEMENT_CHECKS,
 )
 
 
@@ -181,7 +188,7 @@ def test_composite_indicators():
     bad = _set(INDICATORS, "status", ["observed", "missing"])
     assert check_outputs({"composite_indicators.csv": bad}) == [
         "composite_indicators.csv: row 1, column 'status', value 'missing': not one of the "
-        "allowed values ['imputed', 'observed', 'skipped']"
+        "allowed values ['imputed', 'incomplete', 'observed', 'skipped']"
     ]
 
 
@@ -265,8 +272,12 @@ def test_uncertainty_per_ics():
 ASSUMPTIONS = pl.DataFrame(
     {
         "assumption": ["weights", "normalisation", "aggregation", "bootstrap"],
+        "indicator": ["(all indicators)"] * 3 + ["self_containment"],
         "varied": [True, False, False, True],
-        "setting": ["dirichlet (concentration 50)", "0: minmax", "0: arithmetic", "resampled"],
+        "setting": ["dirichlet (concentration 50)", "0: minmax", "0: arithmetic", "the share"],
+        "distribution": ["Dirichlet", "none", "none", "Beta(k + 1/2, n - k + 1/2)"],
+        "parameters_source": ["weights", "normalisation", "aggregation", "share_counts"],
+        "held_fixed": ["zero weights", "range", "pillar aggregation", "n"],
         "n_draws": [200, 200, 200, 200],
     }
 )
@@ -346,6 +357,8 @@ MODELLED = pl.DataFrame(
         "modelled_value": ["Good", "2"],
         "kind": ["modelled_ics_rating", "modelled_ics_segment"],
         "n_rated": [5, 5],
+        "rule": ["2: Good", None],
+        "worst_provider_rating": ["Requires improvement", "Requires improvement"],
         "note": pl.Series([None, None], dtype=pl.String),
         "label": [MODELLED_LABEL, MODELLED_LABEL],
     }
@@ -371,6 +384,8 @@ CONS = pl.DataFrame(
         "unmapped": [1, 0],
         "stale": [0, 0],
         "inherited_excluded": [0, 0],
+        "ambulance_excluded": [0, 0],
+        "not_registered": [0, 0],
         "total": [10, 42],
         "n_input_rows": [10, 42],
         "balanced": [True, True],
@@ -403,7 +418,37 @@ def test_unmapped():
     bad = _set(UNMAPPED_ROWS, "sector", ["hospital", "gp_practice"])
     assert check_outputs({"unmapped.csv": bad}) == [
         "unmapped.csv: row 0, column 'sector', value 'hospital': not one of the allowed "
-        "values ['gp_practice', 'location', 'nhs_trust']"
+        "values ['gp_practice', 'independent_healthcare', 'location', 'nhs_trust']"
+    ]
+
+
+CHECK_ROWS = pl.DataFrame(
+    {
+        "source": ["independent_healthcare"] * 2,
+        "sector": ["independent_healthcare"] * 2,
+        "provider_id": ["1-107318660", "1-18175063301"],
+        "provider_name": ["Saint Francis Hospice", None],
+        "latitude": [51.62, None],
+        "longitude": [0.18, None],
+        "local_authority": ["Havering", None],
+        "point_outcome": ["within", "no_coordinates"],
+        "distance_m": [0.0, None],
+        "icb_code_2023": ["QM7", None],
+        "la_icb_codes": ["QMF", None],
+        "la_icb_distance_m": [352.0, None],
+        "la_check": ["disagrees", "not_placed"],
+    }
+)
+
+
+def test_placement_checks():
+    assert check_outputs({"placement_checks.csv": CHECK_ROWS}) == []
+    bad = _set(CHECK_ROWS, "la_check", ["maybe", "not_placed"])
+    bad = _set(bad, "distance_m", [-1.0, None])
+    assert check_outputs({"placement_checks.csv": bad}) == [
+        "placement_checks.csv: row 0, column 'distance_m', value '-1.0': below the minimum 0",
+        "placement_checks.csv: row 0, column 'la_check', value 'maybe': not one of the allowed "
+        "values ['agrees', 'disagrees', 'la_not_in_lookup', 'no_local_authority', 'not_placed']",
     ]
 
 

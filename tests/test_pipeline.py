@@ -1,6 +1,7 @@
 """The main job on the embedded real data, checked against an independent recount."""
 
 import csv
+import datetime as dt
 import io
 import json
 from collections import Counter, defaultdict
@@ -21,16 +22,40 @@ def result():
     return run(RunConfig())
 
 
-def test_modelled_ics_ratings_only_on_overall_rows(result):
-    v = result.views.ics_view
-    overall = v.filter(pl.col("key_question") == "Overall")
-    others = v.filter(pl.col("key_question") != "Overall")
-    assert others["modelled_ics_shares"].is_null().all()
+def test_modelled_ics_ratings_are_in_their_own_file_not_the_main_view(result):
+    assert not [c for c in result.views.ics_view.columns if c.startswith("modelled_")]
+    m = result.views.ics_modelled.filter(pl.col("rule_set") == "ics_shares")
+    overall = m.filter(pl.col("key_question") == "Overall")
     gp = overall.filter(pl.col("sector") == "gp_practice")
-    assert gp["modelled_ics_shares"].is_not_null().all()  # every ICS has >= 3 rated practices
+    assert gp["modelled_value"].is_not_null().all()  # every ICS has >= 3 rated practices
     # trusts: ICSs with fewer than 3 rated trusts get no modelled rating, with a note
     few = overall.filter((pl.col("sector") == "nhs_trust") & (pl.col("n_rated") < 3))
-    assert few.height > 0 and few["modelled_ics_shares"].is_null().all()
+    assert few.height > 0 and few["modelled_value"].is_null().all()
+    assert (few["note"] == "fewer than 3 rated providers").all()
+
+
+def test_modelled_ics_ratings_join_the_main_view_when_asked():
+    from ics_model.config import with_overrides
+
+    cfg = with_overrides(
+        RunConfig(),
+        {
+            "views.modelled_ratings": True,
+            "uncertainty": None,
+            "composite": None,
+            "scenarios": [],
+            "effect.enabled": False,
+        },
+    )
+    v = run(cfg).views.ics_view
+    assert v.columns[len(ICS_VIEW.column_names) :] == [
+        "modelled_ics_shares",
+        "modelled_ics_nof_segments",
+    ]
+    overall = v.filter(pl.col("key_question") == "Overall")
+    assert v.filter(pl.col("key_question") != "Overall")["modelled_ics_shares"].is_null().all()
+    gp = overall.filter(pl.col("sector") == "gp_practice")
+    assert gp["modelled_ics_shares"].is_not_null().all()
 
 
 def test_42_icbs_each_with_a_rated_trust(result):
@@ -41,8 +66,11 @@ def test_42_icbs_each_with_a_rated_trust(result):
     assert trusts["n_rated"].min() >= 1
     gp = v.filter(pl.col("sector") == "gp_practice")
     assert gp.height == 42 and gp["n_rated"].min() > 0
-    # six key questions for trusts, Overall only for GP practices
-    assert v.height == 42 * 6 + 42
+    # six key questions for trusts, Overall only for GP practices and independent healthcare
+    assert v.height == 42 * 6 + 42 + 42
+    indep = v.filter(pl.col("sector") == "independent_healthcare")
+    assert indep.height == 42 and indep["n_providers"].sum() == 2852
+    assert (indep["n_providers"].min(), indep["n_providers"].max()) == (15, 257)
 
 
 def test_conservation_on_the_real_files(result):
@@ -71,7 +99,8 @@ def test_superseded_report_lists_loader_rows_and_closed_predecessors(result):
 def test_known_placements_on_real_data(result):
     m = result.views.mapped.filter(pl.col("key_question") == "Overall")
     trusts = m.filter(pl.col("sector") == "nhs_trust")
-    assert trusts.height == 202  # open English trusts in ODS etr 2025
+    # open English trusts in ODS etr 2025, less the 10 ambulance trusts (shared among ICBs)
+    assert trusts.height == 202 - 10
     assert set(trusts["mapping_method"]) <= {"ods_trust", "ods_successor"}
     rj1 = trusts.filter(pl.col("provider_id") == "RJ1")
     assert rj1["icb_code"][0] == "QKK"  # Guy's and St Thomas' -> South East London
@@ -101,7 +130,11 @@ def _lines(source, encoding="utf-8"):
 def _independent_recount():
     """Recount trust and GP ratings per ICB from the raw files without ics_model code."""
     etr_rows = list(csv.reader(_lines("ods_etr_2025")))
-    open_eng = {r[0]: r[3] for r in etr_rows if not r[11] and r[3]}
+    # ambulance trusts serve several ICBs: under mapping.ambulance = shared (the default)
+    # they are not in the one-ICB view (see test_ambulance.py for their shared counts)
+    ambulance = {r[0] for r in etr_rows if not r[11] and r[3] and "AMBULANCE SERVICE" in r[1]}
+    assert len(ambulance) == 10
+    open_eng = {r[0]: r[3] for r in etr_rows if not r[11] and r[3] and r[0] not in ambulance}
     open_all = {r[0] for r in etr_rows if not r[11]}
     succ = defaultdict(list)
     latest = {}
@@ -167,7 +200,34 @@ def _independent_recount():
         if r["latest_rating"] not in ("", "NA"):
             counts[(icb, "gp_practice", "Overall", "n_rated")] += 1
             counts[(icb, "gp_practice", "Overall", r["latest_rating"])] += 1
+    _recount_independent(counts, names)
     return counts
+
+
+def _recount_independent(counts, names):
+    """Independent healthcare: shapely point in the raw GeoJSON polygons (lon/lat)."""
+    from shapely import STRtree
+    from shapely.geometry import Point, shape
+
+    by_gss = {}
+    for r in csv.DictReader(_lines("icb_codes_2024", "utf-8-sig")):
+        by_gss[r["ICB24CD"]] = r["ICB24CDH"]
+    features = json.loads(SOURCES["icb_boundaries_2023"].path.read_text(encoding="utf-8"))
+    shapes = [shape(f["geometry"]) for f in features["features"]]
+    codes = [by_gss[f["properties"]["ICB23CD"]] for f in features["features"]]
+    tree = STRtree(shapes)
+    text = SOURCES["cqc_independent_healthcare_2025"].path.read_text(encoding="utf-8")
+    for r in csv.DictReader(io.StringIO(text)):
+        if not r["Latitude"] or not r["Longitude"]:
+            continue
+        p = Point(float(r["Longitude"]), float(r["Latitude"]))
+        hits = [codes[i] for i in tree.query(p, predicate="within")]
+        icb = hits[0] if len(hits) == 1 else codes[int(tree.nearest(p))]
+        key = (icb, "independent_healthcare", "Overall")
+        counts[(*key, "n_providers")] += 1
+        if r["Rating"] in ("Outstanding", "Good", "Requires improvement", "Inadequate"):
+            counts[(*key, "n_rated")] += 1
+            counts[(*key, r["Rating"])] += 1
 
 
 def test_every_number_equals_an_independent_recount(result):
@@ -219,7 +279,9 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "unmapped.csv",
         "quarantine.csv",
         "superseded.csv",
+        "set_aside.csv",
         "conservation.csv",
+        "placement_checks.csv",
         "manifest.json",
         "composite.csv",
         "composite.parquet",
@@ -230,6 +292,8 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "gp_quintiles.csv",
         "uncertainty.csv",
         "uncertainty_assumptions.csv",
+        "ics_view_by_trust_type.csv",
+        "ambulance_allocation.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
@@ -237,11 +301,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
     assert len(scenario_files) == 3 * 5
     assert names == core | scenario_files
     view = pl.read_csv(out / "ics_view.csv")
-    assert view.columns[: len(ICS_VIEW.column_names)] == ICS_VIEW.column_names
-    assert view.columns[len(ICS_VIEW.column_names) :] == [
-        "modelled_ics_shares",
-        "modelled_ics_nof_segments",
-    ]
+    assert view.columns == ICS_VIEW.column_names  # no modelled columns unless asked
     modelled = pl.read_csv(out / "ics_modelled_ratings.csv")
     assert modelled["label"].str.contains("modelled").all()
     assert set(modelled["rule_set"]) == {"ics_shares", "ics_nof_segments"}
@@ -375,3 +435,63 @@ def test_reference_sources_are_accounted_for_too(result):
     assert c["ods_successors"]["n_input_rows"] == 11537
     assert c["icb_codes"]["used"] == 42
     assert result.conservation.table["balanced"].all()
+
+
+def test_independent_healthcare_sector_in_every_output(result, tmp_path):
+    c = {r["source"]: r for r in result.conservation.table.to_dicts()}["independent_healthcare"]
+    assert (c["n_input_rows"], c["used"], c["unmapped"], c["balanced"]) == (2854, 2852, 2, True)
+    vintage = result.provenance.vintages["independent_healthcare"]
+    assert "2025-11-01" in vintage and "newer assessment approach" in vintage
+    view = result.views.ics_view.filter(pl.col("sector") == "independent_healthcare")
+    assert (view["ratings_vintage"] == vintage).all()  # the caveat on every row
+    assert view["n_rated"].sum() == 1458  # 1,459 rated in the file, one without coordinates
+    modelled = result.views.ics_modelled.filter(
+        (pl.col("sector") == "independent_healthcare") & (pl.col("rule_set") == "ics_shares")
+    )
+    assert modelled.height == 42
+    mapped = result.views.mapped.filter(pl.col("sector") == "independent_healthcare")
+    assert set(mapped["ratings_as_of"]) == {dt.date(2025, 11, 1)}  # the dump's date
+    assert mapped.filter(pl.col("rating").is_not_null())["rating_age_years"].min() > 1.4
+    written = {p.name for p in write_outputs(result, tmp_path / "out")}
+    assert "placement_checks.csv" in written
+    checks = pl.read_csv(tmp_path / "out" / "placement_checks.csv")
+    assert checks.height == 2854 and (checks["la_check"] == "disagrees").sum() == 4
+    providers = pl.read_csv(tmp_path / "out" / "providers.csv", infer_schema_length=0)
+    assert (providers["sector"] == "independent_healthcare").sum() == 2852
+    roles = {i.role for i in result.provenance.inputs}
+    assert {"independent_healthcare", "icb_boundaries", "la_lookup_lsoa_lad19"} <= roles
+
+
+def test_independent_healthcare_stale_ratings_and_composite_indicator():
+    quality = RunConfig().composite.pillars["quality"].model_dump(mode="json")
+    quality["indicators"].append(
+        {
+            "name": "independent_good_or_outstanding",
+            "source": "view:independent_healthcare:Overall:share_good_or_outstanding",
+            "direction": "higher_is_better",
+        }
+    )
+    cfg = RunConfig.model_validate(
+        {
+            "ratings": {"max_age_years": 5},
+            "composite": {"pillars": {"quality": quality}},
+            "uncertainty": None,
+            "effect": {"enabled": False},
+            "scenarios": [],
+        }
+    )
+    res = run(cfg)
+    c = {r["source"]: r for r in res.conservation.table.to_dicts()}["independent_healthcare"]
+    # rated before 2020-11-01 (5 x 365.25 days before the dump): recounted from the raw file
+    assert (c["used"], c["stale"], c["unmapped"]) == (2329, 523, 2)
+    ind = res.composite.built.indicators
+    assert "independent_good_or_outstanding" in set(ind["indicator"])
+    from ics_model.config import ConfigError
+
+    without = cfg.model_copy(
+        update={"views": cfg.views.model_copy(update={"sectors": ("nhs_trust", "gp_practice")})}
+    )
+    with pytest.raises(
+        ConfigError, match=r"sector 'independent_healthcare' is not in views\.sectors"
+    ):
+        run(without)

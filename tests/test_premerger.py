@@ -194,3 +194,103 @@ def test_real_2018_file_flagged_trusts(real_trusts):
         assert table["balanced"].to_list() == [True]
     moved = ex.superseded.filter(pl.col("provider_id").is_in(sorted(FLAGGED_2018)))
     assert moved.height == len(FLAGGED_2018)
+
+
+def _combiner():
+    from functools import partial
+
+    from ics_model.rules.engine import combine_frame
+
+    return partial(combine_frame, rule_set="cqc_principles", name="rating")
+
+
+def test_combine_joins_absorbed_ratings_per_key_question():
+    # RA1 Good (2017), absorbs RP1 (Inadequate on Safe, Good Overall, rated 2016) in 2020
+    ratings = RATINGS.with_columns(
+        pl.when((pl.col("provider_id") == "RP1") & (pl.col("key_question") == "Safe"))
+        .then(pl.lit("Inadequate"))
+        .otherwise(pl.col("rating").cast(pl.String))
+        .cast(RatingEnum)
+        .alias("rating")
+    )
+    with pytest.raises(ValueError, match="premerger_combine"):
+        place_trusts(ratings, TRUSTS, SUCC, ICBS, premerger="combine")
+    out = place_trusts(
+        ratings, TRUSTS, SUCC, ICBS, premerger="combine", premerger_combine=_combiner()
+    )
+    rows = {(r["provider_id"], r["key_question"]): r for r in out.ratings.to_dicts()}
+    # cqc_principles, 1-3 ratings: exactly one Inadequate -> Requires improvement;
+    # Good + Good -> Good
+    assert rows[("RA1", "Safe")]["rating"] == "Requires improvement"
+    assert rows[("RA1", "Overall")]["rating"] == "Good"
+    for kq in ("Overall", "Safe"):
+        r = rows[("RA1", kq)]
+        assert r["rating_source"] == "combined" and r["mapping_method"] == "ods_trust"
+        assert r["inherited_from"] == "RA1+RP1" and r["rating_predates_merger"] is True
+        # the newer of the two publication dates
+        assert r["publication_date"] == date(2017, 6, 1)
+    # the split trust RS1 is flagged on RD1 but never combined into it
+    assert rows[("RD1", "Overall")]["rating_source"] == "own"
+    assert rows[("RD1", "Overall")]["inherited_from"] is None
+    assert rows[("RB1", "Overall")]["rating_source"] == "own"  # merged before its rating
+    acc = dict(zip(out.accounts["outcome"], out.accounts["n_rows"], strict=True))
+    assert acc["inherited"] == 2  # RP1's two rows now count in RA1's rating
+    assert acc["superseded"] == 2  # RQ1 (RB1 rated after absorbing it)
+    assert sorted(out.superseded["provider_id"]) == ["RQ1"]
+    assert conservation(out.accounts, {"trust_ratings": RATINGS.height})["balanced"].to_list() == [
+        True
+    ]
+
+
+def test_combine_config_needs_a_principles_rule_set():
+    from ics_model.config import check_config
+
+    cfg = config_from_dict({"mapping": {"premerger_ratings": "combine"}})
+    assert cfg.mapping.premerger_rule_set == "cqc_principles"
+    check_config(cfg)
+    bad = config_from_dict(
+        {"mapping": {"premerger_ratings": "combine", "premerger_rule_set": "ics_shares"}}
+    )
+    with pytest.raises(ConfigError, match=r"mapping\.premerger_rule_set"):
+        check_config(bad)
+
+
+def test_real_2018_file_combine(real_trusts):
+    from ics_model.pipeline.sectors import SECTORS, load_reference, place_sector
+
+    kept, _ = real_trusts
+    cfg = with_overrides(RunConfig(), {"mapping.premerger_ratings": "combine"})
+    comb = place_sector(SECTORS["nhs_trust"], load_reference(cfg), cfg)
+    ov = comb.placed.ratings.filter(pl.col("key_question") == "Overall")
+    combined = ov.filter(pl.col("rating_source") == "combined")
+    # RM3's absorbed RW6 split (into R0A and RM3): flagged but not combined
+    assert sorted(combined["provider_id"]) == sorted(set(FLAGGED_2018) - {"RM3"})
+    got = {r["provider_id"]: r for r in combined.to_dicts()}
+    assert got["RH5"]["inherited_from"] == "RA4+RBA+RH5"
+    assert got["RYR"]["inherited_from"] == "RXH+RYR"
+    before = {
+        r["provider_id"]: r["rating"]
+        for r in kept.placed.ratings.filter(pl.col("key_question") == "Overall").to_dicts()
+    }
+    changed = {u: (before[u], got[u]["rating"]) for u in got if before[u] != got[u]["rating"]}
+    assert changed == EXPECTED_COMBINE_CHANGES
+    table = conservation(comb.placed.accounts, {"trust_ratings": comb.loaded.frame.height})
+    assert table["balanced"].to_list() == [True]
+
+
+#: Overall ratings the combination changes, checked by hand from the raw Overall ratings
+#: (cqc_principles, 1-3 band: one RI limits to RI; one Inadequate gives RI), e.g.
+#: RYR Outstanding (2016-04-20) + RXH Inadequate (2016-08-17) -> RI;
+#: RH5 Good + RBA Good + RA4 RI -> RI; RTQ Good + R1J Good -> Good (unchanged).
+RI = "Requires improvement"
+EXPECTED_COMBINE_CHANGES = {
+    "RA7": ("Outstanding", RI),
+    "RAL": ("Good", RI),
+    "RAX": ("Outstanding", RI),
+    "RBN": ("Good", RI),
+    "RC9": ("Good", RI),
+    "RH5": ("Good", RI),
+    "RH8": ("Good", RI),
+    "RJ1": ("Good", RI),
+    "RYR": ("Outstanding", RI),
+}

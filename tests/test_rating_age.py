@@ -114,6 +114,11 @@ def test_max_age_sets_stale_providers_aside_and_conservation_balances():
     row = table.row(0, named=True)
     assert (row["used"], row["inherited"], row["stale"], row["balanced"]) == (4, 0, 5, True)
     assert out.unit_rows["provider_id"].to_list() == ["P2", "P3"]
+    listed = out.set_aside.row(0, named=True)
+    assert out.set_aside.height == 1
+    assert (listed["provider_id"], listed["outcome"], listed["n_rows"]) == ("P1", "stale", 5)
+    assert listed["rating_age_years"] == pytest.approx(7.75, abs=0.01)
+    assert listed["reason"] == "rating 7.75 years old > ratings.max_age_years = 5.0"
 
 
 def test_inherited_units_are_those_the_file_flags():
@@ -182,3 +187,11 @@ def test_real_gp_file_inherited_ratings_are_carried_and_can_be_excluded(real_gp)
     acc = ex.accounts.group_by("outcome").agg(pl.col("n_rows").sum())
     got = dict(zip(acc["outcome"], acc["n_rows"], strict=True))
     assert got["inherited_excluded"] == 298 and got["used"] == 6162 - 298
+    assert got.get("inherited", 0) == 0
+    kept_acc = dict(kept.placed.accounts.select("outcome", "n_rows").iter_rows())
+    assert (kept_acc["used"], kept_acc["inherited"]) == (6162 - 298, 298)
+    listed = ex.set_aside
+    assert listed.height == 298 and set(listed["outcome"]) == {"inherited_excluded"}
+    assert listed.filter(pl.col("rating") == "Outstanding").height == 12
+    assert listed["reason"][0].startswith("rating inherited (the file flags")
+    assert listed["reason"][0].endswith("ratings.inherited = exclude")

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ics_model.ratings import (
+    DEFAULT_SECTORS,
     DIRECTIONS,
     DOMAINS,
     GATEABLE_KEY_QUESTIONS,
@@ -22,6 +23,7 @@ from ics_model.ratings import (
     RATINGS_BEST_FIRST,
     SECTOR_LABELS,
     SECTORS,
+    TRUST_TYPES,
     VIEW_KEY_QUESTIONS,
     Direction,
     KeyQuestion,
@@ -133,7 +135,8 @@ def test_wilson_contains_estimate_and_vector_matches_scalar(xn):
 def test_derived_vocabularies_agree():
     assert (*DOMAINS, "Overall") == KEY_QUESTIONS
     assert get_args(KeyQuestion) == KEY_QUESTIONS
-    assert get_args(Sector) == SECTORS == (*PROVIDER_SECTORS, "location")
+    assert get_args(Sector) == SECTORS == (*PROVIDER_SECTORS, "location", "independent_healthcare")
+    assert (*PROVIDER_SECTORS, "independent_healthcare") == DEFAULT_SECTORS
     assert get_args(Direction) == DIRECTIONS == (*INDICATOR_DIRECTIONS, "neutral")
     assert "neutral" not in INDICATOR_DIRECTIONS
     assert tuple(reversed(RATING_LABELS)) == RATINGS_BEST_FIRST
@@ -143,6 +146,7 @@ def test_derived_vocabularies_agree():
 def test_view_and_gateable_key_questions():
     assert VIEW_KEY_QUESTIONS["gp_practice"] == ("Overall",)
     assert VIEW_KEY_QUESTIONS["nhs_trust"] == ("Overall", *DOMAINS)
+    assert VIEW_KEY_QUESTIONS["independent_healthcare"] == ("Overall",)
     assert set(GATEABLE_KEY_QUESTIONS) == set(PROVIDER_SECTORS)
     assert GATEABLE_KEY_QUESTIONS == {"nhs_trust": DOMAINS, "gp_practice": ()}
 
@@ -170,6 +174,7 @@ _VOCABULARIES: dict[str, frozenset[str]] = {
     "key question": frozenset(KEY_QUESTIONS),
     "sector": frozenset(SECTORS),
     "direction": frozenset(DIRECTIONS),
+    "trust type": frozenset(TRUST_TYPES),
 }
 
 #: Places that may legitimately write vocabulary strings out together, with the reason

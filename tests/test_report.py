@@ -35,11 +35,24 @@ def test_report_is_self_contained_with_every_section(report_html):
         assert heading in text, heading
     assert MODELLED in text
     assert "2018-09-03" in text  # vintages shown with the results
+    # the independent sector: its caveat beside its figures, and how it was placed
+    assert "Ratings of Independent-sector hospitals and clinics by ICS" in text
+    assert "ratings under CQC&#x27;s newer assessment approach (from May 2024) may be" in text
+    assert "2,854 locations; 2,849 inside an ICB polygon, 3 in the nearest polygon" in text
+    assert "1,845 agree, 4 disagree, 1,002 not checked" in text
     # no network at view time: every image inline, no external script, link or font
     srcs = re.findall(r'src="([^"]+)"', text)
     assert len(srcs) >= 8 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r'(href|src)="https?://', text)
     assert "Figure not drawn" not in text
+
+
+def test_the_featured_gradient_rests_on_full_quintiles(report_html):
+    # the steepest SII without a minimum is Cornwall's (QT6: 1 practice in quintiles 1 and 5)
+    text = report_html.read_text(encoding="utf-8")
+    code = re.search(r"GP share Good or Outstanding, (Q[A-Z0-9]{2}) \(the ICS", text)[1]
+    assert code != "QT6"
+    assert "all hold at least 5 rated practices" in text
 
 
 def test_build_report_without_boundaries_still_works():

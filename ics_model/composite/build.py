@@ -39,6 +39,7 @@ from ics_model.composite.kernel import (
     aggregate,
     draw_weights,
 )
+from ics_model.composite.matrix import INCOMPLETE
 from ics_model.composite.methods import (
     AGGREGATORS,
     BOUNDED_NORMALISERS,
@@ -189,13 +190,15 @@ class CompositeResult:
     scores : per ICS: ``icb_code``, ``icb_name``, ``score``, ``score_0_100`` (min-max of
         the score across ICSs), ``rank`` (1 = best, ties share the lowest rank),
         ``pillar_<name>`` per pillar, ``affected`` (imputed/skipped indicators and
-        skipped pillars; null when none) and ``coverage`` (the share of the nominal
-        composite weight carried by the ICS's observed, not imputed, indicators).
+        skipped pillars, indicators from an incomplete source; null when none) and
+        ``coverage`` (the share of the nominal composite weight carried by the ICS's
+        observed, not imputed, indicators whose source is complete: :func:`coverage`).
     indicators : long, per ICS x indicator: ``icb_code``, ``pillar``, ``indicator``,
         ``raw``, ``transformed``, ``normalised``, ``weight_in_pillar`` and
         ``weight_in_composite`` (effective, after reweighting), ``contribution`` (=
         ``weight_in_composite x normalised``: sums to the score when both levels are
-        arithmetic), ``status`` (observed / imputed / skipped).
+        arithmetic), ``status`` (observed / incomplete (observed, but its source misses a
+        major provider of the ICS) / imputed / skipped).
     pillars : long, per ICS x pillar: ``icb_code``, ``pillar``, ``score``, ``weight``
         (effective), ``contribution`` (= ``weight x score``).
     weights : ``level`` (pillar / indicator), ``name``, ``pillar``, ``weight_given``,
@@ -226,11 +229,57 @@ def weights_frame(spec: CompositeSpec) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=COMPOSITE_WEIGHTS.schema, orient="row")
 
 
-def _affected(notes: list[str | None], pillar: np.ndarray, pillars: list[str]) -> list[str | None]:
+def incomplete_mask(matrix: pl.DataFrame, spec: CompositeSpec) -> np.ndarray:
+    """``n_ics x n_indicators``: True where the value's source misses a major provider.
+
+    Read from the matrix's ``incomplete`` list column
+    (:data:`~ics_model.composite.matrix.INCOMPLETE`); all False when the matrix has none
+    (a matrix not built by :func:`~ics_model.composite.matrix.indicator_matrix`).
+    """
+    names = [i.name for _, i in spec.indicators]
+    if INCOMPLETE not in matrix.columns:
+        return np.zeros((matrix.height, len(names)), dtype=bool)
+    lists = matrix[INCOMPLETE].to_list()
+    return np.array([[n in (row or ()) for n in names] for row in lists], dtype=bool).reshape(
+        matrix.height, len(names)
+    )
+
+
+def coverage(matrix: pl.DataFrame, spec: CompositeSpec) -> np.ndarray:
+    r"""Each ICS's coverage: the nominal weight of its observed, complete indicators.
+
+    .. math::
+
+        \mathrm{coverage}_c = \sum_i \tilde w_i \, 1[y_{ci} \text{ observed}] \,
+        1[\text{source of } y_{ci} \text{ complete}],
+
+    with :math:`\tilde w_i` the nominal share of indicator :math:`i` in the composite
+    (pillar weight x weight within the pillar, normalised). An indicator whose source
+    misses a major provider of the ICS (:func:`incomplete_mask`) still enters the score
+    but carries no coverage. An ICS below ``spec.min_coverage`` is not ranked.
+    """
+    _, _, raw = _raw(matrix, spec)
+    nominal = weights_frame(spec).filter(pl.col("level") == "indicator")["weight_in_composite"]
+    counted = ~np.isnan(raw) & ~incomplete_mask(matrix, spec)
+    return counted @ nominal.to_numpy()
+
+
+def _affected(
+    notes: list[str | None],
+    pillar: np.ndarray,
+    pillars: list[str],
+    incomplete: np.ndarray,
+    names: list[str],
+) -> list[str | None]:
     out = []
     for i, note in enumerate(notes):
         skipped = [pillars[q] for q in np.flatnonzero(np.isnan(pillar[i]))]
         parts = [note] if note else []
+        if incomplete[i].any():
+            parts.append(
+                "incomplete source (a major provider missing; see the metric's note): "
+                + ", ".join(n for n, hit in zip(names, incomplete[i], strict=True) if hit)
+            )
         if skipped:
             parts.append("pillar skipped: " + ", ".join(skipped))
         out.append("; ".join(parts) or None)
@@ -253,9 +302,9 @@ def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
         prep.normalised, w_ind, w_pil, prep.pillar_of, methods, spec.aggregation, spec.p, pillars
     )
     score, pillar, w_p, w_in = agg.score[0], agg.pillar[0], agg.w_pillar[0], agg.w_in_pillar[0]
-    affected = _affected(prep.notes, pillar, pillars)
-    nominal = weights_frame(spec).filter(pl.col("level") == "indicator")["weight_in_composite"]
-    coverage = (~np.isnan(prep.raw)) @ nominal.to_numpy()
+    incomplete = incomplete_mask(matrix, spec)
+    affected = _affected(prep.notes, pillar, pillars, incomplete, prep.names)
+    covered = coverage(matrix, spec)
     names = (
         matrix["icb_name"] if "icb_name" in matrix.columns else pl.Series([None] * matrix.height)
     )
@@ -266,7 +315,7 @@ def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
             "score": score,
             **{f"pillar_{p}": pillar[:, q] for q, p in enumerate(pillars)},
             "affected": pl.Series(affected, dtype=pl.String),
-            "coverage": coverage,
+            "coverage": covered,
         }
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
     lo, hi = scores["score"].min(), scores["score"].max()
@@ -281,7 +330,8 @@ def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
             pl.concat_str(
                 pl.col("affected"),
                 pl.format(
-                    "not ranked: observed indicators carry {} of the weight (min_coverage {})",
+                    "not ranked: observed indicators from complete sources carry {} of the "
+                    "weight (min_coverage {})",
                     pl.col("coverage").round(2),
                     pl.lit(spec.min_coverage),
                 ),
@@ -314,7 +364,9 @@ def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
     w_comp = w_p[:, prep.pillar_of] * w_in
     missing = np.isnan(prep.raw)
     status = np.where(
-        ~missing, "observed", "imputed" if spec.missing == "impute_median" else "skipped"
+        ~missing,
+        np.where(incomplete, "incomplete", "observed"),
+        "imputed" if spec.missing == "impute_median" else "skipped",
     )
     indicators = pl.DataFrame(
         {
@@ -409,6 +461,8 @@ __all__ = [
     "NormalisedArrays",
     "composite",
     "correlations",
+    "coverage",
+    "incomplete_mask",
     "normalised_array",
     "weights_frame",
 ]

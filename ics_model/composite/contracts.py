@@ -31,7 +31,7 @@ PILLAR_SCORE_COLUMN: Final = Column.number(
 )
 #: a sum of weights may exceed 1 by rounding only
 _SUM_OF_WEIGHTS_MAX: Final = 1.0 + 1e-9
-_STATUSES: Final = frozenset({"observed", "skipped", "imputed"})
+_STATUSES: Final = frozenset({"observed", "incomplete", "skipped", "imputed"})
 _LEVELS: Final = frozenset({"pillar", "indicator"})
 _CORRELATION = {"min_value": -1.0, "max_value": 1.0}
 
@@ -73,7 +73,8 @@ COMPOSITE_SCORES: Final = Contract.closed(
         ),
         Column.share(
             "coverage",
-            "share of the nominal weight carried by observed indicators",
+            "share of the nominal weight carried by observed indicators whose source is "
+            "complete (no major provider missing)",
             nullable=False,
             max_value=_SUM_OF_WEIGHTS_MAX,
         ),
@@ -103,7 +104,8 @@ COMPOSITE_INDICATORS: Final = Contract.closed(
         ),
         Column.text(
             "status",
-            "observed, skipped (missing, reweighted) or imputed",
+            "observed, incomplete (observed; its source misses a major provider of the "
+            "ICS, so it carries no coverage), skipped (missing, reweighted) or imputed",
             allowed=_STATUSES,
         ),
     ),

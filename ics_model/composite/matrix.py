@@ -10,6 +10,7 @@ steps are in :mod:`~ics_model.composite.build`.
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 import polars as pl
 
@@ -19,6 +20,8 @@ from ics_model.composite.spec import CompositeSpec, parse_source
 log = logging.getLogger(__name__)
 
 _NATIONAL = "ENGLAND"
+#: the matrix column listing, per ICS, the indicators whose source is incomplete.
+INCOMPLETE: Final = "incomplete"
 
 
 # --------------------------------------------------------------------------- matrix
@@ -56,7 +59,13 @@ def _metric_column(metrics: pl.DataFrame, name: str, metric: str) -> pl.DataFram
             f"{', '.join(available)})"
         )
     sub = metrics.filter((pl.col("metric") == metric) & (pl.col("icb_code") != _NATIONAL))
-    return sub.select("icb_code", pl.col("value").cast(pl.Float64).alias(name))
+    # a value whose source misses a major provider of the ICS (ics_metrics ``complete``)
+    complete = pl.col("complete") if "complete" in sub.columns else pl.lit(True)
+    return sub.select(
+        "icb_code",
+        pl.col("value").cast(pl.Float64).alias(name),
+        (pl.col("value").is_not_null() & ~complete.fill_null(True)).alias(f"__{name}"),
+    )
 
 
 def indicator_matrix(
@@ -73,8 +82,12 @@ def indicator_matrix(
     Returns
     -------
     pl.DataFrame
-        ``icb_code``, ``icb_name`` and one Float64 column per indicator (spec order);
-        null where the source has no value. JRC/OECD Handbook (2008) step 2.
+        ``icb_code``, ``icb_name``, one Float64 column per indicator (spec order), null
+        where the source has no value, and ``incomplete`` (:data:`INCOMPLETE`, a list of
+        the indicator names whose value comes from a source missing a major provider of
+        the ICS: ``ics_metrics`` rows with ``complete`` false; empty when none). The
+        composite counts those indicators out of the ICS's ``coverage``. JRC/OECD Handbook
+        (2008) step 2.
     """
     if view is not None:
         ics = view.select("icb_code", "icb_name").unique().sort("icb_code")
@@ -104,7 +117,19 @@ def indicator_matrix(
                 f"indicator {ind.name!r}: source {ind.source!r} has several values for "
                 f"{', '.join(dup)}"
             )
+        if col.width == 2:
+            col = col.with_columns(pl.lit(False).alias(f"__{ind.name}"))
         out = out.join(col, on="icb_code", how="left", maintain_order="left")
+    flags = [f"__{i.name}" for _, i in spec.indicators]
+    names = [i.name for _, i in spec.indicators]
+    out = out.with_columns(
+        pl.concat_list(
+            pl.when(pl.col(f).fill_null(False)).then(pl.lit(n))
+            for f, n in zip(flags, names, strict=True)
+        )
+        .list.drop_nulls()
+        .alias(INCOMPLETE)
+    ).drop(flags)
     log.info(
         "indicator matrix: %d ICSs x %d indicators, %d missing values",
         out.height,
@@ -114,4 +139,4 @@ def indicator_matrix(
     return out
 
 
-__all__ = ["indicator_matrix"]
+__all__ = ["INCOMPLETE", "indicator_matrix"]

@@ -32,7 +32,7 @@ LABEL: Final = "modelled composite (no official ICS ratings exist)"
 _NAME = r"^[a-z][a-z0-9_]*$"
 _VIEW_SOURCE = re.compile(r"^view:(?P<sector>[a-z_]+):(?P<kq>[A-Za-z-]+):(?P<column>[a-z0-9_]+)$")
 _METRIC_SOURCE = re.compile(r"^metric:(?P<metric>[a-z0-9_]+)$")
-RESERVED_NAMES: Final = frozenset({"icb_code", "icb_name", "icb_gss"})
+RESERVED_NAMES: Final = frozenset({"icb_code", "icb_name", "icb_gss", "incomplete"})
 
 
 def _registered(kind: str, registry: Mapping[str, Any]) -> AfterValidator:

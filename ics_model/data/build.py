@@ -15,7 +15,16 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from ics_model.data import cqc, deprivation, geography, ods, population, rtt
+from ics_model.data import (
+    cqc,
+    cqc_api,
+    deprivation,
+    geography,
+    ods,
+    population,
+    rtt,
+    trust_reference,
+)
 from ics_model.data.base import Loaded
 from ics_model.data.bundled import datasets_dir
 from ics_model.data.sources import SOURCES, sha256_file
@@ -150,6 +159,12 @@ def raw_row_counts() -> dict[str, int]:
     counts = {
         "cqc_trust_ratings_2018": cqc.read_cqc_ratings(_p("cqc_trust_ratings_2018")).n_input_rows,
         "cqc_gp_practices_2024": cqc.read_gp_practices(_p("cqc_gp_practices_2024")).n_input_rows,
+        "cqc_care_homes_sw_api_2021": cqc_api.read_cqc_api(
+            _p("cqc_care_homes_sw_api_2021")
+        ).n_input_rows,
+        "cqc_independent_healthcare_2025": cqc_api.read_cqc_api(
+            _p("cqc_independent_healthcare_2025")
+        ).n_input_rows,
         "ods_etr_2025": ods.read_ods_trusts(_p("ods_etr_2025"), vintage="2025").n_input_rows,
         "ods_etr_2026": ods.read_ods_trusts(_p("ods_etr_2026"), vintage="2026").n_input_rows,
         "ods_eccg_2025": ods.read_ods_sub_icbs(_p("ods_eccg_2025")).n_input_rows,
@@ -163,6 +178,12 @@ def raw_row_counts() -> dict[str, int]:
             _p("sub_icb_population_2022")
         ).n_input_rows,
         "rtt_2026_04": rtt.read_rtt_flows(_p("rtt_2026_04")).n_input_rows,
+        "nhs_trust_types_2026": trust_reference.read_nhs_trust_types(
+            _p("nhs_trust_types_2026")
+        ).n_input_rows,
+        "ambulance_areas_2023": trust_reference.read_ambulance_areas(
+            _p("ambulance_areas_2023")
+        ).n_input_rows,
     }
     imd = deprivation.read_imd(_p("imd2019"), _p("iod2019_population")).n_input_rows
     counts["imd2019"] = imd

@@ -128,6 +128,14 @@ CQC_API_HISTORY: Final = Contract(
         Column("rating", vocab.RatingEnum, description="null when the cell is not a rating"),
         Column("rating_status", vocab.RatingStatusEnum, nullable=False),
         Column("rating_organisation_id", pl.String, description="organisationId, if given"),
+        Column(
+            "history_entry",
+            pl.Int64,
+            nullable=False,
+            min_value=1,
+            description="place of the report in the record's historicRatings, 1 = first "
+            "(the API lists them newest first; it orders reports published the same day)",
+        ),
         Column("source_row", pl.Int64, nullable=False, description="the record (see module)"),
     ),
 )
@@ -285,13 +293,14 @@ def _record(
     if not current:  # every record appears in the frame
         current = _rating_rows({}, "Overall", report_type, None)
     history: list[dict[str, Any]] = []
-    for entry in rec.get("historic_ratings") or []:
+    for place, entry in enumerate(rec.get("historic_ratings") or [], start=1):
         if not isinstance(entry, dict):
             problems.append((names["historic_ratings"], str(entry)[:80], "entry is not a dict"))
             continue
         for h in _rating_rows(entry.get("overall") or {}, "Overall", report_type, None):
             h["report_date"] = _text(entry.get("reportDate"))
             h["report_link_id"] = _text(entry.get("reportLinkId"))
+            h["history_entry"] = place
             h["rating_organisation_id"] = (
                 _text(entry.get("organisationId")) or h["rating_organisation_id"]
             )
@@ -339,9 +348,10 @@ def _identity(rec: Mapping[str, Any]) -> dict[str, Any]:
 
 def _checked(rows: list[dict[str, Any]], date_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse the text columns of ``rows``; return the typed frame and its parse problems."""
-    schema = {k: pl.Int64 if k == "source_row" else pl.String for k in rows[0]}
+    ints = ("source_row", "history_entry")
+    schema = {k: pl.Int64 if k in ints else pl.String for k in rows[0]}
     frame = pl.DataFrame(
-        [{k: v if k == "source_row" or v is None else str(v) for k, v in r.items()} for r in rows],
+        [{k: v if k in ints or v is None else str(v) for k, v in r.items()} for r in rows],
         schema=schema,
     )
     rating, status, known = vocab.rating_expr_from_text("rating")

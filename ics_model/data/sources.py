@@ -135,6 +135,45 @@ SOURCES: dict[str, RawSource] = {
             "Some practices appear twice with different years (the later is current). "
             "Overall rating only.",
         ),
+        RawSource(
+            name="cqc_care_homes_sw_api_2021",
+            relpath=("cqc", "carehomes_sw_api_2021-04", "cqc_care_homes.csv"),
+            title="CQC API location records with rating history: care homes in NHS Devon and "
+            "NHS Somerset CCGs (REGIONAL, not national)",
+            publisher="Care Quality Commission",
+            url="https://api.cqc.org.uk/public/v1",
+            licence=_OGL + " (CQC API data); extracting code MIT",
+            attribution=OGL_ATTRIBUTION + " © Care Quality Commission.",
+            vintage="2021-04 (committed 2021-04-08; ratings published 2014-10-10 to 2021-01-19)",
+            copied_from="github.com/PhilPearson83/CQC_carehome_data_extraction@8d7f85d6 "
+            "cqc_care_homes.csv",
+            caveats="Two CCGs only (Devon 506, Somerset 222 care homes), registered locations "
+            "only (deregistered homes and their ratings are absent). Nested fields are "
+            "Python-literal dicts, not JSON. 1,289 historic ratings; reportDate is the "
+            "publication date. 23 homes carry a predecessor's ratings (a change of provider, "
+            "organisationId); two homes have two reports with different ratings on one day.",
+        ),
+        RawSource(
+            name="cqc_independent_healthcare_2025",
+            relpath=(
+                "cqc",
+                "independent_hospitals_2025-11_api",
+                "uk_private_hospitals_all_2025-11-01.csv",
+            ),
+            title="CQC API dump: independent-sector hospitals and clinics (Hospitals "
+            "directorate, Independent Healthcare Org), England, flat CSV",
+            publisher="Care Quality Commission (public API)",
+            url="https://api.service.cqc.org.uk/public/v1",
+            licence=_OGL,
+            attribution=OGL_ATTRIBUTION + " © Care Quality Commission.",
+            vintage="2025-11-01 (API dump; ratings published 2014-04-17 to 2024-05-20)",
+            copied_from="github.com/mytribeinsuranceexperts/mytribe-workspace@b5dc6a06 "
+            "APIs/CQC/uk_private_hospitals_all_2025-11-01.csv",
+            caveats="No rating published after 2024-05-20 although the dump is of "
+            "2025-11-01: ratings under CQC's newer assessment approach (from May 2024) may be "
+            "missing. Overall rating only. No ICB or sub-ICB code: placed by coordinates. "
+            "1,245 'Not rated', 113 'Inspected but not rated', 37 'No published rating'.",
+        ),
         _ODS.file(
             "ods_etr_2025",
             ("ods_trusts", "etr_2025_jhau-nhs-spend", "etr.csv"),
@@ -278,6 +317,37 @@ SOURCES: dict[str, RawSource] = {
             "in 'Total All' (Total is 0); Part_2A is a subset of Part_2. Commissioning hubs and "
             "non-geographic commissioners belong to no ICS. Some trusts submitted no data "
             "(e.g. RHQ, RA9). Frimley's sub-ICB D4U1Y is absent.",
+        ),
+        RawSource(
+            name="nhs_trust_types_2026",
+            relpath=("nof", "nof_2025-26_q3_trustpulse", "trust_profiles.csv"),
+            title="NHS Oversight Framework 2025/26 Q3 trust profiles (trust type and subtype)",
+            publisher="NHS England (compiled by the trustpulse repository)",
+            url="https://www.england.nhs.uk/nhs-oversight-framework/",
+            licence=_OGL + " (underlying data); compilation unlicensed: attribute the compiler",
+            attribution=OGL_ATTRIBUTION + " © NHS England.",
+            vintage="2026-03 (NOF 2025/26 Q3)",
+            copied_from="github.com/larsen-analyst/trustpulse@04a0235c "
+            "data/processed/trust_profiles.csv",
+            caveats="Only Trust_type and Trust_subtype are used (NHS England's trust "
+            "classification). 150 of its 221 organisations are classified; most mental "
+            "health, community and ambulance trusts are missing. Its rating_* columns are one "
+            "hospital site's rating, not the trust's.",
+        ),
+        RawSource(
+            name="ambulance_areas_2023",
+            relpath=("ambulance", "ambulance_areas_2023", "ambulance_trust_sub_icbs.csv"),
+            title="Ambulance trust serving each sub-ICB location (April 2023 geography)",
+            publisher="ics_model (compiled from the ambulance trusts' published operating areas)",
+            url="https://www.england.nhs.uk/urgent-emergency-care/improving-ambulance-services/",
+            licence="compiled by the ics_model authors (project terms)",
+            attribution="Compiled for ics_model; see datasets/raw/ambulance/PROVENANCE.md.",
+            vintage="2023-04 sub-ICB geography",
+            copied_from="compiled for this project (not a copy)",
+            caveats="A whole sub-ICB goes to one trust: Milton Keynes (M1J4Y, RYE), Glossop "
+            "(15M, RX7), Surrey Heath and Farnham (D4U1Y, RYD) and the Isle of Wight (D9Y0V, "
+            "its own trust's service) are counted with the trust serving the rest of the "
+            "sub-ICB.",
         ),
     )
 }

@@ -1,6 +1,6 @@
 """Place providers in ICSs.
 
-Three routes, each recorded in ``mapping_method``:
+The routes, each recorded in ``mapping_method``:
 
 ``ods_trust``
     an NHS trust rated under its own ODS code, open in the ODS ``etr`` file, placed in
@@ -15,6 +15,12 @@ Three routes, each recorded in ``mapping_method``:
 ``ods_trust_location``
     a CQC location whose sub-ICB code is missing or unknown, placed through its
     provider's ODS trust code.
+``icb_polygon``
+    a location placed by its coordinates: the point lies in an ICB polygon
+    (:mod:`ics_model.mapping.spatial`).
+``icb_polygon_nearest``
+    a location whose point lies just outside every (generalised) ICB polygon, placed in
+    the nearest one within ``mapping.nearest_icb_within_m``.
 
 The unit of the trust sector is the current open NHS trust. Ratings are never
 combined across predecessors: a trust with several rated predecessors stays unrated
@@ -35,7 +41,7 @@ from ics_model.mapping.base import (
     conservation,
     loader_accounts,
 )
-from ics_model.mapping.practices import place_gp_practices, place_locations
+from ics_model.mapping.practices import place_api_locations, place_gp_practices, place_locations
 from ics_model.mapping.successors import icb_table, resolve_successors
 from ics_model.mapping.trusts import place_trusts
 
@@ -51,6 +57,7 @@ __all__ = [
     "conservation",
     "icb_table",
     "loader_accounts",
+    "place_api_locations",
     "place_gp_practices",
     "place_locations",
     "place_trusts",

@@ -9,13 +9,20 @@ conservation report still balances.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from typing import Final
 
 import polars as pl
 
 from ics_model.contracts import validate
-from ics_model.mapping.base import ACCOUNT_SCHEMA, MAPPED_RATINGS, UNIT_ROWS_SCHEMA, Placed
+from ics_model.mapping.base import (
+    ACCOUNT_SCHEMA,
+    MAPPED_RATINGS,
+    SET_ASIDE_SCHEMA,
+    UNIT_ROWS_SCHEMA,
+    Placed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +126,30 @@ def rated_before_ics() -> pl.Expr:
 def inherited_units(ratings: pl.DataFrame) -> pl.DataFrame:
     """Return the providers whose rating the ratings file flags as inherited.
 
-    Those with ``inherited_note`` set (the file's own flag; a trust that inherits
-    through the ODS successor file is a placement choice, see
-    ``mapping.inherit_predecessor_rating``, and is not listed).
+    Those with ``inherited_note`` set, or with ``rating_source = inherited`` other than
+    through the ODS successor file: the file's own flag (the GP file's
+    ``inherited_rating_y_n``, a Locations sheet's ``Inherited Rating``, a CQC API rating
+    of another organisation, whose ``inherited_from`` names it). A trust that inherits
+    through ``succ`` is a placement choice, see ``mapping.inherit_predecessor_rating``,
+    and is not listed. Each with a ``reason``.
     """
-    return ratings.filter(pl.col("inherited_note").is_not_null()).select("provider_id").unique()
+    own_flag = pl.col("inherited_note").is_not_null() | (
+        (pl.col("rating_source") == "inherited") & (pl.col("mapping_method") != "ods_successor")
+    )
+    what = pl.coalesce(
+        "inherited_note", pl.format("from {}", pl.col("inherited_from")), pl.lit("flagged")
+    )
+    return (
+        ratings.filter(own_flag)
+        .group_by("provider_id", maintain_order=True)
+        .agg(what.first().alias("_what"))
+        .select(
+            "provider_id",
+            pl.format("rating inherited ({}); ratings.inherited = exclude", "_what").alias(
+                "reason"
+            ),
+        )
+    )
 
 
 def stale_units(ratings: pl.DataFrame, max_age_years: float) -> pl.DataFrame:
@@ -143,19 +169,28 @@ def stale_units(ratings: pl.DataFrame, max_age_years: float) -> pl.DataFrame:
             pl.col("rating_age_years").min(),
         ).alias("age")
     )
-    return ages.filter(pl.col("age") > max_age_years).select("provider_id")
+    return ages.filter(pl.col("age") > max_age_years).select(
+        "provider_id",
+        pl.format(
+            "rating {} years old > ratings.max_age_years = {}",
+            pl.col("age").round(2),
+            pl.lit(max_age_years),
+        ).alias("reason"),
+    )
 
 
 def set_aside(placed: Placed, units: pl.DataFrame, outcome: str, source: str) -> Placed:
-    """Remove ``units`` (a ``provider_id`` column) from a placement, counting them as ``outcome``.
+    """Remove ``units`` (``provider_id``, ``reason``) from a placement as ``outcome``.
 
-    Their mapped rows leave ``ratings``; the input rows behind them (``unit_rows``) move
-    from their outcome (used, inherited) to ``outcome`` in ``accounts``, so the
+    Their mapped rows leave ``ratings`` and are listed in ``set_aside`` (with their
+    Overall rating, its age and the reason); the input rows behind them (``unit_rows``)
+    move from their outcome (used, inherited) to ``outcome`` in ``accounts``, so the
     conservation report still balances.
     """
     if units.is_empty():
         return placed
     moved = placed.unit_rows.join(units, on="provider_id", how="semi")
+    listed = _listing(placed.ratings, units, moved, outcome, source)
     delta = pl.concat(
         [
             moved.group_by("outcome").agg((-pl.col("n_rows").sum()).alias("n_rows")),
@@ -176,10 +211,49 @@ def set_aside(placed: Placed, units: pl.DataFrame, outcome: str, source: str) ->
         moved["n_rows"].sum(),
         outcome,
     )
-    return Placed(
+    return replace(
+        placed,
         ratings=placed.ratings.join(units, on="provider_id", how="anti"),
-        unmapped=placed.unmapped,
         accounts=accounts,
-        superseded=placed.superseded,
         unit_rows=placed.unit_rows.join(units, on="provider_id", how="anti").cast(UNIT_ROWS_SCHEMA),
+        set_aside=pl.concat([placed.set_aside, listed]),
+    )
+
+
+def _listing(
+    ratings: pl.DataFrame, units: pl.DataFrame, moved: pl.DataFrame, outcome: str, source: str
+) -> pl.DataFrame:
+    """List set-aside providers (one row each) in :data:`SET_ASIDE_SCHEMA`."""
+    rows = ratings.join(units.select("provider_id"), on="provider_id", how="semi")
+    overall = (
+        rows.sort(pl.col("key_question") != "Overall")
+        .group_by("provider_id", maintain_order=True)
+        .agg(
+            pl.col("sector").first().cast(pl.String),
+            pl.col("provider_name").first(),
+            pl.col("icb_code").first(),
+            pl.col("rating").first().cast(pl.String),
+            pl.col("publication_date").first(),
+            pl.col("rating_age_years").first(),
+        )
+    )
+    n_rows = moved.group_by("provider_id").agg(pl.col("n_rows").sum())
+    return (
+        units.join(overall, on="provider_id", how="left")
+        .join(n_rows, on="provider_id", how="left")
+        .select(
+            pl.lit(source).alias("source"),
+            "sector",
+            "provider_id",
+            "provider_name",
+            "icb_code",
+            "rating",
+            "publication_date",
+            "rating_age_years",
+            pl.lit(outcome).alias("outcome"),
+            pl.col("n_rows").fill_null(0),
+            "reason",
+        )
+        .sort("provider_id")
+        .cast(SET_ASIDE_SCHEMA)
     )

@@ -14,6 +14,7 @@ from ics_model.contracts import Column, Contract, validate
 from ics_model.ratings import (
     KEY_QUESTIONS,
     SECTORS,
+    TRUST_TYPES,
     KeyQuestionEnum,
     RatingEnum,
     RatingStatusEnum,
@@ -28,6 +29,8 @@ MAPPING_METHODS = frozenset(
         "icb_name",
         "sub_icb_gss",
         "ods_trust_location",
+        "icb_polygon",
+        "icb_polygon_nearest",
     }
 )
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})
@@ -39,6 +42,8 @@ OUTCOMES = (
     "unmapped",
     "stale",
     "inherited_excluded",
+    "ambulance_excluded",
+    "not_registered",
 )
 PRECISIONS = frozenset({"day", "year"})
 TRUST_KEY_QUESTIONS = KEY_QUESTIONS
@@ -88,6 +93,20 @@ MAPPED_RATINGS = Contract(
             description="codes of the rated trusts absorbed after the rating, sorted, "
             "';'-separated; null unless rating_predates_merger",
         ),
+        Column(
+            "trust_type",
+            pl.String,
+            allowed=frozenset(TRUST_TYPES),
+            description="nhs_trust: acute, specialist, mental_health, community, ambulance, "
+            "other or unknown (trust_type_basis says from what); location: from its "
+            "inspection category when the file has one; null otherwise",
+        ),
+        Column(
+            "trust_type_basis",
+            pl.String,
+            description="the source of trust_type (inspection category, NHS England "
+            "classification, ambulance areas, core services) or why it is unknown",
+        ),
     ),
     key=("sector", "provider_id", "key_question"),
 )
@@ -129,6 +148,35 @@ SUPERSEDED: Final = Contract.closed(
         "(source_row null, n_rows = their rows)."
     ),
 )
+SET_ASIDE: Final = Contract.closed(
+    "set_aside",
+    (
+        _SOURCE,
+        Column.text("sector", "sector of the provider", allowed=frozenset(SECTORS)),
+        Column.text("provider_id", "ODS code or CQC ID of the placed provider"),
+        Column("provider_name", pl.String, description="provider name"),
+        Column("icb_code", pl.String, description="ICB it was placed in"),
+        Column("rating", pl.String, description="its Overall rating (null if none)"),
+        Column("publication_date", pl.Date, description="publication of that rating"),
+        Column("rating_age_years", pl.Float64, description="its age at ratings_as_of"),
+        Column.text(
+            "outcome",
+            "conservation outcome its rows moved to",
+            allowed=frozenset(
+                {"stale", "inherited_excluded", "ambulance_excluded", "not_registered"}
+            ),
+        ),
+        Column.count("n_rows", "input rows behind the provider", min_value=0),
+        Column.text("reason", "why the run left it out, with the config key"),
+    ),
+    key=("source", "provider_id"),
+    description=(
+        "One row per placed provider the run left out of the views because of the "
+        "``ratings`` settings (too old, inherited, or not yet registered at "
+        "``ratings.as_of``) or ``mapping.ambulance``, with its rating and the reason."
+    ),
+)
+SET_ASIDE_SCHEMA = SET_ASIDE.schema
 UNMAPPED_SCHEMA = UNMAPPED.schema
 UNIT_ROWS_SCHEMA = {"provider_id": pl.String, "outcome": pl.String, "n_rows": pl.Int64}
 SUPERSEDED_SCHEMA = SUPERSEDED.schema
@@ -149,6 +197,14 @@ class Placed:
     unit_rows : input rows behind each placed unit per outcome (provider_id, outcome,
         n_rows), so that a unit set aside later (:mod:`ics_model.mapping.age`) moves
         exactly its rows to another outcome.
+    set_aside : the providers set aside that way, in :data:`SET_ASIDE_SCHEMA`.
+    checks : for a sector placed by coordinates, one row per unit: how its point was
+        placed and whether its local authority agrees
+        (:data:`ics_model.mapping.spatial.PLACEMENT_CHECKS`); None for other sectors.
+    allocated : providers counted in several ICBs with a weight each (ambulance trusts
+        under ``mapping.ambulance: shared``): their mapped rows, one per ICB served, with
+        ``icb_weight`` and ``host_icb_code`` (:data:`ics_model.mapping.ambulance.ALLOCATED`);
+        they are not in ``ratings``. None when there are none.
     """
 
     ratings: pl.DataFrame
@@ -156,6 +212,9 @@ class Placed:
     accounts: pl.DataFrame
     superseded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SUPERSEDED_SCHEMA))
     unit_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNIT_ROWS_SCHEMA))
+    set_aside: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SET_ASIDE_SCHEMA))
+    checks: pl.DataFrame | None = None
+    allocated: pl.DataFrame | None = None
 
 
 def own_rating_columns() -> list[pl.Expr]:
@@ -172,6 +231,34 @@ def own_rating_columns() -> list[pl.Expr]:
         pl.when(pl.col("rating").is_null())
         .then(pl.concat_str(pl.lit("not a rating: "), pl.col("rating_status").cast(pl.String)))
         .alias("unrated_reason"),
+    ]
+
+
+#: ``inherited_note`` of a rating the ratings file itself flags as inherited
+FILE_INHERITED_NOTE: Final = (
+    "the file flags the rating as inherited ({flag} = Y) but does not say from which provider"
+)
+
+
+def file_inherited() -> pl.Expr:
+    """Return True on a rated row whose ratings file flags it as inherited (``inherited``)."""
+    return pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
+
+
+def file_inherited_columns(flag: str) -> list[pl.Expr]:
+    """``rating_source = inherited`` and ``inherited_note`` on rows the file flags.
+
+    Apply after :func:`own_rating_columns`; needs the ``inherited`` (Boolean) and
+    ``rating`` columns; ``flag`` names the file's column in the note.
+    """
+    return [
+        pl.when(file_inherited())
+        .then(pl.lit("inherited"))
+        .otherwise(pl.col("rating_source"))
+        .alias("rating_source"),
+        pl.when(file_inherited())
+        .then(pl.lit(FILE_INHERITED_NOTE.format(flag=flag)))
+        .alias("inherited_note"),
     ]
 
 
@@ -215,7 +302,8 @@ def conservation(accounts: pl.DataFrame, n_input_rows: dict[str, int]) -> pl.Dat
     """Per source: rows per outcome, their total, the input rows, and whether they balance.
 
     Every input row must be counted exactly once as used, inherited, superseded,
-    quarantined, unmapped, stale or inherited_excluded: ``balanced`` is
+    quarantined, unmapped, stale, inherited_excluded, ambulance_excluded or not_registered:
+    ``balanced`` is
     ``total == n_input_rows``.
     """
     wide = (

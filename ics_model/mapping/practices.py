@@ -1,15 +1,23 @@
-"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code)."""
+"""GP practices (placed by ICB name) and CQC locations (by sub-ICB GSS code, then trust code).
+
+CQC locations come as a "Latest ratings" Locations sheet (:func:`place_locations`, one
+input row per location x service x key question) or as CQC API records with their ratings
+in force at a date (:func:`place_api_locations`, one input row per record).
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
+from ics_model.mapping.age import set_aside
 from ics_model.mapping.base import (
     ACCOUNT_SCHEMA,
     UNIT_ROWS_SCHEMA,
     UNMAPPED_SCHEMA,
     Placed,
     day_precision_columns,
+    file_inherited,
+    file_inherited_columns,
     finish,
     own_rating_columns,
 )
@@ -25,10 +33,20 @@ def _placed(
     accounts: pl.DataFrame,
     good: pl.DataFrame,
     id_column: str,
+    inherited: pl.Expr | None = None,
 ) -> Placed:
-    """Return the :class:`Placed` of a sector whose placed rows each count as ``used``."""
-    unit_rows = good.group_by(pl.col(id_column).alias("provider_id")).agg(
-        pl.lit("used").alias("outcome"), pl.len().cast(pl.Int64).alias("n_rows")
+    """Return the :class:`Placed` of a sector whose placed rows count as ``used``.
+
+    Rows for which ``inherited`` (an expression on ``good``) is true count as
+    ``inherited`` instead: the file itself says the rating was inherited.
+    """
+    outcome = (
+        pl.lit("used")
+        if inherited is None
+        else (pl.when(inherited).then(pl.lit("inherited")).otherwise(pl.lit("used")))
+    )
+    unit_rows = good.group_by(pl.col(id_column).alias("provider_id"), outcome.alias("outcome")).agg(
+        pl.len().cast(pl.Int64).alias("n_rows")
     )
     return Placed(
         finish(ratings),
@@ -57,7 +75,8 @@ def place_gp_practices(
     ``publication_year`` the year, ``publication_date_precision`` ``year``. A rating
     the file flags as inherited (``inherited_rating_y_n = Y``) has ``rating_source =
     inherited``; the file does not say from which practice, so ``inherited_from`` is
-    null and ``inherited_note`` says so.
+    null and ``inherited_note`` says so; its row counts as ``inherited`` (not ``used``)
+    in the conservation report.
     """
     from ics_model.data.geography import match_icb_names
 
@@ -116,28 +135,17 @@ def place_gp_practices(
         *own_rating_columns(),
         "inherited",
     )
-    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
-    out = out.with_columns(
-        pl.when(inherited)
-        .then(pl.lit("inherited"))
-        .otherwise(pl.col("rating_source"))
-        .alias("rating_source"),
-        pl.when(inherited).then(pl.lit(GP_INHERITED_NOTE)).alias("inherited_note"),
-    ).drop("inherited")
+    out = out.with_columns(file_inherited_columns("inherited_rating_y_n")).drop("inherited")
+    flagged = file_inherited()
+    n_inherited = good.filter(flagged).height
     accounts = pl.DataFrame(
         {
-            "source": [source, source],
-            "outcome": ["used", "unmapped"],
-            "n_rows": [good.height, bad.height],
+            "source": [source] * 3,
+            "outcome": ["used", "inherited", "unmapped"],
+            "n_rows": [good.height - n_inherited, n_inherited, bad.height],
         }
     )
-    return _placed(out, unmapped, accounts, good, "practice_code")
-
-
-GP_INHERITED_NOTE = (
-    "the file flags the rating as inherited (inherited_rating_y_n = Y) "
-    "but does not say from which provider"
-)
+    return _placed(out, unmapped, accounts, good, "practice_code", flagged)
 
 
 # --------------------------------------------------------------------------- locations
@@ -159,7 +167,9 @@ def place_locations(
     location -> ICB (``sub_icbs``: sub_icb_gss, icb_gss). Route 2 (``ods_trust_location``):
     the provider's ODS code is an open NHS trust in ``etr`` -> its host ICB. Otherwise the
     location is unmapped with the reason. Location-level rows (``service == "Overall"``)
-    give each location's key-question ratings.
+    give each location's key-question ratings. A rating the file flags as inherited
+    (``Inherited Rating (Y/N)`` = Y) has ``rating_source = inherited`` and an
+    ``inherited_note``; its rows count as ``inherited`` in the conservation report.
     """
     loc = ratings.filter(pl.col("level") == "location")
     gss_to_icb = sub_icbs.select(
@@ -174,10 +184,17 @@ def place_locations(
     if code_col is None:
         loc = loc.with_columns(pl.lit(None, pl.String).alias("location_onspd_ccg_code"))
     name_col = "location_name" if "location_name" in loc.columns else None
+    # the file's inherited flag and, for CQC API records, the organisation it names
+    if "inherited" not in loc.columns:
+        loc = loc.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
+    origin = "rating_organisation_id"
+    loc = loc.with_columns(
+        (pl.col(origin) if origin in loc.columns else pl.lit(None, pl.String)).alias("_from")
+    )
     # only the columns placing and the unit rows need (the joins copy every column)
     used = ["location_id", "provider_id", "location_onspd_ccg_code", "service", "key_question"]
-    used += ["rating", "rating_status", "publication_date", *([name_col] if name_col else [])]
-    loc = loc.select(used)
+    used += ["rating", "rating_status", "publication_date", "inherited", "_from"]
+    loc = loc.select(*used, *([name_col] if name_col else []))
     placed = (
         loc.join(gss_to_icb, on="location_onspd_ccg_code", how="left")
         .join(icb_by_gss, on="_icb_gss_sub", how="left")
@@ -266,16 +283,146 @@ def place_locations(
         "icb_name",
         "mapping_method",
         *own_rating_columns(),
+        "inherited",
+        "_from",
     )
+    unit = (
+        unit.with_columns(file_inherited_columns("Inherited Rating (Y/N)"))
+        .with_columns(
+            # a CQC API rating of another organisation names it: no note needed
+            pl.when(file_inherited()).then(pl.col("_from")).alias("inherited_from"),
+            pl.when(pl.col("_from").is_null())
+            .then(pl.col("inherited_note"))
+            .alias("inherited_note"),
+        )
+        .drop("inherited", "_from")
+    )
+    n_inherited = good.filter(file_inherited()).height
     accounts = (
         pl.DataFrame(
             {
-                "source": [source] * 3,
-                "outcome": ["used", "unmapped", "unmapped"],
-                "n_rows": [good.height, bad.height, ratings.height - loc.height],
+                "source": [source] * 4,
+                "outcome": ["used", "inherited", "unmapped", "unmapped"],
+                "n_rows": [
+                    good.height - n_inherited,
+                    n_inherited,
+                    bad.height,
+                    ratings.height - loc.height,
+                ],
             }
         )
         .group_by("source", "outcome", maintain_order=True)
         .agg(pl.col("n_rows").sum())
+        .filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
     )
-    return _placed(unit, unmapped, accounts, good, "location_id")
+    return _placed(unit, unmapped, accounts, good, "location_id", file_inherited())
+
+
+# --------------------------------------------------------------------------- CQC API records
+
+
+def place_api_locations(
+    in_force: pl.DataFrame,
+    sub_icbs: pl.DataFrame,
+    trusts: pl.DataFrame,
+    icb_codes: pl.DataFrame,
+    *,
+    source: str = "locations",
+    successors: pl.DataFrame | None = None,
+    icb_vintage: str = "2023",
+) -> Placed:
+    """Place CQC API location records, each record one unit, with their ratings in force.
+
+    ``in_force`` is :data:`~ics_model.mapping.history.RATINGS_IN_FORCE` (the ratings at a
+    run's ``ratings.as_of``, or the current ones). Locations are placed as
+    :func:`place_locations` places a Locations sheet, but the unit of account is the
+    record, as the API reader counts its input (``n_input_rows`` = records): a placed
+    location is one ``used`` row, an unplaced one one ``unmapped`` row, and a provider
+    record (no location id) is unmapped with that reason; a placed record whose Overall
+    rating in force is another organisation's counts as ``inherited``. A location
+    ``not_registered`` at ``as_of`` leaves the views and counts as ``not_registered`` (listed
+    in ``Placed.set_aside``). A row with no rating in force at ``as_of`` says so in
+    ``unrated_reason``.
+    """
+    placed = place_locations(
+        in_force,
+        sub_icbs,
+        trusts,
+        icb_codes,
+        source=source,
+        successors=successors,
+        icb_vintage=icb_vintage,
+    )
+    records = in_force.unique("source_row").select("level", "location_id", "provider_id")
+    providers = records.filter(pl.col("level") != "location").select(
+        pl.lit(source).alias("source"),
+        pl.lit("location").alias("sector"),
+        "provider_id",
+        pl.lit(1, pl.Int64).alias("n_rows"),
+        pl.lit("a provider record, not a location (the sector places locations)").alias("reason"),
+    )
+    # one row per placed record: inherited when its Overall rating in force is another
+    # organisation's (e.g. a predecessor's, before a change of provider), else used
+    inherited = in_force.filter((pl.col("key_question") == "Overall") & file_inherited()).select(
+        pl.col("location_id").alias("provider_id")
+    )
+    used = (
+        placed.unit_rows.select("provider_id")
+        .unique()
+        .sort("provider_id")
+        .with_columns(
+            pl.when(pl.col("provider_id").is_in(inherited["provider_id"].implode()))
+            .then(pl.lit("inherited"))
+            .otherwise(pl.lit("used"))
+            .alias("outcome"),
+            pl.lit(1, pl.Int64).alias("n_rows"),
+        )
+    )
+    n_inherited = used.filter(pl.col("outcome") == "inherited").height
+    accounts = pl.DataFrame(
+        {
+            "source": [source] * 3,
+            "outcome": ["used", "inherited", "unmapped"],
+            "n_rows": [used.height - n_inherited, n_inherited, records.height - used.height],
+        }
+    ).filter((pl.col("n_rows") > 0) | (pl.col("outcome") != "inherited"))
+    status = in_force.select(
+        pl.col("location_id").alias("provider_id"),
+        "key_question",
+        pl.col("in_force_status").alias("_status"),
+        pl.col("ratings_as_of").alias("_as_of"),
+    )
+    not_yet = (pl.col("_status") == "not_yet_rated") & pl.col("_as_of").is_not_null()
+    ratings = (
+        placed.ratings.join(status, on=["provider_id", "key_question"], how="left")
+        .with_columns(
+            pl.when(not_yet)
+            .then(pl.format("no rating in force on {} ({})", "_as_of", "rating_status"))
+            .otherwise(pl.col("unrated_reason"))
+            .alias("unrated_reason")
+        )
+        .drop("_status", "_as_of")
+    )
+    counted = Placed(
+        ratings,
+        pl.concat(
+            [placed.unmapped.with_columns(pl.lit(1, pl.Int64).alias("n_rows")), providers]
+        ).cast(UNMAPPED_SCHEMA),
+        accounts.cast(ACCOUNT_SCHEMA),
+        unit_rows=used.cast(UNIT_ROWS_SCHEMA),
+    )
+    not_registered = (
+        in_force.filter(
+            (pl.col("in_force_status") == "not_registered") & (pl.col("key_question") == "Overall")
+        )
+        .select(
+            pl.col("location_id").alias("provider_id"),
+            pl.format(
+                "registered on {}, after ratings.as_of = {}; no rating in force then",
+                "registration_date",
+                "ratings_as_of",
+            ).alias("reason"),
+        )
+        .join(used, on="provider_id", how="semi")
+    )
+    return set_aside(counted, not_registered, "not_registered", source)

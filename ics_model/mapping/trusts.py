@@ -19,6 +19,8 @@ from ics_model.mapping.base import (
     UNMAPPED_SCHEMA,
     Placed,
     day_precision_columns,
+    file_inherited,
+    file_inherited_columns,
     finish,
 )
 from ics_model.mapping.successors import icb_table, lost_reason, resolve_successors, with_icb
@@ -45,7 +47,8 @@ def place_trusts(
     inherit: bool = True,
     combine_predecessors: Combiner | None = None,
     ratings_vintage: str | None = None,
-    premerger: Literal["keep", "exclude"] = "keep",
+    premerger: Literal["keep", "exclude", "combine"] = "keep",
+    premerger_combine: Combiner | None = None,
 ) -> Placed:
     """Place NHS trust ratings in ICSs, with the current open trust as the unit.
 
@@ -66,7 +69,15 @@ def place_trusts(
     premerger : what to do with a trust's own rating published before the trust absorbed
         another rated trust (see :func:`premerger_flags`): ``keep`` (default; flagged
         ``rating_predates_merger``) or ``exclude`` (the trust stays, unrated, with an
-        ``unrated_reason`` naming the merger; its input rows count as ``superseded``).
+        ``unrated_reason`` naming the merger; its input rows count as ``superseded``) or
+        ``combine`` (its rating is combined per key question, with ``premerger_combine``,
+        with the ratings of the trusts it absorbed after that rating was published:
+        ``rating_source = combined``, ``inherited_from`` lists the trusts combined, the
+        absorbed trusts' rows count as ``inherited``; still flagged). A rated trust that
+        split is flagged on each rated successor but never combined into them (one
+        rating cannot count in several trusts).
+    premerger_combine : the combiner for ``premerger = "combine"`` (as
+        ``combine_predecessors``); required then.
 
     Returns
     -------
@@ -167,6 +178,13 @@ def place_trusts(
             what = f"own rating published {pub} predates absorbing {absorbed} ({merged})"
             decisions[unit] = ("superseded", None, f"{what}; mapping.premerger_ratings = exclude")
             unrated_reason[unit] = f"{what}; left out (mapping.premerger_ratings = exclude)"
+    premerger_parts = _premerger_parts(flags, resolved, decisions) if premerger == "combine" else {}
+    if premerger == "combine":
+        if premerger_combine is None:
+            raise ValueError("premerger='combine' needs a premerger_combine combiner")
+        for unit, parts in premerger_parts.items():
+            for code in parts:
+                decisions[code] = ("inherited", unit, None)
     combined_units: set[str] = set()
     for unit, preds in candidates.items():
         if len(preds) == 1:
@@ -203,6 +221,35 @@ def place_trusts(
         schema=dict.fromkeys(("provider_id", "outcome", "unit", "reason"), pl.String),
         orient="row",
     ).join(row_counts, on="provider_id", how="left")
+    # rows the file itself flags as inherited, of trusts placed with their own rating
+    flagged_rows = (
+        ratings.filter(file_inherited()).group_by("provider_id").agg(pl.len().alias("_n_inh"))
+        if "inherited" in ratings.columns
+        else pl.DataFrame(schema={"provider_id": pl.String, "_n_inh": pl.UInt32})
+    )
+    own_used = dec.filter(pl.col("outcome") == "used").join(
+        flagged_rows, on="provider_id", how="inner"
+    )
+    dec = pl.concat(
+        [
+            dec.join(own_used.select("provider_id"), on="provider_id", how="anti"),
+            own_used.select(
+                "provider_id",
+                "outcome",
+                "unit",
+                "reason",
+                (pl.col("n_rows") - pl.col("_n_inh")).alias("n_rows"),
+            ),
+            own_used.select(
+                "provider_id",
+                pl.lit("inherited").alias("outcome"),
+                "unit",
+                "reason",
+                pl.col("_n_inh").alias("n_rows"),
+            ),
+        ],
+        how="vertical_relaxed",
+    ).filter(pl.col("n_rows") > 0)
 
     accounts = (
         dec.group_by("outcome")
@@ -251,12 +298,21 @@ def place_trusts(
             "rating",
             "rating_status",
             "publication_date",
+            (
+                pl.col("inherited") & (pl.col("provider_id") == pl.col("unit"))
+                if "inherited" in trust_level.columns
+                else pl.lit(None, pl.Boolean)
+            ).alias("inherited"),
         ),
         on=["provider_id", "key_question"],
         how="left",
     )
     if combined_units:
         joined = _combine_predecessors(joined, combined_units, combine_predecessors)
+    if premerger_parts:
+        joined = _combine_premerger(joined, flags, set(premerger_parts), premerger_combine)
+        for unit, parts in premerger_parts.items():
+            inherited_from[unit] = "+".join(sorted([unit, *parts]))
     inh = pl.DataFrame(
         {"provider_id": list(inherited_from), "inherited_from": list(inherited_from.values())},
         schema={"provider_id": pl.String, "inherited_from": pl.String},
@@ -270,13 +326,15 @@ def place_trusts(
         .join(why, on="provider_id", how="left")
         .with_columns(
             pl.lit("nhs_trust").cast(SectorEnum).alias("sector"),
-            pl.when(pl.col("provider_id").is_in(sorted(combined_units)))
+            pl.when(pl.col("provider_id").is_in(sorted(premerger_parts)))
+            .then(pl.lit("ods_trust"))
+            .when(pl.col("provider_id").is_in(sorted(combined_units)))
             .then(pl.lit("ods_successor_combined"))
             .when(pl.col("inherited_from").is_not_null())
             .then(pl.lit("ods_successor"))
             .otherwise(pl.lit("ods_trust"))
             .alias("mapping_method"),
-            pl.when(pl.col("provider_id").is_in(sorted(combined_units)))
+            pl.when(pl.col("provider_id").is_in(sorted(combined_units | set(premerger_parts))))
             .then(pl.lit("combined"))
             .when(pl.col("inherited_from").is_not_null())
             .then(pl.lit("inherited"))
@@ -286,6 +344,9 @@ def place_trusts(
             .alias("rating_source"),
             pl.col("rating_status").fill_null("missing"),
             *day_precision_columns(),
+        )
+        .with_columns(file_inherited_columns("Inherited Rating (Y/N)"))
+        .with_columns(
             pl.when(pl.col("rating").is_null())
             .then(
                 pl.coalesce(
@@ -325,9 +386,9 @@ def place_trusts(
     log.info(
         "placed %d trusts (%d inherited, %d rated before a merger%s), %d rated providers unmapped",
         ratings_out["provider_id"].n_unique(),
-        len(inherited_from),
+        len(inherited_from) - len(premerger_parts),
         flags["provider_id"].n_unique(),
-        ", excluded" if excluded else "",
+        {"keep": "", "exclude": ", excluded", "combine": ", combined"}[premerger],
         unmapped.height,
     )
     return Placed(
@@ -464,5 +525,60 @@ def _combine_predecessors(joined: pl.DataFrame, units: set[str], combine: Combin
         .alias("rating_status"),
         "publication_date",
     )
+    if "inherited" in multi.columns:  # a combination is no file-flagged inheritance
+        combined = combined.with_columns(pl.lit(None, pl.Boolean).alias("inherited"))
     rest = joined.filter(~pl.col("provider_id").is_in(sorted(units)))
     return pl.concat([rest, combined.select(rest.columns)])
+
+
+def _premerger_parts(
+    flags: pl.DataFrame,
+    resolved: pl.DataFrame,
+    decisions: dict[str, tuple[str, str | None, str | None]],
+) -> dict[str, list[str]]:
+    """Map each flagged trust still in use to the absorbed trusts whose ratings it combines.
+
+    Only absorbed trusts whose successor chain ends at that very trust, and whose rows
+    it supersedes, are combined; a trust that split stays out (see ``place_trusts``).
+    """
+    absorbed_by = {
+        code: current
+        for code, current in resolved.filter(pl.col("status") == "successor")
+        .select("code", "current_code")
+        .iter_rows()
+    }
+    parts: dict[str, set[str]] = {}
+    for unit, absorbed in flags.select("provider_id", "premerger_absorbed").iter_rows():
+        if decisions[unit][0] != "used":
+            continue
+        for code in absorbed.split(";"):
+            if absorbed_by.get(code) == unit and decisions[code][0] == "superseded":
+                parts.setdefault(unit, set()).add(code)
+    return {u: sorted(c) for u, c in sorted(parts.items())}
+
+
+def _combine_premerger(
+    joined: pl.DataFrame, flags: pl.DataFrame, units: set[str], combine: Combiner
+) -> pl.DataFrame:
+    """Combine each unit's pre-merger rating with its absorbed trusts', per key question.
+
+    An absorbed trust's rating joins the unit's only for the key questions whose own
+    rating predates that merger (``flags``); for the others the unit's own rating stands.
+    """
+    pairs = (
+        flags.filter(pl.col("provider_id").is_in(sorted(units)))
+        .select(
+            "provider_id", "key_question", pl.col("premerger_absorbed").str.split(";").alias("a")
+        )
+        .explode("a")
+        .rename({"a": "rated_as"})
+    )
+    mine = joined.filter(pl.col("provider_id").is_in(sorted(units)))
+    keep = pl.concat(
+        [
+            mine.filter(pl.col("rated_as") == pl.col("provider_id")),
+            mine.join(pairs, on=["provider_id", "key_question", "rated_as"], how="semi"),
+        ]
+    )
+    combined = _combine_predecessors(keep, units, combine)
+    return pl.concat([joined.filter(~pl.col("provider_id").is_in(sorted(units))), combined])

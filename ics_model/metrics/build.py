@@ -20,6 +20,7 @@ from ics_model.contracts import Mode
 from ics_model.data.build import load_processed
 from ics_model.metrics import partnership, system
 from ics_model.metrics.partnership_inputs import FlowTable, flow_table
+from ics_model.metrics.share_counts import share_counts
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.metrics.user_indicators import join_user_indicators, read_user_indicators
 
@@ -49,6 +50,9 @@ class Metrics:
     flow_matrix : the ICS x ICS patient-flow matrix.
     gp_quintiles : GP practice ratings by deprivation quintile per ICS, when the run has
         the GP sector.
+    share_counts : numerator and denominator of each count-based share metric per ICS
+        (:data:`~ics_model.metrics.share_counts.SHARE_COUNTS`), for the uncertainty
+        analysis; None when not computed.
     sources : embedded sources read (keys of ``SOURCES``).
     """
 
@@ -56,6 +60,7 @@ class Metrics:
     provider_partnership: pl.DataFrame
     flow_matrix: pl.DataFrame
     gp_quintiles: pl.DataFrame | None = None
+    share_counts: pl.DataFrame | None = None
     sources: tuple[str, ...] = ()
 
     @property
@@ -138,7 +143,12 @@ def build_metrics(
     if gp_frame is not None:
         practices = _gp_practices(mapped, gp_frame)
         parts.append(
-            system.gp_inequality_rows(practices, repetitions=mc.sii_repetitions, seed=mc.seed)
+            system.gp_inequality_rows(
+                practices,
+                repetitions=mc.sii_repetitions,
+                seed=mc.seed,
+                min_group_size=mc.min_group_size,
+            )
         )
         quintiles = system.gp_quintile_table(practices)
     if mc.user_indicators is not None:
@@ -152,6 +162,7 @@ def build_metrics(
         provider_partnership=prov_p,
         flow_matrix=partnership.ics_flow_matrix(table),
         gp_quintiles=quintiles,
+        share_counts=share_counts(table, tables["incomplete"]),
         sources=METRIC_SOURCES,
     )
 

@@ -75,7 +75,8 @@ def _sii_entries() -> list[dict[str, str]]:
         common = (
             f"GP practices rated {what}, by practice deprivation quintile (1 = most deprived); "
             "each quintile's population = its number of rated practices (the file has no "
-            "list sizes)"
+            "list sizes); null when a quintile holds fewer than metrics.min_group_size "
+            "(default 5) rated practices"
         )
         out.append(
             _entry(
@@ -101,8 +102,11 @@ def _sii_entries() -> list[dict[str, str]]:
                 "inequality",
                 "lower_is_better",
                 "ratio",
-                "RII = (intercept + SII) / intercept: the fitted share at the least deprived end "
-                "over that at the most deprived end; 1 = equality. " + common,
+                "RII = exp(beta) of the log-linear (Poisson) model of the quintile counts on the "
+                "mid-point rank (Mackenbach & Kunst 1997): the fitted share at the least "
+                "deprived end over that at the most deprived end; 1 = equality; 95% limits "
+                "simulated on the log scale from each quintile's Jeffreys posterior (always "
+                "positive). " + common,
                 "practices rated " + what,
                 "rated practices",
                 _GP_SOURCE,
@@ -123,7 +127,8 @@ METRIC_CATALOGUE: Final[list[dict[str, str]]] = [
         "lower_is_better",
         "share difference",
         "share Good or Outstanding in the least deprived quintile minus that in the most "
-        "deprived quintile (positive = deprived areas worse)",
+        "deprived quintile (positive = deprived areas worse); null when either holds fewer "
+        "than metrics.min_group_size (default 5) rated practices",
         "practices rated Good or Outstanding",
         "rated practices in the quintile",
         _GP_SOURCE,

@@ -79,6 +79,18 @@ COMMISSIONER_NOTES: Final[dict[str, dict[str, str]]] = {
 
 #: Trust-name heuristics (documented choices, not facts): ODS ``etr`` has no trust type.
 ACUTE_NAME_PATTERN: Final = r"HOSPITAL|\bACUTE\b"
+#: Flow statuses of a **major provider** missing from the RTT extract (``critical``).
+MAJOR_PROVIDER_STATUSES: Final = ("known_non_submitter", "acute_looking_no_flows")
+#: What makes a missing trust a major provider (written into notes and documentation).
+MAJOR_PROVIDER_DEFINITION: Final = (
+    "a major provider of an ICS's RTT-based metrics is an open English NHS trust hosted in "
+    "the ICS (ODS etr 2025, 42-ICB geography) that has no rows in the RTT extract for the "
+    "part and treatment function used, and is an acute trust: listed in the period's data "
+    "note of trusts that did not submit, or named like an acute trust (HOSPITAL or ACUTE in "
+    "its ODS name); mental health, community and ambulance trusts (by name) hold no "
+    "consultant-led elective waiting list to speak of, and a trust whose type the name does "
+    "not show is listed in the note but not counted"
+)
 NON_ELECTIVE_NAME_PATTERN: Final = (
     r"MENTAL HEALTH|AMBULANCE|COMMUNITY|PARTNERSHIP|\bCARE\b|HEALTHCARE|\bHEALTH AND CARE\b"
 )
@@ -145,7 +157,12 @@ TRUST_COVERAGE: Final = Contract(
         Column("has_flows", _B, **_REQ),
         Column("pathways", _I, min_value=0, description="null when no flows"),
         Column("flow_status", FlowStatus, **_REQ),
-        Column("critical", _B, **_REQ, description="no flows, and that breaks completeness"),
+        Column(
+            "critical",
+            _B,
+            **_REQ,
+            description="a major provider absent from the extract (MAJOR_PROVIDER_DEFINITION)",
+        ),
         Column("reason", _S, description="why there are no flows; null with flows"),
     ),
 )
@@ -340,7 +357,7 @@ def _trust_coverage(
             pl.col("pathways").is_not_null().alias("has_flows"), status.alias("flow_status")
         )
         .with_columns(
-            st.is_in(["known_non_submitter", "acute_looking_no_flows"]).alias("critical"),
+            st.is_in(list(MAJOR_PROVIDER_STATUSES)).alias("critical"),
             reason.alias("reason"),
         )
         .select(TRUST_COVERAGE.column_names)
@@ -476,6 +493,45 @@ def flow_table(
         treatment_function=treatment_function,
         input_pathways=input_pathways,
         notes=tuple(notes),
+    )
+
+
+def missing_major_providers(trusts: pl.DataFrame) -> pl.DataFrame:
+    """Per host ICB, the major providers absent from the RTT extract, with a note.
+
+    A major provider is defined in :data:`MAJOR_PROVIDER_DEFINITION` (the ``critical``
+    flag of :data:`TRUST_COVERAGE`). An ICS whose residents' or hosted trusts' RTT
+    metrics miss such a trust has *incomplete* metrics: the composite lowers its
+    ``coverage`` and names them in ``affected``.
+
+    Parameters
+    ----------
+    trusts : ``FlowTable.trusts`` (:data:`TRUST_COVERAGE`).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``icb_code``, ``missing_major`` (comma-separated ODS codes, sorted) and
+        ``major_note`` (e.g. ``"major provider absent from the RTT extract: RHQ (SHEFFIELD
+        TEACHING HOSPITALS NHS FOUNDATION TRUST; did not submit RTT data ...)"``); only ICBs
+        with at least one, sorted by ``icb_code``.
+    """
+    return (
+        trusts.filter(pl.col("critical"))
+        .sort("org_code")
+        .group_by("icb_code", maintain_order=True)
+        .agg(
+            pl.col("org_code").str.join(", ").alias("missing_major"),
+            pl.format("{} ({}; {})", "org_code", "name", "reason").str.join("; ").alias("_what"),
+        )
+        .select(
+            "icb_code",
+            "missing_major",
+            pl.format("major provider absent from the RTT extract: {}", "_what").alias(
+                "major_note"
+            ),
+        )
+        .sort("icb_code")
     )
 
 

@@ -7,6 +7,10 @@ the square root of the population); SII = slope x multiplier and RII = (intercep
 slope) / intercept; confidence limits by seeded simulation from each quantile's
 sampling distribution. Quantile 1 = most deprived (IoD convention). See
 :mod:`ics_model.metrics.inequality` for the scale caveats.
+
+``phe_sii``'s RII divides by the fitted value at the most deprived end, so its simulated
+limits can fall to or below 0; the pipeline's RII is the log-linear one of
+:mod:`ics_model.metrics.rii`, whose limits are always positive.
 """
 
 from __future__ import annotations
@@ -324,6 +328,21 @@ def slope_index_or_null(frame: pl.DataFrame, **options: Any) -> pl.DataFrame:
     the null groups, for the same seed.
     """
     return slope_index(frame, **options, too_few="null")
+
+
+def sii_intercept(population: np.ndarray, value: np.ndarray) -> float:
+    r"""Return the fitted value at rank 0 (the most deprived end) of the SII line.
+
+    :math:`\beta_0 = \sum_i d_i y_i` of :func:`slope_index` (untransformed), with the
+    quantiles in order (quantile 1 first). With the SII it draws the fitted line.
+
+    Examples
+    --------
+    >>> round(sii_intercept(np.full(5, 10.0), np.array([0.5, 0.6, 0.7, 0.8, 0.9])), 10)
+    0.45
+    """
+    _, _, _, d = _design(np.asarray(population, dtype=float))
+    return float(d @ np.asarray(value, dtype=float))
 
 
 def _forward(x: np.ndarray, value_type: str) -> np.ndarray:

@@ -22,6 +22,9 @@ class MetricsConfig(Frozen):
     partner_threshold : share of residents' pathways that makes another ICS a partner.
     sii_repetitions : simulation repetitions for SII/RII confidence limits.
     seed : random seed for those simulations (a non-negative integer).
+    min_group_size : the fewest rated providers a deprivation quintile may hold for the
+        ICS's inequality gradients (SII, RII, the quintile 1 vs 5 gap) to be computed;
+        below it they are null with a note naming the quintiles (default 5).
     directions : metric -> ``higher_is_better`` / ``lower_is_better`` / ``neutral``, overriding
         the catalogue (which direction is "better" is a value judgement).
     user_indicators : optional CSV of user partnership indicators (schema in the README).
@@ -32,6 +35,7 @@ class MetricsConfig(Frozen):
     partner_threshold: float = Field(0.05, gt=0.0, lt=1.0)
     sii_repetitions: int = Field(100_000, ge=1000, le=1_000_000)
     seed: int = Field(20260427, ge=0)
+    min_group_size: int = Field(5, ge=1, le=1000)
     directions: dict[str, Direction] = Field(default_factory=dict)
     user_indicators: Path | None = None
 

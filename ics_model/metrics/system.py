@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
+import numpy as np
 import polars as pl
 
 from ics_model.contracts import Column, Contract, validate
@@ -24,7 +25,12 @@ from ics_model.metrics._base import Z975, InequalityInputError
 from ics_model.metrics.catalogue import CATALOGUE_BY_METRIC, METRIC_CATALOGUE, catalogue_markdown
 from ics_model.metrics.inequality import gini, rating_dispersion, theil_decomposition
 from ics_model.metrics.partnership_catalogue import resolve_directions
-from ics_model.metrics.partnership_inputs import PROXY_LABEL, FlowTable
+from ics_model.metrics.partnership_inputs import (
+    PROXY_LABEL,
+    FlowTable,
+    missing_major_providers,
+)
+from ics_model.metrics.rii import relative_index
 from ics_model.metrics.sii import slope_index_or_null
 from ics_model.ratings import DIRECTIONS, GOOD_OR_OUTSTANDING, wilson_exprs
 
@@ -34,6 +40,11 @@ PILLARS: Final = frozenset({"partnership", "inequality", "context"})
 NATIONAL: Final = "ENGLAND"
 #: providers needed for a within-ICS spread statistic (fewer: null with a note)
 MIN_PROVIDERS: Final = 3
+#: rating-dispersion metric -> the sector whose Overall ratings it measures
+DISPERSION_METRICS: Final = {
+    "trust_rating_dispersion": "nhs_trust",
+    "gp_rating_dispersion": "gp_practice",
+}
 
 ICS_METRICS: Final = Contract(
     name="ics_metrics",
@@ -51,6 +62,13 @@ ICS_METRICS: Final = Contract(
         Column("vintage", pl.String, nullable=False),
         Column("source", pl.String, nullable=False),
         Column("note", pl.String, description="why a value is missing, or a caveat"),
+        Column(
+            "complete",
+            pl.Boolean,
+            nullable=False,
+            description="false when the metric's source misses a major provider of the ICS "
+            "(partnership_inputs.MAJOR_PROVIDER_DEFINITION; the note names it)",
+        ),
     ),
 )
 
@@ -63,10 +81,12 @@ def _rows(
     lower: str | None = None,
     upper: str | None = None,
     note: str | pl.Expr | None = None,
+    complete: bool | pl.Expr = True,
 ) -> pl.DataFrame:
     """Long rows for one metric from a frame with ``icb_code``."""
     e = CATALOGUE_BY_METRIC[metric]
     note_expr = note if isinstance(note, pl.Expr) else pl.lit(note, pl.String)
+    complete_expr = complete if isinstance(complete, pl.Expr) else pl.lit(complete)
     return frame.select(
         pl.col("icb_code"),
         pl.lit(metric).alias("metric"),
@@ -79,11 +99,16 @@ def _rows(
         pl.lit(e["vintage"]).alias("vintage"),
         pl.lit(e["source"]).alias("source"),
         note_expr.cast(pl.String).alias("note"),
+        complete_expr.fill_null(True).cast(pl.Boolean).alias("complete"),
     )
 
 
 def partnership_rows(ics_partnership: pl.DataFrame) -> pl.DataFrame:
-    """Partnership metrics (flow proxy) in the long layout; incomplete ICSs carry notes."""
+    """Partnership metrics (flow proxy) in the long layout; incomplete ICSs carry notes.
+
+    ``complete`` is the ICS's flow completeness (false when a major provider hosted in it
+    has no RTT rows, or it has no resident flows): the composite lowers its coverage.
+    """
     note = (
         pl.when(~pl.col("complete") | pl.col("note").is_not_null())
         .then(
@@ -102,7 +127,9 @@ def partnership_rows(ics_partnership: pl.DataFrame) -> pl.DataFrame:
         "inflow_share",
         "n_partner_icss",
     )
-    return pl.concat([_rows(ics_partnership, m, m, note=note) for m in metrics])
+    return pl.concat(
+        [_rows(ics_partnership, m, m, note=note, complete=pl.col("complete")) for m in metrics]
+    )
 
 
 def gp_quintile_table(practices: pl.DataFrame) -> pl.DataFrame:
@@ -134,21 +161,89 @@ def gp_quintile_table(practices: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def small_quintile_notes(table: pl.DataFrame, min_group_size: int) -> pl.DataFrame:
+    """Per ICS: the quintiles with fewer than ``min_group_size`` rated practices, as a note.
+
+    ``table``: :func:`gp_quintile_table`. Returns ``icb_code`` and ``small_note`` (null
+    when every quintile present has at least ``min_group_size`` rated practices), e.g.
+    ``"quintiles 1 (1 practice), 5 (1) have fewer than 5 rated practices
+    (metrics.min_group_size): not computed"``.
+    """
+    small = pl.col("n_rated") < min_group_size
+    listed = pl.format("{} ({})", "imd_quintile", "n_rated").filter(small).str.join(", ")
+    return (
+        table.sort("icb_code", "imd_quintile")
+        .group_by("icb_code", maintain_order=True)
+        .agg(small.any().alias("_small"), listed.alias("_listed"))
+        .select(
+            "icb_code",
+            pl.when("_small")
+            .then(
+                pl.format(
+                    "deprivation quintile(s) {} have fewer than {} rated practices "
+                    "(metrics.min_group_size): not computed",
+                    "_listed",
+                    pl.lit(min_group_size),
+                )
+            )
+            .alias("small_note"),
+        )
+    )
+
+
+def _null_small(frame: pl.DataFrame, small: pl.DataFrame, stat: str) -> pl.DataFrame:
+    """Null ``stat`` and its limits where ``small`` has a note; add it to ``note``."""
+    hit = pl.col("small_note").is_not_null()
+    cols = [c for c in frame.columns if c == stat or c.startswith(f"{stat}_")]
+    return (
+        frame.join(small, on="icb_code", how="left")
+        .with_columns(pl.when(~hit).then(pl.col(c)).alias(c) for c in cols)
+        .with_columns(
+            pl.concat_str("note", "small_note", separator="; ", ignore_nulls=True).alias("note")
+        )
+        .drop("small_note")
+    )
+
+
 def gp_inequality_rows(
-    practices: pl.DataFrame, *, repetitions: int = 100_000, seed: Any = None
+    practices: pl.DataFrame,
+    *,
+    repetitions: int = 100_000,
+    seed: Any = None,
+    min_group_size: int = 5,
 ) -> pl.DataFrame:
     """GP SII/RII, deprivation gap, within-ICS Theil and the national Theil decomposition.
 
-    SII/RII follow ``phe_sii`` with ``value_type="normal"`` and each quintile's standard
+    SII follows ``phe_sii`` with ``value_type="normal"`` and each quintile's standard
     error taken from the width of its 95% Wilson interval, se = (upper - lower) / (2 x
     1.96): many quintiles have shares of exactly 0 or 1, where the logit scale that
     ``phe_sii`` uses for proportions is undefined. Point estimates do not depend on this.
+
+    RII is the log-linear (Poisson) RII of :mod:`ics_model.metrics.rii`, exp(beta), with
+    limits simulated on the log scale (always positive); its draws come from
+    ``numpy.random.default_rng([seed, 1])`` (apart from the SII's).
+
+    **Minimum group size.** An ICS with a deprivation quintile of fewer than
+    ``min_group_size`` rated practices gets null SII and RII (and a null gap when quintile
+    1 or 5 is that small), with a note naming the quintiles: a gradient resting on one or
+    two practices per quintile is noise. The within-ICS Theil is a part of the exact
+    national decomposition and is kept.
     """
     table = gp_quintile_table(practices)
+    small = small_quintile_notes(table, min_group_size)
     no_q = practices.filter(pl.col("rating").is_not_null() & pl.col("imd_quintile").is_null())
     missing = no_q.group_by("icb_code").len("n")
+    eligible = small.filter(pl.col("small_note").is_null())["icb_code"].implode()
+    rii_rng = (
+        seed
+        if isinstance(seed, np.random.Generator)
+        else np.random.default_rng(None if seed is None else [int(seed), 1])
+    )
     out = []
-    for col, name in (("share_go", "good_or_outstanding"), ("share_o", "outstanding")):
+    for col, events, name in (
+        ("share_go", "n_go", "good_or_outstanding"),
+        ("share_o", "n_o", "outstanding"),
+    ):
         sii = slope_index_or_null(
             table,
             quantile="imd_quintile",
@@ -160,30 +255,34 @@ def gp_inequality_rows(
             confidence=(0.95,),
             repetitions=repetitions,
             seed=seed,
-            intercept=True,
+            rii=False,
         )
-        # RII divides by the fitted share at the most deprived end: undefined when <= 0
-        bad_rii = pl.col("intercept") <= 0
-        sii = sii.with_columns(
-            pl.when(bad_rii).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("rii", "rii_lower_95_0cl", "rii_upper_95_0cl")
-        ).with_columns(
-            pl.when(bad_rii)
-            .then(pl.lit("fitted share at the most deprived end <= 0: RII undefined"))
-            .when(pl.col("intercept") < 0.01)
-            .then(pl.lit("fitted share at the most deprived end below 1%: RII unstable"))
-            .otherwise(pl.col("note"))
-            .alias("rii_note")
+        rii = relative_index(
+            table.filter(pl.col("icb_code").is_in(eligible)),
+            quantile="imd_quintile",
+            population="n_rated",
+            events=events,
+            by="icb_code",
+            confidence=0.95,
+            repetitions=repetitions,
+            seed=rii_rng,
         )
-        for stat, note in (("sii", "note"), ("rii", "rii_note")):
+        rii = sii.select("icb_code", pl.col("note").alias("_sii_note")).join(
+            rii, on="icb_code", how="left"
+        )
+        rii = rii.with_columns(
+            pl.coalesce("_sii_note", "note").alias("note")
+        )  # too few quantiles: the SII's note
+        for stat, frame in (("sii", sii), ("rii", rii)):
+            frame = _null_small(frame, small, stat)
             out.append(
                 _rows(
-                    sii,
+                    frame,
                     f"gp_{stat}_{name}",
                     stat,
                     lower=f"{stat}_lower_95_0cl",
                     upper=f"{stat}_upper_95_0cl",
-                    note=pl.col(note),
+                    note=pl.col("note"),
                 )
             )
     ends = table.filter(pl.col("imd_quintile").is_in([1, 5])).pivot(
@@ -192,22 +291,34 @@ def gp_inequality_rows(
     for c in ("share_go_1", "share_go_5", "n_rated_1", "n_rated_5"):
         if c not in ends.columns:
             ends = ends.with_columns(pl.lit(None, pl.Float64).alias(c))
-    ends = ends.with_columns((pl.col("share_go_5") - pl.col("share_go_1")).alias("gap"))
+    thin = pl.min_horizontal("n_rated_1", "n_rated_5") < min_group_size
+    ends = ends.with_columns(
+        pl.when(~thin.fill_null(False))
+        .then(pl.col("share_go_5") - pl.col("share_go_1"))
+        .alias("gap")
+    )
+    few = pl.format(
+        "{} rated practices in quintile 1, {} in quintile 5",
+        pl.col("n_rated_1").cast(pl.Int64),
+        pl.col("n_rated_5").cast(pl.Int64),
+    )
     out.append(
         _rows(
             ends,
             "gp_gap_good_or_outstanding",
             "gap",
-            note=pl.when(pl.col("gap").is_null())
+            note=pl.when(pl.col("share_go_1").is_null() | pl.col("share_go_5").is_null())
             .then(pl.lit("no rated practices in quintile 1 or 5"))
-            .when(pl.min_horizontal("n_rated_1", "n_rated_5") < 10)
+            .when(thin)
             .then(
                 pl.format(
-                    "few practices: {} in quintile 1, {} in quintile 5",
-                    pl.col("n_rated_1").cast(pl.Int64),
-                    pl.col("n_rated_5").cast(pl.Int64),
+                    "{} (fewer than {}, metrics.min_group_size): not computed",
+                    few,
+                    pl.lit(min_group_size),
                 )
-            ),
+            )
+            .when(pl.min_horizontal("n_rated_1", "n_rated_5") < 10)
+            .then(pl.format("few practices: {}", few)),
         )
     )
     dec = theil_decomposition(table, "share_go", "icb_code", weight="n_rated")
@@ -255,10 +366,7 @@ def gp_inequality_rows(
 def dispersion_rows(view: pl.DataFrame) -> pl.DataFrame:
     """Leik dispersion of Overall ratings per ICS for trusts and GP practices."""
     out = []
-    for sector, metric in (
-        ("nhs_trust", "trust_rating_dispersion"),
-        ("gp_practice", "gp_rating_dispersion"),
-    ):
+    for metric, sector in DISPERSION_METRICS.items():
         sub = view.filter((pl.col("sector") == sector) & (pl.col("key_question") == "Overall"))
         if sub.is_empty():
             continue
@@ -286,7 +394,15 @@ def dispersion_rows(view: pl.DataFrame) -> pl.DataFrame:
 
 
 def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
-    """Share of residents' incomplete pathways over 18 weeks; spread across hosted trusts."""
+    """Share of residents' incomplete pathways over 18 weeks; spread across hosted trusts.
+
+    An ICS hosting a major provider absent from the RTT extract
+    (:func:`~ics_model.metrics.partnership_inputs.missing_major_providers`, e.g. RHQ
+    Sheffield Teaching in South Yorkshire, RA9 Torbay in Devon, April 2026) gets
+    ``complete = false`` and a note naming it on both rows: its residents' waits at that
+    trust, and that trust's own list, are missing.
+    """
+    major = missing_major_providers(table.trusts)
     f = table.flows
     res = (
         f.filter(pl.col("resident_icb_code").is_not_null())
@@ -295,14 +411,22 @@ def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col("over_18_weeks") / pl.col("pathways")).alias("share"))
     )
     res = icbs.select("icb_code").join(res, on="icb_code", how="left")
+    res = res.join(major, on="icb_code", how="left")
+    complete = pl.col("missing_major").is_null()
     rows = [
         _rows(
             res,
             "share_waiting_over_18_weeks",
             "share",
-            note=pl.when(pl.col("share").is_null()).then(
-                pl.lit("no resident flows in the 42-ICB geography")
+            note=pl.concat_str(
+                pl.when(pl.col("share").is_null()).then(
+                    pl.lit("no resident flows in the 42-ICB geography")
+                ),
+                pl.when(~complete).then(pl.format("incomplete: {}", "major_note")),
+                separator="; ",
+                ignore_nulls=True,
             ),
+            complete=complete,
         )
     ]
     trusts = (
@@ -331,8 +455,14 @@ def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
             spread.append((code, None, str(exc)))
     sp = pl.DataFrame(
         spread, schema={"icb_code": pl.String, "g": pl.Float64, "n": pl.String}, orient="row"
+    ).join(major, on="icb_code", how="left")
+    note = pl.concat_str(
+        pl.col("n"),
+        pl.when(~complete).then(pl.format("incomplete: {}", "major_note")),
+        separator="; ",
+        ignore_nulls=True,
     )
-    rows.append(_rows(sp, "over_18_weeks_gini_trusts", "g", note=pl.col("n")))
+    rows.append(_rows(sp, "over_18_weeks_gini_trusts", "g", note=note, complete=complete))
     return pl.concat(rows)
 
 
@@ -388,6 +518,7 @@ def user_indicator_rows(
         .alias("vintage"),
         pl.lit(f"user file {source}").alias("source"),
         (pl.col("note") if "note" in icb.columns else pl.lit(None, pl.String)).alias("note"),
+        pl.lit(True).alias("complete"),
     )
 
 
@@ -419,6 +550,7 @@ def ics_metrics(
 
 __all__ = [
     "CATALOGUE_BY_METRIC",
+    "DISPERSION_METRICS",
     "ICS_METRICS",
     "METRIC_CATALOGUE",
     "PROXY_LABEL",
@@ -430,5 +562,6 @@ __all__ = [
     "gp_quintile_table",
     "ics_metrics",
     "partnership_rows",
+    "small_quintile_notes",
     "user_indicator_rows",
 ]

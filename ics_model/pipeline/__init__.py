@@ -59,10 +59,11 @@ def run(
         provenance=stages.provenance(cfg, ref, sectors, metrics),
         composite=composite,
         uncertainty=stages.uncertainty_stage(
-            cfg, composite, views, executor=executor, progress=progress
+            cfg, composite, views, metrics=metrics, executor=executor, progress=progress
         ),
         scenarios=stages.scenarios_stage(cfg, views, metrics),
         effect=stages.effect_stage(cfg, views, sectors, metrics),
+        history=stages.history_stage(cfg, sectors),
     )
 
 

@@ -19,11 +19,24 @@ import polars as pl
 
 from ics_model.config import RunConfig
 from ics_model.contracts import Mode
-from ics_model.data import cqc, geography, ods, population
+from ics_model.data import cqc, cqc_api, geography, ods, population, trust_reference
 from ics_model.data.base import Loaded
+from ics_model.data.build import load_processed
+from ics_model.data.cqc_locations import read_cqc_locations
 from ics_model.data.sources import SOURCES, sha256_file
-from ics_model.mapping import Placed, icb_table, place_gp_practices, place_locations, place_trusts
+from ics_model.mapping import (
+    Placed,
+    icb_table,
+    place_api_locations,
+    place_gp_practices,
+    place_locations,
+    place_trusts,
+)
 from ics_model.mapping.age import inherited_units, set_aside, stale_units, with_rating_age
+from ics_model.mapping.ambulance import ambulance_shares, apply_ambulance_policy
+from ics_model.mapping.history import ratings_in_force
+from ics_model.mapping.spatial import la_icb_lookup, place_by_coordinates
+from ics_model.mapping.trust_types import classify_trusts, location_types
 from ics_model.result import InputFile
 from ics_model.rules.engine import combine_frame
 
@@ -71,6 +84,11 @@ def load_reference(cfg: RunConfig) -> Reference:
 
 #: ``place(loaded, reference, config) -> (placed, extra inputs read)``.
 Placer = Callable[[Loaded, Reference, RunConfig], tuple[Placed, tuple[InputFile, ...]]]
+#: ``after(placed, reference, config) -> (placed, allocation or None, extra inputs read)``:
+#: a sector's own policy, applied after the rating policy (ages, stale, inherited).
+After = Callable[
+    [Placed, Reference, RunConfig], tuple[Placed, pl.DataFrame | None, tuple[InputFile, ...]]
+]
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,11 @@ class SectorSource:
     describe : the vintage text of the sector's figures, from the file's vintage.
     read : ``read(path, mode) -> Loaded``.
     place : see :data:`Placer`.
+    after : see :data:`After` (None: no policy of its own).
+    history : the sector's file may carry rating history (CQC API records,
+        ``Loaded.history``): the placer then gets the ratings in force at
+        ``ratings.as_of`` (:func:`~ics_model.mapping.history.ratings_in_force`) as
+        ``loaded.frame``, and the run reports them and the rating transitions.
     """
 
     sector: str
@@ -95,11 +118,18 @@ class SectorSource:
     describe: Callable[[str, RunConfig], str]
     read: Callable[[Path, Mode], Loaded]
     place: Placer
+    after: After | None = None
+    history: bool = False
 
 
 @dataclass(frozen=True)
 class PlacedSector:
-    """One sector's loaded source, its placement, and where it came from."""
+    """One sector's loaded source, its placement, and where it came from.
+
+    ``in_force`` is the ratings in force that were placed
+    (:data:`~ics_model.mapping.history.RATINGS_IN_FORCE`) when the sector's file carries
+    rating history, else None.
+    """
 
     sector: str
     source: str
@@ -107,6 +137,8 @@ class PlacedSector:
     placed: Placed
     vintage: str
     inputs: tuple[InputFile, ...]
+    allocation: pl.DataFrame | None = None
+    in_force: pl.DataFrame | None = None
 
 
 def _read_sheet(sheet: str) -> Callable[[Path, Mode], Loaded]:
@@ -133,8 +165,61 @@ def _place_trusts(
             None if combine is None else partial(combine_frame, rule_set=combine, name="rating")
         ),
         premerger=m.premerger_ratings,
+        premerger_combine=partial(combine_frame, rule_set=m.premerger_rule_set, name="rating"),
     )
-    return placed, ()
+    mode = cfg.data.validation
+    nhs_src, areas_src = SOURCES["nhs_trust_types_2026"], SOURCES["ambulance_areas_2023"]
+    nhs = trust_reference.read_nhs_trust_types(nhs_src.path, mode=mode)
+    areas = trust_reference.read_ambulance_areas(areas_src.path, mode=mode)
+    units = placed.ratings.select(
+        "provider_id",
+        pl.when(pl.col("rating_source") == "inherited")
+        .then(pl.col("inherited_from"))
+        .otherwise(pl.col("provider_id"))
+        .alias("rated_as"),
+    ).unique("provider_id")
+    types = classify_trusts(
+        units,
+        loaded.frame,
+        nhs_types=nhs.frame,
+        ambulance_trusts=set(areas.frame["ambulance_trust_code"]),
+    )
+    placed = replace(placed, ratings=_with_types(placed.ratings, types))
+    inputs = (
+        input_file("nhs_trust_types", nhs_src.path, nhs_src.vintage),
+        input_file("ambulance_areas", areas_src.path, areas_src.vintage),
+    )
+    return placed, inputs
+
+
+def _with_types(ratings: pl.DataFrame, types: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``trust_type`` and ``trust_type_basis`` of mapped rows from ``types``."""
+    return (
+        ratings.drop("trust_type", "trust_type_basis")
+        .join(types, on="provider_id", how="left")
+        .select(ratings.columns)
+    )
+
+
+def _ambulance_policy(
+    placed: Placed, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, pl.DataFrame | None, tuple[InputFile, ...]]:
+    """Apply ``mapping.ambulance`` to the placed trusts typed ``ambulance``."""
+    mode = cfg.data.validation
+    pop_src, areas_src = SOURCES["sub_icb_population_2022"], SOURCES["ambulance_areas_2023"]
+    subs = population.read_sub_icb_population(pop_src.path, mode=mode)
+    areas = trust_reference.read_ambulance_areas(areas_src.path, mode=mode)
+    shares = ambulance_shares(
+        areas.frame,
+        subs.frame,
+        ref.icb_codes.frame,
+        ref.successors.frame,
+        cfg.mapping.icb_vintage,
+    )
+    placed, allocation = apply_ambulance_policy(
+        placed, cfg.mapping.ambulance, shares, "trust_ratings"
+    )
+    return placed, allocation, (input_file("ambulance_population", pop_src.path, pop_src.vintage),)
 
 
 def _place_gp_practices(
@@ -155,7 +240,8 @@ def _place_locations(
 ) -> tuple[Placed, tuple[InputFile, ...]]:
     pop_src = SOURCES["sub_icb_population_2022"]
     subs = population.read_sub_icb_population(pop_src.path, mode=cfg.data.validation)
-    placed = place_locations(
+    place = place_api_locations if loaded.history is not None else place_locations
+    placed = place(
         loaded.frame,
         subs.frame,
         ref.trusts.frame,
@@ -164,7 +250,44 @@ def _place_locations(
         successors=ref.successors.frame,
         icb_vintage=cfg.mapping.icb_vintage,
     )
+    placed = replace(placed, ratings=_with_types(placed.ratings, location_types(loaded.frame)))
     return placed, (input_file("sub_icb_lookup", pop_src.path, pop_src.vintage),)
+
+
+def _place_independent_healthcare(
+    loaded: Loaded, ref: Reference, cfg: RunConfig
+) -> tuple[Placed, tuple[InputFile, ...]]:
+    """Place by coordinates in the April 2023 ICB polygons; check the local authority."""
+    boundaries = SOURCES["icb_boundaries_2023"]
+    lookup = la_icb_lookup(
+        load_processed("imd2019_lsoa"), load_processed("lsoa11_icb23"), ref.icb_codes.frame
+    )
+    placed = place_by_coordinates(
+        loaded.frame,
+        geography.read_boundaries("icb", boundaries.path),
+        ref.icb_codes.frame,
+        lookup,
+        sector="independent_healthcare",
+        source="independent_healthcare",
+        successors=ref.successors.frame,
+        icb_vintage=cfg.mapping.icb_vintage,
+        max_distance_m=cfg.mapping.nearest_icb_within_m,
+    )
+    roles = {
+        "icb_boundaries": "icb_boundaries_2023",
+        "la_lookup_lsoa_lad19": "imd2019",
+        "la_lookup_lsoa_icb23": "lsoa11_icb23",
+    }
+    return placed, tuple(
+        input_file(role, SOURCES[n].path, SOURCES[n].vintage) for role, n in roles.items()
+    )
+
+
+#: what every figure of the embedded independent-sector file must say.
+INDEPENDENT_CAVEAT: Final = (
+    "no rating in this dump was published after 2024-05-20: ratings under CQC's newer "
+    "assessment approach (from May 2024) may be missing"
+)
 
 
 def _trust_vintage(vintage: str, cfg: RunConfig) -> str:
@@ -179,19 +302,45 @@ def _location_vintage(vintage: str, cfg: RunConfig) -> str:
     return f"CQC locations, {vintage}"
 
 
+def _in_force_vintage(vintage: str, as_of: date | None) -> str:
+    """Return the vintage text of ratings taken from a file's rating history."""
+    if as_of is None:
+        return f"{vintage}; current ratings (file has rating history)"
+    return (
+        f"{vintage}; ratings in force on {as_of.isoformat()}, from the rating history "
+        "of the locations in the file"
+    )
+
+
+def _independent_vintage(vintage: str, cfg: RunConfig) -> str:
+    text = f"CQC API independent-sector locations {vintage}; placed by coordinates"
+    return text if vintage.startswith("user file") else f"{text}; caveat: {INDEPENDENT_CAVEAT}"
+
+
+def _read_cqc_api(path: Path, mode: Mode) -> Loaded:
+    return cqc_api.read_cqc_api(path, mode=mode)
+
+
 def _read_gp_practices(path: Path, mode: Mode) -> Loaded:
     return cqc.read_gp_practices(path, mode=mode)
+
+
+def _read_locations(path: Path, mode: Mode) -> Loaded:
+    return read_cqc_locations(path, mode=mode)
 
 
 #: sector name -> where its ratings come from; the order is the order of every output.
 # fmt: off
 SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
     SectorSource("nhs_trust", "trust_ratings", "cqc_trust_ratings_2018", _trust_vintage,
-                 _read_sheet("Providers"), _place_trusts),
+                 _read_sheet("Providers"), _place_trusts, _ambulance_policy),
     SectorSource("gp_practice", "gp_practices", "cqc_gp_practices_2024", _gp_vintage,
                  _read_gp_practices, _place_gp_practices),
     SectorSource("location", "locations", None, _location_vintage,
-                 _read_sheet("Locations"), _place_locations),
+                 _read_locations, _place_locations, history=True),
+    SectorSource("independent_healthcare", "independent_healthcare",
+                 "cqc_independent_healthcare_2025", _independent_vintage,
+                 _read_cqc_api, _place_independent_healthcare),
 )}
 # fmt: on
 
@@ -200,6 +349,7 @@ SECTORS: dict[str, SectorSource] = {s.sector: s for s in (
 VINTAGE_DATES: Final[dict[str, date]] = {
     "cqc_trust_ratings_2018": date(2018, 9, 3),
     "cqc_gp_practices_2024": date(2024, 4, 1),
+    "cqc_independent_healthcare_2025": date(2025, 11, 1),
 }
 
 
@@ -253,15 +403,28 @@ def place_sector(source: SectorSource, ref: Reference, cfg: RunConfig) -> Placed
         src = SOURCES[source.default]  # type: ignore[index]  # checked at load
         path, vintage = Path(src.path), src.vintage
     loaded = source.read(path, cfg.data.validation)
-    placed, extra = source.place(loaded, ref, cfg)
+    in_force = None
+    if source.history and loaded.history is not None:
+        in_force = ratings_in_force(loaded.frame, loaded.history, cfg.ratings.as_of)
+        placed, extra = source.place(replace(loaded, frame=in_force), ref, cfg)
+    else:
+        placed, extra = source.place(loaded, ref, cfg)
     as_of = cfg.ratings.as_of or default_as_of(source, user is not None, placed.ratings)
     placed = apply_rating_policy(placed, source.source, as_of, cfg)
+    allocation, more = None, ()
+    if source.after is not None:
+        placed, allocation, more = source.after(placed, ref, cfg)
     file_vintage = vintage if source.default is not None else "user file"
+    described = source.describe(vintage, cfg)
+    if in_force is not None:
+        described = _in_force_vintage(described, cfg.ratings.as_of)
     return PlacedSector(
         sector=source.sector,
         source=source.source,
         loaded=loaded,
         placed=placed,
-        vintage=source.describe(vintage, cfg),
-        inputs=(input_file(source.source, path, file_vintage), *extra),
+        vintage=described,
+        inputs=(input_file(source.source, path, file_vintage), *extra, *more),
+        allocation=allocation,
+        in_force=in_force,
     )

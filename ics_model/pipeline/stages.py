@@ -25,12 +25,13 @@ from ics_model.result import (
     Effect,
     InputFile,
     Provenance,
+    RatingHistory,
     Scenario,
     Views,
 )
 from ics_model.rules.ics import add_modelled_ratings
 from ics_model.uncertainty import UncertaintyResult
-from ics_model.views import ics_view
+from ics_model.views import ics_view, ics_view_by
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
     table = conservation(pl.concat([*accounts, ref_accounts]), inputs)
     if not table["balanced"].all():
         raise AssertionError(f"row conservation failed:\n{table}")
+    checks = [s.placed.checks for s in sectors if s.placed.checks is not None]
     quarantines = [ld.quarantine for ld in ref.loaded.values()]
     quarantines += [s.loaded.quarantine for s in sectors]
     return Conservation(
@@ -86,11 +88,16 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
         superseded=pl.concat(
             [*(_superseded_rows(s) for s in sectors), *(s.placed.superseded for s in sectors)]
         ),
+        set_aside=pl.concat([s.placed.set_aside for s in sectors]),
+        placement_checks=pl.concat(checks) if checks else None,
     )
 
 
 def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference) -> Views:
-    """Build the ICS views of the placed providers, with the modelled ICS ratings."""
+    """Build the ICS views, the views by trust type and the modelled ICS ratings.
+
+    The modelled ratings join the main view only when ``views.modelled_ratings`` is true.
+    """
     mapped = pl.concat([s.placed.ratings for s in sectors])
     vintages = {s.sector: s.vintage for s in sectors}
     view = ics_view(
@@ -100,8 +107,75 @@ def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference)
         confidence=cfg.views.confidence,
         sectors=tuple(vintages),
     )
-    view, modelled = add_modelled_ratings(view, cfg.rules.ics_rule_sets)
-    return Views(mapped=mapped, ics_view=view, icbs=ref.icbs, ics_modelled=modelled)
+    with_modelled, modelled = add_modelled_ratings(view, cfg.rules.ics_rule_sets)
+    if cfg.views.modelled_ratings:
+        view = with_modelled
+    shared = [s.placed.allocated for s in sectors if s.placed.allocated is not None]
+    allocations = [s.allocation for s in sectors if s.allocation is not None]
+    by_type = None
+    if "trust_type" in cfg.views.by:
+        by_type = ics_view_by(
+            mapped,
+            ref.icbs,
+            vintages=vintages,
+            by="trust_type",
+            allocated=pl.concat(shared) if shared else None,
+            confidence=cfg.views.confidence,
+        )
+    return Views(
+        mapped=mapped,
+        ics_view=view,
+        icbs=ref.icbs,
+        ics_modelled=modelled,
+        by_trust_type=by_type,
+        ambulance_allocation=pl.concat(allocations) if allocations else None,
+    )
+
+
+def history_stage(cfg: RunConfig, sectors: Sequence[PlacedSector]) -> RatingHistory | None:
+    """Ratings in force and rating transitions of the sectors whose files carry history.
+
+    Transitions run up to ``ratings.as_of`` (all ratings when it is null) and are counted
+    per ICS over the units the run placed and kept (``views.mapped``); units set aside or
+    not placed keep a null ``icb_code``. None when no sector's file carries history.
+    """
+    from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
+    from ics_model.mapping.transitions import (
+        ics_rating_transitions,
+        ics_transition_summary,
+        rating_transitions,
+    )
+
+    until = cfg.ratings.as_of
+    parts = []
+    for s in sectors:
+        if s.in_force is None:
+            continue
+        kept = s.placed.ratings
+        transitions = rating_transitions(
+            s.loaded.frame, s.loaded.history, kept, until=until, sector=s.sector
+        )
+        parts.append(
+            (
+                s.in_force.select(
+                    pl.lit(s.sector)
+                    .cast(SECTOR_RATINGS_IN_FORCE.column("sector").dtype)
+                    .alias("sector"),
+                    pl.all(),
+                ),
+                transitions,
+                ics_rating_transitions(transitions, kept, until=until, sector=s.sector),
+                ics_transition_summary(transitions, kept, until=until, sector=s.sector),
+            )
+        )
+    if not parts:
+        return None
+    in_force, transitions, pairs, summary = (
+        pl.concat(p, how="diagonal") for p in zip(*parts, strict=True)
+    )
+    return RatingHistory(
+        in_force=in_force, transitions=transitions, ics_transitions=pairs, ics_summary=summary
+    )
 
 
 def _gp_frame(sectors: Sequence[PlacedSector]) -> pl.DataFrame | None:
@@ -149,19 +223,28 @@ def uncertainty_stage(
     composite: Composite | None,
     views: Views,
     *,
+    metrics: Metrics | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> UncertaintyResult | None:
-    """Monte Carlo ranks and, when configured, Sobol indices of the composite."""
-    from ics_model.uncertainty import run_uncertainty
+    """Monte Carlo ranks and, when configured, Sobol indices of the composite.
+
+    The providers (bootstrap) and the metrics' counts (``metrics``: quintile table and
+    share counts) give every indicator its sampling distribution.
+    """
+    from ics_model.uncertainty import SamplingInputs, run_uncertainty
 
     if cfg.uncertainty is None or composite is None or cfg.composite is None:
         return None
+    sampling = None
+    if metrics is not None and metrics.computed:
+        sampling = SamplingInputs(quintiles=metrics.gp_quintiles, share_counts=metrics.share_counts)
     return run_uncertainty(
         composite.matrix,
         cfg.uncertainty,
         cfg.composite,
         providers=views.mapped,
+        sampling=sampling,
         executor=executor,
         progress=progress,
     )

@@ -37,7 +37,23 @@ ICS_MODELLED_RATINGS: Final = Contract.closed(
         ),
         Column.text("kind", "modelled_ics_rating or modelled_ics_segment", allowed=MODELLED_KINDS),
         Column.count("n_rated", "rated providers counted"),
-        Column("note", pl.String, description="why no value is given"),
+        Column(
+            "rule",
+            pl.String,
+            description="share rule sets: the first rule that holds, '<number>: <rating>' "
+            "(before the worst-provider floor); null for segmentations or too few rated",
+        ),
+        Column(
+            "worst_provider_rating",
+            pl.String,
+            allowed=frozenset(RATING_LABELS),
+            description="the worst rating among the rated providers counted",
+        ),
+        Column(
+            "note",
+            pl.String,
+            description="why no value is given, or that the worst-provider floor raised it",
+        ),
         Column.text("label", "marks every value as modelled", allowed=frozenset({MODELLED_LABEL})),
     ),
     key=("icb_code", "sector", "key_question", "rule_set"),

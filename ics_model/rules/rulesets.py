@@ -185,13 +185,27 @@ class SafRuleSet(Frozen):
 
 
 class ShareRule(Frozen):
-    """One rule of a share-based ICS rule set: every stated bound must hold."""
+    """One rule of a share-based ICS rule set: every stated bound must hold.
+
+    ``below_worst_provider: true`` lets the rule's rating stand even when it is worse
+    than the system's worst rated provider (see
+    :attr:`ShareThresholdsRuleSet.floor_at_worst_provider`); it needs a ``rationale``.
+    """
 
     rating: Rating
     min_share_outstanding: float | None = Field(None, ge=0, le=1)
     min_share_good_or_outstanding: float | None = Field(None, ge=0, le=1)
+    min_share_inadequate: float | None = Field(None, ge=0, le=1)
     max_share_inadequate: float | None = Field(None, ge=0, le=1)
     max_share_requires_improvement_or_worse: float | None = Field(None, ge=0, le=1)
+    below_worst_provider: bool = False
+    rationale: str = ""
+
+    @model_validator(mode="after")
+    def _explicit(self) -> ShareRule:
+        if self.below_worst_provider and not self.rationale.strip():
+            raise ValueError("a rule with below_worst_provider: true must say why in its rationale")
+        return self
 
 
 class ShareThresholdsRuleSet(Frozen):
@@ -200,13 +214,19 @@ class ShareThresholdsRuleSet(Frozen):
     Count-based principles do not scale to systems (two Inadequate practices among 400
     would make an ICS Inadequate), so ICS-level rule sets use shares. The last rule should
     have no bounds (the fallback). ``min_rated``: fewer rated providers -> no rating.
+    ``floor_at_worst_provider`` (default true): a system is never rated below its worst
+    rated provider -- as CQC's own principles never rate an aggregate below its worst
+    component -- unless the matching rule says ``below_worst_provider: true``; a rating
+    raised by the floor says so in its ``note``. ``rationale`` explains the thresholds.
     """
 
     kind: Literal["share_thresholds"] = "share_thresholds"
     name: str
     version: str = "1"
     description: str = ""
+    rationale: str = ""
     min_rated: int = Field(3, ge=1)
+    floor_at_worst_provider: bool = True
     rules: tuple[ShareRule, ...] = Field(min_length=1)
 
 

@@ -14,7 +14,11 @@ Typical use::
 
     cspec = default_composite_spec()
     matrix = indicator_matrix(result.views.ics_view, result.metrics.ics_metrics, cspec)
-    res = run_uncertainty(matrix, UncertaintySpec(), cspec, providers=result.views.mapped)
+    m = result.metrics
+    res = run_uncertainty(
+        matrix, UncertaintySpec(), cspec, providers=result.views.mapped,
+        sampling=SamplingInputs(quintiles=m.gp_quintiles, share_counts=m.share_counts),
+    )
     res.per_ics  # rank, rank_median, rank_p05, rank_p95, p_top_k, ...
 
 The array kernels (:func:`weight_monte_carlo`, :func:`score_draws`, :func:`rank_rows`)
@@ -33,6 +37,7 @@ from ics_model.uncertainty.draws import (
     weight_monte_carlo,
 )
 from ics_model.uncertainty.run import UncertaintyResult, run_uncertainty, varied_assumptions
+from ics_model.uncertainty.sampling import SamplingInputs, SamplingPlan
 from ics_model.uncertainty.sobol import sobol_indices, sobol_problem
 from ics_model.uncertainty.spec import (
     SobolSpec,
@@ -44,6 +49,8 @@ from ics_model.uncertainty.spec import (
 __all__ = [
     "DrawScores",
     "ProviderCounts",
+    "SamplingInputs",
+    "SamplingPlan",
     "SobolSpec",
     "UncertaintyError",
     "UncertaintyResult",

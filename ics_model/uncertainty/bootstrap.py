@@ -16,7 +16,10 @@ the observed shares, so the counts are drawn directly (Efron & Tibshirani 1993, 
 :math:`\mathrm{share\_good\_or\_outstanding}^* = (n^*_G + n^*_O) / n`,
 :math:`\mathrm{mean\_score}^* = (n^*_I + 2 n^*_R + 3 n^*_G + 4 n^*_O) / n`.
 A system with 2 rated trusts gets shares in :math:`\{0, 1/2, 1\}`; one with 400 practices
-barely moves.
+barely moves. The rating-dispersion metrics (``metric:gp_rating_dispersion``,
+``metric:trust_rating_dispersion``) are recomputed from the same resampled Overall counts:
+Leik's :math:`D = 1 - \sum_{i<4} |2F^*_i - 1| / 3` (null with fewer than 3 rated
+providers, as the metric).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from ics_model.composite.spec import CompositeSpec, parse_source
+from ics_model.metrics.system import DISPERSION_METRICS, MIN_PROVIDERS
 from ics_model.ratings import RATING_LABELS
 from ics_model.uncertainty.spec import UncertaintyError
 
@@ -50,7 +54,8 @@ class ProviderCounts:
     ----------
     columns : index (in spec order) of each bootstrapped indicator.
     names : their names.
-    statistic : the view column each recomputes (:data:`BOOTSTRAP_COLUMNS`).
+    statistic : the view column each recomputes (:data:`BOOTSTRAP_COLUMNS`), or ``leik``
+        for a rating-dispersion metric.
     group : index into ``counts`` of each (sector, key question).
     counts : per (sector, key question), ``n_ics x 4`` counts in :data:`RATINGS` order,
         rows in the matrix's ICS order.
@@ -74,6 +79,12 @@ def _statistic(counts: np.ndarray, name: str) -> np.ndarray:
         top = counts[..., 3]
     elif name == "share_good_or_outstanding":
         top = counts[..., 2] + counts[..., 3]
+    elif name == "leik":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cum = np.cumsum(counts, axis=-1)[..., :-1] / n[..., None]
+        k = counts.shape[-1]
+        leik = 1 - np.abs(2 * cum - 1).sum(axis=-1) / (k - 1)
+        return np.where(n >= MIN_PROVIDERS, leik, np.nan)
     else:  # mean_score
         top = counts @ np.arange(1.0, 5.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -85,6 +96,8 @@ def provider_counts(
     icb_codes: Sequence[str],
     spec: CompositeSpec,
     raw: np.ndarray | None = None,
+    *,
+    metrics: bool = True,
 ) -> ProviderCounts:
     """Precompute the rating counts the bootstrap resamples.
 
@@ -99,6 +112,9 @@ def provider_counts(
     raw : optional ``n_ics x n_indicators`` raw matrix; when given, the statistics of
         the observed counts must reproduce it (else :class:`UncertaintyError`: the
         providers are not the ones the view was built from).
+    metrics : also resample the rating-dispersion metrics (``metric:`` sources in
+        :data:`~ics_model.metrics.system.DISPERSION_METRICS`) from the sector's Overall
+        ratings.
     """
     need = {"icb_code", "sector", "key_question", "rating"}
     if missing := need - set(providers.columns):
@@ -115,10 +131,13 @@ def provider_counts(
     keys: dict[tuple[str, str], int] = {}  # (sector, key question) -> index into counts
     for j, (_, ind) in enumerate(spec.indicators):
         src = parse_source(ind.source)
-        if src[0] != "view":
+        if src[0] == "metric" and metrics and src[1] in DISPERSION_METRICS:
+            sector, kq, column = DISPERSION_METRICS[src[1]], "Overall", "leik"
+        elif src[0] != "view":
             continue
-        _, sector, kq, column = src
-        if column not in BOOTSTRAP_COLUMNS:
+        else:
+            _, sector, kq, column = src
+        if column not in (*BOOTSTRAP_COLUMNS, "leik"):
             log.info("bootstrap: indicator %s (view column %s) held fixed", ind.name, column)
             continue
         if (sector, kq) not in keys:

@@ -60,14 +60,25 @@ UNCERTAINTY_ASSUMPTIONS: Final = Contract.closed(
         Column.text(
             "assumption", "weights, normalisation, aggregation or bootstrap", allowed=_ASSUMPTIONS
         ),
-        Column.flag("varied", "whether the draws vary this assumption"),
-        Column.text("setting", "the perturbation, or '<i>: <alternative>' for a discrete choice"),
+        Column.text(
+            "indicator",
+            "the composite indicator a bootstrap row is about, or '(all indicators)'",
+        ),
+        Column.flag("varied", "whether the draws vary this assumption (or indicator)"),
+        Column.text(
+            "setting",
+            "what varies ('<i>: <alternative>' for a discrete choice), or why nothing does",
+        ),
+        Column.text("distribution", "the distribution the draws come from ('none': fixed)"),
+        Column.text("parameters_source", "where the distribution's parameters come from"),
+        Column.text("held_fixed", "what stays fixed in every draw"),
         Column.count("n_draws", "draws using this setting"),
     ),
-    key=("assumption", "setting"),
+    key=("assumption", "indicator", "setting"),
     description=(
-        "One row per assumption (and per alternative of a discrete one): whether "
-        "it was varied, the setting, and the draws that used it."
+        "One row per composite-wide assumption (and per alternative of a discrete one), "
+        "then one bootstrap row per indicator: what varies, its distribution, the source "
+        "of its parameters, what is held fixed, and the draws that used it."
     ),
 )
 

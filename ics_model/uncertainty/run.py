@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from ics_model.composite.build import normalised_array, weights_frame
+from ics_model.composite.build import coverage, normalised_array
 from ics_model.composite.kernel import aggregate
 from ics_model.composite.methods import (
     BOUNDED_NORMALISERS,
@@ -50,8 +50,8 @@ from ics_model.composite.methods import (
     CompositeError,
 )
 from ics_model.composite.spec import LABEL, CompositeSpec, IndicatorSpec
-from ics_model.uncertainty.bootstrap import ProviderCounts, provider_counts, resample_indicators
-from ics_model.uncertainty.contracts import UNCERTAINTY_ASSUMPTIONS
+from ics_model.uncertainty.assumptions import assumptions_table
+from ics_model.uncertainty.bootstrap import provider_counts
 from ics_model.uncertainty.draws import (
     check_domain,
     chunk_seeds,
@@ -63,6 +63,7 @@ from ics_model.uncertainty.draws import (
     stream,
     weight_draws,
 )
+from ics_model.uncertainty.sampling import SamplingInputs, SamplingPlan, metric_draws
 from ics_model.uncertainty.sobol import ASSUMPTIONS, sobol_analysis
 from ics_model.uncertainty.spec import (
     UncertaintyError,
@@ -101,8 +102,8 @@ class _Context:
     weights: WeightsSpec
     ranked: np.ndarray  # bool per ICS: enough coverage to be ranked
     ties: str
-    counts: ProviderCounts | None
-    # per normaliser choice: (column, indicator spec) of each bootstrapped column
+    sampling: SamplingPlan | None  # what the bootstrap assumption resamples
+    # per normaliser choice: (column, indicator spec) of each resampled column
     recipes: tuple[tuple[tuple[int, IndicatorSpec], ...], ...]
     missing: str
     out_range: tuple[float, float]
@@ -119,13 +120,43 @@ class _Context:
 def _coverage_mask(matrix: pl.DataFrame, cspec: CompositeSpec) -> np.ndarray:
     """Mark the ICSs the composite ranks.
 
-    Those whose observed indicators carry at least ``min_coverage`` of the nominal weight
-    (as :func:`~ics_model.composite.composite` ranks them).
+    Those whose observed indicators from complete sources carry at least
+    ``min_coverage`` of the nominal weight (:func:`~ics_model.composite.build.coverage`,
+    as :func:`~ics_model.composite.composite` ranks them).
     """
-    names = [i.name for _, i in cspec.indicators]
-    raw = matrix.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy()
-    nominal = weights_frame(cspec).filter(pl.col("level") == "indicator")["weight_in_composite"]
-    return (~np.isnan(raw)) @ nominal.to_numpy() >= cspec.min_coverage
+    return coverage(matrix, cspec) >= cspec.min_coverage
+
+
+def _sampling_plan(
+    matrix: pl.DataFrame,
+    spec: UncertaintySpec,
+    cspec: CompositeSpec,
+    providers: pl.DataFrame | None,
+    sampling: SamplingInputs | None,
+) -> SamplingPlan | None:
+    """Return what the ``bootstrap`` assumption resamples (None: nothing)."""
+    if not spec.bootstrap:
+        return None
+    raw = matrix.select(pl.col(i.name).cast(pl.Float64) for _, i in cspec.indicators).to_numpy()
+    codes = matrix["icb_code"].to_list()
+    counts = None
+    if providers is None:
+        log.warning(
+            "uncertainty: bootstrap requested but no providers given; provider bootstrap off"
+        )
+    else:
+        counts = provider_counts(providers, codes, cspec, raw, metrics=spec.metric_sampling)
+        counts = dataclasses.replace(counts, method=spec.bootstrap_method)
+        counts = counts if counts.columns else None
+    metrics: tuple = ()
+    if spec.metric_sampling and sampling is not None:
+        metrics = metric_draws(sampling, codes, cspec, raw)
+    elif spec.metric_sampling and any(i.source.startswith("metric:") for _, i in cspec.indicators):
+        log.warning("uncertainty: no sampling inputs given; metric indicators held fixed")
+    if counts is None and not metrics:
+        log.warning("uncertainty: no indicator to resample; bootstrap off")
+        return None
+    return SamplingPlan(counts, metrics)
 
 
 def _check_choice(
@@ -159,8 +190,9 @@ def _context(
     spec: UncertaintySpec,
     cspec: CompositeSpec,
     providers: pl.DataFrame | None,
+    sampling: SamplingInputs | None = None,
 ) -> _Context:
-    """Build the evaluation context: normalised matrices per choice, checks, bootstrap counts."""
+    """Build the evaluation context: normalised matrices per choice, checks, sampling plan."""
     out_range = spec.normalise_range_for(cspec)
     norm_choices: list[str | None] = list(spec.normalisation) or [None]
     values, specs = {}, {}
@@ -183,20 +215,12 @@ def _context(
     for name, v in values.items():
         for methods, overall in zip(pillar_methods, agg_labels, strict=True):
             _check_choice(v, w_ind, pillar_of, methods, overall, cspec.p, name, pillar_names)
-    counts, recipes = None, ()
-    if spec.bootstrap and providers is None:
-        log.warning("uncertainty: bootstrap requested but no providers given; bootstrap off")
-    elif spec.bootstrap:
-        raw = matrix.select(pl.col(i.name).cast(pl.Float64) for _, i in cspec.indicators)
-        counts = provider_counts(providers, matrix["icb_code"].to_list(), cspec, raw.to_numpy())
-        counts = dataclasses.replace(counts, method=spec.bootstrap_method)
-        if not counts.columns:
-            log.warning("uncertainty: no view-based share indicator to bootstrap; bootstrap off")
-            counts = None
-        else:
-            recipes = tuple(
-                tuple((j, specs[n].indicators[j][1]) for j in counts.columns) for n in norm_choices
-            )
+    plan = _sampling_plan(matrix, spec, cspec, providers, sampling)
+    recipes: tuple = ()
+    if plan is not None:
+        recipes = tuple(
+            tuple((j, specs[n].indicators[j][1]) for j in plan.columns) for n in norm_choices
+        )
     return _Context(
         values=tuple(values[n] for n in norm_choices),
         norm_labels=tuple(n or "configured" for n in norm_choices),
@@ -209,7 +233,7 @@ def _context(
         weights=spec.weights,
         ranked=_coverage_mask(matrix, cspec),
         ties=spec.ties,
-        counts=counts,
+        sampling=plan,
         recipes=recipes,
         missing=cspec.missing,
         out_range=out_range,
@@ -222,7 +246,7 @@ def varied_assumptions(ctx: _Context) -> tuple[str, ...]:
         "weights": ctx.weights.method != "none",
         "normalisation": len(ctx.norm_labels) > 1,
         "aggregation": len(ctx.agg_labels) > 1,
-        "bootstrap": ctx.counts is not None,
+        "bootstrap": ctx.sampling is not None,
     }
     return tuple(a for a in ASSUMPTIONS if varied[a])
 
@@ -295,8 +319,8 @@ def _evaluate_chunk(ctx: _Context, ss: np.random.SeedSequence, size: int) -> _Ch
     norm = stream(ss, "normalisation").integers(n_norm, size=size) if n_norm > 1 else zeros
     agg = stream(ss, "aggregation").integers(n_agg, size=size) if n_agg > 1 else zeros
     raw = None
-    if ctx.counts is not None:
-        raw = resample_indicators(ctx.counts, size, stream(ss, "bootstrap"))
+    if ctx.sampling is not None:
+        raw = ctx.sampling.draw(size, stream(ss, "bootstrap"))
     scores, ranks = _evaluate(ctx, w_ind, w_pil, norm, agg, raw)
     return _Chunk(scores, ranks, norm, agg)
 
@@ -372,32 +396,6 @@ def _per_ics(
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None)).select(PER_ICS_COLUMNS)
 
 
-def _draws_summary(ctx: _Context, spec: UncertaintySpec, chunks: list[_Chunk]) -> pl.DataFrame:
-    norm = np.concatenate([c.norm_choice for c in chunks])
-    agg = np.concatenate([c.agg_choice for c in chunks])
-    w = spec.weights
-    weight_text = {
-        "dirichlet": f"dirichlet (concentration {w.concentration:g})",
-        "uniform": f"uniform (spread +-{w.spread:.0%})",
-        "none": "configured weights",
-    }[w.method]
-    rows = [("weights", w.method != "none", weight_text, spec.draws)]
-    rows += [
-        ("normalisation", len(ctx.norm_labels) > 1, f"{i}: {lab}", int((norm == i).sum()))
-        for i, lab in enumerate(ctx.norm_labels)
-    ]
-    rows += [
-        ("aggregation", len(ctx.agg_labels) > 1, f"{i}: {lab}", int((agg == i).sum()))
-        for i, lab in enumerate(ctx.agg_labels)
-    ]
-    if ctx.counts is not None:
-        text = "providers resampled within ICS: " + ", ".join(ctx.counts.names)
-        rows.append(("bootstrap", True, text, spec.draws))
-    else:
-        rows.append(("bootstrap", False, "off", 0))
-    return pl.DataFrame(rows, schema=UNCERTAINTY_ASSUMPTIONS.schema, orient="row")
-
-
 # --------------------------------------------------------------------------- public
 
 
@@ -415,7 +413,9 @@ class UncertaintyResult:
         composite's ``min_coverage``).
     sobol : Sobol' indices (:func:`~ics_model.uncertainty.sobol.sobol_indices`), or
         None when not enabled.
-    draws_summary : per assumption: ``assumption``, ``varied``, ``setting``, ``n_draws``.
+    draws_summary : what the run varies and how (``uncertainty_assumptions.csv``,
+        :func:`~ics_model.uncertainty.assumptions.assumptions_table`): one row per
+        composite-wide assumption and per indicator's sampling distribution.
     scores, ranks : every draw, ``draws x n_ics`` (raw scores; NaN = not ranked).
     assumptions : the assumptions varied.
     spec, composite_spec : the specs that produced it.
@@ -439,6 +439,7 @@ def run_uncertainty(
     composite_spec: CompositeSpec,
     *,
     providers: pl.DataFrame | None = None,
+    sampling: SamplingInputs | None = None,
     executor: cf.Executor | None = None,
     progress: Progress | None = None,
 ) -> UncertaintyResult:
@@ -450,7 +451,12 @@ def run_uncertainty(
     spec : the :class:`~ics_model.uncertainty.spec.UncertaintySpec`.
     composite_spec : the composite whose assumptions are varied.
     providers : rated providers for the bootstrap (the pipeline's ``Result.mapped``);
-        without them the bootstrap is off (logged).
+        without them the provider bootstrap is off (logged).
+    sampling : the metrics' counts (:class:`~ics_model.uncertainty.sampling.SamplingInputs`
+        from the run's ``Metrics``): with ``spec.metric_sampling``, every ``metric:``
+        indicator with a sampling distribution is drawn from it
+        (:mod:`~ics_model.uncertainty.sampling`); without them those indicators are held
+        fixed (logged).
     executor : any :class:`concurrent.futures.Executor` (threads, processes, Dask's
         ``Client.get_executor()``); chunks are independent tasks. None = in-process.
         Results are identical whichever is used.
@@ -461,7 +467,7 @@ def run_uncertainty(
     -------
     UncertaintyResult
     """
-    ctx = _context(matrix, spec, composite_spec, providers)
+    ctx = _context(matrix, spec, composite_spec, providers, sampling)
     codes = matrix["icb_code"].to_list()
     names = matrix["icb_name"].to_list() if "icb_name" in matrix.columns else [None] * len(codes)
     det = aggregate(
@@ -490,7 +496,17 @@ def run_uncertainty(
     return UncertaintyResult(
         per_ics=_per_ics(codes, names, det, scores, ranks, spec),
         sobol=sobol,
-        draws_summary=_draws_summary(ctx, spec, chunks),
+        draws_summary=assumptions_table(
+            spec,
+            composite_spec,
+            norm_labels=ctx.norm_labels,
+            agg_labels=ctx.agg_labels,
+            norm_choice=np.concatenate([c.norm_choice for c in chunks]),
+            agg_choice=np.concatenate([c.agg_choice for c in chunks]),
+            plan=ctx.sampling,
+            has_providers=providers is not None,
+            has_inputs=sampling is not None,
+        ),
         scores=scores,
         ranks=ranks,
         assumptions=assumptions,

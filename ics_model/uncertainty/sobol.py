@@ -37,14 +37,13 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import numpy as np
 import polars as pl
 
-from ics_model.uncertainty.bootstrap import resample_indicators
 from ics_model.uncertainty.draws import (
     rescale_0_100,
     stream,
 )
 
 if TYPE_CHECKING:
-    from ics_model.uncertainty.bootstrap import ProviderCounts
+    from ics_model.uncertainty.sampling import SamplingPlan
     from ics_model.uncertainty.spec import UncertaintySpec
 
 log = logging.getLogger(__name__)
@@ -199,7 +198,7 @@ class EvaluationContext(Protocol):
 
     norm_labels: tuple[str, ...]
     agg_labels: tuple[str, ...]
-    counts: ProviderCounts | None
+    sampling: SamplingPlan | None
 
     def draw_weights(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` indicator and pillar weight draws."""
@@ -249,8 +248,8 @@ def sobol_analysis(
     agg = _choices(x, col, "aggregation", len(ctx.agg_labels))
     idx_b = _choices(x, col, "bootstrap", sob.pool)
     pool_b = None
-    if ctx.counts is not None:
-        pool_b = resample_indicators(ctx.counts, sob.pool, stream(root, "bootstrap"))
+    if ctx.sampling is not None:
+        pool_b = ctx.sampling.draw(sob.pool, stream(root, "bootstrap"))
     runs = x.shape[0]
     scores, ranks = np.empty((runs, len(icb_codes))), np.empty((runs, len(icb_codes)))
     for start in range(0, runs, spec.chunk_size):

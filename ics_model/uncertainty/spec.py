@@ -133,10 +133,18 @@ class UncertaintySpec(Frozen):
         (minmax, percentile_rank, goalposts) map onto :math:`[1, 100]` in *every* draw,
         so that all draws share one scale and a geometric mean never meets a zero;
         ``zscore`` (half negative) cannot be combined with them.
-    bootstrap : resample the rated providers within each ICS with replacement and
-        recompute the view-based indicators (``view:<sector>:<key question>:share_*`` and
-        ``mean_score``) per draw, so systems with few rated providers get wide intervals.
-        Needs the provider ratings (``run_uncertainty(..., providers=...)``).
+    bootstrap : the sampling variation of the data (the ``bootstrap`` assumption):
+        resample the rated providers within each ICS with replacement and recompute the
+        view-based indicators (``view:<sector>:<key question>:share_*`` and
+        ``mean_score``, and the rating-dispersion metrics) per draw, so systems with few
+        rated providers get wide intervals; with ``metric_sampling``, the other metric
+        indicators too. Needs the provider ratings (``run_uncertainty(...,
+        providers=...)``).
+    metric_sampling : with ``bootstrap``, also draw every ``metric:`` indicator that has a
+        sampling distribution from it (SII and RII from their own simulation, flow shares
+        from their pathway counts; :mod:`~ics_model.uncertainty.sampling`), so every pillar
+        carries its sampling uncertainty. Needs the run's metrics
+        (``run_uncertainty(..., sampling=...)``). ``false``: metric indicators held fixed.
     bootstrap_method : ``multinomial`` (resample the rated providers) or ``bayesian`` (rating
         shares drawn from their Dirichlet posterior first, so that a small system whose
         providers share one rating still gets a wide interval).
@@ -162,6 +170,7 @@ class UncertaintySpec(Frozen):
     normalisation: tuple[str, ...] = ()
     aggregation: tuple[str, ...] = ()
     bootstrap: bool = True
+    metric_sampling: bool = True
     bootstrap_method: Literal["multinomial", "bayesian"] = "bayesian"
     top_k: int = Field(5, ge=1)
     ties: Literal["min", "average"] = "min"

@@ -421,8 +421,8 @@ def test_indicator_matrix_reads_view_cells_and_metrics():
         }
     )
     m = indicator_matrix(view, metrics, s)
-    assert m.columns == ["icb_code", "icb_name", "gp_out", "self_containment"]
-    assert m.rows() == [("Q01", "One", 0.2, 0.8), ("Q02", "Two", None, 0.7)]
+    assert m.columns == ["icb_code", "icb_name", "gp_out", "self_containment", "incomplete"]
+    assert m.rows() == [("Q01", "One", 0.2, 0.8, []), ("Q02", "Two", None, 0.7, [])]
 
 
 def test_indicator_matrix_unknown_sources_name_the_indicator():

@@ -25,15 +25,21 @@ def real():
     return result, spec, matrix, composite(matrix, spec)
 
 
-def test_default_spec_ranks_all_42_icss(real):
+def test_default_spec_ranks_39_of_42_icss(real):
     _, spec, matrix, built = real
     assert matrix.height == 42
-    assert matrix.columns == ["icb_code", "icb_name", *[i.name for _, i in spec.indicators]]
-    # Frimley (QNQ) has under 70% of the weight observed: reported, not ranked
+    names = [i.name for _, i in spec.indicators]
+    assert matrix.columns == ["icb_code", "icb_name", *names, "incomplete"]
+    # Frimley (QNQ) has under 70% of the weight observed; South Yorkshire (QF7) and Devon
+    # (QJK) miss their major acute trust in RTT (RHQ, RA9): their flow indicators carry no
+    # coverage (1 - 1/3 - 1/9 = 0.56 < 0.7). All three are reported, not ranked.
     ranked = built.scores.filter(pl.col("rank").is_not_null())
-    assert sorted(ranked["rank"].to_list()) == list(range(1, 42))
-    assert built.scores.filter(pl.col("score").is_null())["icb_code"].to_list() == ["QNQ"]
-    assert ranked["score_0_100"].min() == 0.0 and ranked["score_0_100"].max() == 100.0
+    assert sorted(ranked["rank"].to_list()) == list(range(1, 40))
+    unranked = built.scores.filter(pl.col("score").is_null())
+    assert unranked["icb_code"].to_list() == ["QF7", "QJK", "QNQ"]
+    assert unranked["coverage"].to_list() == pytest.approx([5 / 9, 5 / 9, 4 / 9])
+    assert ranked["score_0_100"].min() == pytest.approx(0.0, abs=1e-9)
+    assert ranked["score_0_100"].max() == pytest.approx(100.0)
 
 
 def test_frimley_missing_partnership_metrics_is_reported(real):
@@ -45,6 +51,28 @@ def test_frimley_missing_partnership_metrics_is_reported(real):
     assert qnq["pillar_partnership"] is None and qnq["coverage"] < 0.7
     affected = built.scores.filter(pl.col("affected").is_not_null())["icb_code"].to_list()
     assert "QNQ" in affected
+
+
+def test_systems_missing_a_major_trust_in_rtt_lose_coverage(real):
+    _, _, matrix, built = real
+    flagged = matrix.filter(pl.col("incomplete").list.len() > 0)
+    assert dict(zip(flagged["icb_code"], flagged["incomplete"].to_list(), strict=True)) == {
+        "QF7": ["self_containment", "share_waiting_over_18_weeks"],
+        "QJK": ["self_containment", "share_waiting_over_18_weeks"],
+    }
+    for code in ("QF7", "QJK"):
+        row = built.scores.filter(pl.col("icb_code") == code).row(0, named=True)
+        assert row["affected"].startswith(
+            "incomplete source (a major provider missing; see the metric's note): "
+            "self_containment, share_waiting_over_18_weeks; not ranked"
+        )
+        status = built.indicators.filter(pl.col("icb_code") == code)
+        assert status.filter(pl.col("status") == "incomplete")["indicator"].to_list() == [
+            "self_containment",
+            "share_waiting_over_18_weeks",
+        ]
+        # the values stay in the pillar scores: the flag is about coverage, not the value
+        assert row["pillar_partnership"] is not None
 
 
 def test_real_contributions_sum_and_arrays_agree(real):

@@ -9,6 +9,7 @@ import pytest
 
 from ics_model.contracts import DataContractError, validate
 from ics_model.data.base import SourceReadError
+from ics_model.data.bundled import raw_path
 from ics_model.data.cqc_api import CQC_API_HISTORY, CQC_API_RATINGS, read_cqc_api
 
 LOC = {
@@ -77,6 +78,7 @@ def _check_two_records(loaded):
         ("1-1", "2017-07-20", "Overall", "Requires improvement"),
         ("1-1", "2017-07-20", "Safe", "Inadequate"),
     ]
+    assert h["history_entry"].to_list() == [1, 1]  # both rows from the first historic report
     assert loaded.quarantine.height == 0
 
 
@@ -198,7 +200,7 @@ def test_unreadable_inputs(tmp_path):
 # ----------------------------------------------------------------------------- real files
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "raw" / "cqc"
-CARE_HOMES = SHARED / "carehomes_sw_api_2021-04" / "cqc_care_homes.csv"
+CARE_HOMES = raw_path("cqc", "carehomes_sw_api_2021-04", "cqc_care_homes.csv")  # embedded
 HOSPITALS = SHARED / "independent_hospitals_2025-11_api" / "uk_private_hospitals_all_2025-11-01.csv"
 
 
@@ -206,7 +208,6 @@ def _counts(frame: pl.DataFrame, col: str) -> dict:
     return dict(frame[col].cast(pl.String).value_counts().rows())
 
 
-@pytest.mark.skipif(not CARE_HOMES.is_file(), reason=f"shared data absent: {CARE_HOMES}")
 def test_real_care_homes_file():
     loaded = read_cqc_api(CARE_HOMES)
     assert loaded.n_input_rows == 728 and loaded.quarantine.height == 0
@@ -259,6 +260,15 @@ def test_real_care_homes_file():
         ("2017-11-08", 2, "Requires improvement"),
     ]
     assert by_date["1-115778936"] == [("2017-01-26", 6, "Good"), ("2020-10-28", 2, None)]
+    # historicRatings lists reports newest first: history_entry keeps that order
+    first = h.filter(
+        (pl.col("location_id") == "1-1000587219") & (pl.col("key_question") == "Overall")
+    )
+    assert first.sort("history_entry")["report_date"].cast(pl.String).to_list() == [
+        "2020-12-18",
+        "2017-07-20",
+        "2015-04-20",
+    ]
 
 
 @pytest.mark.skipif(not HOSPITALS.is_file(), reason=f"shared data absent: {HOSPITALS}")

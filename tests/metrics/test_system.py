@@ -40,8 +40,16 @@ def test_quintile_table_and_sii_on_a_straight_line():
     v = dict(zip(rows["metric"], rows["value"], strict=True))
     # equal populations: ranks 0.1 ... 0.9; slope of 0.1 per 0.2 of rank = 0.5
     assert v["gp_sii_good_or_outstanding"] == pytest.approx(0.5)
-    # intercept at rank 0: 0.5 - 0.1 * 0.5 = 0.45; RII = (0.45 + 0.5) / 0.45
-    assert v["gp_rii_good_or_outstanding"] == pytest.approx(0.95 / 0.45)
+    # log-linear RII = exp(beta): the population's mean rank tilted by exp(beta * b) equals
+    # the events' mean rank, (5 x 0.1 + 6 x 0.3 + 7 x 0.5 + 8 x 0.7 + 9 x 0.9) / 35 = 19.5 / 35
+    beta = math.log(v["gp_rii_good_or_outstanding"])
+    ranks = [0.1, 0.3, 0.5, 0.7, 0.9]
+    tilt = [math.exp(beta * b) for b in ranks]
+    assert sum(t * b for t, b in zip(tilt, ranks, strict=True)) / sum(tilt) == pytest.approx(
+        19.5 / 35, abs=1e-12
+    )
+    # below the linear fit's (0.45 + 0.5) / 0.45: the log scale bends towards the ends
+    assert 1 < v["gp_rii_good_or_outstanding"] < 0.95 / 0.45
     assert v["gp_gap_good_or_outstanding"] == pytest.approx(0.4)
     sii_row = rows.filter(pl.col("metric") == "gp_sii_good_or_outstanding").row(0, named=True)
     assert sii_row["lower"] < 0.5 < sii_row["upper"]
@@ -58,6 +66,42 @@ def test_too_few_quintiles_gives_null_with_note_and_seed_reproducible():
     assert a.equals(b)
     qbb = a.filter((pl.col("icb_code") == "QBB") & (pl.col("metric") == "gp_sii_outstanding"))
     assert qbb["value"][0] is None and "4 quantiles" in qbb["note"][0]
+
+
+def test_min_group_size_nulls_gradients_resting_on_small_quintiles():
+    # QAA as LINEAR but quintiles 1 and 5 hold 2 and 3 practices
+    spec = {**LINEAR, "QCC": [(1, 1, 1), (2, 6, 4), (3, 7, 3), (4, 8, 2), (5, 3, 0)]}
+    rows = gp_inequality_rows(_practices(spec), repetitions=2000, seed=7, min_group_size=5)
+    qcc = {r["metric"]: r for r in rows.filter(pl.col("icb_code") == "QCC").to_dicts()}
+    for metric in (
+        "gp_sii_good_or_outstanding",
+        "gp_rii_outstanding",
+        "gp_gap_good_or_outstanding",
+    ):
+        assert qcc[metric]["value"] is None and qcc[metric]["lower"] is None, metric
+    assert qcc["gp_sii_good_or_outstanding"]["note"] == (
+        "deprivation quintile(s) 1 (2), 5 (3) have fewer than 5 rated practices "
+        "(metrics.min_group_size): not computed"
+    )
+    assert qcc["gp_gap_good_or_outstanding"]["note"].startswith(
+        "2 rated practices in quintile 1, 3 in quintile 5 (fewer than 5"
+    )
+    assert qcc["gp_theil_within_ics"]["value"] is not None  # part of the exact decomposition
+    # QAA (10 per quintile) is untouched, and its SII equals the run without QCC
+    alone = gp_inequality_rows(_practices(LINEAR), repetitions=2000, seed=7)
+    with_qcc = rows.filter(pl.col("icb_code") == "QAA")
+    assert with_qcc.filter(pl.col("metric") == "gp_sii_good_or_outstanding")["value"][0] == (
+        pytest.approx(0.5)
+    )
+    assert alone.filter(pl.col("metric") == "gp_gap_good_or_outstanding")["value"][0] == (
+        pytest.approx(0.4)
+    )
+    # a smaller minimum computes QCC: gap = 3/3 - 1/2
+    low = gp_inequality_rows(_practices(spec), repetitions=2000, seed=7, min_group_size=2)
+    gap = low.filter(
+        (pl.col("icb_code") == "QCC") & (pl.col("metric") == "gp_gap_good_or_outstanding")
+    )
+    assert gap["value"][0] == pytest.approx(0.5)
 
 
 def test_theil_decomposition_sums_and_equal_shares_give_zero():
@@ -103,8 +147,19 @@ def test_dispersion_rows_by_hand():
 
 
 class _Table:
-    def __init__(self, flows):
+    def __init__(self, flows, trusts=None):
         self.flows = flows
+        self.trusts = pl.DataFrame(
+            trusts or [],
+            schema={
+                "org_code": pl.String,
+                "name": pl.String,
+                "icb_code": pl.String,
+                "critical": pl.Boolean,
+                "reason": pl.String,
+            },
+            orient="row",
+        )
 
 
 def test_access_rows_on_a_toy_network():
@@ -140,6 +195,34 @@ def test_access_rows_on_a_toy_network():
     expected = pairs / (2 * big_w**2 * mu)
     assert gini["QAA"][0] == pytest.approx(expected)
     assert gini["QBB"][0] is None and "1 hosted trust" in gini["QBB"][1]
+    assert out["complete"].all()
+
+
+def test_access_rows_flag_an_ics_missing_a_major_provider():
+    flows = pl.DataFrame(
+        {
+            "resident_icb_code": ["QAA", "QBB"],
+            "provider_category": ["nhs_trust"] * 2,
+            "provider_icb_code": ["QAA", "QBB"],
+            "provider_code": ["T1", "T2"],
+            "pathways": [100, 100],
+            "over_18_weeks": [20, 30],
+        }
+    )
+    trusts = [
+        ("T1", "ONE NHS TRUST", "QAA", False, None),
+        ("T2", "TWO NHS TRUST", "QBB", False, None),
+        ("T9", "NINE HOSPITALS NHS TRUST", "QBB", True, "named like an acute trust"),
+        ("T8", "EIGHT MENTAL HEALTH NHS TRUST", "QAA", False, "non-elective by name"),
+    ]
+    out = access_rows(_Table(flows, trusts), pl.DataFrame({"icb_code": ["QAA", "QBB"]}))
+    flagged = out.filter(~pl.col("complete"))
+    assert sorted(flagged["metric"]) == ["over_18_weeks_gini_trusts", "share_waiting_over_18_weeks"]
+    assert flagged["icb_code"].unique().to_list() == ["QBB"]
+    note = flagged.filter(pl.col("metric") == "share_waiting_over_18_weeks")["note"][0]
+    assert note.startswith("incomplete: major provider absent from the RTT extract: T9 (NINE")
+    # the value is still reported (the composite decides what incomplete means)
+    assert flagged.filter(pl.col("metric") == "share_waiting_over_18_weeks")["value"][0] == 0.3
 
 
 def test_deprivation_rows_by_hand():
