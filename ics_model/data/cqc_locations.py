@@ -29,7 +29,7 @@ from typing import Final, Literal
 
 from ics_model.contracts import Mode
 from ics_model.data.base import Loaded, SourceReadError
-from ics_model.data.cqc import read_cqc_ratings, sheet_named
+from ics_model.data.cqc import read_cqc_ratings
 from ics_model.data.cqc_api import read_cqc_api
 from ics_model.data.cqc_tables import file_format
 
@@ -104,4 +104,4 @@ def read_cqc_locations(path: str | Path, *, mode: Mode = "strict") -> Loaded:
     p = Path(path)
     if locations_layout(p) == "api":
         return read_cqc_api(p, mode=mode)
-    return read_cqc_ratings(p, sheet=sheet_named(p, "Locations"), mode=mode)
+    return read_cqc_ratings(p, prefer="Locations", mode=mode)
