@@ -132,7 +132,8 @@ def loglinear_slope(
     centred = b - b.mean()  # |beta * centred| <= 60: exp cannot overflow
     moments = np.stack([n, n * b, n * b * b], axis=-1)
     for _ in range(_MAX_ITER):
-        s0, s1, s2 = np.moveaxis(np.exp(beta[..., None] * centred) @ moments, -1, 0)
+        w = np.exp(beta[..., None] * centred)
+        s0, s1, s2 = np.moveaxis(np.einsum("...q,qm->...m", w, moments), -1, 0)
         mean = s1 / s0
         var = np.maximum(s2 / s0 - mean**2, 1e-300)
         f = np.where(ok, mean - target, 0.0)
