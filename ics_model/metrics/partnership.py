@@ -27,6 +27,7 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from typing import Final
 
 import polars as pl
@@ -233,7 +234,12 @@ def _trust_notes(trusts: pl.DataFrame) -> pl.DataFrame:
 
 
 def ics_partnership_metrics(
-    table: FlowTable, icb_codes: pl.DataFrame, *, partner_threshold: float = 0.05
+    table: FlowTable,
+    icb_codes: pl.DataFrame,
+    *,
+    partner_threshold: float = 0.05,
+    data_notes: Mapping[str, str] | None = None,
+    partial: Collection[str] = (),
 ) -> pl.DataFrame:
     """Per-ICS patient-flow interdependence (modelled proxy for system partnership).
 
@@ -257,6 +263,10 @@ def ics_partnership_metrics(
     table : :func:`flow_table` output.
     icb_codes : the ICB list (icb_code, icb_name): every ICB gets a row (42 for 2023).
     partner_threshold : the share above which another ICS counts as a partner.
+    data_notes : ICB -> a note on its resident flows; default :data:`ICB_DATA_NOTES` of
+        the table's period (a run passes its geography's notes,
+        :attr:`~ics_model.mapping.icb_geography.IcbGeography.flow_notes`).
+    partial : ICBs whose residents the flows cover only in part (``complete`` false).
 
     Returns
     -------
@@ -320,7 +330,7 @@ def ics_partnership_metrics(
         pl.col("pathways").filter(comm == "commissioning_hub").sum().alias("_hub"),
         pl.col("pathways").filter(~placed & (comm != "commissioning_hub")).sum().alias("_unplaced"),
     )
-    notes = ICB_DATA_NOTES.get(table.period, {})
+    notes = ICB_DATA_NOTES.get(table.period, {}) if data_notes is None else data_notes
     zero = ["resident_pathways", "hosted_pathways", "hosted_geographic_pathways"]
     has_res = pl.col("resident_pathways") > 0
     out = (
@@ -344,12 +354,16 @@ def ics_partnership_metrics(
             .alias("inflow_share"),
             _share("_hub", "hosted_pathways").alias("hub_share_at_hosted"),
             _share("_unplaced", "hosted_pathways").alias("unplaced_share_at_hosted"),
-            (has_res & ~pl.col("_critical").fill_null(False)).alias("complete"),
+            (
+                has_res
+                & ~pl.col("_critical").fill_null(False)
+                & ~pl.col("icb_code").is_in(sorted(partial))
+            ).alias("complete"),
         )
     )
     data_note = pl.col("icb_code").replace_strict(notes, default=None, return_dtype=pl.String)
     no_res = pl.when(~has_res).then(
-        pl.lit("no resident flows in the 42-ICB geography: flow metrics are null")
+        pl.lit("no resident flows in the run's ICB geography: flow metrics are null")
     )
     no_trust = pl.when(pl.col("n_trusts_hosted") == 0).then(pl.lit("hosts no open NHS trust"))
     out = out.with_columns(

@@ -42,15 +42,14 @@ def test_default_spec_ranks_39_of_42_icss(real):
     assert ranked["score_0_100"].max() == pytest.approx(100.0)
 
 
-def test_frimley_missing_partnership_metrics_is_reported(real):
-    _, _, _, built = real
+def test_frimley_partnership_comes_through_the_icb_crosswalk(real):
+    _, _, matrix, built = real
     qnq = built.scores.filter(pl.col("icb_code") == "QNQ").row(0, named=True)
-    assert "self_containment" in qnq["affected"]
-    assert "pillar skipped: partnership" in qnq["affected"]
-    assert "not ranked" in qnq["affected"]
-    assert qnq["pillar_partnership"] is None and qnq["coverage"] < 0.7
-    affected = built.scores.filter(pl.col("affected").is_not_null())["icb_code"].to_list()
-    assert "QNQ" in affected
+    sc = matrix.filter(pl.col("icb_code") == "QNQ")["self_containment"][0]
+    assert sc == pytest.approx((30_500 + 96) / 38_260, abs=1e-12)  # RDU + RWX of U2G6B
+    assert qnq["pillar_partnership"] is not None and qnq["rank"] == 5
+    assert qnq["affected"] == "skipped: gp_sii_good_or_outstanding"  # SII, not flows
+    assert qnq["coverage"] == pytest.approx(8 / 9)
 
 
 def test_systems_missing_a_major_trust_in_rtt_lose_coverage(real):
@@ -102,7 +101,7 @@ def test_real_correlations_and_peers(real):
         (pl.col("indicator_a") == "self_containment")
         | (pl.col("indicator_b") == "self_containment")
     )
-    assert sc["n"].max() == 41  # Frimley has no self-containment
+    assert sc["n"].max() == 42  # Frimley has a self-containment (ICB crosswalk)
     p = peers(result.metrics.ics_metrics, "QNQ", n=5)
     assert p.height == 5 and "QNQ" not in p["icb_code"].to_list()
     assert (p["distance"].diff().drop_nulls() >= 0).all()
