@@ -390,7 +390,8 @@ def flow_table(
     flows : canonical RTT flows of one period (``read_rtt_flows(...).frame`` or
         ``load_processed("rtt_flows")``).
     trusts : canonical ODS ``etr`` 2025 frame (org_code, name, icb_code, is_open): the trust
-        unit list and host ICBs (42-ICB structure).
+        unit list and host ICBs (42-ICB structure, or the run's vintage:
+        :func:`~ics_model.mapping.icb_geography.trust_hosts`).
     sub_icbs : canonical ODS ``eccg`` 2025 frame (org_code, kind, icb_code, is_open), or
         :func:`~ics_model.mapping.icb_geography.commissioner_table` (``icb_code`` in the
         run's ICB vintage, crosswalked April 2026 codes added, ``crosswalk_note``).
@@ -411,7 +412,8 @@ def flow_table(
     Notes
     -----
     Vintages: the RTT period of ``flows``; ODS ``etr`` and ``eccg`` 2025 (42 ICBs of April
-    2023). RTT commissioner parent codes are April 2026 ICB codes: not used for placement.
+    2023) unless ``trusts`` and ``sub_icbs`` are already in another ICB vintage. RTT
+    commissioner parent codes are April 2026 ICB codes: not used for placement.
     A trust with no RTT rows is classified by name (ODS has no trust type), a documented
     heuristic that can misclassify (an acute trust named "... Healthcare" reads as
     non-elective): :data:`ACUTE_NAME_PATTERN`, then :data:`NON_ELECTIVE_NAME_PATTERN`.
