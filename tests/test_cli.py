@@ -347,6 +347,19 @@ def test_icb_2026_config_runs_end_to_end_on_the_36_icbs(tmp_path):
     unmapped = pl.read_csv(out / "unmapped.csv").filter(pl.col("reason").str.contains("split"))
     gp_lost = unmapped.filter(pl.col("source") == "gp_practices")
     assert gp_lost.height == 286  # QM7 129 + QJG 90 + QNQ 67 practices
+    # independent-sector locations of split ICBs: by sub-ICB polygon, in Frimley by their
+    # local authority; only the two without coordinates stay unmapped, as in 2023
+    ind = pl.read_csv(out / "unmapped.csv").filter(pl.col("source") == "independent_healthcare")
+    assert ind.height == 2 and ind["reason"].str.starts_with("no coordinates").all()
+    located = pl.read_csv(out / "providers.csv").filter(
+        (pl.col("sector") == "independent_healthcare") & (pl.col("key_question") == "Overall")
+    )
+    by_la = located.filter(pl.col("mapping_method") == "local_authority")
+    assert dict(by_la.group_by("icb_code").len().iter_rows()) == {
+        "S0E4D": 27,
+        "S9B9J": 11,
+        "QRL": 2,
+    }
     assert pyogrio.list_layers(gpkg)[:, 0].tolist() == ["ics", "not_modelled"]
     assert len(gpd.read_file(gpkg, layer="ics")) == 36
     assert len(gpd.read_file(gpkg, layer="not_modelled")) == 1

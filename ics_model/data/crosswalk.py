@@ -18,7 +18,10 @@ hand-made table, one row per area, each with the evidence for it:
 =================  ==================================================================
 
 ``via`` is the April 2026 RTT commissioner code whose area holds the row's area, where
-one is known. The embedded file's provenance (sources, evidence, checks) is in
+one is known; ``county`` (optional column) the county a ``lad`` row's district is in,
+which names the part of a split ICB a record with only a county for its local authority
+belongs to, when all the ICB's districts of that county went the same way. The embedded
+file's provenance (sources, evidence, checks) is in
 ``datasets/raw/crosswalks/icb_2026/PROVENANCE.md``.
 """
 
@@ -38,6 +41,7 @@ from ics_model.data.readers import read_csv_records, rule_hits, validate_with_ru
 AREA_TYPES: Final = ("icb", "rtt_commissioner", "sub_icb", "lad")
 _ICB23: Final = r"Q[A-Z0-9]{2}"
 _COLUMNS: Final = ("area_type", "code", "name", "icb_code_2023", "icb_code_2026", "via", "evidence")
+_OPTIONAL: Final = ("county",)
 
 ICB_CROSSWALK_CONTRACT: Final = Contract(
     name="icb_crosswalk",
@@ -67,6 +71,7 @@ ICB_CROSSWALK_CONTRACT: Final = Contract(
             nullable=True,
             pattern=r"[A-Z0-9]{3,5}",
         ),
+        Column.text("county", "county of a lad row's district (optional)", nullable=True),
         Column.text("evidence", "why the row says what it says"),
         Column("source_row", pl.Int64, nullable=False),
     ),
@@ -79,7 +84,7 @@ def read_icb_crosswalk(path: str | Path | None = None, *, mode: Mode = "strict")
     Parameters
     ----------
     path : a CSV with the columns ``area_type, code, name, icb_code_2023,
-        icb_code_2026, via, evidence``; default
+        icb_code_2026, via, evidence`` and optionally ``county``; default
         ``datasets/raw/crosswalks/icb_2026/icb_2026_crosswalk.csv``.
     mode : ``"strict"`` or ``"lenient"`` (bad rows quarantined with a reason).
 
@@ -101,7 +106,10 @@ def read_icb_crosswalk(path: str | Path | None = None, *, mode: Mode = "strict")
     name = source_name(path)
     _, raw = read_csv_records(path)
     require_columns(raw.columns, _COLUMNS, name)
-    frame = raw.select(*_COLUMNS, "source_row")
+    for c in _OPTIONAL:
+        if c not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, pl.String).alias(c))
+    frame = raw.select(*_COLUMNS[:-1], *_OPTIONAL, "evidence", "source_row")
     kind, old, new = pl.col("area_type"), pl.col("icb_code_2023"), pl.col("icb_code_2026")
     hits = [
         rule_hits(

@@ -232,10 +232,15 @@ def changes_table(
                 why = [f"districts {districts} have no crosswalk row: not placed anywhere"]
             elif drawn:
                 why.append(f"drawn from 2023 sub-ICB polygons {', '.join(sorted(whole_subs))}")
+                why.append("CQC locations with coordinates placed by their sub-ICB polygon")
             else:
                 why.append(
                     f"not drawn: {old} split below sub-ICB level (no LSOA or district polygons "
                     "are embedded)"
+                )
+                why.append(
+                    "CQC locations with coordinates placed by their local authority (a "
+                    "district or county of the crosswalk), else unmapped"
                 )
             if via:
                 why.append(f"RTT April 2026 code(s) {via}")

@@ -65,6 +65,8 @@ class IcbGeography:
     flow_notes : ICB -> why its resident RTT flows are partial or mixed.
     partial_flows : ICBs whose residents the RTT flows cover only in part.
     gp_notes : ICB -> why GP practice figures miss part of its area.
+    districts : the crosswalk's districts of split ICBs (icb_code_2023, lad19_code, name,
+        county, icb_code_2026).
     """
 
     vintage: str
@@ -79,6 +81,7 @@ class IcbGeography:
     flow_notes: Mapping[str, str] = field(default_factory=dict)
     partial_flows: frozenset[str] = frozenset()
     gp_notes: Mapping[str, str] = field(default_factory=dict)
+    districts: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def _rows(crosswalk: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -493,6 +496,15 @@ def build_geography(
         flow_notes=flow_notes,
         partial_flows=partial,
         gp_notes=gp_notes,
+        districts=_rows(crosswalk, "lad").select(
+            "icb_code_2023",
+            pl.col("code").alias("lad19_code"),
+            "name",
+            (pl.col("county") if "county" in crosswalk.columns else pl.lit(None, pl.String)).alias(
+                "county"
+            ),
+            "icb_code_2026",
+        ),
     )
 
 

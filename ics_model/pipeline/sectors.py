@@ -36,6 +36,7 @@ from ics_model.mapping.ambulance import ambulance_shares, apply_ambulance_policy
 from ics_model.mapping.history import ratings_in_force
 from ics_model.mapping.icb_geography import IcbGeography
 from ics_model.mapping.spatial import la_icb_lookup, place_by_coordinates
+from ics_model.mapping.split_points import place_split_points
 from ics_model.mapping.trust_types import classify_trusts, location_types
 from ics_model.pipeline.geography import load_geography, source_inputs, split_hosts
 from ics_model.result import InputFile
@@ -270,17 +271,31 @@ def _place_independent_healthcare(
     lookup = la_icb_lookup(
         load_processed("imd2019_lsoa"), load_processed("lsoa11_icb23"), ref.icb_codes.frame
     )
-    placed = place_by_coordinates(
-        loaded.frame,
-        geography.read_boundaries("icb", boundaries.path),
-        ref.icb_codes.frame,
-        lookup,
-        sector="independent_healthcare",
-        source="independent_healthcare",
-        successors=ref.successors.frame,
-        icb_vintage=cfg.mapping.icb_vintage,
-        max_distance_m=cfg.mapping.nearest_icb_within_m,
-    )
+    polygons = geography.read_boundaries("icb", boundaries.path)
+
+    def place(frame: pl.DataFrame, vintage: str) -> Placed:
+        return place_by_coordinates(
+            frame,
+            polygons,
+            ref.icb_codes.frame,
+            lookup,
+            sector="independent_healthcare",
+            source="independent_healthcare",
+            successors=ref.successors.frame,
+            icb_vintage=vintage,
+            max_distance_m=cfg.mapping.nearest_icb_within_m,
+        )
+
+    placed = place(loaded.frame, cfg.mapping.icb_vintage)
+    if cfg.mapping.icb_vintage != "2023" and ref.geography is not None:
+        placed = place_split_points(
+            placed,
+            loaded.frame,
+            ref.geography,
+            geography.read_boundaries("sub_icb"),
+            partial(place, vintage="2023"),
+            max_distance_m=cfg.mapping.nearest_icb_within_m,
+        )
     roles = {
         "icb_boundaries": "icb_boundaries_2023",
         "la_lookup_lsoa_lad19": "imd2019",
