@@ -47,7 +47,7 @@ def test_frimley_partnership_comes_through_the_icb_crosswalk(real):
     qnq = built.scores.filter(pl.col("icb_code") == "QNQ").row(0, named=True)
     sc = matrix.filter(pl.col("icb_code") == "QNQ")["self_containment"][0]
     assert sc == pytest.approx((30_500 + 96) / 38_260, abs=1e-12)  # RDU + RWX of U2G6B
-    assert qnq["pillar_partnership"] is not None and qnq["rank"] == 5
+    assert qnq["pillar_partnership"] is not None and qnq["rank"] == 6
     assert qnq["affected"] == "skipped: gp_sii_good_or_outstanding"  # SII, not flows
     assert qnq["coverage"] == pytest.approx(8 / 9)
 
