@@ -91,12 +91,13 @@ def default_geography(vintage: str = "2023", icb_codes: pl.DataFrame | None = No
     )
 
 
-def _flow_tables(part: str, geography: IcbGeography) -> dict[str, FlowTable]:
+def _flow_tables(part: str, geography: IcbGeography | None = None) -> dict[str, FlowTable]:
     """Load the flow table of ``part`` and, if different, of ``incomplete`` (for access rows).
 
-    Commissioners and trust hosts are placed in the geography's ICBs (ODS etr 2025 trusts;
-    a trust whose 2023 host split takes its ODS etr 2026 host).
+    Commissioners and trust hosts are placed in the geography's ICBs (default: the 42 of
+    2023; ODS etr 2025 trusts, a trust whose 2023 host split takes its ODS etr 2026 host).
     """
+    geography = default_geography() if geography is None else geography
     flows = load_processed("rtt_flows")
     later = load_processed("ods_trusts_2026") if geography.vintage == "2026" else None
     trusts = trust_hosts(load_processed("ods_trusts_2025"), geography.code_map, later)

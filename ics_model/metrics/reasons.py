@@ -4,8 +4,9 @@
 run's ICB geography to the figures they qualify (resident RTT flows of an ICB whose area
 the extract reports in part or mixed with another's; GP figures of an April 2026 ICB
 that lacks the practices of a split ICB's part), gives a row with a reason to every ICS
-x metric the producers left out, gives a reason to any null value that lacks one, and
-states the ICB vintage in ``vintage``.
+x metric the producers left out (``complete`` false), gives a reason to any null value that
+lacks one, marks resident-flow metrics of an ICB whose flows cover only part of it
+incomplete, and states the ICB vintage in ``vintage``.
 """
 
 from __future__ import annotations
@@ -73,11 +74,11 @@ def with_geography_notes(
     ...     "value": [0.5], "lower": [None], "upper": [None], "pillar": ["partnership"],
     ...     "direction": ["higher_is_better"], "unit": ["share"],
     ...     "vintage": ["RTT April 2026; ICBs of April 2023 (42)"], "source": ["RTT"],
-    ...     "note": [None]}, schema_overrides={"lower": pl.Float64, "upper": pl.Float64,
-    ...     "note": pl.String})
+    ...     "note": [None], "complete": [True]}, schema_overrides={"lower": pl.Float64,
+    ...     "upper": pl.Float64, "note": pl.String})
     >>> out = with_geography_notes(m, geo, pl.DataFrame({"icb_code": ["QAA", "QBB"]}))
-    >>> out.select("icb_code", "value").rows()
-    [('QAA', 0.5), ('QBB', None)]
+    >>> out.select("icb_code", "value", "complete").rows()
+    [('QAA', 0.5, True), ('QBB', None, False)]
     >>> out["note"].to_list() == ["partial flows", NO_ROW]
     True
     """
@@ -98,6 +99,7 @@ def with_geography_notes(
             pl.lit(None, pl.Float64).alias("lower"),
             pl.lit(None, pl.Float64).alias("upper"),
             pl.lit(NO_ROW).alias("note"),
+            pl.lit(False).alias("complete"),
         )
         .select(frame.columns)
     )
@@ -109,7 +111,9 @@ def with_geography_notes(
         dict(geography.gp_notes), default=None, return_dtype=pl.String
     )
     metric = pl.col("metric")
-    note = pl.col("note")
+    # an empty note is no note; a note joined onto an empty one loses its separator
+    tidy = pl.col("note").str.strip_chars_start("; ")
+    note = pl.when(tidy != "").then(tidy)
     note = _append(note, pl.when(metric.is_in(RESIDENT_FLOW_METRICS)).then(flow))
     note = _append(note, pl.when(metric.str.starts_with(GP_METRIC_PREFIX)).then(gp))
     ics_row = pl.col("icb_code") != NATIONAL
@@ -118,7 +122,14 @@ def with_geography_notes(
         .then(pl.lit(NO_REASON))
         .otherwise(note)
     )
-    out = out.with_columns(note.alias("note"))
+    # residents' flows that cover only part of an ICB are incomplete (the composite's coverage)
+    partial = metric.is_in(RESIDENT_FLOW_METRICS) & pl.col("icb_code").is_in(
+        sorted(geography.partial_flows)
+    )
+    out = out.with_columns(
+        note.alias("note"),
+        pl.when(partial).then(pl.lit(False)).otherwise(pl.col("complete")).alias("complete"),
+    )
     if geography.vintage != "2023":
         n = icbs.height
         out = out.with_columns(

@@ -22,6 +22,7 @@ def _row(icb, metric, value, note=None, vintage="RTT April 2026; ICBs of April 2
         "vintage": vintage,
         "source": "test",
         "note": note,
+        "complete": True,
     }
 
 
@@ -55,12 +56,16 @@ def test_geography_notes_go_to_the_metrics_they_qualify():
     )
     # QBB gets a row with a reason for each catalogue metric; a user indicator does not
     assert notes[("QBB", "self_containment")] == NO_ROW
+    complete = {(r["icb_code"], r["metric"]): r["complete"] for r in out.iter_rows(named=True)}
+    assert complete[("QBB", "self_containment")] is False
     assert ("QBB", "user_score") not in notes
     assert set(out["vintage"]) == {"RTT April 2026; ICBs of April 2026 (3)"}
 
 
 def test_a_null_without_a_reason_gets_one_and_notes_are_not_repeated():
-    geo = IcbGeography("2023", *[E] * 8, flow_notes={"QAA": "partial flows"})
+    geo = IcbGeography(
+        "2023", *[E] * 8, flow_notes={"QAA": "partial flows"}, partial_flows=frozenset({"QAA"})
+    )
     m = _frame(
         [
             _row("QAA", "self_containment", 0.5, "incomplete coverage; partial flows"),
@@ -73,4 +78,8 @@ def test_a_null_without_a_reason_gets_one_and_notes_are_not_repeated():
     assert notes[("QAA", "self_containment")] == "incomplete coverage; partial flows"
     assert notes[("QAA", "gp_sii_good_or_outstanding")] == NO_REASON
     assert notes[("ENGLAND", "theil_total")] is None  # national rows are not ICSs
+    # QAA's resident flows cover part of it: its flow metrics are incomplete, GP ones not
+    complete = {(r["icb_code"], r["metric"]): r["complete"] for r in out.iter_rows(named=True)}
+    assert complete[("QAA", "self_containment")] is False
+    assert complete[("QAA", "gp_sii_good_or_outstanding")] is True
     assert set(out["vintage"]) == {"RTT April 2026; ICBs of April 2023 (42)"}
