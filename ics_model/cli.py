@@ -392,7 +392,7 @@ def compare(
         cfg = _override(cfg, {"uncertainty": None, "scenarios": (), "effect.enabled": False})
         result = _run(cfg, f"Running {path.name}...", False)
         if result.composite is None:
-            _fail(f"{path}: the run has no composite (no ICS metrics for its ICB vintage)", 2)
+            _fail(f"{path}: the run has no composite (metrics switched off)", 2)
         results.append(result.composite.built)
     table_df = compare_composites(*results)
     summary = compare_summary(*results)

@@ -57,8 +57,11 @@ class MappingConfig(Frozen):
     Attributes
     ----------
     icb_vintage : ``"2023"`` = the 42 ICBs (July 2022 - March 2026, the embedded boundaries);
-        ``"2026"`` = map forward to the April 2026 ICBs through ODS successors (ICBs that split
-        are reported, not guessed).
+        ``"2026"`` = the 36 ICBs of April 2026: whole ICBs follow ODS successors, the three
+        that split are divided by the documented ICB crosswalk (RTT flows, LSOAs and
+        populations by sub-ICB or district; trusts by their ODS etr 2026 host); what the
+        data cannot place (GP practices of a split ICB, Frimley's split on the maps) is
+        reported in ``icb_geography.csv``, never guessed.
     trust_vintage : which ODS etr file defines the current open trusts (``"2025"``: 42-ICB codes).
     inherit_predecessor_rating : a trust without its own rating inherits the rating of its
         predecessor when exactly one predecessor was rated.

@@ -49,6 +49,7 @@ from ics_model.mapping.contracts import (
     UNMAPPED,
 )
 from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
+from ics_model.mapping.icb_changes import ICB_GEOGRAPHY
 from ics_model.mapping.transitions import (
     ICS_RATING_TRANSITIONS,
     ICS_TRANSITION_SUMMARY,
@@ -97,6 +98,7 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "ics_modelled_ratings": ICS_MODELLED_RATINGS,
     "ics_view_by_trust_type": ICS_VIEW_BY_TRUST_TYPE,
     "ambulance_allocation": AMBULANCE_ALLOCATION,
+    "icb_geography": ICB_GEOGRAPHY,
     "ics_metrics": ICS_METRICS,
     "provider_partnership": PROVIDER_PARTNERSHIP,
     "ics_flow_matrix": ICS_FLOW_MATRIX,

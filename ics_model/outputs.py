@@ -98,6 +98,8 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables["ics_view_by_trust_type.csv"] = v.by_trust_type
     if v.ambulance_allocation is not None and v.ambulance_allocation.height:
         tables["ambulance_allocation.csv"] = v.ambulance_allocation
+    if v.geography is not None:
+        tables["icb_geography.csv"] = v.geography
     if m.computed:
         tables["ics_metrics.csv"] = m.ics_metrics
         tables["ics_metrics.parquet"] = m.ics_metrics

@@ -397,15 +397,16 @@ def _effect_section(result: Result) -> str:
 def build_report(result: Result, *, boundaries=None, manifest: dict | None = None) -> str:
     """Return the report as one HTML string (images embedded as data URIs).
 
-    ``boundaries``: ICB boundaries for the maps (None = the embedded ones; False = no maps).
+    ``boundaries``: ICB boundaries for the maps (None = the embedded ones of the run's ICB
+    vintage, :func:`ics_model.geo.icb_boundaries`; False = no maps).
     """
     if boundaries is False:  # maps switched off
         boundaries = None
     elif boundaries is None:
         try:
-            from ics_model.data.geography import read_boundaries
+            from ics_model.geo import icb_boundaries
 
-            boundaries = read_boundaries("icb")
+            boundaries = icb_boundaries(result.config.mapping.icb_vintage)
         except Exception as exc:  # maps are optional: the rest of the report stands
             log.warning("report maps skipped: %s", exc)
     cfg = json.dumps(config_to_dict(result.config), indent=2, default=str)

@@ -4,7 +4,7 @@
 stage's own frames and result objects; which file each one is written to is decided
 only by :mod:`ics_model.outputs`. Optional stages (composite, uncertainty, effect) are
 ``None`` when the config switches them off or the run cannot make them (e.g. no ICS
-metrics for the 2026 ICB vintage); ``scenarios`` is empty then.
+metrics when ``metrics.enabled`` is false); ``scenarios`` is empty then.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ class Views:
         (``ICS_VIEW_BY_TRUST_TYPE``); None unless ``views.by`` names ``trust_type``.
     ambulance_allocation : how each ambulance trust counts in the ICBs it serves
         (``mapping.ambulance``); None when the run has no NHS trusts.
+    geography : the ICB geography report (``ICB_GEOGRAPHY``: each 2023 ICB's part in each
+        ICB of the run's vintage and what the data cannot place there), when built.
     """
 
     mapped: pl.DataFrame
@@ -80,6 +82,7 @@ class Views:
     ics_modelled: pl.DataFrame
     by_trust_type: pl.DataFrame | None = None
     ambulance_allocation: pl.DataFrame | None = None
+    geography: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

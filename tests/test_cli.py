@@ -301,3 +301,78 @@ def test_version_prints_and_exits_0_without_a_command():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"ics_model {__version__}"
+
+
+def test_icb_2026_config_runs_end_to_end_on_the_36_icbs(tmp_path):
+    """configs/icb_2026.yaml: views, metrics, composite and maps on the April 2026 ICBs."""
+    import geopandas as gpd
+    import polars as pl
+    import pyogrio
+
+    out, gpkg = tmp_path / "o", tmp_path / "o" / "ics.gpkg"
+    r = _invoke("run", "configs/icb_2026.yaml", "--out", str(out), "--geo", str(gpkg), "-q")
+    assert r.exit_code == 0, r.output
+    view = pl.read_csv(out / "ics_view.csv")
+    metrics = pl.read_csv(out / "ics_metrics.csv")
+    comp = pl.read_csv(out / "composite.csv")
+    assert view["icb_code"].n_unique() == 36
+    assert set(metrics["icb_code"]) == set(view["icb_code"]) | {"ENGLAND"}
+    # every 2026 ICB ranked but the two whose major acute trust is missing in RTT
+    assert comp.height == 36
+    assert comp.filter(pl.col("rank").is_null())["icb_code"].to_list() == ["QF7", "QJK"]
+    merged = {"D7T5G", "S0E4D", "S1Y5D", "S9B9J", "T6Y0W", "Z9B2Z"}
+    assert merged <= set(comp["icb_code"])
+    sc = metrics.filter(pl.col("metric") == "self_containment")
+    value = dict(zip(sc["icb_code"], sc["value"], strict=True))
+    assert all(value[c] is not None for c in merged)
+    assert value["Z9B2Z"] == pytest.approx(0.914935, abs=1e-6)  # NCL + NWL residents
+    assert value["S9B9J"] == pytest.approx(0.795374, abs=1e-6)  # incl. Frimley Health (RDU)
+    for m in ("share_waiting_over_18_weeks", "imd_mean_rank", "gp_rating_dispersion"):
+        rows = metrics.filter((pl.col("metric") == m) & pl.col("icb_code").is_in(list(merged)))
+        assert rows.height == 6 and rows["value"].null_count() == 0, m
+    sii = metrics.filter(
+        (pl.col("metric") == "gp_sii_good_or_outstanding") & pl.col("icb_code").is_in(list(merged))
+    )
+    assert sii.height == 6 and sii["value"].drop_nulls().len() >= 5
+    # the GP figures of the ICBs that received parts of split ICBs say what they miss
+    gp_note = sii.filter(pl.col("icb_code") == "T6Y0W")["note"][0]
+    assert "GP practices of Babergh" in gp_note and "(from QJG, 65.8%" in gp_note
+    pop = metrics.filter(pl.col("metric") == "population")
+    assert pop["value"].sum() == 57_106_398  # England's mid-2022 total, as in 2023
+    assert "ICBs of April 2026 (36)" in sc["vintage"][0]
+    # every ICS without a value says why
+    assert metrics.filter(pl.col("value").is_null())["note"].null_count() == 0
+    # trusts of split ICBs by their ODS etr 2026 host
+    prov = pl.read_csv(out / "providers.csv").filter(pl.col("sector") == "nhs_trust")
+    host = dict(prov.select("provider_id", "icb_code").unique().iter_rows())
+    assert (host["RDU"], host["RDE"], host["RWH"]) == ("S9B9J", "D7T5G", "S1Y5D")
+    # what the data cannot model is reported, never drawn or guessed
+    geo = pl.read_csv(out / "icb_geography.csv")
+    not_drawn = geo.filter(~pl.col("boundary_drawn"))
+    assert sorted(not_drawn["icb_code"]) == ["QRL", "S0E4D", "S9B9J"]
+    assert set(not_drawn["icb_code_2023"]) == {"QNQ"}
+    no_gp = geo.filter(~pl.col("gp_practices_placed"))
+    assert no_gp.height == 7 and set(no_gp["icb_code_2023"]) == {"QJG", "QM7", "QNQ"}
+    unmapped = pl.read_csv(out / "unmapped.csv").filter(pl.col("reason").str.contains("split"))
+    gp_lost = unmapped.filter(pl.col("source") == "gp_practices")
+    assert gp_lost.height == 286  # QM7 129 + QJG 90 + QNQ 67 practices
+    # independent-sector locations of split ICBs: by sub-ICB polygon, in Frimley by their
+    # local authority; only the two without coordinates stay unmapped, as in 2023
+    ind = pl.read_csv(out / "unmapped.csv").filter(pl.col("source") == "independent_healthcare")
+    assert ind.height == 2 and ind["reason"].str.starts_with("no coordinates").all()
+    located = pl.read_csv(out / "providers.csv").filter(
+        (pl.col("sector") == "independent_healthcare") & (pl.col("key_question") == "Overall")
+    )
+    by_la = located.filter(pl.col("mapping_method") == "local_authority")
+    assert dict(by_la.group_by("icb_code").len().iter_rows()) == {
+        "S0E4D": 27,
+        "S9B9J": 11,
+        "QRL": 2,
+    }
+    assert pyogrio.list_layers(gpkg)[:, 0].tolist() == ["ics", "not_modelled"]
+    assert len(gpd.read_file(gpkg, layer="ics")) == 36
+    assert len(gpd.read_file(gpkg, layer="not_modelled")) == 1
+    man = json.loads((out / "manifest.json").read_text())
+    roles = {i["role"] for i in man["inputs"]}
+    assert {"icb_2026_crosswalk", "ods_etr_2026"} <= roles
+    assert all(row["balanced"] for row in man["conservation"])

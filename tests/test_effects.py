@@ -394,18 +394,17 @@ def test_real_gp_data_with_self_containment(real):
         pop.frame, exposure, controls=pop.controls, permutations=2000, seed=20220701
     ).with_caveats(pop.caveats)
     assert r.exposure == "self_containment" and r.exposure_level == "ics"
-    assert 41 <= r.n_clusters <= 42
-    assert "QNQ" in r.dropped_clusters  # Frimley has no resident flows, hence no exposure
-    n_frimley = pop.frame.filter(pl.col("icb_code") == "QNQ").height
-    assert dict(r.n_dropped)["missing_exposure"] == n_frimley > 0
-    assert any("QNQ" in c for c in r.caveats) and r.caveats[-1] == pop.caveats[0]
+    # every ICS has an exposure (Frimley's flows come through the ICB crosswalk)
+    assert r.n_clusters == 42 and r.dropped_clusters == ()
+    assert dict(r.n_dropped) == {"missing_imd_score": 4}
+    assert any("clusters without exposure: none" in c for c in r.caveats)
+    assert r.caveats[-1] == pop.caveats[0]
     assert (
         r.n_outcome
         == pop.frame.filter(
-            (pl.col("rating") == "Outstanding")
-            & (pl.col("icb_code") != "QNQ")
-            & pl.col("imd_score").is_not_null()
+            (pl.col("rating") == "Outstanding") & pl.col("imd_score").is_not_null()
         ).height
+        == 5
     )
     assert 0 < r.p_value_model <= 1 and 0 < r.p_value_permutation <= 1
     assert r.ci_lower < r.estimate < r.ci_upper and r.min_detectable_effect > 1

@@ -161,6 +161,16 @@ def test_icb_vintage_2026_merges_and_reports_splits():
         icb_table(ICBS, SUCC, "2030")
 
 
+def test_place_trusts_uses_later_hosts_for_split_host_icbs():
+    hosts = pl.DataFrame({"org_code": ["RD1"], "icb_code": ["QNEW"]})
+    p = place_trusts(RATINGS, TRUSTS, SUCC, ICBS, icb_vintage="2026", hosts=hosts)
+    rd1 = p.ratings.filter(pl.col("provider_id") == "RD1")
+    assert rd1.height == 6 and set(rd1["icb_code"]) == {"QNEW"}
+    assert "RD1" not in p.unmapped["provider_id"].to_list()
+    without = place_trusts(RATINGS, TRUSTS, SUCC, ICBS, icb_vintage="2026")
+    assert "RD1" in without.unmapped["provider_id"].to_list()
+
+
 def test_place_locations_by_sub_icb_then_trust_code():
     locs = _ratings(
         [

@@ -294,6 +294,7 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "uncertainty_assumptions.csv",
         "ics_view_by_trust_type.csv",
         "ambulance_allocation.csv",
+        "icb_geography.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}

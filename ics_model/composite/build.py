@@ -277,7 +277,8 @@ def _affected(
         parts = [note] if note else []
         if incomplete[i].any():
             parts.append(
-                "incomplete source (a major provider missing; see the metric's note): "
+                "incomplete source (a major provider missing, or residents covered in part; "
+                "see the metric's note): "
                 + ", ".join(n for n, hit in zip(names, incomplete[i], strict=True) if hit)
             )
         if skipped:

@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 from ics_model.data import (
     cqc,
     cqc_api,
+    crosswalk,
     deprivation,
     geography,
     ods,
@@ -59,6 +60,9 @@ TABLES: dict[str, Builder] = {
     "imd2019_lsoa": _table(deprivation.read_imd, ("imd2019", "iod2019_population"), "lsoa11_code"),
     "sub_icb_population": _table(
         population.read_sub_icb_population, ("sub_icb_population_2022",), "sub_icb_gss"
+    ),
+    "icb_2026_crosswalk": _table(
+        crosswalk.read_icb_crosswalk, ("icb_2026_crosswalk",), "area_type", "code", "icb_code_2023"
     ),
     "rtt_flows": _table(
         rtt.read_rtt_flows,
@@ -184,6 +188,7 @@ def raw_row_counts() -> dict[str, int]:
         "ambulance_areas_2023": trust_reference.read_ambulance_areas(
             _p("ambulance_areas_2023")
         ).n_input_rows,
+        "icb_2026_crosswalk": crosswalk.read_icb_crosswalk(_p("icb_2026_crosswalk")).n_input_rows,
     }
     imd = deprivation.read_imd(_p("imd2019"), _p("iod2019_population")).n_input_rows
     counts["imd2019"] = imd

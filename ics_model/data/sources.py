@@ -349,6 +349,22 @@ SOURCES: dict[str, RawSource] = {
             "its own trust's service) are counted with the trust serving the rest of the "
             "sub-ICB.",
         ),
+        RawSource(
+            name="icb_2026_crosswalk",
+            relpath=("crosswalks", "icb_2026", "icb_2026_crosswalk.csv"),
+            title="ICB crosswalk to April 2026: new ICB names, the RTT code U2G6B, and the "
+            "sub-ICBs and districts of the three split ICBs (QJG, QM7, QNQ)",
+            publisher="ics_model (compiled from ODS succ and eccg, the NHS England RTT "
+            "April 2026 extract and the IoD 2019 LSOA districts; each row cites its evidence)",
+            url="datasets/raw/crosswalks/icb_2026/PROVENANCE.md",
+            licence=_OGL + " (the facts it records come from OGL sources)",
+            attribution=OGL_ATTRIBUTION + " © NHS England; © Crown copyright ONS, MHCLG.",
+            vintage="2026-04 (ICB changes effective 2026-04-01)",
+            copied_from="hand-made for this project (not a copy)",
+            caveats="Frimley (QNQ) split below sub-ICB level: its districts are assigned by "
+            "county, and the Guildford and Runnymede LSOAs inside QNQ by the county rule only. "
+            "District parts are whole 2011 LSOAs (IoD 2019 district of each LSOA).",
+        ),
     )
 }
 

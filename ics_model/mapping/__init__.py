@@ -20,7 +20,13 @@ The routes, each recorded in ``mapping_method``:
     (:mod:`ics_model.mapping.spatial`).
 ``icb_polygon_nearest``
     a location whose point lies just outside every (generalised) ICB polygon, placed in
-    the nearest one within ``mapping.nearest_icb_within_m``.
+    the nearest one within ``mapping.nearest_icb_within_m``. In the April 2026 vintage a
+    location of an ICB that split is placed by its point in a 2023 sub-ICB polygon
+    (still ``icb_polygon``: the point lies in the 2026 ICB's dissolved polygon) ...
+``local_authority``
+    ... or, where the split runs below sub-ICB level (Frimley), by its local authority
+    when that names a district the crosswalk places in one April 2026 ICB
+    (:mod:`ics_model.mapping.split_points`).
 
 The unit of the trust sector is the current open NHS trust. Ratings are never
 combined across predecessors: a trust with several rated predecessors stays unrated

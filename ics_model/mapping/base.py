@@ -31,6 +31,7 @@ MAPPING_METHODS = frozenset(
         "ods_trust_location",
         "icb_polygon",
         "icb_polygon_nearest",
+        "local_authority",
     }
 )
 RATING_SOURCES = frozenset({"own", "inherited", "combined", "none"})

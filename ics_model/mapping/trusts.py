@@ -23,6 +23,7 @@ from ics_model.mapping.base import (
     file_inherited_columns,
     finish,
 )
+from ics_model.mapping.icb_geography import with_split_hosts
 from ics_model.mapping.successors import icb_table, lost_reason, resolve_successors, with_icb
 from ics_model.ratings import KeyQuestionEnum, SectorEnum
 
@@ -49,6 +50,7 @@ def place_trusts(
     ratings_vintage: str | None = None,
     premerger: Literal["keep", "exclude", "combine"] = "keep",
     premerger_combine: Combiner | None = None,
+    hosts: pl.DataFrame | None = None,
 ) -> Placed:
     """Place NHS trust ratings in ICSs, with the current open trust as the unit.
 
@@ -78,6 +80,9 @@ def place_trusts(
         rating cannot count in several trusts).
     premerger_combine : the combiner for ``premerger = "combine"`` (as
         ``combine_predecessors``); required then.
+    hosts : optional (org_code, icb_code) host ICBs in ``icb_vintage`` (ODS etr 2026 for
+        ``"2026"``), used only for trusts whose 2023 host ICB split (see
+        :func:`~ics_model.mapping.icb_geography.with_split_hosts`).
 
     Returns
     -------
@@ -98,6 +103,8 @@ def place_trusts(
         icbs,
         cmap,
     )
+    if hosts is not None:
+        hosted = with_split_hosts(hosted, hosts, icbs)
     lost = {
         code: lost_reason(old, note, icb_vintage)
         for code, old, note in hosted.filter(pl.col("icb_code").is_null())

@@ -18,8 +18,10 @@ import polars as pl
 
 from ics_model.contracts import Mode
 from ics_model.data.build import load_processed
+from ics_model.mapping.icb_geography import IcbGeography, build_geography, trust_hosts
 from ics_model.metrics import partnership, system
 from ics_model.metrics.partnership_inputs import FlowTable, flow_table
+from ics_model.metrics.reasons import with_geography_notes
 from ics_model.metrics.share_counts import share_counts
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.metrics.user_indicators import join_user_indicators, read_user_indicators
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 #: embedded sources the metrics read (keys of :data:`ics_model.data.sources.SOURCES`).
 METRIC_SOURCES: Final = (
     "rtt_2026_04",
+    "icb_2026_crosswalk",
     "ods_eccg_2025",
     "imd2019",
     "iod2019_population",
@@ -65,7 +68,7 @@ class Metrics:
 
     @property
     def computed(self) -> bool:
-        """Whether the metrics were computed (the 42-ICB vintage with metrics enabled)."""
+        """Whether the metrics were computed (metrics enabled in the run's config)."""
         return self.ics_metrics.height > 0
 
 
@@ -74,11 +77,31 @@ def no_metrics() -> Metrics:
     return Metrics(system.ICS_METRICS.empty(), pl.DataFrame(), pl.DataFrame())
 
 
-def _flow_tables(part: str) -> dict[str, FlowTable]:
-    """Load the flow table of ``part`` and, if different, of ``incomplete`` (for access rows)."""
+def default_geography(vintage: str = "2023", icb_codes: pl.DataFrame | None = None) -> IcbGeography:
+    """Return the ICB geography of ``vintage`` built from the processed tables."""
+    return build_geography(
+        vintage,
+        icb_codes=load_processed("icb_codes") if icb_codes is None else icb_codes,
+        successors=load_processed("ods_successors"),
+        crosswalk=load_processed("icb_2026_crosswalk"),
+        eccg=load_processed("ods_sub_icbs"),
+        population=load_processed("sub_icb_population"),
+        lsoa_icb=load_processed("lsoa11_icb23"),
+        imd=load_processed("imd2019_lsoa"),
+    )
+
+
+def _flow_tables(part: str, geography: IcbGeography | None = None) -> dict[str, FlowTable]:
+    """Load the flow table of ``part`` and, if different, of ``incomplete`` (for access rows).
+
+    Commissioners and trust hosts are placed in the geography's ICBs (default: the 42 of
+    2023; ODS etr 2025 trusts, a trust whose 2023 host split takes its ODS etr 2026 host).
+    """
+    geography = default_geography() if geography is None else geography
     flows = load_processed("rtt_flows")
-    trusts = load_processed("ods_trusts_2025")
-    sub_icbs = load_processed("ods_sub_icbs")
+    later = load_processed("ods_trusts_2026") if geography.vintage == "2026" else None
+    trusts = trust_hosts(load_processed("ods_trusts_2025"), geography.code_map, later)
+    sub_icbs = geography.commissioners
     return {
         p: flow_table(flows, trusts, sub_icbs, part=p) for p in dict.fromkeys((part, "incomplete"))
     }
@@ -105,8 +128,9 @@ def build_metrics(
     icb_codes: pl.DataFrame,
     *,
     mode: Mode = "strict",
+    geography: IcbGeography | None = None,
 ) -> Metrics:
-    """Partnership, inequality and context metrics for the 42 ICBs of 2023.
+    """Partnership, inequality and context metrics for the run's ICBs.
 
     Parameters
     ----------
@@ -114,30 +138,34 @@ def build_metrics(
     view : the ICS view (for rating dispersion).
     mapped : placed providers (GP practices for the SII and quintile table).
     gp_frame : the loaded GP practice file (deprivation quintiles); None without GPs.
-    icb_codes : the ICB code table.
+    icb_codes : the ICB code table (the 42 of 2023).
     mode : validation mode for the user-indicators file.
+    geography : the run's ICB geography (:func:`ics_model.mapping.icb_geography.build_geography`);
+        default the 42 ICBs of 2023 (:func:`default_geography`). Flows, deprivation and
+        population are placed in its ICBs, and its notes qualify the metrics it affects.
 
     Returns
     -------
     Metrics
         ``ics_metrics`` in the :data:`~ics_model.metrics.system.ICS_METRICS` contract.
     """
-    tables = _flow_tables(mc.rtt_part)
+    geo = geography if geography is not None else default_geography("2023", icb_codes)
+    icbs = geo.icbs
+    tables = _flow_tables(mc.rtt_part, geo)
     table = tables[mc.rtt_part]
     ics_p = partnership.ics_partnership_metrics(
-        table, icb_codes, partner_threshold=mc.partner_threshold
+        table,
+        icbs,
+        partner_threshold=mc.partner_threshold,
+        data_notes=geo.flow_notes,
+        partial=geo.partial_flows,
     )
     prov_p = partnership.provider_partnership_metrics(table, threshold=mc.partner_threshold)
     parts = [
         system.partnership_rows(ics_p),
         system.dispersion_rows(view),
-        system.access_rows(tables["incomplete"], icb_codes),
-        system.deprivation_rows(
-            load_processed("imd2019_lsoa"),
-            load_processed("lsoa11_icb23"),
-            icb_codes,
-            load_processed("sub_icb_population"),
-        ),
+        system.access_rows(tables["incomplete"], icbs),
+        system.deprivation_rows(load_processed("imd2019_lsoa"), geo.lsoas, icbs, geo.population),
     ]
     quintiles = None
     if gp_frame is not None:
@@ -158,7 +186,9 @@ def build_metrics(
         )
         prov_p = join_user_indicators(prov_p, user.frame, "provider")
     return Metrics(
-        ics_metrics=system.ics_metrics(parts, directions=mc.directions),
+        ics_metrics=with_geography_notes(
+            system.ics_metrics(parts, directions=mc.directions), geo, icbs
+        ),
         provider_partnership=prov_p,
         flow_matrix=partnership.ics_flow_matrix(table),
         gp_quintiles=quintiles,
@@ -167,4 +197,4 @@ def build_metrics(
     )
 
 
-__all__ = ["METRIC_SOURCES", "Metrics", "build_metrics", "no_metrics"]
+__all__ = ["METRIC_SOURCES", "Metrics", "build_metrics", "default_geography", "no_metrics"]

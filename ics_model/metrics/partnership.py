@@ -8,10 +8,13 @@ as "better" is a value judgement, held in :data:`DEFAULT_DIRECTIONS` and overrid
 
 Inputs come from :func:`~ics_model.metrics.partnership_inputs.flow_table` (RTT rows
 classified by provider and commissioner category). Geography: the 42 ICBs of April 2023
-(trust host ICBs from ODS ``etr`` 2025, residents' ICBs from the ODS ``eccg`` 2025 parent of
-each sub-ICB location). Commissioning hubs, non-geographic commissioners (NONC, NHS England
-regions) and sub-ICB codes that cannot be placed belong to no ICS's residents: they are
-excluded from every resident-based figure and reported apart.
+by default (trust host ICBs from ODS ``etr`` 2025, residents' ICBs from the ODS ``eccg``
+2025 parent of each sub-ICB location), or the run's ICB geography
+(:mod:`ics_model.mapping.icb_geography`: the ICB crosswalk places the April 2026 code
+U2G6B, and the April 2026 vintage places every code in the 36 ICBs). Commissioning hubs,
+non-geographic commissioners (NONC, NHS England regions) and sub-ICB codes that cannot be
+placed belong to no ICS's residents: they are excluded from every resident-based figure
+and reported apart.
 
 References
 ----------
@@ -27,6 +30,7 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from typing import Final
 
 import polars as pl
@@ -41,7 +45,8 @@ from ics_model.metrics.partnership_inputs import (
 
 logger = logging.getLogger(__name__)
 
-#: Data notes per RTT period: ICBs (2023 codes) whose resident flows are affected.
+#: Data notes per RTT period: ICBs (2023 codes) whose resident flows are affected, when
+#: the flows are classified on ODS eccg alone (a run passes its geography's notes).
 ICB_DATA_NOTES: Final[dict[str, dict[str, str]]] = {
     "RTT-April-2026": {
         "QNQ": (
@@ -233,7 +238,12 @@ def _trust_notes(trusts: pl.DataFrame) -> pl.DataFrame:
 
 
 def ics_partnership_metrics(
-    table: FlowTable, icb_codes: pl.DataFrame, *, partner_threshold: float = 0.05
+    table: FlowTable,
+    icb_codes: pl.DataFrame,
+    *,
+    partner_threshold: float = 0.05,
+    data_notes: Mapping[str, str] | None = None,
+    partial: Collection[str] = (),
 ) -> pl.DataFrame:
     """Per-ICS patient-flow interdependence (modelled proxy for system partnership).
 
@@ -257,17 +267,22 @@ def ics_partnership_metrics(
     table : :func:`flow_table` output.
     icb_codes : the ICB list (icb_code, icb_name): every ICB gets a row (42 for 2023).
     partner_threshold : the share above which another ICS counts as a partner.
+    data_notes : ICB -> a note on its resident flows; default :data:`ICB_DATA_NOTES` of
+        the table's period (a run passes its geography's notes,
+        :attr:`~ics_model.mapping.icb_geography.IcbGeography.flow_notes`).
+    partial : ICBs whose residents the flows cover only in part (``complete`` false).
 
     Returns
     -------
     pl.DataFrame
         Per :data:`ICS_PARTNERSHIP`. An ICB with no resident flows (Frimley, QNQ, in April
-        2026) gets null metrics (inflow too: its own residents cannot be told from others)
-        and a note. Coverage: ``n_trusts_hosted`` (open English trusts of ODS etr 2025),
-        ``n_trusts_with_flows``, ``trusts_without_flows``, ``complete`` (false when a hosted
-        trust known not to have submitted, or named like an acute trust, has no rows, or when
-        there are no resident flows), ``note``. Vintage: the table's RTT period; geography of
-        April 2023.
+        2026 without the ICB crosswalk) gets null metrics (inflow too: its own residents
+        cannot be told from others) and a note. Coverage: ``n_trusts_hosted`` (open English
+        trusts of ODS etr 2025), ``n_trusts_with_flows``, ``trusts_without_flows``,
+        ``complete`` (false when a hosted trust known not to have submitted, or named like an
+        acute trust, has no rows, when there are no resident flows, or for an ICB in
+        ``partial``), ``note``. Vintage: the table's RTT period; geography of the table (April
+        2023 by default).
 
     References
     ----------
@@ -320,7 +335,7 @@ def ics_partnership_metrics(
         pl.col("pathways").filter(comm == "commissioning_hub").sum().alias("_hub"),
         pl.col("pathways").filter(~placed & (comm != "commissioning_hub")).sum().alias("_unplaced"),
     )
-    notes = ICB_DATA_NOTES.get(table.period, {})
+    notes = ICB_DATA_NOTES.get(table.period, {}) if data_notes is None else data_notes
     zero = ["resident_pathways", "hosted_pathways", "hosted_geographic_pathways"]
     has_res = pl.col("resident_pathways") > 0
     out = (
@@ -344,12 +359,16 @@ def ics_partnership_metrics(
             .alias("inflow_share"),
             _share("_hub", "hosted_pathways").alias("hub_share_at_hosted"),
             _share("_unplaced", "hosted_pathways").alias("unplaced_share_at_hosted"),
-            (has_res & ~pl.col("_critical").fill_null(False)).alias("complete"),
+            (
+                has_res
+                & ~pl.col("_critical").fill_null(False)
+                & ~pl.col("icb_code").is_in(sorted(partial))
+            ).alias("complete"),
         )
     )
     data_note = pl.col("icb_code").replace_strict(notes, default=None, return_dtype=pl.String)
     no_res = pl.when(~has_res).then(
-        pl.lit("no resident flows in the 42-ICB geography: flow metrics are null")
+        pl.lit("no resident flows in the run's ICB geography: flow metrics are null")
     )
     no_trust = pl.when(pl.col("n_trusts_hosted") == 0).then(pl.lit("hosts no open NHS trust"))
     out = out.with_columns(
@@ -389,8 +408,8 @@ def provider_partnership_metrics(table: FlowTable, *, threshold: float = 0.05) -
     pl.DataFrame
         Per :data:`PROVIDER_PARTNERSHIP`, one row per open English trust of ODS etr 2025
         (plus any other etr trust with flows): ``provider_id`` (ODS code), ``icb_code``
-        (host, 42-ICB). Trusts without flows have null metrics and the reason in ``note``;
-        trusts hosted by an ICB with no resident flows (QNQ in April 2026) have null shares,
+        (host, in the table's geography). Trusts without flows have null metrics and the
+        reason in ``note``; trusts hosted by an ICB with no resident flows have null shares,
         since their home residents cannot be identified. Vintage: the table's RTT period.
 
     References

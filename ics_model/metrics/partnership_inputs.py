@@ -67,12 +67,15 @@ KNOWN_NON_SUBMITTERS: Final[dict[str, dict[str, str]]] = {
         "RA9": "Torbay and South Devon submitted no RTT data for April 2026",
     },
 }
-#: Data notes per RTT period: commissioner codes that cannot be placed.
+#: Data notes per RTT period: commissioner codes that cannot be placed without a
+#: crosswalk (the ICB crosswalk places U2G6B: ``sub_icbs`` then carries it, with a
+#: ``crosswalk_note``; see :mod:`ics_model.mapping.icb_geography`).
 COMMISSIONER_NOTES: Final[dict[str, dict[str, str]]] = {
     "RTT-April-2026": {
         "U2G6B": (
-            "April 2026 Thames Valley sub-ICB covering former Frimley (QNQ) areas (it is "
-            "Frimley Health's largest commissioner); succ.csv has no D4U1Y -> U2G6B row"
+            "April 2026 Thames Valley sub-ICB for East Berkshire, former Frimley (QNQ) "
+            "(Frimley Health's largest commissioner); succ.csv has no D4U1Y -> U2G6B row; "
+            "the ICB crosswalk places it"
         ),
     },
 }
@@ -222,11 +225,13 @@ def _per_code(rows: pl.DataFrame, role: str, parent: bool) -> pl.DataFrame:
 
 def _commissioner_lookup(rows: pl.DataFrame, sub_icbs: pl.DataFrame, period: str) -> pl.DataFrame:
     """One row per commissioner code: category, resident ICB, placed, reason."""
+    crosswalk = "crosswalk_note" in sub_icbs.columns
     ods = sub_icbs.select(
         pl.col("org_code").alias("code"),
         pl.col("kind").cast(pl.String).alias("_kind"),
         pl.col("icb_code").alias("_icb"),
         pl.col("is_open").alias("_open"),
+        (pl.col("crosswalk_note") if crosswalk else pl.lit(None, pl.String)).alias("_cw"),
     )
     j = _per_code(rows, "commissioner", parent=True).join(ods, on="code", how="left")
     kind, code, icb = pl.col("_kind"), pl.col("code"), pl.col("_icb")
@@ -261,8 +266,12 @@ def _commissioner_lookup(rows: pl.DataFrame, sub_icbs: pl.DataFrame, period: str
             (~pl.col("_open"), pl.format("closed in ODS eccg 2025; placed in eccg ICB {}", icb)),
         ]
     )
-    extra = code.replace_strict(
-        COMMISSIONER_NOTES.get(period, {}), default=None, return_dtype=pl.String
+    # a crosswalk note replaces the period's note on the same code
+    extra = pl.coalesce(
+        pl.col("_cw"),
+        code.replace_strict(
+            COMMISSIONER_NOTES.get(period, {}), default=None, return_dtype=pl.String
+        ),
     )
     resident = _case([(cat.is_in(["sub_icb", "reporting_entity"]), icb), (cat == "icb", code)])
     return j.with_columns(category.alias("category")).with_columns(
@@ -381,8 +390,11 @@ def flow_table(
     flows : canonical RTT flows of one period (``read_rtt_flows(...).frame`` or
         ``load_processed("rtt_flows")``).
     trusts : canonical ODS ``etr`` 2025 frame (org_code, name, icb_code, is_open): the trust
-        unit list and host ICBs (42-ICB structure).
-    sub_icbs : canonical ODS ``eccg`` 2025 frame (org_code, kind, icb_code, is_open).
+        unit list and host ICBs (42-ICB structure, or the run's vintage:
+        :func:`~ics_model.mapping.icb_geography.trust_hosts`).
+    sub_icbs : canonical ODS ``eccg`` 2025 frame (org_code, kind, icb_code, is_open), or
+        :func:`~ics_model.mapping.icb_geography.commissioner_table` (``icb_code`` in the
+        run's ICB vintage, crosswalked April 2026 codes added, ``crosswalk_note``).
     part : ``"incomplete"`` = Part_2, the waiting list at the month end (``pathways`` =
         ``Total All``); ``"completed"`` = Part_1A + Part_1B, admitted plus non-admitted
         pathways completed in the month (including unknown clock starts).
@@ -400,7 +412,8 @@ def flow_table(
     Notes
     -----
     Vintages: the RTT period of ``flows``; ODS ``etr`` and ``eccg`` 2025 (42 ICBs of April
-    2023). RTT commissioner parent codes are April 2026 ICB codes: not used for placement.
+    2023) unless ``trusts`` and ``sub_icbs`` are already in another ICB vintage. RTT
+    commissioner parent codes are April 2026 ICB codes: not used for placement.
     A trust with no RTT rows is classified by name (ODS has no trust type), a documented
     heuristic that can misclassify (an acute trust named "... Healthcare" reads as
     non-elective): :data:`ACUTE_NAME_PATTERN`, then :data:`NON_ELECTIVE_NAME_PATTERN`.

@@ -16,7 +16,7 @@ class MetricsConfig(Frozen):
 
     Attributes
     ----------
-    enabled : compute the metrics (42-ICB vintage only).
+    enabled : compute the metrics (on the ICBs of ``mapping.icb_vintage``).
     rtt_part : ``incomplete`` (the waiting list, default) or ``completed`` pathways for the
         patient-flow partnership proxy.
     partner_threshold : share of residents' pathways that makes another ICS a partner.

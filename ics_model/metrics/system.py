@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from ics_model.contracts import Column, Contract, validate
+from ics_model.data.ods import ICB_CODE_PATTERN
 from ics_model.metrics._base import Z975, InequalityInputError
 from ics_model.metrics.catalogue import CATALOGUE_BY_METRIC, METRIC_CATALOGUE, catalogue_markdown
 from ics_model.metrics.inequality import gini, rating_dispersion, theil_decomposition
@@ -51,7 +52,7 @@ ICS_METRICS: Final = Contract(
     description="Tidy ICS metrics: one row per ICS (or ENGLAND) x metric.",
     key=("icb_code", "metric"),
     columns=(
-        Column("icb_code", pl.String, nullable=False, pattern=r"Q[A-Z0-9]{2}|ENGLAND"),
+        Column("icb_code", pl.String, nullable=False, pattern=f"{ICB_CODE_PATTERN}|ENGLAND"),
         Column("metric", pl.String, nullable=False, pattern=r"[a-z0-9_]+"),
         Column("value", pl.Float64),
         Column("lower", pl.Float64, description="95% lower limit, where the statistic has one"),
@@ -420,7 +421,7 @@ def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
             "share",
             note=pl.concat_str(
                 pl.when(pl.col("share").is_null()).then(
-                    pl.lit("no resident flows in the 42-ICB geography")
+                    pl.lit("no resident flows in the run's ICB geography")
                 ),
                 pl.when(~complete).then(pl.format("incomplete: {}", "major_note")),
                 separator="; ",
@@ -469,11 +470,19 @@ def access_rows(table: FlowTable, icbs: pl.DataFrame) -> pl.DataFrame:
 def deprivation_rows(
     imd: pl.DataFrame, lsoa_icb: pl.DataFrame, icbs: pl.DataFrame, population: pl.DataFrame
 ) -> pl.DataFrame:
-    """Deprivation profile (population-weighted, IMD 2019 LSOAs) and mid-2022 population."""
+    """Deprivation profile (population-weighted, IMD 2019 LSOAs) and mid-2022 population.
+
+    ``lsoa_icb`` and ``population`` carry ``icb_gss`` (the 42-ICB lookups, joined through
+    ``icbs``) or already ``icb_code`` (a run's geography, any vintage; ``population`` may
+    then carry a ``note``, e.g. a modelled apportionment).
+    """
     gss = icbs.select("icb_code", "icb_gss")
+    if "icb_code" in lsoa_icb.columns:
+        lsoa_icbs = lsoa_icb.select("lsoa11_code", "icb_code").drop_nulls()
+    else:
+        lsoa_icbs = lsoa_icb.select("lsoa11_code", "icb_gss").join(gss, on="icb_gss")
     lsoa = (
-        imd.join(lsoa_icb.select("lsoa11_code", "icb_gss"), on="lsoa11_code", how="inner")
-        .join(gss, on="icb_gss", how="inner")
+        imd.join(lsoa_icbs.select("lsoa11_code", "icb_code"), on="lsoa11_code", how="inner")
         .group_by("icb_code")
         .agg(
             (
@@ -489,12 +498,16 @@ def deprivation_rows(
             ).alias("rank"),
         )
     )
-    pop = population.group_by("icb_gss").agg(pl.col("population").sum()).join(gss, on="icb_gss")
+    if "icb_code" in population.columns:
+        pop = population
+    else:
+        pop = population.group_by("icb_gss").agg(pl.col("population").sum()).join(gss, on="icb_gss")
+    note = pl.col("note") if "note" in pop.columns else None
     return pl.concat(
         [
             _rows(lsoa, "imd_share_most_deprived_quintile", "q1"),
             _rows(lsoa, "imd_mean_rank", "rank"),
-            _rows(pop, "population", "population"),
+            _rows(pop, "population", "population", note=note),
         ]
     )
 

@@ -26,7 +26,6 @@ from ics_model.data.cqc_locations import read_cqc_locations
 from ics_model.data.sources import SOURCES, sha256_file
 from ics_model.mapping import (
     Placed,
-    icb_table,
     place_api_locations,
     place_gp_practices,
     place_locations,
@@ -35,8 +34,11 @@ from ics_model.mapping import (
 from ics_model.mapping.age import inherited_units, set_aside, stale_units, with_rating_age
 from ics_model.mapping.ambulance import ambulance_shares, apply_ambulance_policy
 from ics_model.mapping.history import ratings_in_force
+from ics_model.mapping.icb_geography import IcbGeography
 from ics_model.mapping.spatial import la_icb_lookup, place_by_coordinates
+from ics_model.mapping.split_points import place_split_points
 from ics_model.mapping.trust_types import classify_trusts, location_types
+from ics_model.pipeline.geography import load_geography, source_inputs, split_hosts
 from ics_model.result import InputFile
 from ics_model.rules.engine import combine_frame
 
@@ -55,15 +57,20 @@ class Reference:
     icb_codes: Loaded
     icbs: pl.DataFrame
     inputs: tuple[InputFile, ...]
+    geography: IcbGeography | None = None
+    later_trusts: Loaded | None = None
 
     @property
     def loaded(self) -> dict[str, Loaded]:
         """Conservation source name -> loaded reference table."""
-        return {
+        out = {
             "ods_trusts": self.trusts,
             "ods_successors": self.successors,
             "icb_codes": self.icb_codes,
         }
+        if self.later_trusts is not None:
+            out["ods_trusts_2026"] = self.later_trusts
+        return out
 
 
 def load_reference(cfg: RunConfig) -> Reference:
@@ -77,9 +84,10 @@ def load_reference(cfg: RunConfig) -> Reference:
     trusts = ods.read_ods_trusts(files["ods_trusts"].path, vintage=m.trust_vintage, mode=mode)
     succ = ods.read_ods_successors(files["ods_successors"].path, mode=mode)
     icb_codes = geography.read_icb_codes(files["icb_codes"].path, mode=mode)
-    icbs, _ = icb_table(icb_codes.frame, succ.frame, m.icb_vintage)
+    geo, later, read = load_geography(cfg, succ.frame, icb_codes.frame)
     inputs = tuple(input_file(role, s.path, s.vintage) for role, s in files.items())
-    return Reference(trusts, succ, icb_codes, icbs, inputs)
+    inputs += source_inputs(read)
+    return Reference(trusts, succ, icb_codes, geo.icbs, inputs, geo, later)
 
 
 #: ``place(loaded, reference, config) -> (placed, extra inputs read)``.
@@ -166,6 +174,7 @@ def _place_trusts(
         ),
         premerger=m.premerger_ratings,
         premerger_combine=partial(combine_frame, rule_set=m.premerger_rule_set, name="rating"),
+        hosts=split_hosts(ref.later_trusts),
     )
     mode = cfg.data.validation
     nhs_src, areas_src = SOURCES["nhs_trust_types_2026"], SOURCES["ambulance_areas_2023"]
@@ -262,17 +271,31 @@ def _place_independent_healthcare(
     lookup = la_icb_lookup(
         load_processed("imd2019_lsoa"), load_processed("lsoa11_icb23"), ref.icb_codes.frame
     )
-    placed = place_by_coordinates(
-        loaded.frame,
-        geography.read_boundaries("icb", boundaries.path),
-        ref.icb_codes.frame,
-        lookup,
-        sector="independent_healthcare",
-        source="independent_healthcare",
-        successors=ref.successors.frame,
-        icb_vintage=cfg.mapping.icb_vintage,
-        max_distance_m=cfg.mapping.nearest_icb_within_m,
-    )
+    polygons = geography.read_boundaries("icb", boundaries.path)
+
+    def place(frame: pl.DataFrame, vintage: str) -> Placed:
+        return place_by_coordinates(
+            frame,
+            polygons,
+            ref.icb_codes.frame,
+            lookup,
+            sector="independent_healthcare",
+            source="independent_healthcare",
+            successors=ref.successors.frame,
+            icb_vintage=vintage,
+            max_distance_m=cfg.mapping.nearest_icb_within_m,
+        )
+
+    placed = place(loaded.frame, cfg.mapping.icb_vintage)
+    if cfg.mapping.icb_vintage != "2023" and ref.geography is not None:
+        placed = place_split_points(
+            placed,
+            loaded.frame,
+            ref.geography,
+            geography.read_boundaries("sub_icb"),
+            partial(place, vintage="2023"),
+            max_distance_m=cfg.mapping.nearest_icb_within_m,
+        )
     roles = {
         "icb_boundaries": "icb_boundaries_2023",
         "la_lookup_lsoa_lad19": "imd2019",

@@ -99,6 +99,11 @@ def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference)
     The modelled ratings join the main view only when ``views.modelled_ratings`` is true.
     """
     mapped = pl.concat([s.placed.ratings for s in sectors])
+    # ICB names of the run's geography (April 2026 codes carry their own names)
+    names = dict(zip(ref.icbs["icb_code"], ref.icbs["icb_name"], strict=True))
+    mapped = mapped.with_columns(
+        pl.col("icb_code").replace_strict(names, default=pl.col("icb_name")).alias("icb_name")
+    )
     vintages = {s.sector: s.vintage for s in sectors}
     view = ics_view(
         mapped,
@@ -129,6 +134,7 @@ def build_views(cfg: RunConfig, sectors: Sequence[PlacedSector], ref: Reference)
         ics_modelled=modelled,
         by_trust_type=by_type,
         ambulance_allocation=pl.concat(allocations) if allocations else None,
+        geography=None if ref.geography is None else ref.geography.changes,
     )
 
 
@@ -185,14 +191,8 @@ def _gp_frame(sectors: Sequence[PlacedSector]) -> pl.DataFrame | None:
 def metrics_stage(
     cfg: RunConfig, views: Views, sectors: Sequence[PlacedSector], ref: Reference
 ) -> Metrics:
-    """ICS metrics, for the 42 ICBs of 2023 when enabled (none otherwise)."""
+    """ICS metrics on the run's ICBs (``mapping.icb_vintage``) when enabled (none otherwise)."""
     if not cfg.metrics.enabled:
-        return no_metrics()
-    if cfg.mapping.icb_vintage != "2023":
-        log.warning(
-            "ics_metrics are defined on the 42 ICBs of 2023; skipped for vintage %s",
-            cfg.mapping.icb_vintage,
-        )
         return no_metrics()
     return build_metrics(
         cfg.metrics,
@@ -201,6 +201,7 @@ def metrics_stage(
         _gp_frame(sectors),
         ref.icb_codes.frame,
         mode=cfg.data.validation,
+        geography=ref.geography,
     )
 
 
@@ -349,7 +350,10 @@ def provenance(
     inputs: list[InputFile] = [*ref.inputs]
     for s in sectors:
         inputs.extend(s.inputs)
-    inputs.extend(input_file(n, SOURCES[n].path, SOURCES[n].vintage) for n in metrics.sources)
+    read = {i.role for i in inputs}
+    inputs.extend(
+        input_file(n, SOURCES[n].path, SOURCES[n].vintage) for n in metrics.sources if n not in read
+    )
     if metrics.computed and cfg.metrics.user_indicators is not None:
         inputs.append(input_file("user_indicators", cfg.metrics.user_indicators, "user file"))
     return Provenance(

@@ -1,4 +1,4 @@
-"""Choropleth maps of ICS figures on the 42 ICB boundaries.
+"""Choropleth maps of ICS figures on the ICB boundaries (42 of 2023, or a vintage's).
 
 :func:`icb_geodataframe` joins a polars frame of ICS values to the ICB boundaries (the
 caller loads them with :func:`ics_model.data.geography.read_boundaries`);
@@ -59,7 +59,9 @@ def icb_geodataframe(
     frame : one row per ICB, keyed by ``icb_gss`` or by ``icb_code`` (then ``icbs`` is
         needed to translate codes); any other columns are carried over.
     boundaries : ICB boundaries with ``icb_gss`` and ``geometry`` (as
-        ``read_boundaries("icb")``).
+        ``read_boundaries("icb")``); boundaries with ``icb_code`` (a vintage's, from
+        :func:`ics_model.geo.icb_boundaries`) are joined on ``icb_code`` when ``frame``
+        has it.
     icbs : ``icb_code`` -> ``icb_gss`` lookup (e.g. a run's ``icbs``), used when
         ``frame`` has no ``icb_gss``.
 
@@ -77,6 +79,8 @@ def icb_geodataframe(
     """
     import geopandas as gpd
 
+    if "icb_code" in boundaries.columns and "icb_code" in frame.columns:
+        return _join_on_code(frame, boundaries)
     if "icb_gss" not in boundaries.columns:
         raise ValueError("boundaries need an icb_gss column (read_boundaries('icb'))")
     if "icb_gss" not in frame.columns:
@@ -102,6 +106,26 @@ def icb_geodataframe(
     extra = [c for c in frame.columns if c != "icb_gss" and c in boundaries.columns]
     right = frame.drop(extra).to_pandas()
     joined = boundaries.merge(right, on="icb_gss", how="left", sort=False)
+    return gpd.GeoDataFrame(joined, geometry=boundaries.geometry.name, crs=boundaries.crs)
+
+
+def _join_on_code(frame: pl.DataFrame, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Join on ``icb_code`` (boundaries of a vintage, e.g. ``ics_model.geo.icb_boundaries``)."""
+    import geopandas as gpd
+
+    dup = frame.filter(pl.col("icb_code").is_duplicated())["icb_code"].unique().to_list()
+    if dup:
+        raise ValueError(
+            f"{len(dup)} ICBs appear more than once (e.g. {sorted(dup)[:3]}): give one row "
+            "per ICB (filter a long frame to one metric first)"
+        )
+    known = set(boundaries["icb_code"].dropna().astype(str))
+    unmatched = sorted(set(frame["icb_code"].drop_nulls().to_list()) - known)
+    if unmatched:
+        raise ValueError(f"ICBs with no boundary: {unmatched}")
+    extra = [c for c in frame.columns if c != "icb_code" and c in boundaries.columns]
+    right = frame.drop(extra).to_pandas()
+    joined = boundaries.merge(right, on="icb_code", how="left", sort=False)
     return gpd.GeoDataFrame(joined, geometry=boundaries.geometry.name, crs=boundaries.crs)
 
 
@@ -197,7 +221,7 @@ def choropleth(
     fmt: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Map one value per ICS on the 42 ICB boundaries, in classes.
+    """Map one value per ICS on the ICB boundaries, in classes.
 
     Parameters
     ----------
@@ -205,7 +229,10 @@ def choropleth(
         one row per ICB keyed by ``icb_gss`` or ``icb_code`` (joined to ``boundaries``
         with :func:`icb_geodataframe`; e.g. ``ics_metrics`` filtered to one metric).
     value : the column to map (numeric; nulls and NaN are "no data").
-    boundaries : ICB boundaries (``read_boundaries("icb")``), needed for a polars frame.
+    boundaries : ICB boundaries (``read_boundaries("icb")``, or a vintage's from
+        :func:`ics_model.geo.icb_boundaries`, joined on ``icb_code``), needed for a polars
+        frame. Rows with a ``not_modelled`` reason are drawn apart (dotted, in the legend),
+        neither classed nor counted as "no data".
     icbs : ``icb_code`` -> ``icb_gss`` lookup, needed for a polars frame without
         ``icb_gss``.
     regions : NHS England region boundaries (``read_boundaries("region")``), outlined on
@@ -265,6 +292,10 @@ def choropleth(
     if footnote is None:
         footnote = frame_vintages(gdf)
     gdf = gdf.to_crs(MAP_CRS) if gdf.crs is not None else gdf
+    unmodelled = None
+    if "not_modelled" in gdf.columns and gdf["not_modelled"].notna().any():
+        unmodelled = gdf.loc[gdf["not_modelled"].notna()]
+        gdf = gdf.loc[gdf["not_modelled"].isna()]
     vals = np.asarray(gdf[value].astype("float64").to_numpy(na_value=np.nan), dtype=float)
     missing = ~np.isfinite(vals)
     present = vals[~missing]
@@ -307,6 +338,16 @@ def choropleth(
                 edgecolor=NO_DATA_EDGE,
                 hatch=NO_DATA_HATCH,
                 label=f"no data ({int(missing.sum())})",
+            )
+        )
+    if unmodelled is not None:
+        unmodelled.plot(ax=ax, facecolor="white", edgecolor=NO_DATA_EDGE, hatch="..", linewidth=0.4)
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor=NO_DATA_EDGE,
+                hatch="..",
+                label=f"not modelled: boundary change not drawable ({len(unmodelled)})",
             )
         )
     if regions is not None:

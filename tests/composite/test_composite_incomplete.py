@@ -60,7 +60,8 @@ def test_coverage_by_hand_and_the_values_still_score():
     q02 = built.scores.filter(pl.col("icb_code") == "Q02").row(0, named=True)
     assert q02["coverage"] == pytest.approx(2 / 3)
     assert q02["affected"] == (
-        "incomplete source (a major provider missing; see the metric's note): "
+        "incomplete source (a major provider missing, or residents covered in part; "
+        "see the metric's note): "
         "self_containment, waits"
     )
     status = built.indicators.filter(pl.col("icb_code") == "Q02")["status"].to_list()

@@ -30,9 +30,10 @@ def test_default_spec_ranks_39_of_42_icss(real):
     assert matrix.height == 42
     names = [i.name for _, i in spec.indicators]
     assert matrix.columns == ["icb_code", "icb_name", *names, "incomplete"]
-    # Frimley (QNQ) has under 70% of the weight observed; South Yorkshire (QF7) and Devon
-    # (QJK) miss their major acute trust in RTT (RHQ, RA9): their flow indicators carry no
-    # coverage (1 - 1/3 - 1/9 = 0.56 < 0.7). All three are reported, not ranked.
+    # South Yorkshire (QF7) and Devon (QJK) miss their major acute trust in RTT (RHQ, RA9):
+    # their flow indicators carry no coverage (1 - 1/3 - 1/9 = 0.56 < 0.7). Frimley (QNQ)
+    # has flows through the ICB crosswalk, for East Berkshire only: incomplete too, and its
+    # SII is skipped (4/9). All three are reported, not ranked.
     ranked = built.scores.filter(pl.col("rank").is_not_null())
     assert sorted(ranked["rank"].to_list()) == list(range(1, 40))
     unranked = built.scores.filter(pl.col("score").is_null())
@@ -42,15 +43,19 @@ def test_default_spec_ranks_39_of_42_icss(real):
     assert ranked["score_0_100"].max() == pytest.approx(100.0)
 
 
-def test_frimley_missing_partnership_metrics_is_reported(real):
-    _, _, _, built = real
+def test_frimley_partnership_comes_through_the_icb_crosswalk(real):
+    _, _, matrix, built = real
     qnq = built.scores.filter(pl.col("icb_code") == "QNQ").row(0, named=True)
-    assert "self_containment" in qnq["affected"]
-    assert "pillar skipped: partnership" in qnq["affected"]
-    assert "not ranked" in qnq["affected"]
-    assert qnq["pillar_partnership"] is None and qnq["coverage"] < 0.7
-    affected = built.scores.filter(pl.col("affected").is_not_null())["icb_code"].to_list()
-    assert "QNQ" in affected
+    sc = matrix.filter(pl.col("icb_code") == "QNQ")["self_containment"][0]
+    assert sc == pytest.approx((30_500 + 96) / 38_260, abs=1e-12)  # RDU + RWX of U2G6B
+    # the value is in the pillar score; only the coverage says the flows are partial
+    assert qnq["pillar_partnership"] is not None and qnq["rank"] is None
+    assert qnq["affected"].startswith(
+        "skipped: gp_sii_good_or_outstanding; incomplete source (a major provider missing, "
+        "or residents covered in part; see the metric's note): self_containment, "
+        "share_waiting_over_18_weeks; not ranked"
+    )
+    assert qnq["coverage"] == pytest.approx(4 / 9)
 
 
 def test_systems_missing_a_major_trust_in_rtt_lose_coverage(real):
@@ -59,11 +64,13 @@ def test_systems_missing_a_major_trust_in_rtt_lose_coverage(real):
     assert dict(zip(flagged["icb_code"], flagged["incomplete"].to_list(), strict=True)) == {
         "QF7": ["self_containment", "share_waiting_over_18_weeks"],
         "QJK": ["self_containment", "share_waiting_over_18_weeks"],
+        "QNQ": ["self_containment", "share_waiting_over_18_weeks"],  # East Berkshire only
     }
     for code in ("QF7", "QJK"):
         row = built.scores.filter(pl.col("icb_code") == code).row(0, named=True)
         assert row["affected"].startswith(
-            "incomplete source (a major provider missing; see the metric's note): "
+            "incomplete source (a major provider missing, or residents covered in part; "
+            "see the metric's note): "
             "self_containment, share_waiting_over_18_weeks; not ranked"
         )
         status = built.indicators.filter(pl.col("icb_code") == code)
@@ -102,7 +109,7 @@ def test_real_correlations_and_peers(real):
         (pl.col("indicator_a") == "self_containment")
         | (pl.col("indicator_b") == "self_containment")
     )
-    assert sc["n"].max() == 41  # Frimley has no self-containment
+    assert sc["n"].max() == 42  # Frimley has a self-containment (ICB crosswalk)
     p = peers(result.metrics.ics_metrics, "QNQ", n=5)
     assert p.height == 5 and "QNQ" not in p["icb_code"].to_list()
     assert (p["distance"].diff().drop_nulls() >= 0).all()

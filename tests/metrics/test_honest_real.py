@@ -43,7 +43,8 @@ def test_their_rtt_metrics_are_flagged_incomplete_with_a_note(results):
     m = results[5].ics_metrics
     flagged = m.filter(~pl.col("complete") & pl.col("value").is_not_null())
     by_metric = flagged.group_by("metric").agg(pl.col("icb_code").sort()).sort("metric")
-    expected = ["QF7", "QJK"]
+    # QNQ too: its residents' flows cover East Berkshire only (the ICB crosswalk's U2G6B)
+    expected = ["QF7", "QJK", "QNQ"]
     assert dict(zip(by_metric["metric"], by_metric["icb_code"].to_list(), strict=True)) == {
         "inflow_share": expected,
         "n_partner_icss": expected,
@@ -58,7 +59,8 @@ def test_their_rtt_metrics_are_flagged_incomplete_with_a_note(results):
     assert "RHQ (SHEFFIELD TEACHING HOSPITALS" in note["QF7"]
     assert "RA9 (TORBAY AND SOUTH DEVON" in note["QJK"]
     # before: both rows had no note; every other ICS's waiting share is complete
-    assert waits.filter(pl.col("complete")).height == 40
+    assert "U2G6B" in note["QNQ"] and "56.6%" in note["QNQ"]
+    assert waits.filter(pl.col("complete")).height == 39
 
 
 def test_sii_and_rii_interval_counts_before_and_after(results):

@@ -177,6 +177,41 @@ def test_coverage_report_lists_every_unplaced_code(toy):
     assert toy.coverage.filter(pl.col("code_type") == "commissioner")["pathways"].sum() == unplaced
 
 
+def test_crosswalked_code_is_placed_with_its_note():
+    """A crosswalk row (as mapping.icb_geography.commissioner_table adds) places U2G6B."""
+    note = "April 2026 code placed in QDD through the ICB crosswalk (test)"
+    crosswalked = pl.concat(
+        [
+            SUB_ICBS.select("org_code", pl.col("kind").cast(pl.String), "icb_code", "is_open"),
+            pl.DataFrame(
+                [("U2G6B", "sub_icb_location", "QDD", True)],
+                schema=["org_code", "kind", "icb_code", "is_open"],
+                orient="row",
+            ),
+        ]
+    ).with_columns(
+        pl.when(pl.col("org_code") == "U2G6B").then(pl.lit(note)).alias("crosswalk_note")
+    )
+    t = flow_table(toy_flows(), TRUSTS, crosswalked)
+    u2 = t.flows.filter(pl.col("commissioner_code") == "U2G6B")
+    assert set(u2["commissioner_category"].cast(pl.String)) == {"sub_icb"}
+    assert set(u2["resident_icb_code"]) == {"QDD"}
+    cov = by(t.coverage, "code")
+    assert cov["U2G6B"]["placed"] and cov["U2G6B"]["reason"] == note
+    m = by(
+        ics_partnership_metrics(
+            t, ICBS, data_notes={"QDD": "flows cover part of QDD"}, partial=["QDD"]
+        ),
+        "icb_code",
+    )
+    # QDD's residents: 10 pathways at RA1 (QAA), 5 at RD1 (QDD, home)
+    assert m["QDD"]["resident_pathways"] == 15
+    assert m["QDD"]["self_containment"] == pytest.approx(5 / 15)
+    assert m["QDD"]["share_other_ics_trusts"] == pytest.approx(10 / 15)
+    assert not m["QDD"]["complete"] and "flows cover part of QDD" in m["QDD"]["note"]
+    assert m["QAA"]["complete"]
+
+
 def test_inputs_not_mutated():
     flows = toy_flows()
     before = (flows.clone(), TRUSTS.clone(), SUB_ICBS.clone())

@@ -298,8 +298,13 @@ def test_real_data_every_ics_and_metric(real):
     assert ((vals >= 0) & (vals <= 1)).all()
     # every missing value carries a reason
     assert real.filter(pl.col("value").is_null())["note"].is_not_null().all()
+    # Frimley's residents are those of the April 2026 code U2G6B (East Berkshire), placed
+    # through the ICB crosswalk: RDU 30,500 + RWX 96 of U2G6B's 38,260 waiting pathways
     frimley = real.filter((pl.col("icb_code") == "QNQ") & (pl.col("metric") == "self_containment"))
-    assert frimley["value"][0] is None and "D4U1Y" in frimley["note"][0]
+    assert frimley["value"][0] == pytest.approx((30_500 + 96) / 38_260, abs=1e-12)
+    note = frimley["note"][0]
+    assert note.startswith("incomplete coverage") and "U2G6B" in note and "56.6%" in note
+    assert "92A" in note and "20.7%" in note and "D9Y0V" in note and "22.8%" in note
     sheffield = real.filter(
         (pl.col("icb_code") == "QF7") & (pl.col("metric") == "self_containment")
     )
