@@ -24,6 +24,20 @@ from ics_model.ratings import (
 
 _rated = pl.col("rating").is_not_null()
 _SHARE = dict(nullable=True, min_value=0.0, max_value=1.0)
+#: the two shares and their Wilson limits, in the ICS view and the view by trust type
+_SHARE_COLUMNS = (
+    Column("share_outstanding", pl.Float64, **_SHARE, description="n_outstanding / n_rated"),
+    Column("share_outstanding_lower", pl.Float64, **_SHARE),
+    Column("share_outstanding_upper", pl.Float64, **_SHARE),
+    Column(
+        "share_good_or_outstanding",
+        pl.Float64,
+        **_SHARE,
+        description="(n_good + n_outstanding) / n_rated",
+    ),
+    Column("share_good_or_outstanding_lower", pl.Float64, **_SHARE),
+    Column("share_good_or_outstanding_upper", pl.Float64, **_SHARE),
+)
 ICS_VIEW = Contract(
     name="ics_view",
     description="One row per ICB x sector x key question: counts, shares with 95% Wilson "
@@ -46,17 +60,7 @@ ICS_VIEW = Contract(
         Column("n_good", pl.Int64, nullable=False, min_value=0),
         Column("n_requires_improvement", pl.Int64, nullable=False, min_value=0),
         Column("n_inadequate", pl.Int64, nullable=False, min_value=0),
-        Column("share_outstanding", pl.Float64, **_SHARE, description="n_outstanding / n_rated"),
-        Column("share_outstanding_lower", pl.Float64, **_SHARE),
-        Column("share_outstanding_upper", pl.Float64, **_SHARE),
-        Column(
-            "share_good_or_outstanding",
-            pl.Float64,
-            **_SHARE,
-            description="(n_good + n_outstanding) / n_rated",
-        ),
-        Column("share_good_or_outstanding_lower", pl.Float64, **_SHARE),
-        Column("share_good_or_outstanding_upper", pl.Float64, **_SHARE),
+        *_SHARE_COLUMNS,
         Column(
             "mean_score",
             pl.Float64,
@@ -236,17 +240,7 @@ ICS_VIEW_BY_TRUST_TYPE = Contract.closed(
             description="Kish effective number of rated providers (sum w)^2 / sum w^2: the "
             "denominator of the Wilson intervals; equals n_rated when no weight is below 1",
         ),
-        Column("share_outstanding", pl.Float64, **_SHARE, description="n_outstanding / n_rated"),
-        Column("share_outstanding_lower", pl.Float64, **_SHARE),
-        Column("share_outstanding_upper", pl.Float64, **_SHARE),
-        Column(
-            "share_good_or_outstanding",
-            pl.Float64,
-            **_SHARE,
-            description="(n_good + n_outstanding) / n_rated",
-        ),
-        Column("share_good_or_outstanding_lower", pl.Float64, **_SHARE),
-        Column("share_good_or_outstanding_upper", pl.Float64, **_SHARE),
+        *_SHARE_COLUMNS,
         Column(
             "mean_score",
             pl.Float64,
