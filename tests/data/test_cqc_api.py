@@ -199,9 +199,10 @@ def test_unreadable_inputs(tmp_path):
 
 # ----------------------------------------------------------------------------- real files
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "raw" / "cqc"
 CARE_HOMES = raw_path("cqc", "carehomes_sw_api_2021-04", "cqc_care_homes.csv")  # embedded
-HOSPITALS = SHARED / "independent_hospitals_2025-11_api" / "uk_private_hospitals_all_2025-11-01.csv"
+HOSPITALS = raw_path(  # embedded
+    "cqc", "independent_hospitals_2025-11_api", "uk_private_hospitals_all_2025-11-01.csv"
+)
 
 
 def _counts(frame: pl.DataFrame, col: str) -> dict:
@@ -271,7 +272,6 @@ def test_real_care_homes_file():
     ]
 
 
-@pytest.mark.skipif(not HOSPITALS.is_file(), reason=f"shared data absent: {HOSPITALS}")
 def test_real_independent_hospitals_file():
     loaded = read_cqc_api(HOSPITALS)
     assert loaded.n_input_rows == 2854 and loaded.frame.height == 2854
