@@ -162,6 +162,15 @@ TRUST_TYPE_BY_CATEGORY: Final[dict[str, str]] = {
 #: NHS England's trust classification (the "Trust subtype" of the NHS Oversight
 #: Framework and ERIC returns), normalised, mapped to a trust type: used where the
 #: ratings file has no inspection category.
+#: the five domains of the NHS Oversight Framework 2025/26 (column suffixes of its data)
+NOF_DOMAINS: Final[tuple[str, ...]] = (
+    "access",
+    "effectiveness_experience",
+    "finance_productivity",
+    "patient_safety",
+    "people_workforce",
+)
+
 TRUST_TYPE_BY_NHS_SUBTYPE: Final[dict[str, str]] = {
     "acute - teaching": "acute",
     "acute - large": "acute",

@@ -329,10 +329,12 @@ SOURCES: dict[str, RawSource] = {
             vintage="2026-03 (NOF 2025/26 Q3)",
             copied_from="github.com/larsen-analyst/trustpulse@04a0235c "
             "data/processed/trust_profiles.csv",
-            caveats="Only Trust_type and Trust_subtype are used (NHS England's trust "
-            "classification). 150 of its 221 organisations are classified; most mental "
-            "health, community and ambulance trusts are missing. Its rating_* columns are one "
-            "hospital site's rating, not the trust's.",
+            caveats="Read for NHS England's trust classification (Trust_type, Trust_subtype) "
+            "and, by ics_model.data.nof.read_nof_segments, for the NOF segments, average "
+            "metric scores, league table and domain scores (lower is better). 150 of its 221 "
+            "organisations are classified and segmented; most mental health, community and "
+            "ambulance trusts are missing. Its rating_* columns are one hospital site's "
+            "rating, not the trust's, and are never read.",
         ),
         RawSource(
             name="ambulance_areas_2023",
