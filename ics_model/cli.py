@@ -443,8 +443,23 @@ def rules_check(
         "cqc_principles"
     ),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for CSVs.")] = None,
+    nof: Annotated[
+        bool,
+        typer.Option(
+            "--nof",
+            help="Re-derive the published NHS Oversight Framework 2025/26 segments instead "
+            "(rule set nof_2025_26 unless --rule-set names another nof rule set).",
+        ),
+    ] = False,
 ) -> None:
-    """Re-derive CQC's published 2018 aggregates and report agreement and disagreements."""
+    """Re-derive CQC's published 2018 aggregates and report agreement and disagreements.
+
+    With ``--nof``: re-derive every published NOF 2025/26 segment from the average metric
+    score and the deficit flag (and each domain segment from its score).
+    """
+    if nof:
+        _rules_check_nof("nof_2025_26" if rule_set == "cqc_principles" else rule_set, out)
+        return
     from ics_model.data.build import load_processed
     from ics_model.data.sources import SOURCES
     from ics_model.rules import check_against_published
@@ -492,6 +507,51 @@ def rules_check(
         from ics_model.outputs import rules_check_tables
 
         written = _write(rules_check_tables(result), out)
+        console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
+
+
+def _rules_check_nof(rule_set: str, out: Path | None) -> None:
+    """Print (and write) the check of a nof rule set against the published NOF segments."""
+    from ics_model.data.nof import read_nof_segments
+    from ics_model.data.sources import SOURCES
+    from ics_model.rules.nof import check_nof
+
+    try:
+        result = check_nof(read_nof_segments().frame, rule_set)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), 2)
+    except (TypeError, ConfigError) as exc:
+        _fail(str(exc), 2)
+    vintage = SOURCES["nhs_trust_types_2026"].vintage
+    console.print(f"Rule set {result.rule_set}: {result.line} published NOF segments")
+    table = Table(
+        title=f"Rule set {result.rule_set} against the published NOF segments",
+        caption=f"Data: NHS Oversight Framework {vintage}; segments 1 (best) to 4; "
+        "lower is better. The overall segment on the acute league table.",
+    )
+    for col in ("measure", "published", "reproduced", "agreement"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    for r in result.summary.to_dicts():
+        table.add_row(r["measure"], str(r["n"]), str(r["n_agree"]), f"{r['agreement']:.1%}")
+    console.print(table)
+    dis = Table(title=f"Disagreements ({result.disagreements.height})")
+    for col in ("trust", "measure", "score", "in deficit", "published", "derived", "reason"):
+        dis.add_column(col)
+    for r in result.disagreements.to_dicts():
+        dis.add_row(
+            f"{r['org_code']} {r['org_name'] or ''}",
+            r["measure"],
+            f"{r['score']:.2f}",
+            "-" if r["in_deficit"] is None else str(r["in_deficit"]),
+            str(r["published"]),
+            str(r["derived"]),
+            r["reason"],
+        )
+    console.print(dis)
+    if out is not None:
+        from ics_model.outputs import nof_check_tables
+
+        written = _write(nof_check_tables(result), out)
         console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
 
 

@@ -29,6 +29,7 @@ from ics_model.config import config_to_dict
 from ics_model.data.sources import sha256_file
 from ics_model.result import MODELLED_NOTE, Effect, Result, Scenario
 from ics_model.rules.check import CheckResult
+from ics_model.rules.nof import NofCheck
 from ics_model.uncertainty import UncertaintyResult
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,14 @@ def rules_check_tables(check: CheckResult) -> dict[str, pl.DataFrame]:
         "rules_check_summary.csv": check.summary,
         "rules_check_confusion.csv": check.confusion,
         "rules_check_disagreements.csv": check.disagreements,
+    }
+
+
+def nof_check_tables(check: NofCheck) -> dict[str, pl.DataFrame]:
+    """Return the files of ``ics-model rules check --nof``: summary and disagreements."""
+    return {
+        "nof_check_summary.csv": check.summary,
+        "nof_check_disagreements.csv": check.disagreements,
     }
 
 

@@ -13,6 +13,10 @@ Four kinds, each a frozen pydantic model (``extra="forbid"``) selected by ``kind
 ``segmentation``
     NOF-style segmentation: provider codes averaged (1 = best), cut into segments, with
     overrides.
+``nof``
+    The NHS Oversight Framework's own provider segmentation: a trust's average metric
+    score (1 = best) cut into segments 1-4, the financial-deficit cap, segment 5 as an
+    override; domain scores cut into domain segments the same way.
 
 Rule sets are looked up by name (:func:`get_rule_set`) from the shipped folder or any
 YAML path; invalid files fail at load with the key path and the reason.
@@ -27,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, model_validator
 
-from ics_model.ratings import RATINGS_BEST_FIRST, Domain, Rating
+from ics_model.ratings import NOF_DOMAINS, RATINGS_BEST_FIRST, Domain, Rating
 from ics_model.spec import ConfigError, Frozen, format_error, read_yaml, validate_as
 
 Enforcement = Literal["requirement_notice", "warning_notice", "condition"]
@@ -251,8 +255,77 @@ class SegmentationRuleSet(Frozen):
     cap_segment: int = Field(3, ge=1, le=4)
 
 
+class Cuts(Frozen):
+    """Upper edges of segments 1-3 on a 1 (best) to 4 score, with where they come from.
+
+    A score at or below ``bounds[0]`` is segment 1, at or below ``bounds[1]`` segment 2,
+    at or below ``bounds[2]`` segment 3, above it segment 4.
+
+    Attributes
+    ----------
+    bounds : the three upper edges, strictly increasing.
+    intervals : for each edge, the half-open interval ``(lo, hi]`` of values consistent
+        with the published segments (highest score published in the lower segment, lowest
+        in the upper one) when the edge had to be inferred; each edge must lie in its
+        interval. Empty when the edges are published.
+    """
+
+    bounds: tuple[float, float, float]
+    intervals: tuple[tuple[float, float], ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Cuts:
+        b = self.bounds
+        if not b[0] < b[1] < b[2]:
+            raise ValueError(f"bounds must increase strictly, got {list(b)}")
+        if self.intervals and len(self.intervals) != 3:
+            raise ValueError("intervals: one (lo, hi] interval per bound, or none")
+        for i, (edge, (lo, hi)) in enumerate(zip(b, self.intervals, strict=False)):
+            if not lo <= edge < hi:
+                raise ValueError(f"bound {i + 1} ({edge}) is outside its interval [{lo}, {hi})")
+        return self
+
+
+class NofRuleSet(Frozen):
+    """The NHS Oversight Framework's segmentation of providers (1 = best).
+
+    Attributes
+    ----------
+    source : where the thresholds come from (NHS England's method; inferred values say so).
+    score : the segment's score column (e.g. ``league_avg_score``, the average metric score).
+    deficit : the Boolean column flagging a trust in financial deficit.
+    segment : the published segment column the check compares with.
+    cuts : the score's segment edges (:class:`Cuts`).
+    deficit_cap : a trust in deficit can be no better than this segment (null: no cap).
+    intensive_support_segment : the segment of a trust in intensive support (an override
+        of everything else), from the column ``intensive_support`` when the data has it.
+    domain_cuts : per NOF domain (:data:`~ics_model.ratings.NOF_DOMAINS`), the edges of
+        its domain segments (no deficit cap).
+    """
+
+    kind: Literal["nof"] = "nof"
+    name: str
+    version: str = "1"
+    description: str = ""
+    source: str = Field(min_length=1)
+    score: str = "league_avg_score"
+    deficit: str = "league_in_deficit"
+    segment: str = "league_segment"
+    cuts: Cuts
+    deficit_cap: int | None = Field(3, ge=1, le=4)
+    intensive_support_segment: int = Field(5, ge=5, le=5)
+    domain_cuts: dict[str, Cuts] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_domains(self) -> NofRuleSet:
+        unknown = sorted(set(self.domain_cuts) - set(NOF_DOMAINS))
+        if unknown:
+            raise ValueError(f"domain_cuts: unknown domains {unknown} (allowed: {NOF_DOMAINS})")
+        return self
+
+
 RuleSet = Annotated[
-    PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet,
+    PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet | NofRuleSet,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[RuleSet] = TypeAdapter(RuleSet)
@@ -299,7 +372,8 @@ def available_rule_sets() -> dict[str, Path]:
 def get_rule_set(rule_set: Any) -> RuleSet:
     """Load a rule set from a name, a YAML path, a mapping, or a rule set object."""
     if isinstance(
-        rule_set, PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet
+        rule_set,
+        PrinciplesRuleSet | SafRuleSet | ShareThresholdsRuleSet | SegmentationRuleSet | NofRuleSet,
     ):
         return rule_set
     if isinstance(rule_set, dict):
