@@ -156,24 +156,20 @@ def read_nof_segments(path: str | Path | None = None, *, mode: Mode = "strict") 
         *(_flag(c) for c in _FLAGS),
         "source_row",
     )
+    problems = {
+        c: (new, "not a number" if dtype == pl.Float64() else "not a whole number")
+        for c, (new, dtype) in _NUMERIC.items()
+    } | {c: (new, "not a deficit flag (expected 0 or 1)") for c, new in _FLAGS.items()}
+    # a non-blank cell that did not parse
     hits = [
         rule_hits(
             raw,
             new,
             pl.col(c).str.strip_chars().ne("") & parsed.get_column(c).is_null(),
             pl.col(c),
-            "not a number" if dtype == pl.Float64() else "not a whole number",
+            problem,
         )
-        for c, (new, dtype) in _NUMERIC.items()
-    ] + [
-        rule_hits(
-            raw,
-            new,
-            pl.col(c).str.strip_chars().ne("") & parsed.get_column(c).is_null(),
-            pl.col(c),
-            "not a deficit flag (expected 0 or 1)",
-        )
-        for c, new in _FLAGS.items()
+        for c, (new, problem) in problems.items()
     ]
     frame = parsed.rename({c: new for c, (new, _) in _NUMERIC.items()} | dict(_FLAGS)).select(
         NOF_SEGMENTS.column_names

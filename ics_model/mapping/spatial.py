@@ -35,6 +35,7 @@ from ics_model.mapping.base import (
     UNMAPPED_SCHEMA,
     Placed,
     day_precision_columns,
+    file_inherited,
     finish,
     own_rating_columns,
 )
@@ -449,7 +450,7 @@ def place_by_coordinates(
         pl.lit(1, pl.Int64).alias("n_rows"),
         "reason",
     )
-    inherited = pl.col("inherited").fill_null(False) & pl.col("rating").is_not_null()
+    inherited = file_inherited()
     out = good.select(
         pl.lit(sector).cast(SectorEnum).alias("sector"),
         pl.col("unit").alias("provider_id"),
