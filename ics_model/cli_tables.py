@@ -52,6 +52,8 @@ def print_summary(result: Result) -> None:
                 f"{r['share_outstanding']:.0%}",
             )
         console.print(table)
+    if result.nof is not None:
+        print_nof(result)
     print_headlines(result)
     if result.history is not None:
         print_history(result)
@@ -105,6 +107,48 @@ def print_headlines(result: Result) -> None:
                     else ""
                 )
             )
+
+
+def print_nof(result: Result) -> None:
+    """Print the modelled ICS NOF league table (all trusts): top and bottom 5 ranked ICSs."""
+    nof = result.nof
+    if nof is None:
+        return
+    rows = nof.ics.filter((pl.col("trust_group") == "all trusts") & pl.col("ranked")).sort("rank")
+    n_icb = nof.trusts["icb_code"].n_unique()
+    check = nof.check.row(0, named=True)
+    console.print(
+        f"NOF: {nof.trusts.height} segmented trusts placed in {n_icb} ICSs; rule set "
+        f"{nof.trusts['rule_set'][0]} reproduces {check['n_agree']}/{check['n']} published "
+        f"league-table segments; {nof.unplaced.height} rows not placed (nof_unplaced.csv)."
+    )
+    if rows.is_empty():
+        return
+    few = rows.height <= 10
+    n_small = nof.ics.filter((pl.col("trust_group") == "all trusts") & ~pl.col("ranked")).height
+    table = Table(
+        title="ICS NOF league table (MODELLED: mean of the trusts' average metric scores) - "
+        + ("all ranked ICSs" if few else "top and bottom 5"),
+        caption=f"Data: {nof.vintage}. Likely range: 5th-95th percentile of rank over a "
+        f"bootstrap of trusts. {n_small} ICSs with fewer than {result.config.nof.min_trusts} "
+        "segmented trusts are not ranked.",
+    )
+    for col in ("rank", "likely range", "ICB", "trusts", "mean score", "in segment 1-2"):
+        table.add_column(col, justify="left" if col == "ICB" else "right")
+    picked = rows.to_dicts() if few else [*rows.head(5).to_dicts(), None, *rows.tail(5).to_dicts()]
+    for r in picked:
+        if r is None:
+            table.add_row("...", "", "", "", "", "")
+            continue
+        table.add_row(
+            str(r["rank"]),
+            f"{r['rank_p05']:.0f}-{r['rank_p95']:.0f}",
+            short_name(r["icb_name"]),
+            str(r["n_trusts"]),
+            f"{r['mean_avg_score']:.2f}",
+            f"{r['share_segment_1_2']:.0%}",
+        )
+    console.print(table)
 
 
 def short_name(name: str | None) -> str:

@@ -41,6 +41,9 @@ class DataConfig(Frozen):
         clinics (JSON, JSON lines or a CSV export, see
         :func:`ics_model.data.cqc_api.read_cqc_api`) with their latitude and longitude.
         Default: the embedded API dump of 1 November 2025.
+    nof : NHS Oversight Framework trust segments in the embedded layout
+        (:func:`ics_model.data.nof.read_nof_segments`). Default: the embedded NOF 2025/26
+        Q3 extract (data month March 2026).
     validation : ``strict`` raises on any contract violation; ``lenient`` quarantines bad rows.
     """
 
@@ -48,6 +51,7 @@ class DataConfig(Frozen):
     gp_practices: Path | None = None
     locations: Path | None = None
     independent_healthcare: Path | None = None
+    nof: Path | None = None
     validation: Literal["strict", "lenient"] = "strict"
 
 
@@ -168,6 +172,32 @@ class RulesConfig(Frozen):
     ics_rule_sets: tuple[str, ...] = ("ics_shares", "ics_nof_segments")
 
 
+class NofConfig(Frozen):
+    """NHS Oversight Framework (NOF) trust segments: placed trusts and a MODELLED ICS roll-up.
+
+    Attributes
+    ----------
+    enabled : read the NOF segments, place them in ICSs and roll them up (``nof_trusts.csv``,
+        ``ics_nof.csv``, and the metrics ``nof_mean_score``, ``nof_share_segment_1_2``).
+    rule_set : the ``nof`` rule set whose derived segment is shown beside the published one.
+    min_trusts : segmented trusts an ICS needs (in a trust group) to be ranked; fewer: listed
+        with their counts, not ranked, and the NOF metrics are null.
+    draws : bootstrap draws of trusts within each ICS (interval of the mean score, likely
+        range of rank).
+    seed : random seed of the bootstrap.
+    bootstrap_method : ``bayesian`` (Dirichlet weights over the trusts) or ``multinomial``.
+    by_type : also roll up per NHS England trust type.
+    """
+
+    enabled: bool = True
+    rule_set: str = "nof_2025_26"
+    min_trusts: int = Field(3, ge=1, le=50)
+    draws: int = Field(2000, ge=100, le=100_000)
+    seed: int = Field(20260301, ge=0)
+    bootstrap_method: Literal["bayesian", "multinomial"] = "bayesian"
+    by_type: bool = True
+
+
 class EffectConfig(Frozen):
     """The collaboration -> Outstanding association test (an association, not causal).
 
@@ -200,7 +230,7 @@ class RunConfig(Frozen):
     Sections: ``data``, ``mapping``, ``ratings``, ``views``, ``rules``, ``metrics``,
     ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
     ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
-    ``effect``,
+    ``effect``, ``nof`` (:class:`NofConfig`),
     ``scenarios`` (names or YAML paths of collaboration-gate scenarios, ``configs/scenarios``).
     """
 
@@ -215,6 +245,7 @@ class RunConfig(Frozen):
     composite: CompositeSpec | None = Field(default_factory=CompositeSpec)
     uncertainty: UncertaintySpec | None = Field(default_factory=UncertaintySpec)
     effect: EffectConfig = EffectConfig()
+    nof: NofConfig = NofConfig()
     scenarios: tuple[str, ...] = (
         "trust_home_share_overall",
         "trust_wellled_self_containment",
@@ -256,7 +287,7 @@ def load_config(path: str | Path | None = None) -> RunConfig:
 
 def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     updates = {}
-    for field in ("trust_ratings", "gp_practices", "locations", "independent_healthcare"):
+    for field in ("trust_ratings", "gp_practices", "locations", "independent_healthcare", "nof"):
         value = getattr(cfg.data, field)
         if value is not None and not value.is_absolute():
             updates[field] = _data_path(base, value)
@@ -302,6 +333,7 @@ def _file_problems(cfg: RunConfig) -> list[str]:
         ("data.gp_practices", cfg.data.gp_practices),
         ("data.locations", cfg.data.locations),
         ("data.independent_healthcare", cfg.data.independent_healthcare),
+        ("data.nof", cfg.data.nof),
         ("metrics.user_indicators", cfg.metrics.user_indicators),
     ]
     problems = []
@@ -408,6 +440,7 @@ def with_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
 def _reference_problems(cfg: RunConfig) -> list[str]:
     """List the indicators, metrics and rule sets a config names that no run can provide."""
     from ics_model.composite.spec import parse_source
+    from ics_model.metrics.nof import NOF_METRICS
     from ics_model.metrics.system import METRIC_CATALOGUE
     from ics_model.views import ICS_VIEW
 
@@ -429,6 +462,11 @@ def _reference_problems(cfg: RunConfig) -> list[str]:
             path = f"composite.pillars.{pname}.indicators.{i}.source"
             if kind == "metric" and rest[0] not in known:
                 problems.append(f"{path}: unknown metric {rest[0]!r}; given: {ind.source!r}")
+            if kind == "metric" and rest[0] in NOF_METRICS and not cfg.nof.enabled:
+                problems.append(
+                    f"{path}: metric {rest[0]!r} comes from the NOF roll-up; set nof.enabled: "
+                    f"true; given: {ind.source!r}"
+                )
             if kind == "view" and rest[0] not in cfg.views.sectors:
                 problems.append(
                     f"{path}: sector {rest[0]!r} is not in views.sectors "
@@ -452,6 +490,7 @@ def _reference_problems(cfg: RunConfig) -> list[str]:
 def _rule_set_problems(cfg: RunConfig) -> list[str]:
     """Rule-set names a config uses: they must exist and be of the right kind."""
     from ics_model.rules.rulesets import (
+        NofRuleSet,
         PrinciplesRuleSet,
         SegmentationRuleSet,
         ShareThresholdsRuleSet,
@@ -487,6 +526,8 @@ def _rule_set_problems(cfg: RunConfig) -> list[str]:
                 "principles",
             )
         )
+    if cfg.nof.enabled:
+        wanted.append(("nof.rule_set", cfg.nof.rule_set, (NofRuleSet,), "nof"))
     problems = []
     for path, name, kinds, kind_text in wanted:
         try:

@@ -50,18 +50,22 @@ from ics_model.mapping.contracts import (
 )
 from ics_model.mapping.history import SECTOR_RATINGS_IN_FORCE
 from ics_model.mapping.icb_changes import ICB_GEOGRAPHY
+from ics_model.mapping.nof import NOF_UNPLACED
 from ics_model.mapping.transitions import (
     ICS_RATING_TRANSITIONS,
     ICS_TRANSITION_SUMMARY,
     RATING_TRANSITIONS,
 )
 from ics_model.metrics.contracts import GP_QUINTILES
+from ics_model.metrics.nof import ICS_NOF
 from ics_model.metrics.partnership import ICS_FLOW_MATRIX, PROVIDER_PARTNERSHIP
 from ics_model.metrics.system import ICS_METRICS
 from ics_model.rules.contracts import (
     ICS_MODELLED_RATINGS,
     MODELLED_VIEW_COLUMN,
     MODELLED_VIEW_PATTERN,
+    NOF_CHECK_SUMMARY,
+    NOF_TRUSTS,
 )
 from ics_model.scenarios.contracts import (
     GATE_STATUS_COLUMN,
@@ -114,6 +118,10 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "rating_transitions": RATING_TRANSITIONS,
     "ics_rating_transitions": ICS_RATING_TRANSITIONS,
     "ics_rating_transition_summary": ICS_TRANSITION_SUMMARY,
+    "nof_trusts": NOF_TRUSTS,
+    "nof_unplaced": NOF_UNPLACED,
+    "ics_nof": ICS_NOF,
+    "nof_check_summary": NOF_CHECK_SUMMARY,
 }
 #: frame outputs named after a scenario, by stem pattern (the first match wins)
 SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (

@@ -27,7 +27,7 @@ import polars as pl
 from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import sha256_file
-from ics_model.result import MODELLED_NOTE, Effect, Result, Scenario
+from ics_model.result import MODELLED_NOTE, Effect, NofRecord, Result, Scenario
 from ics_model.rules.check import CheckResult
 from ics_model.rules.nof import NofCheck
 from ics_model.uncertainty import UncertaintyResult
@@ -125,8 +125,23 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables["rating_transitions.csv"] = h.transitions
         tables["ics_rating_transitions.csv"] = h.ics_transitions
         tables["ics_rating_transition_summary.csv"] = h.ics_summary
+    if result.nof is not None:
+        tables.update(nof_tables(result.nof))
     for sc in result.scenarios:
         tables.update(_scenario_tables(sc))
+    return tables
+
+
+def nof_tables(nof: NofRecord) -> dict[str, pl.DataFrame]:
+    """Return the NOF files: trusts placed, rows not placed, the ICS roll-up, the check."""
+    tables = {
+        "nof_trusts.csv": nof.trusts,
+        "nof_unplaced.csv": nof.unplaced,
+        "ics_nof.csv": nof.ics,
+        "nof_check_summary.csv": nof.check,
+    }
+    if nof.correlation is not None:
+        tables["nof_cqc_correlation.csv"] = nof.correlation
     return tables
 
 

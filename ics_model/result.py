@@ -185,6 +185,34 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class NofRecord:
+    """NHS Oversight Framework trust segments placed in ICSs and their MODELLED roll-up.
+
+    Attributes
+    ----------
+    trusts : one row per segmented trust placed in an ICS, with the segment the run's
+        ``nof.rule_set`` derives beside the published one (``nof_trusts.csv``).
+    unplaced : every other row of the NOF file, with the reason (``nof_unplaced.csv``).
+    ics : per ICS and trust group: counts per segment, share in segments 1-2, mean average
+        metric score, rank with likely ranges (``ics_nof.csv``; modelled).
+    check : agreement of the rule set's derived segments with the published ones
+        (``nof_check_summary.csv``).
+    correlation : rank correlation of the NOF average score with the trusts' 2018 CQC
+        Overall rating (``nof_cqc_correlation.csv``); None without the NHS trust sector.
+    unmatched : NOF trusts with no 2018 CQC rating to compare, with the reason.
+    vintage : the NOF data month and rule set, for captions.
+    """
+
+    trusts: pl.DataFrame
+    unplaced: pl.DataFrame
+    ics: pl.DataFrame
+    check: pl.DataFrame
+    correlation: pl.DataFrame | None = None
+    unmatched: pl.DataFrame | None = None
+    vintage: str = ""
+
+
+@dataclass(frozen=True)
 class Result:
     """Everything a run produced, with the validated config that produced it."""
 
@@ -198,6 +226,7 @@ class Result:
     scenarios: tuple[Scenario, ...] = field(default_factory=tuple)
     effect: Effect | None = None
     history: RatingHistory | None = None
+    nof: NofRecord | None = None
 
 
 __all__ = [
@@ -207,6 +236,7 @@ __all__ = [
     "Effect",
     "InputFile",
     "Metrics",
+    "NofRecord",
     "Provenance",
     "RatingHistory",
     "Result",

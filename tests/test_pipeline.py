@@ -295,6 +295,10 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "ics_view_by_trust_type.csv",
         "ambulance_allocation.csv",
         "icb_geography.csv",
+        "nof_trusts.csv",
+        "nof_unplaced.csv",
+        "ics_nof.csv",
+        "nof_check_summary.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}

@@ -57,6 +57,8 @@ class Metrics:
         (:data:`~ics_model.metrics.share_counts.SHARE_COUNTS`), for the uncertainty
         analysis; None when not computed.
     sources : embedded sources read (keys of ``SOURCES``).
+    nof_trusts : the placed NOF trusts behind the ``nof_*`` metrics (for the Monte Carlo's
+        trust bootstrap), when the run rolls NOF segments up.
     """
 
     ics_metrics: pl.DataFrame
@@ -65,6 +67,7 @@ class Metrics:
     gp_quintiles: pl.DataFrame | None = None
     share_counts: pl.DataFrame | None = None
     sources: tuple[str, ...] = ()
+    nof_trusts: pl.DataFrame | None = None
 
     @property
     def computed(self) -> bool:

@@ -18,6 +18,8 @@ _GP_VINTAGE = "CQC GP ratings April 2024; practice IMD 2019 quintiles (OHID Fing
 _GP_SOURCE = "CQC via HEEC cqc.csv"
 _RTT_VINTAGE = "RTT April 2026; ICBs of April 2023 (42)"
 _RTT_SOURCE = "NHS England RTT full extract; ODS etr and eccg 2025"
+_NOF_SOURCE = "NHS England NOF 2025/26 segmentation (trust profiles compiled by trustpulse)"
+_NOF_VINTAGE = "NOF 2025/26 Q3, data month March 2026; trusts' host ICBs (ODS etr 2025)"
 _IMD_VINTAGE = "IoD2019 on 2011 LSOAs, mid-2015 populations (IoD2025 exists, not embedded)"
 
 
@@ -236,6 +238,35 @@ METRIC_CATALOGUE: Final[list[dict[str, str]]] = [
         "none",
         "ONS mid-2022 sub-ICB estimates",
         "mid-2022",
+    ),
+    _entry(
+        "nof_mean_score",
+        "NOF mean average metric score of the ICS's trusts (modelled)",
+        "quality",
+        "lower_is_better",
+        "score (1 best - 4 worst)",
+        "unweighted mean of the NHS Oversight Framework 2025/26 average metric scores of the "
+        "NHS trusts hosted in the ICS (all trust types); a MODELLED roll-up (NHS England "
+        "publishes no ICS segment); null when fewer than nof.min_trusts (default 3) trusts "
+        "are segmented; limits: 5th-95th percentile of a bootstrap of the ICS's trusts",
+        "sum of the trusts' average metric scores",
+        "segmented trusts hosted in the ICS",
+        _NOF_SOURCE,
+        _NOF_VINTAGE,
+    ),
+    _entry(
+        "nof_share_segment_1_2",
+        "Share of the ICS's trusts in NOF segments 1-2 (modelled)",
+        "quality",
+        "higher_is_better",
+        "share",
+        "trusts in NOF 2025/26 segment 1 or 2 (after the deficit cap) over the segmented "
+        "trusts hosted in the ICS; null when fewer than nof.min_trusts (default 3); 95% "
+        "Wilson limits",
+        "trusts in segments 1-2",
+        "segmented trusts hosted in the ICS",
+        _NOF_SOURCE,
+        _NOF_VINTAGE,
     ),
     _england_theil(
         "theil_total",

@@ -37,7 +37,7 @@ from ics_model.ratings import DIRECTIONS, GOOD_OR_OUTSTANDING, wilson_exprs
 
 log = logging.getLogger(__name__)
 
-PILLARS: Final = frozenset({"partnership", "inequality", "context"})
+PILLARS: Final = frozenset({"quality", "partnership", "inequality", "context"})
 NATIONAL: Final = "ENGLAND"
 #: providers needed for a within-ICS spread statistic (fewer: null with a note)
 MIN_PROVIDERS: Final = 3

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ics_model.config import RunConfig, check_config, load_config
 from ics_model.pipeline import stages
+from ics_model.pipeline.nof import nof_stage, with_nof_metrics
 from ics_model.pipeline.sectors import load_reference, place_sector, selected_sectors
 from ics_model.result import Result
 
@@ -47,16 +48,19 @@ def run(
         cfg = load_config(config)
     ref = load_reference(cfg)
     sectors = [place_sector(s, ref, cfg) for s in selected_sectors(cfg)]
-    conservation = stages.account(sectors, ref)
+    nof = nof_stage(cfg, ref)
+    conservation = stages.account(
+        sectors, ref, () if nof is None else ((nof.loaded, nof.accounts),)
+    )
     views = stages.build_views(cfg, sectors, ref)
-    metrics = stages.metrics_stage(cfg, views, sectors, ref)
+    metrics = with_nof_metrics(stages.metrics_stage(cfg, views, sectors, ref), nof)
     composite = stages.composite_stage(cfg, views, metrics)
     return Result(
         config=cfg,
         views=views,
         conservation=conservation,
         metrics=metrics,
-        provenance=stages.provenance(cfg, ref, sectors, metrics),
+        provenance=stages.provenance(cfg, ref, sectors, metrics, () if nof is None else nof.inputs),
         composite=composite,
         uncertainty=stages.uncertainty_stage(
             cfg, composite, views, metrics=metrics, executor=executor, progress=progress
@@ -64,6 +68,7 @@ def run(
         scenarios=stages.scenarios_stage(cfg, views, metrics),
         effect=stages.effect_stage(cfg, views, sectors, metrics),
         history=stages.history_stage(cfg, sectors),
+        nof=None if nof is None else nof.record,
     )
 
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from ics_model.config import RunConfig
 from ics_model.contracts import empty_quarantine
+from ics_model.data.base import Loaded
 from ics_model.data.sources import SOURCES
 from ics_model.mapping import SUPERSEDED_SCHEMA, conservation, loader_accounts
 from ics_model.metrics.build import Metrics, build_metrics, no_metrics
@@ -51,8 +52,16 @@ def _superseded_rows(sector: PlacedSector) -> pl.DataFrame:
     )
 
 
-def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
+def account(
+    sectors: Sequence[PlacedSector],
+    ref: Reference,
+    extra: Sequence[tuple[Loaded, pl.DataFrame]] = (),
+) -> Conservation:
     """Account for every input row: used, inherited, superseded, quarantined or unmapped.
+
+    ``extra``: other sources the run read, each as its loaded file and its accounts
+    (``source``, ``outcome``, ``n_rows``; e.g. the NOF segments: placed trusts used, other
+    rows unmapped), whose quarantined rows are added here.
 
     Raises
     ------
@@ -75,12 +84,17 @@ def account(sectors: Sequence[PlacedSector], ref: Reference) -> Conservation:
     )
     inputs = {s.source: s.loaded.n_input_rows for s in sectors}
     inputs |= {name: ld.n_input_rows for name, ld in ref.loaded.items()}
+    for ld, acc in extra:
+        name = acc["source"][0]
+        inputs[name] = ld.n_input_rows
+        accounts.append(pl.concat([acc, loader_accounts(name, ld.quarantine.height, 0)]))
     table = conservation(pl.concat([*accounts, ref_accounts]), inputs)
     if not table["balanced"].all():
         raise AssertionError(f"row conservation failed:\n{table}")
     checks = [s.placed.checks for s in sectors if s.placed.checks is not None]
     quarantines = [ld.quarantine for ld in ref.loaded.values()]
     quarantines += [s.loaded.quarantine for s in sectors]
+    quarantines += [ld.quarantine for ld, _ in extra]
     return Conservation(
         table=table,
         unmapped=pl.concat([s.placed.unmapped for s in sectors]),
@@ -239,7 +253,11 @@ def uncertainty_stage(
         return None
     sampling = None
     if metrics is not None and metrics.computed:
-        sampling = SamplingInputs(quintiles=metrics.gp_quintiles, share_counts=metrics.share_counts)
+        sampling = SamplingInputs(
+            quintiles=metrics.gp_quintiles,
+            share_counts=metrics.share_counts,
+            nof_trusts=metrics.nof_trusts,
+        )
     return run_uncertainty(
         composite.matrix,
         cfg.uncertainty,
@@ -344,10 +362,14 @@ def effect_stage(
 
 
 def provenance(
-    cfg: RunConfig, ref: Reference, sectors: Sequence[PlacedSector], metrics: Metrics
+    cfg: RunConfig,
+    ref: Reference,
+    sectors: Sequence[PlacedSector],
+    metrics: Metrics,
+    extra: Sequence[InputFile] = (),
 ) -> Provenance:
     """Every file the run read (with sha256) and the vintage of each sector's figures."""
-    inputs: list[InputFile] = [*ref.inputs]
+    inputs: list[InputFile] = [*ref.inputs, *extra]
     for s in sectors:
         inputs.extend(s.inputs)
     read = {i.role for i in inputs}

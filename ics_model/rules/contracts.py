@@ -1,4 +1,6 @@
-"""Contract of ``ics_modelled_ratings.csv``: modelled ICS ratings (or segments) per rule set.
+"""Contracts of the rules' outputs: ``ics_modelled_ratings.csv`` and the NOF trust tables.
+
+``ics_modelled_ratings.csv``: modelled ICS ratings (or segments) per rule set.
 
 CQC has never rated ICSs: every value here is *modelled* from the ICS view's counts by an
 ICS-level rule set (share thresholds give a rating label, a segmentation gives a segment
@@ -14,6 +16,7 @@ import polars as pl
 
 from ics_model.contracts import Column, Contract
 from ics_model.data.ods import ICB_CODE_PATTERN
+from ics_model.mapping.nof import NOF_PLACED
 from ics_model.ratings import RATING_LABELS, KeyQuestionEnum, SectorEnum
 from ics_model.rules.ics import MODELLED_LABEL
 
@@ -79,3 +82,39 @@ __all__ = [
     "MODELLED_VIEW_COLUMN",
     "MODELLED_VIEW_PATTERN",
 ]
+
+
+#: ``nof_trusts.csv``: NOF trusts placed in ICSs, with the rule set's derived segment
+NOF_TRUSTS: Final = Contract.closed(
+    "nof_trusts",
+    (
+        *NOF_PLACED.columns,
+        Column.text("rule_set", "the nof rule set that derived the segments"),
+        Column(
+            "derived_unadjusted_segment",
+            pl.Int64,
+            description="segment from the average score alone (null outside the league table)",
+        ),
+        Column("derived_segment", pl.Int64, description="after the deficit cap and overrides"),
+        Column("derived_capped", pl.Boolean, nullable=False, description="the deficit cap bit"),
+    ),
+    key=("org_code",),
+    description=(
+        "NHS trusts with a NOF 2025/26 segment, placed in their host ICB, with the segment the "
+        "rule set derives beside the published one (adjusted_segment); scores and segments: "
+        "1 = best, 4 = worst (lower is better)."
+    ),
+)
+
+#: ``nof_check_summary.csv``: derived against published NOF segments, per measure
+NOF_CHECK_SUMMARY: Final = Contract.closed(
+    "nof_check_summary",
+    (
+        Column.text("measure", "segment (overall) or a NOF domain"),
+        Column("n", pl.Int64, nullable=False, description="organisations compared"),
+        Column("n_agree", pl.Int64, nullable=False, description="derived == published"),
+        Column("agreement", pl.Float64, description="n_agree / n"),
+    ),
+    key=("measure",),
+    description="Agreement of a nof rule set's derived segments with the published ones.",
+)

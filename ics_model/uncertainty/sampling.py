@@ -25,6 +25,12 @@ of the composite carries its sampling uncertainty into the ranks:
     Beta draws of quintiles 1 and 5, :math:`p^*_5 - p^*_1`.
 ``theil`` (``gp_theil_within_ics``)
     Beta draws of every quintile's share, Theil T over them (weights: rated practices).
+``trust_mean``, ``trust_share`` (``nof_mean_score``, ``nof_share_segment_1_2``)
+    a Bayesian bootstrap of the ICS's segmented trusts (Rubin 1981):
+    :math:`w \sim \mathrm{Dirichlet}(1, \dots, 1)`, :math:`\bar x^* = \sum_i w_i x_i` with
+    :math:`x_i` the trust's average metric score, or 1 if it is in segment 1-2 (else 0);
+    as the interval of the modelled ICS NOF roll-up
+    (:func:`ics_model.uncertainty.nof.nof_rank_intervals`).
 
 Indicators without a sampling distribution (counts of partners, spreads across trusts,
 deprivation and population context, user indicators) are held at their observed values;
@@ -62,7 +68,11 @@ METRIC_SAMPLERS: Final[dict[str, tuple[str, str | None]]] = {
     "gp_rii_outstanding": ("rii", "o"),
     "gp_gap_good_or_outstanding": ("gap", "go"),
     "gp_theil_within_ics": ("theil", "go"),
+    "nof_mean_score": ("trust_mean", None),
+    "nof_share_segment_1_2": ("trust_share", None),
 }
+#: trust-bootstrap kinds
+_TRUST_KINDS: Final = ("trust_mean", "trust_share")
 
 #: what each sampler kind varies, its distribution, and what it holds fixed.
 SAMPLER_TEXT: Final[dict[str, tuple[str, str, str, str]]] = {
@@ -100,6 +110,19 @@ SAMPLER_TEXT: Final[dict[str, tuple[str, str, str, str]]] = {
         "gp_quintiles: rated practices n and events k per ICS x quintile",
         "the weights (rated practices per quintile)",
     ),
+    "trust_mean": (
+        "which trusts the ICS holds (its NOF average metric scores)",
+        "Bayesian bootstrap: Dirichlet(1, ..., 1) weights over the ICS's segmented trusts",
+        "nof_trusts: the average metric score of each segmented trust placed in the ICS",
+        "the trusts' scores themselves (no metric-level uncertainty is published in the "
+        "extract); ICSs below nof.min_trusts stay null",
+    ),
+    "trust_share": (
+        "which trusts the ICS holds (in NOF segments 1-2 or not)",
+        "Bayesian bootstrap: Dirichlet(1, ..., 1) weights over the ICS's segmented trusts",
+        "nof_trusts: the published segment of each segmented trust placed in the ICS",
+        "the trusts' segments; ICSs below nof.min_trusts stay null",
+    ),
 }
 
 #: metrics held at their observed values, and why.
@@ -126,10 +149,12 @@ class SamplingInputs:
         rated practices, events, shares and SEs per ICS x deprivation quintile.
     share_counts : numerators and denominators of the count-based shares
         (:data:`~ics_model.metrics.share_counts.SHARE_COUNTS`).
+    nof_trusts : the placed NOF trusts (icb_code, avg_metric_score, adjusted_segment).
     """
 
     quintiles: pl.DataFrame | None = None
     share_counts: pl.DataFrame | None = None
+    nof_trusts: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +188,27 @@ def _quintile_arrays(
     return out[0], out[1], out[2], out[3]
 
 
+def _trust_arrays(trusts: pl.DataFrame, codes: Sequence[str], kind: str) -> np.ndarray:
+    """``n_ics x max trusts`` values of each ICS's trusts, NaN-padded (score or in 1-2)."""
+    value = (
+        pl.col("avg_metric_score")
+        if kind == "trust_mean"
+        else (pl.col("adjusted_segment") <= 2).cast(pl.Float64)
+    )
+    rows = dict(
+        trusts.filter(pl.col("avg_metric_score").is_not_null())
+        .group_by("icb_code")
+        .agg(value.alias("v"))
+        .iter_rows()
+    )
+    width = max((len(v) for v in rows.values()), default=1)
+    out = np.full((len(codes), width), np.nan)
+    for i, c in enumerate(codes):
+        v = rows.get(c, [])
+        out[i, : len(v)] = v
+    return out
+
+
 def _theil(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Theil T of ``x`` (last axis), weights ``w`` (as :func:`~ics_model.metrics.inequality.theil`).
 
@@ -192,6 +238,10 @@ def _point(kind: str, params: tuple[np.ndarray, ...]) -> np.ndarray:
     if kind == "beta_share":
         k, n = params
         return k / n
+    if kind in _TRUST_KINDS:
+        x = params[0]
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnan(x).all(axis=1), np.nan, np.nanmean(x, axis=1))
     n, k, y, _ = params
     out = np.full(n.shape[0], np.nan)
     for i in np.flatnonzero(_rows(kind, params)):
@@ -243,6 +293,10 @@ def metric_draws(
             lookup = dict(zip(sub["icb_code"], pairs, strict=True))
             kn = np.array([lookup.get(c, (np.nan, np.nan)) for c in codes], dtype=float)
             params: tuple[np.ndarray, ...] = (kn[:, 0], kn[:, 1])
+        elif kind in _TRUST_KINDS:
+            if inputs.nof_trusts is None:
+                continue
+            params = (_trust_arrays(inputs.nof_trusts, codes, kind),)
         else:
             if inputs.quintiles is None:
                 continue
@@ -270,6 +324,14 @@ def draw_metric(m: MetricDraws, n: int, rng: np.random.Generator) -> np.ndarray:
         ok = ~np.isnan(k)
         out = np.full((n, k.size), np.nan)
         out[:, ok] = rng.beta(k[ok] + 0.5, total[ok] - k[ok] + 0.5, size=(n, int(ok.sum())))
+        return out
+    if m.kind in _TRUST_KINDS:
+        x = m.params[0]
+        present = ~np.isnan(x)
+        out = np.full((n, x.shape[0]), np.nan)
+        for i in np.flatnonzero(present.any(axis=1)):
+            v = x[i, present[i]]
+            out[:, i] = rng.dirichlet(np.ones(v.size), size=n) @ v
         return out
     pop, k, y, se = m.params
     out = np.full((n, pop.shape[0]), np.nan)

@@ -1,0 +1,99 @@
+"""The NOF stage of the main job on the embedded data, and configs/current_performance.yaml."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from ics_model.config import RunConfig, check_config, config_from_dict, load_config
+from ics_model.data.bundled import configs_dir
+from ics_model.metrics.nof import ALL_TRUSTS
+from ics_model.pipeline import run
+from ics_model.spec import ConfigError
+
+
+@pytest.fixture(scope="module")
+def current():
+    return run(load_config(configs_dir() / "current_performance.yaml"))
+
+
+def test_nof_stage_places_derives_and_rolls_up_the_real_extract(current):
+    nof = current.nof
+    assert nof is not None
+    assert nof.trusts.height == 150 and nof.unplaced.height == 71
+    assert nof.trusts["icb_code"].n_unique() == 42
+    # the rule set reproduces every published league-table segment
+    assert (
+        nof.trusts.filter(pl.col("league_segment").is_not_null())
+        .filter(pl.col("derived_segment") != pl.col("league_segment"))
+        .height
+    ) == 0
+    seg = nof.check.filter(pl.col("measure") == "segment").row(0, named=True)
+    assert (seg["n"], seg["n_agree"]) == (129, 129)
+    # every row of the file is accounted for
+    acc = current.conservation.table.filter(pl.col("source") == "nof_segments").row(0, named=True)
+    assert (acc["used"], acc["unmapped"], acc["n_input_rows"], acc["balanced"]) == (
+        150,
+        71,
+        221,
+        True,
+    )
+    table = nof.ics.filter(pl.col("trust_group") == ALL_TRUSTS)
+    assert table.height == 42 and table["n_trusts"].sum() == 150
+    # 26 ICSs hold at least 3 segmented trusts; 4 hold one, 12 two
+    assert table["ranked"].sum() == 26
+    assert table.filter(pl.col("n_trusts") == 1).height == 4
+    top = table.filter(pl.col("rank") == 1).row(0, named=True)
+    # North West London: 6 trusts, 5 in segment 1 and 1 in segment 2, mean 1.798
+    assert (top["icb_code"], top["n_trusts"], top["n_segment_1"], top["n_segment_2"]) == (
+        "QRV",
+        6,
+        5,
+        1,
+    )
+    assert top["mean_avg_score"] == pytest.approx(10.79 / 6)
+    assert top["rank_p05"] == 1.0 and top["rank_p95"] >= 2.0
+    ranked = table.filter(pl.col("ranked"))
+    assert (ranked["rank_p05"] <= ranked["rank"]).all()
+    assert (ranked["mean_score_p05"] <= ranked["mean_avg_score"]).all()
+    assert "lower is better" in nof.vintage
+
+
+def test_nof_metrics_feed_the_current_performance_composite(current):
+    m = current.metrics.ics_metrics.filter(pl.col("metric") == "nof_mean_score")
+    assert m.height == 42 and m["value"].null_count() == 16
+    ind = current.composite.built.indicators
+    assert {"nof_mean_score", "nof_share_segment_1_2"} <= set(ind["indicator"].unique())
+    assert "nhs_trust" not in current.provenance.vintages  # trusts enter through NOF only
+    assert any(i.role == "nof_segments" for i in current.provenance.inputs)
+    assumptions = current.uncertainty.draws_summary
+    sampled = assumptions.filter(pl.col("assumption") == "bootstrap")["indicator"].to_list()
+    assert {"nof_mean_score", "nof_share_segment_1_2"} <= set(sampled)
+
+
+def test_nof_config_errors_name_the_key_path():
+    with pytest.raises(ConfigError, match=r"nof\.rule_set: rule set 'cqc_principles' is of kind"):
+        check_config(config_from_dict({"nof": {"rule_set": "cqc_principles"}}))
+    with pytest.raises(ConfigError, match=r"nof\.min_trusts"):
+        config_from_dict({"nof": {"min_trusts": 0}})
+    cfg = load_config(configs_dir() / "current_performance.yaml")
+    off = cfg.model_copy(update={"nof": cfg.nof.model_copy(update={"enabled": False})})
+    with pytest.raises(ConfigError, match=r"comes from the NOF roll-up; set nof\.enabled: true"):
+        check_config(off)
+    with pytest.raises(ConfigError, match=r"data\.nof: no such file"):
+        check_config(config_from_dict({"data": {"nof": "/nonexistent/nof.csv"}}))
+
+
+def test_nof_disabled_writes_no_nof_record():
+    cfg = RunConfig().model_copy(
+        update={
+            "nof": RunConfig().nof.model_copy(update={"enabled": False}),
+            "composite": None,
+            "uncertainty": None,
+            "scenarios": (),
+        }
+    )
+    result = run(cfg)
+    assert result.nof is None
+    assert "nof_segments" not in result.conservation.table["source"].to_list()
+    assert not result.metrics.ics_metrics.filter(pl.col("metric").str.starts_with("nof_")).height
