@@ -360,6 +360,87 @@ def _scenarios_section(result: Result) -> str:
     return "".join(parts)
 
 
+def _nof_section(result: Result) -> str:
+    """NOF 2025/26: the check, the modelled ICS league table with likely ranges, NOF vs CQC."""
+    from ics_model.plot import caterpillar
+
+    nof = result.nof
+    if nof is None:
+        return ""
+    c = result.config.nof
+    table = nof.ics.filter(pl.col("trust_group") == "all trusts")
+    ranked = table.filter(pl.col("ranked")).sort("rank")
+    check = nof.check.row(0, named=True)
+    small = table.filter(~pl.col("ranked")).sort("n_trusts", "icb_code")
+    parts = [
+        "<h2>Current trust performance: NHS Oversight Framework 2025/26 (NOF)</h2>",
+        "<p>NHS England's NOF segments NHS trusts 1 (best) to 4 from the average of their "
+        "metric scores (each metric scored 1-4); a trust in financial deficit can be no "
+        "better than segment 3; segment 5 is intensive support. <b>Lower is better</b> for "
+        "every NOF score, segment and rank below.</p>",
+        f"<p>Data: {html.escape(nof.vintage)}. {nof.trusts.height} segmented trusts placed in "
+        f"their host ICBs ({nof.unplaced.height} rows of the file without a segment or not a "
+        f"trust: <code>nof_unplaced.csv</code>). Rule set {html.escape(c.rule_set)} "
+        f"re-derives {check['n_agree']}/{check['n']} published league-table segments.</p>",
+        '<p class="note modelled">The ICS league table is MODELLED: NHS England publishes no '
+        "ICS segment. Each ICS's score is the mean of its trusts' average metric scores (all "
+        "trust types, which are scored on different metric sets); the likely range is the "
+        f"5th-95th percentile of rank over {c.draws} bootstrap draws of the trusts within "
+        f"each ICS. {small.height} ICSs with fewer than {c.min_trusts} segmented trusts are "
+        "listed, not ranked.</p>",
+    ]
+    if ranked.height:
+        parts.append(
+            _figure(
+                lambda ax, f=ranked: caterpillar(
+                    f,
+                    title="ICS NOF league table (modelled)\nmean NOF average metric score of "
+                    "the ICS's trusts; 5–95% likely range of rank",
+                    footnote=nof.vintage,
+                    xlabel="NOF rank (1 = lowest mean score = best; lower is better)",
+                    ax=ax,
+                ),
+                "ICS NOF league table (modelled) with likely ranges of rank",
+            )
+        )
+    shown = ranked.select(
+        "rank",
+        pl.format(
+            "{}-{}",
+            pl.col("rank_p05").round(0).cast(pl.Int64),
+            pl.col("rank_p95").round(0).cast(pl.Int64),
+        ).alias("likely range"),
+        pl.col("icb_code").alias("ICB"),
+        pl.col("icb_name")
+        .str.strip_prefix("NHS ")
+        .str.strip_suffix(" Integrated Care Board")
+        .alias("name"),
+        pl.col("n_trusts").alias("trusts"),
+        *(pl.col(f"n_segment_{s}").alias(f"seg {s}") for s in (1, 2, 3, 4)),
+        (pl.col("share_segment_1_2") * 100).round(0).cast(pl.Int64).alias("% in 1-2"),
+        pl.col("mean_avg_score").alias("mean score"),
+        pl.format(
+            "{}-{}", pl.col("mean_score_p05").round(2), pl.col("mean_score_p95").round(2)
+        ).alias("mean 5-95%"),
+    )
+    parts.append(_table(shown, floats=2))
+    if small.height:
+        parts.append(
+            "<p>Not ranked (fewer than "
+            f"{c.min_trusts} segmented trusts): "
+            + html.escape(
+                ", ".join(
+                    f"{r['icb_code']} {r['icb_name']} ({r['n_trusts']})" for r in small.to_dicts()
+                )
+            )
+            + ".</p>"
+        )
+    if nof.correlation is not None and nof.correlation.height:
+        parts.append("<h3>How NOF relates to the 2018 CQC trust ratings</h3>")
+        parts.append(_table(nof.correlation))
+    return "".join(parts)
+
+
 def _effect_section(result: Result) -> str:
     if result.effect is None or result.effect.result is None:
         return "<h2>Collaboration and Outstanding</h2><p>Not run.</p>"
@@ -419,6 +500,7 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
             f"<p>ics_model {html.escape(__version__)}, generated {created}.</p>",
             _sources_section(result),
             _views_section(result),
+            _nof_section(result),
             _composite_section(result, boundaries),
             _metrics_section(result, boundaries),
             _scenarios_section(result),

@@ -197,6 +197,7 @@ def caterpillar(
     *,
     title: str | None = None,
     footnote: Vintages = None,
+    xlabel: str = "Composite rank (1 = best)",
     ax: Axes | None = None,
 ) -> Axes:
     """Composite ranks with their 5-95% uncertainty intervals, best rank at the top.
@@ -210,6 +211,7 @@ def caterpillar(
     title : default "Composite rank of ICSs (modelled)" over "median and 5–95%
         uncertainty interval".
     footnote : data vintages; default the frame's ``vintage`` column, if any.
+    xlabel : what the rank ranks (e.g. a NOF league table's "1 = lowest mean score").
     ax : default a new figure 7 inches wide, about 10 high for 42 ICSs.
 
     Returns
@@ -241,7 +243,7 @@ def caterpillar(
     n = int(max(frame.height, np.nanmax(frame["rank_p95"].to_numpy())))
     ax.set_xlim(0.5, n + 0.5)
     _ics_rows_axis(ax, y, labels)
-    ax.set_xlabel("Composite rank (1 = best)")
+    ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)
     _legend_above(ax, handles, ncol=3)
