@@ -29,7 +29,7 @@ of NOF trusts given.
 coded Outstanding 1, Good 2, Requires improvement 3, Inadequate 4, so that both scales
 are lower-is-better and a **positive** correlation means the two agree. The CQC ratings
 were published 2014-2018, some seven to twelve years before the NOF data month (March
-2026): a weak correlation mixes change over time with differences of method.
+2026): disagreement mixes change over time with differences of method.
 """
 
 from __future__ import annotations
@@ -401,17 +401,20 @@ def nof_cqc_correlation(
 
     * **Spearman's rho** (:func:`scipy.stats.spearmanr`: Pearson correlation of mid-ranks;
       p-value from the t approximation), interval on Fisher's z with the Bonett-Wright
-      standard error :math:`\sqrt{(1 + \rho^2/2)/(n - 3)}` (:func:`bonett_wright_interval`);
+      standard error :math:`\sqrt{(1 + \rho^2/2)/(n - 3)}`
+      (:func:`~ics_model.effects.rank_correlation.bonett_wright_interval`);
     * **Kendall's tau-b** (:func:`scipy.stats.kendalltau`, ``variant="b"``, the tie-
       corrected tau: the CQC scale has four categories, so ties are heavy; p-value from
       the tie-corrected normal approximation), interval on Fisher's z with the
       Fieller-Hartley-Pearson standard error :math:`\sqrt{0.437/(n - 4)}`
-      (:func:`fieller_interval`).
+      (:func:`~ics_model.effects.rank_correlation.fieller_interval`).
 
     Each (group, measure) has a second row, ``interval_method = percentile_bootstrap``:
     the ``(1 - c)/2`` and ``(1 + c)/2`` quantiles of the measure over ``draws`` resamples
-    of the group's trusts (:func:`bootstrap_rank_correlations`; ``bootstrap_draws``
-    counts the resamples in which it is defined). Estimate and p-value repeat on it.
+    of the group's trusts (resampled with replacement,
+    :func:`~ics_model.effects.rank_correlation.bootstrap_rank_correlations`;
+    ``bootstrap_draws`` counts the resamples in which it is defined). Estimate and
+    p-value repeat on it.
 
     Both scales are lower-is-better (NOF score 1 best - 4 worst; CQC coded Outstanding 1
     ... Inadequate 4), so a positive correlation means agreement. ``note`` states this and
@@ -429,7 +432,7 @@ def nof_cqc_correlation(
     Returns
     -------
     pl.DataFrame
-        Six rows per group (2 measures x 2 intervals), in
+        Four rows per group (2 measures x 2 intervals), in
         :data:`~ics_model.effects.contracts.NOF_CQC_CORRELATION`. Below
         :data:`MIN_PAIRS` pairs, or when a scale is constant in the group, estimate,
         interval and p-value are null.
