@@ -170,6 +170,8 @@ NOF_DOMAINS: Final[tuple[str, ...]] = (
     "patient_safety",
     "people_workforce",
 )
+#: NHS England's NOF trust type of the trusts on the acute league table (``nhs_trust_type``)
+NOF_ACUTE_TRUST_TYPE: Final = "Acute trust"
 
 TRUST_TYPE_BY_NHS_SUBTYPE: Final[dict[str, str]] = {
     "acute - teaching": "acute",

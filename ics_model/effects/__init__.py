@@ -5,6 +5,10 @@
 cluster restricted score bootstrap for inference, an ICS-level permutation test and the
 minimal detectable effect; populations come from :func:`gp_population`,
 :func:`trust_population` and :func:`default_population`.
+
+:func:`match_nof_cqc` and :func:`nof_cqc_correlation` relate the NHS Oversight Framework
+2025/26 average metric score to the 2018 CQC trust ratings (rank correlations with
+intervals; :mod:`ics_model.effects.nof_cqc`).
 """
 
 from ics_model.effects.core import (
@@ -14,6 +18,7 @@ from ics_model.effects.core import (
     collaboration_effect,
     min_detectable_or,
 )
+from ics_model.effects.nof_cqc import match_nof_cqc, nof_cqc_correlation, trust_overall_ratings
 from ics_model.effects.population import (
     GP_SINCE,
     Population,
@@ -31,6 +36,9 @@ __all__ = [
     "collaboration_effect",
     "default_population",
     "gp_population",
+    "match_nof_cqc",
     "min_detectable_or",
+    "nof_cqc_correlation",
+    "trust_overall_ratings",
     "trust_population",
 ]

@@ -1,4 +1,4 @@
-"""Contract of the collaboration effect's output, in frame form.
+"""Contracts of the association statistics' frames: the collaboration effect, NOF and CQC.
 
 ``collaboration_effect.json`` is a dict (:meth:`EffectResult.to_dict` plus the run's
 ``population`` and, when the composite overlaps the outcome, a ``warning``). Its scalar
@@ -8,6 +8,10 @@ dict fields (``controls``, ``design_columns``, ``n_dropped``, ``dropped_clusters
 ``{"skipped": reason}`` instead, checked against :data:`EFFECT_SKIPPED`.
 
 An association, not a causal effect (see :mod:`ics_model.effects`).
+
+The NOF-CQC comparison (:mod:`ics_model.effects.nof_cqc`) has three frames: the matched
+trusts (:data:`NOF_CQC_MATCHED`), the NOF trusts left unmatched with the reason
+(:data:`NOF_CQC_UNMATCHED`) and the rank correlations (:data:`NOF_CQC_CORRELATION`).
 """
 
 from __future__ import annotations
@@ -114,6 +118,167 @@ EFFECT_SKIPPED: Final = Contract.closed(
 )
 
 
+# --------------------------------------------------------------------------- NOF and CQC
+
+#: how a NOF trust was matched to a 2018 CQC Overall rating (:func:`match_nof_cqc`)
+NOF_CQC_MATCH_METHODS: Final = ("same_code", "sole_predecessor")
+#: why a NOF trust has no 2018 CQC Overall rating to compare with
+NOF_CQC_UNMATCHED_REASONS: Final = (
+    "no_nof_average_score",
+    "not_in_cqc_trust_frame",
+    "no_2018_rating",
+    "several_rated_predecessors",
+    "rated_predecessor_split",
+    "combined_rating",
+    "rating_left_out",
+    "no_publication_date",
+)
+#: the trust groups of :func:`nof_cqc_correlation`
+NOF_CQC_GROUPS: Final = ("all", "acute", "no_merger_since_rating")
+#: the rank correlations of :func:`nof_cqc_correlation`
+NOF_CQC_MEASURES: Final = ("spearman_rho", "kendall_tau_b")
+#: the interval methods of :func:`nof_cqc_correlation`
+NOF_CQC_INTERVALS: Final = ("fisher_z_bonett_wright", "fisher_z_fieller", "percentile_bootstrap")
+
+_LOWER = " (lower is better)"
+
+NOF_CQC_MATCHED: Final = Contract.closed(
+    "nof_cqc_matched",
+    (
+        Column.text("org_code", "ODS code of the trust in the NOF extract"),
+        Column.text("org_name", "trust name (NOF)", nullable=True),
+        Column.text("nhs_trust_type", "NHS England's trust type (NOF)", nullable=True),
+        Column.text("icb_code", "ICB the trust is placed in"),
+        Column.text("data_month", "NOF data month (YYYY-MM)", pattern=r"\d{4}-\d{2}"),
+        Column(
+            "adjusted_segment",
+            pl.Int64,
+            min_value=1,
+            max_value=5,
+            description="NOF adjusted segment" + _LOWER,
+        ),
+        Column.number(
+            "avg_metric_score",
+            "NOF average metric score, 1-4" + _LOWER,
+            nullable=False,
+            min_value=1.0,
+            max_value=4.0,
+        ),
+        Column.text("cqc_code_2018", "ODS code of the trust CQC rated (2018 file)"),
+        Column.text(
+            "match_method",
+            "same_code or sole_predecessor",
+            allowed=frozenset(NOF_CQC_MATCH_METHODS),
+        ),
+        Column.text(
+            "cqc_rating",
+            "the 2018 CQC trust-level Overall rating",
+            allowed=frozenset(RATING_LABELS),
+        ),
+        Column(
+            "cqc_rating_code",
+            pl.Int64,
+            nullable=False,
+            min_value=1,
+            max_value=4,
+            description="Outstanding 1, Good 2, Requires improvement 3, Inadequate 4" + _LOWER,
+        ),
+        Column(
+            "cqc_publication_date",
+            pl.Date,
+            nullable=False,
+            description="publication date of the CQC rating",
+        ),
+        Column.number(
+            "cqc_rating_age_years",
+            "years from publication to the first day of the NOF data month (days / 365.25)",
+            nullable=False,
+        ),
+        Column.flag(
+            "cqc_predates_merger",
+            "the rating was published before the trust absorbed another rated trust",
+        ),
+        Column.text(
+            "cqc_premerger_absorbed",
+            "rated trusts absorbed after the rating, "
+            "';'-separated; null unless cqc_predates_merger",
+            nullable=True,
+        ),
+    ),
+    key=("org_code",),
+    description=(
+        "NOF 2025/26 trusts with the 2018 CQC Overall rating they are compared with: "
+        "same ODS code, or the sole rated predecessor; both scales lower is better."
+    ),
+)
+
+NOF_CQC_UNMATCHED: Final = Contract.closed(
+    "nof_cqc_unmatched",
+    (
+        Column.text("org_code", "ODS code of the trust in the NOF extract"),
+        Column.text("org_name", "trust name (NOF)", nullable=True),
+        Column.text("nhs_trust_type", "NHS England's trust type (NOF)", nullable=True),
+        Column.number("avg_metric_score", "NOF average metric score" + _LOWER),
+        Column.text(
+            "reason_code",
+            "why no 2018 rating is compared",
+            allowed=frozenset(NOF_CQC_UNMATCHED_REASONS),
+        ),
+        Column.text("reason", "the reason in words (the trust mapping's, where it gave one)"),
+    ),
+    key=("org_code",),
+    description="Every NOF trust without a 2018 CQC Overall rating to compare, with the reason.",
+)
+
+NOF_CQC_CORRELATION: Final = Contract.closed(
+    "nof_cqc_correlation",
+    (
+        Column.text("group", "the trusts correlated", allowed=frozenset(NOF_CQC_GROUPS)),
+        Column.text("measure", "the rank correlation", allowed=frozenset(NOF_CQC_MEASURES)),
+        Column.text(
+            "interval_method",
+            "how lower and upper were computed",
+            allowed=frozenset(NOF_CQC_INTERVALS),
+        ),
+        Column.count("n", "trusts (pairs) in the group"),
+        Column.number(
+            "estimate",
+            "the rank correlation; positive = the two agree "
+            "(null below 3 pairs or when a scale is constant)",
+            min_value=-1.0,
+            max_value=1.0,
+        ),
+        Column.number("lower", "lower limit of the interval", min_value=-1.0, max_value=1.0),
+        Column.number("upper", "upper limit of the interval", min_value=-1.0, max_value=1.0),
+        Column.share("confidence", "confidence level of the interval", nullable=False),
+        Column(
+            "bootstrap_draws",
+            pl.Int64,
+            min_value=0,
+            description="bootstrap draws with a defined correlation (null: analytic)",
+        ),
+        Column.share("p_value", "two-sided p-value of no association (scipy.stats)"),
+        Column.number(
+            "median_cqc_rating_age_years",
+            "median age of the CQC ratings at the NOF data month",
+            min_value=0.0,
+        ),
+        Column.text(
+            "cqc_published_range",
+            "years the CQC ratings were published (e.g. 2014-2018)",
+            nullable=True,
+        ),
+        Column.text("nof_data_month", "NOF data month (YYYY-MM)", nullable=True),
+        Column.text("note", "sign convention and the age caveat"),
+    ),
+    key=("group", "measure", "interval_method"),
+    description=(
+        "Rank correlation of the NOF 2025/26 average metric score with the 2018 CQC "
+        "Overall trust rating, both lower is better, with intervals, n and the age caveat."
+    ),
+)
+
+
 def effect_frame(effect: Mapping[str, Any]) -> pl.DataFrame:
     """Turn the scalar fields of an effect dict into one row.
 
@@ -139,4 +304,17 @@ def effect_frame(effect: Mapping[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-__all__ = ["EFFECT", "EFFECT_POPULATIONS", "EFFECT_SKIPPED", "effect_frame"]
+__all__ = [
+    "EFFECT",
+    "EFFECT_POPULATIONS",
+    "EFFECT_SKIPPED",
+    "NOF_CQC_CORRELATION",
+    "NOF_CQC_GROUPS",
+    "NOF_CQC_INTERVALS",
+    "NOF_CQC_MATCHED",
+    "NOF_CQC_MATCH_METHODS",
+    "NOF_CQC_MEASURES",
+    "NOF_CQC_UNMATCHED",
+    "NOF_CQC_UNMATCHED_REASONS",
+    "effect_frame",
+]
