@@ -122,6 +122,15 @@ def print_nof(result: Result) -> None:
         f"{nof.trusts['rule_set'][0]} reproduces {check['n_agree']}/{check['n']} published "
         f"league-table segments; {nof.unplaced.height} rows not placed (nof_unplaced.csv)."
     )
+    corr = nof.correlation
+    if corr is not None and corr.height:
+        r = corr.row(0, named=True)
+        console.print(
+            f"NOF vs 2018 CQC trust ratings ({r['group']} matched trusts, n = {r['n']}): "
+            f"Spearman {r['estimate']:.2f} ({r['confidence']:.0%} CI {r['lower']:.2f}-"
+            f"{r['upper']:.2f}); positive = agreement; the CQC ratings are a median "
+            f"{r['median_cqc_rating_age_years']:.1f} years older (nof_cqc_correlation.csv)."
+        )
     if rows.is_empty():
         return
     few = rows.height <= 10

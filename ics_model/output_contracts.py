@@ -37,7 +37,13 @@ from ics_model.composite.contracts import (
     PILLAR_SCORE_PATTERN,
 )
 from ics_model.contracts import Column, Contract, find_violations
-from ics_model.effects.contracts import EFFECT, EFFECT_SKIPPED, effect_frame
+from ics_model.effects.contracts import (
+    EFFECT,
+    EFFECT_SKIPPED,
+    NOF_CQC_CORRELATION,
+    NOF_CQC_UNMATCHED,
+    effect_frame,
+)
 from ics_model.mapping.ambulance import AMBULANCE_ALLOCATION
 from ics_model.mapping.base import MAPPED_RATINGS
 from ics_model.mapping.contracts import (
@@ -122,6 +128,8 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "nof_unplaced": NOF_UNPLACED,
     "ics_nof": ICS_NOF,
     "nof_check_summary": NOF_CHECK_SUMMARY,
+    "nof_cqc_correlation": NOF_CQC_CORRELATION,
+    "nof_cqc_unmatched": NOF_CQC_UNMATCHED,
 }
 #: frame outputs named after a scenario, by stem pattern (the first match wins)
 SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (

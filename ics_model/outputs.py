@@ -142,6 +142,8 @@ def nof_tables(nof: NofRecord) -> dict[str, pl.DataFrame]:
     }
     if nof.correlation is not None:
         tables["nof_cqc_correlation.csv"] = nof.correlation
+    if nof.unmatched is not None:
+        tables["nof_cqc_unmatched.csv"] = nof.unmatched
     return tables
 
 

@@ -435,9 +435,40 @@ def _nof_section(result: Result) -> str:
             )
             + ".</p>"
         )
-    if nof.correlation is not None and nof.correlation.height:
-        parts.append("<h3>How NOF relates to the 2018 CQC trust ratings</h3>")
-        parts.append(_table(nof.correlation))
+    corr = nof.correlation
+    if corr is not None and corr.height:
+        first = corr.row(0, named=True)
+        parts.append(
+            "<h3>How NOF relates to the 2018 CQC trust ratings</h3>"
+            f"<p>{html.escape(first['note'])} CQC ratings published "
+            f"{html.escape(str(first['cqc_published_range']))}, a median "
+            f"{first['median_cqc_rating_age_years']:.1f} years before the NOF data month "
+            f"{html.escape(str(first['nof_data_month']))}.</p>"
+        )
+        parts.append(
+            _table(
+                corr.select(
+                    "group",
+                    "measure",
+                    "interval_method",
+                    "n",
+                    "estimate",
+                    pl.format("{}-{}", pl.col("lower").round(2), pl.col("upper").round(2)).alias(
+                        f"{first['confidence']:.0%} interval"
+                    ),
+                    "p_value",
+                ),
+                floats=3,
+            )
+        )
+        if nof.unmatched is not None and nof.unmatched.height:
+            parts.append(
+                "<p>Not compared (no single 2018 rating of the same trust): "
+                + html.escape(
+                    "; ".join(f"{r['org_code']}: {r['reason']}" for r in nof.unmatched.to_dicts())
+                )
+                + ".</p>"
+            )
     return "".join(parts)
 
 

@@ -299,6 +299,8 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "nof_unplaced.csv",
         "ics_nof.csv",
         "nof_check_summary.csv",
+        "nof_cqc_correlation.csv",
+        "nof_cqc_unmatched.csv",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
@@ -500,3 +502,21 @@ def test_independent_healthcare_stale_ratings_and_composite_indicator():
         ConfigError, match=r"sector 'independent_healthcare' is not in views\.sectors"
     ):
         run(without)
+
+
+def test_default_run_relates_nof_to_the_2018_cqc_trust_ratings(result):
+    """Spearman of the NOF average score with the 2018 CQC Overall rating (README figures)."""
+    nof = result.nof
+    rho = nof.correlation.filter(
+        (pl.col("group") == "all")
+        & (pl.col("measure") == "spearman_rho")
+        & (pl.col("interval_method") == "fisher_z_bonett_wright")
+    ).row(0, named=True)
+    assert rho["n"] == 147
+    assert (round(rho["estimate"], 3), round(rho["lower"], 3), round(rho["upper"], 3)) == (
+        0.316,
+        0.159,
+        0.458,
+    )
+    assert nof.unmatched["org_code"].to_list() == ["R0A", "R0B", "R0D"]
+    assert "years" in rho["note"] and rho["cqc_published_range"] == "2014-2018"

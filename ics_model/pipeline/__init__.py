@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ics_model.config import RunConfig, check_config, load_config
 from ics_model.pipeline import stages
-from ics_model.pipeline.nof import nof_stage, with_nof_metrics
+from ics_model.pipeline.nof import compare_with_cqc, nof_stage, with_nof_metrics
 from ics_model.pipeline.sectors import load_reference, place_sector, selected_sectors
 from ics_model.result import Result
 
@@ -68,7 +68,7 @@ def run(
         scenarios=stages.scenarios_stage(cfg, views, metrics),
         effect=stages.effect_stage(cfg, views, sectors, metrics),
         history=stages.history_stage(cfg, sectors),
-        nof=None if nof is None else nof.record,
+        nof=None if nof is None else compare_with_cqc(nof.record, cfg, views.mapped, sectors),
     )
 
 

@@ -10,6 +10,7 @@ unmapped with the reason, in ``nof_unplaced.csv``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,10 +20,11 @@ from ics_model.config import RunConfig
 from ics_model.data.base import Loaded
 from ics_model.data.nof import read_nof_segments
 from ics_model.data.sources import SOURCES
+from ics_model.effects.nof_cqc import match_nof_cqc, nof_cqc_correlation, trust_overall_ratings
 from ics_model.mapping.nof import place_nof
 from ics_model.metrics.build import Metrics
 from ics_model.metrics.nof import LOWER_IS_BETTER, ics_nof, nof_metric_rows
-from ics_model.pipeline.sectors import Reference, input_file
+from ics_model.pipeline.sectors import PlacedSector, Reference, input_file
 from ics_model.result import InputFile, NofRecord
 from ics_model.rules.nof import check_nof, nof_segments
 from ics_model.uncertainty.nof import nof_rank_intervals
@@ -98,6 +100,32 @@ def nof_stage(cfg: RunConfig, ref: Reference) -> NofStage | None:
     return NofStage(record, loaded, accounts, (input_file(NOF_SOURCE, path, default_vintage),))
 
 
+def compare_with_cqc(
+    record: NofRecord, cfg: RunConfig, mapped: pl.DataFrame, sectors: Sequence[PlacedSector]
+) -> NofRecord:
+    """Add the rank correlation of the NOF average score with the 2018 CQC trust ratings.
+
+    Only when the run has the ``nhs_trust`` sector; shared (ambulance) trusts are read from
+    their allocation rows. The bootstrap is seeded from ``nof.seed + 1``.
+    """
+    if "nhs_trust" not in cfg.views.sectors:
+        return record
+    allocated = [
+        s.placed.allocated
+        for s in sectors
+        if s.sector == "nhs_trust" and s.placed.allocated is not None
+    ]
+    cqc = trust_overall_ratings(mapped, pl.concat(allocated) if allocated else None)
+    matched, unmatched = match_nof_cqc(record.trusts, cqc)
+    correlation = nof_cqc_correlation(
+        matched,
+        confidence=cfg.views.confidence,
+        draws=cfg.nof.draws,
+        rng=np.random.default_rng(cfg.nof.seed + 1),
+    )
+    return replace(record, correlation=correlation, unmatched=unmatched)
+
+
 def with_nof_metrics(metrics: Metrics, nof: NofStage | None) -> Metrics:
     """Add the NOF roll-up's ICS metrics (and the trusts, for the Monte Carlo) to ``metrics``."""
     if nof is None or not metrics.computed:
@@ -110,4 +138,4 @@ def with_nof_metrics(metrics: Metrics, nof: NofStage | None) -> Metrics:
     )
 
 
-__all__ = ["NOF_SOURCE", "NofStage", "nof_stage", "with_nof_metrics"]
+__all__ = ["NOF_SOURCE", "NofStage", "compare_with_cqc", "nof_stage", "with_nof_metrics"]
