@@ -10,6 +10,12 @@ here and checked at write time through :func:`ics_model.output_contracts.check_o
 Every scenario is *modelled*: a rule CQC has not adopted, applied to published ratings.
 The provider frame has two columns per gate, ``<gate>_status`` and ``<gate>_value``,
 declared as templates (:data:`GATE_STATUS_COLUMN`, :data:`GATE_VALUE_COLUMN`).
+
+NOF scenarios (``kind: nof``) have their own frames: the trusts
+(:data:`NOF_SCENARIO_TRUSTS`, with the same two template columns per gate:
+:data:`NOF_GATE_COLUMN_FAMILIES`), the ICS view (:data:`NOF_SCENARIO_BY_ICS`), the
+national summary (:data:`NOF_SCENARIO_NATIONAL`) and the sweep (:data:`NOF_SCENARIO_SWEEP`).
+They are modelled too -- a rule NHS England has not adopted -- and lower is better.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from ics_model.metrics.system import NATIONAL
 from ics_model.ratings import KEY_QUESTIONS, RatingEnum
 from ics_model.rules.gates import GATE_STATUSES
 from ics_model.rules.rulesets import Gate
+from ics_model.scenarios.nof import NOF_CHANGES, NOF_COUNT_COLUMNS, NOF_SEGMENT_VALUES
+from ics_model.scenarios.nof_sweep import NOF_SWEEP_COLUMNS
 from ics_model.scenarios.run import COUNT_COLUMNS
 
 #: outcome of a provider published Outstanding (null for every other provider)
@@ -194,11 +202,127 @@ SCENARIO_THRESHOLD_UNCERTAINTY: Final = Contract.closed(
     "gate's threshold is drawn uniformly from [threshold_low, threshold_high].",
 )
 
+# --------------------------------------------------------------------------- NOF scenarios
+
+_LOWER: Final = " (lower is better)"
+_SEGMENT_RANGE: Final = {"min_value": min(NOF_SEGMENT_VALUES), "max_value": max(NOF_SEGMENT_VALUES)}
+_NOF_COUNT_TEXT: Final[dict[str, str]] = {
+    "n_trusts": "placed trusts with a NOF segment",
+    "n_scored": "trusts the rule set scores (a segment before the scenario)",
+    "n_changed": "trusts whose segment the scenario changes",
+    "n_better": "trusts in a better (lower) segment under the scenario",
+    "n_worse": "trusts in a worse (higher) segment under the scenario",
+    "n_not_assessable": "trusts a gate could change but whose indicator is missing",
+    **{
+        f"n_segment_{k}_{when}": f"trusts in segment {k} {text}"
+        for k in NOF_SEGMENT_VALUES
+        for when, text in (("before", "before the scenario"), ("after", "under the scenario"))
+    },
+}
+_NOF_SHARE: Final = Column.share(
+    "share_changed", "n_changed / n_scored; null when no trust is scored"
+)
+
+
+def _nof_count(name: str) -> Column:
+    return Column.count(name, _NOF_COUNT_TEXT[name])
+
+
+def _segment(name: str, description: str) -> Column:
+    return Column(name, pl.Int64, description=description + _LOWER, **_SEGMENT_RANGE)
+
+
+NOF_SCENARIO_TRUSTS: Final = Contract.closed(
+    "nof_scenario_trusts",
+    (
+        Column.text("org_code", "ODS trust code"),
+        Column("org_name", pl.String, description="trust name"),
+        Column("nhs_trust_type", pl.String, description="NHS England's trust type"),
+        Column.icb_code(ICB_CODE_PATTERN, "ICB the trust is hosted in"),
+        Column.icb_name(nullable=False),
+        Column("data_month", pl.String, pattern=r"\d{4}-\d{2}", description="NOF data month"),
+        Column.number(
+            "score",
+            "the rule set's score (average metric score)" + _LOWER,
+            min_value=1.0,
+            max_value=4.0,
+        ),
+        Column("in_deficit", pl.Boolean, description="the rule set's deficit flag"),
+        _segment("segment_published", "the published segment the rule set reproduces"),
+        _segment("segment_before", "segment by the baseline rule set; null when not scored"),
+        _segment(
+            "segment_after", "segment under the scenario; null when not assessable or not scored"
+        ),
+        Column.text(
+            "change",
+            "better, worse, same, not_assessable or not_scored",
+            allowed=frozenset(NOF_CHANGES),
+        ),
+        Column.text("reason", "score, edges, deficit cap and each gate's verdict"),
+    ),
+    key=("org_code",),
+    description=(
+        "One row per placed NOF trust: baseline and scenario segments, the change and "
+        "why; per gate its status and indicator value. Modelled; lower is better."
+    ),
+)
+#: the per-gate columns of :data:`NOF_SCENARIO_TRUSTS` (column name pattern, template)
+NOF_GATE_COLUMN_FAMILIES: Final = (
+    (GATE_STATUS_PATTERN, GATE_STATUS_COLUMN),
+    (GATE_VALUE_PATTERN, GATE_VALUE_COLUMN),
+)
+
+NOF_SCENARIO_BY_ICS: Final = Contract.closed(
+    "nof_scenario_by_ics",
+    (
+        _ICB_CODE,
+        Column.icb_name(nullable=False),
+        *(_nof_count(c) for c in NOF_COUNT_COLUMNS),
+        _NOF_SHARE,
+    ),
+    key=("icb_code",),
+    description="One row per ICS with placed NOF trusts: trusts changed and per segment, "
+    "before and under the scenario. Modelled; lower is better.",
+)
+
+NOF_SCENARIO_NATIONAL: Final = Contract.closed(
+    "nof_scenario_national",
+    (
+        Column.text("icb_code", f"always {NATIONAL}", allowed=frozenset({NATIONAL})),
+        *(_nof_count(c) for c in NOF_COUNT_COLUMNS),
+        Column.count("n_ics", "ICSs with placed NOF trusts"),
+        Column.count("n_ics_changed", "ICSs with at least one trust changed"),
+        _NOF_SHARE,
+    ),
+    key=("icb_code",),
+    description=f"The national summary of a NOF scenario: one row, icb_code {NATIONAL}.",
+)
+
+NOF_SCENARIO_SWEEP: Final = Contract.closed(
+    "nof_scenario_sweep",
+    (
+        Column.text("swept", "what moves: gate:<name>, cut:<1-3> or deficit_cap"),
+        Column.number("value", "the gate threshold, edge or deficit cap applied", nullable=False),
+        _ICB_CODE_OR_NATIONAL,
+        *(_nof_count(c) for c in NOF_SWEEP_COLUMNS[3:-1]),
+        _NOF_SHARE,
+    ),
+    key=("swept", "value", "icb_code"),
+    description=f"One row per swept value x ({NATIONAL} and each ICS): trusts changed and "
+    "per segment under the scenario. Modelled; lower is better.",
+)
+
+
 __all__ = [
     "GATE_STATUS_COLUMN",
     "GATE_STATUS_PATTERN",
     "GATE_VALUE_COLUMN",
     "GATE_VALUE_PATTERN",
+    "NOF_GATE_COLUMN_FAMILIES",
+    "NOF_SCENARIO_BY_ICS",
+    "NOF_SCENARIO_NATIONAL",
+    "NOF_SCENARIO_SWEEP",
+    "NOF_SCENARIO_TRUSTS",
     "SCENARIO_BY_ICS",
     "SCENARIO_NATIONAL",
     "SCENARIO_OUTCOMES",

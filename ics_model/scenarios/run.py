@@ -28,7 +28,7 @@ from ics_model.metrics.system import NATIONAL
 from ics_model.ratings import SECTOR_LABELS
 from ics_model.rules.gates import apply_gates
 from ics_model.rules.rulesets import Gate
-from ics_model.scenarios.spec import ScenarioSpec, get_scenario
+from ics_model.scenarios.spec import ScenarioSpec, get_gate_scenario
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ def run_scenario(
     KeyError
         A gate's indicator is not in the indicator frame of its scope.
     """
-    spec = get_scenario(spec)
+    spec = get_gate_scenario(spec)
     ratings = sector_ratings(mapped, spec)
     out = gated(ratings, spec, spec.gates, provider_indicators, icb_indicators)
     names = ratings.group_by("provider_id").agg(

@@ -1,10 +1,20 @@
 """Scenario specifications: named, versioned YAML files in ``configs/scenarios/``.
 
-A scenario asks one question of the published ratings -- "what if Outstanding needed
-<condition>?" -- for one sector, through one or more collaboration gates
-(:class:`~ics_model.rules.rulesets.Gate`), with an optional threshold sweep. Files are
-validated at load: unknown keys and bad values fail with :class:`ConfigError`, whose
-message names every bad key path (``gates.0.level``, ``sweep.thresholds.num``).
+Two kinds, chosen by the file's ``kind`` key (:data:`SCENARIO_KINDS`):
+
+``cqc_gate`` (the default: a file without ``kind``; :class:`ScenarioSpec`)
+    asks one question of the published CQC ratings -- "what if Outstanding needed
+    <condition>?" -- for one sector, through one or more collaboration gates
+    (:class:`~ics_model.rules.rulesets.Gate`), with an optional threshold sweep.
+``nof`` (:class:`NofScenarioSpec`)
+    changes the NHS Oversight Framework's segmentation rules (the deficit cap moved or
+    removed, new segment edges) and/or adds conditions (:class:`NofGate`: "segment 1
+    needs <condition>"), with an optional sweep of a gate's threshold, an edge or the cap.
+
+Files are validated at load: unknown keys and bad values fail with :class:`ConfigError`,
+whose message names every bad key path (``gates.0.level``, ``sweep.thresholds.num``,
+``changes.cuts``). :func:`get_scenario` returns either kind; :func:`get_gate_scenario`
+and :func:`get_nof_scenario` insist on one.
 
 GP practices and key-question gates
     The GP practice file holds Overall ratings only, so a key-question gate cannot be
@@ -17,54 +27,30 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
     Discriminator,
     Field,
     Tag,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
 
 from ics_model.ratings import GATEABLE_KEY_QUESTIONS, ProviderSector
 from ics_model.rules.rulesets import Gate, PrinciplesRuleSet, get_rule_set
+from ics_model.scenarios.nof_spec import NofScenarioSpec
+from ics_model.scenarios.thresholds import (
+    UNION_TAGS,
+    KeyPathError,
+    ThresholdRange,
+    Thresholds,
+    threshold_values,
+    usable_thresholds,
+)
 from ics_model.spec import ConfigError, Frozen, format_error, read_yaml, validate_as
-
-_UNION_TAGS = ("range", "list")
-
-
-class _PathError(ValueError):
-    """A cross-field error that knows the key path it belongs to."""
-
-    def __init__(self, path: str, reason: str, given: Any) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-        self.given = given
-
-
-class ThresholdRange(Frozen):
-    """``num`` evenly spaced thresholds from ``start`` to ``stop`` (both included)."""
-
-    start: float
-    stop: float
-    num: int = Field(ge=1, le=1_000_000)
-
-    def values(self) -> np.ndarray:
-        """Return the thresholds as a float array."""
-        return np.linspace(self.start, self.stop, self.num)
-
-
-def _thresholds_kind(value: Any) -> str:
-    return "list" if isinstance(value, list | tuple) else "range"
-
-
-Thresholds = Annotated[
-    Annotated[ThresholdRange, Tag("range")] | Annotated[tuple[float, ...], Tag("list")],
-    Discriminator(_thresholds_kind),
-]
 
 
 class Sweep(Frozen):
@@ -82,20 +68,11 @@ class Sweep(Frozen):
     @field_validator("thresholds")
     @classmethod
     def _usable(cls, value: Any) -> Any:
-        if isinstance(value, tuple):
-            if not value:
-                raise ValueError("give at least one threshold")
-            if any(np.isnan(v) for v in value):
-                raise ValueError("thresholds must be numbers, not NaN")
-        elif not (np.isfinite(value.start) and np.isfinite(value.stop)):
-            raise ValueError("start and stop must be finite")
-        return value
+        return usable_thresholds(value)
 
     def values(self) -> np.ndarray:
         """Return the thresholds as a float array."""
-        if isinstance(self.thresholds, ThresholdRange):
-            return self.thresholds.values()
-        return np.asarray(self.thresholds, dtype=np.float64)
+        return threshold_values(self.thresholds)
 
 
 class ScenarioSpec(Frozen):
@@ -105,6 +82,8 @@ class ScenarioSpec(Frozen):
     ----------
     name : identifier (the shipped files use their file name).
     description : the question the scenario answers.
+    kind : ``cqc_gate``, the default (a file without ``kind`` is of this kind; not written
+        out by :meth:`model_dump`).
     sector : ``nhs_trust`` (six key questions) or ``gp_practice`` (Overall only).
     rule_set : a ``principles`` rule set; it re-aggregates the overall rating after a
         key-question cap.
@@ -112,6 +91,7 @@ class ScenarioSpec(Frozen):
     sweep : optional threshold sweep of one gate.
     """
 
+    kind: Literal["cqc_gate"] = Field("cqc_gate", exclude=True)
     name: str = Field(min_length=1)
     description: str = ""
     sector: ProviderSector
@@ -135,13 +115,13 @@ class ScenarioSpec(Frozen):
         seen: set[str] = set()
         for i, g in enumerate(self.gates):
             if g.name in seen:
-                raise _PathError(f"gates.{i}.name", "gate names must be unique", g.name)
+                raise KeyPathError(f"gates.{i}.name", "gate names must be unique", g.name)
             seen.add(g.name)
             if (
                 g.level == "key_question"
                 and g.key_question not in GATEABLE_KEY_QUESTIONS[self.sector]
             ):
-                raise _PathError(
+                raise KeyPathError(
                     f"gates.{i}.level",
                     f"the {self.sector} ratings hold no {g.key_question} ratings (the GP file "
                     "holds Overall ratings only), so a key-question gate is not applicable; "
@@ -150,11 +130,11 @@ class ScenarioSpec(Frozen):
                 )
         if self.sweep is not None:
             if self.sweep.gate is None and len(self.gates) > 1:
-                raise _PathError(
+                raise KeyPathError(
                     "sweep.gate", "name the gate to sweep (the scenario has several)", None
                 )
             if self.sweep.gate is not None and self.sweep.gate not in seen:
-                raise _PathError(
+                raise KeyPathError(
                     "sweep.gate",
                     f"no such gate (gates: {', '.join(sorted(seen))})",
                     self.sweep.gate,
@@ -191,40 +171,69 @@ def scenarios_dir() -> Path:
     return configs_dir() / "scenarios"
 
 
+#: scenario kinds: ``cqc_gate`` (the default, collaboration gates on CQC ratings) and
+#: ``nof`` (NHS Oversight Framework segmentation rules)
+SCENARIO_KINDS = ("cqc_gate", "nof")
+
+
+def _scenario_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kind = value.get("kind", SCENARIO_KINDS[0])
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
+
+
+AnyScenario = Annotated[
+    Annotated[ScenarioSpec, Tag("cqc_gate")] | Annotated[NofScenarioSpec, Tag("nof")],
+    Discriminator(_scenario_kind),
+]
+_ADAPTER: TypeAdapter[ScenarioSpec | NofScenarioSpec] = TypeAdapter(AnyScenario)
+
+
 def _error_line(err: Any) -> str:
     loc = tuple(str(p) for p in err.get("loc", ()))
+    if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        given = err.get("input", {}).get("kind") if isinstance(err.get("input"), dict) else None
+        allowed = ", ".join(repr(k) for k in SCENARIO_KINDS)
+        return f"kind: unknown scenario kind (allowed: {allowed}); given: {given!r}"
+    if loc and loc[0] in SCENARIO_KINDS:  # drop the kind tag from the key path
+        loc = loc[1:]
     cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, _PathError):
-        path = ".".join((*loc, cause.path))
-        return f"{path}: {cause.reason}; given: {cause.given!r}"
+    if isinstance(cause, KeyPathError):
+        path = ".".join(p for p in (*loc, cause.path) if p)
+        return f"{path or '<root>'}: {cause.reason}; given: {cause.given!r}"
     if "thresholds" in loc:  # drop the union tag from the key path
         i = loc.index("thresholds")
-        loc = loc[: i + 1] + tuple(p for p in loc[i + 1 :] if p not in _UNION_TAGS)
+        loc = loc[: i + 1] + tuple(p for p in loc[i + 1 :] if p not in UNION_TAGS)
     return format_error({**err, "loc": loc})
 
 
-def scenario_from_dict(data: Any, *, source: str = "<dict>") -> ScenarioSpec:
-    """Validate a mapping as a :class:`ScenarioSpec` (:class:`ConfigError` names key paths)."""
-    return validate_as(ScenarioSpec, data, "scenario", source=source, error_line=_error_line)
+def scenario_from_dict(data: Any, *, source: str = "<dict>") -> ScenarioSpec | NofScenarioSpec:
+    """Validate a mapping as a scenario of its ``kind`` (default ``cqc_gate``).
+
+    Returns a :class:`ScenarioSpec` or, for ``kind: nof``, a :class:`NofScenarioSpec`;
+    :class:`ConfigError` names every bad key path.
+    """
+    return validate_as(_ADAPTER, data, "scenario", source=source, error_line=_error_line)
 
 
-def load_scenario(path: str | Path) -> ScenarioSpec:
-    """Load one scenario from a YAML file."""
+def load_scenario(path: str | Path) -> ScenarioSpec | NofScenarioSpec:
+    """Load one scenario (of either kind) from a YAML file."""
     return scenario_from_dict(read_yaml(path, "scenario"), source=str(path))
 
 
 @cache
 def available_scenarios() -> dict[str, Path]:
-    """Shipped scenarios: name -> file."""
+    """Shipped scenarios of every kind: name -> file."""
     out: dict[str, Path] = {}
     for p in sorted(scenarios_dir().glob("*.yaml")):
         out[load_scenario(p).name] = p
     return out
 
 
-def get_scenario(scenario: Any) -> ScenarioSpec:
-    """Load a scenario from a name, a YAML path, a mapping or a :class:`ScenarioSpec`."""
-    if isinstance(scenario, ScenarioSpec):
+def get_scenario(scenario: Any) -> ScenarioSpec | NofScenarioSpec:
+    """Load a scenario from a name, a YAML path, a mapping or a spec (of either kind)."""
+    if isinstance(scenario, ScenarioSpec | NofScenarioSpec):
         return scenario
     if isinstance(scenario, dict):
         return scenario_from_dict(scenario)
@@ -236,3 +245,36 @@ def get_scenario(scenario: Any) -> ScenarioSpec:
     if scenario not in known:
         raise KeyError(f"unknown scenario {scenario!r}; available: {', '.join(known)}")
     return load_scenario(known[scenario])
+
+
+def _of_kind(scenario: Any, cls: type, kind: str) -> Any:
+    spec = get_scenario(scenario)
+    if not isinstance(spec, cls):
+        raise TypeError(f"scenario {spec.name!r} is of kind {spec.kind!r}; {kind!r} is needed")
+    return spec
+
+
+def get_gate_scenario(scenario: Any) -> ScenarioSpec:
+    """:func:`get_scenario`, checked to be a ``cqc_gate`` scenario (else TypeError)."""
+    return _of_kind(scenario, ScenarioSpec, "cqc_gate")
+
+
+def get_nof_scenario(scenario: Any) -> NofScenarioSpec:
+    """:func:`get_scenario`, checked to be a ``nof`` scenario (else TypeError)."""
+    return _of_kind(scenario, NofScenarioSpec, "nof")
+
+
+__all__ = [
+    "SCENARIO_KINDS",
+    "AnyScenario",
+    "ScenarioSpec",
+    "Sweep",
+    "ThresholdRange",
+    "available_scenarios",
+    "get_gate_scenario",
+    "get_nof_scenario",
+    "get_scenario",
+    "load_scenario",
+    "scenario_from_dict",
+    "scenarios_dir",
+]

@@ -34,7 +34,7 @@ from ics_model.ratings import DOMAINS, KEY_QUESTIONS, RATING_SCORES, RATINGS_BES
 from ics_model.rules.engine import counts_rule_expr
 from ics_model.rules.rulesets import Gate
 from ics_model.scenarios.run import clean_indicators, gated, sector_ratings
-from ics_model.scenarios.spec import ScenarioSpec, get_scenario, scenario_from_dict
+from ics_model.scenarios.spec import ScenarioSpec, get_gate_scenario, scenario_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def threshold_sweep(
         then each ICS): the columns of :data:`SWEEP_COLUMNS`. Equal, threshold by
         threshold, to :func:`run_scenario` with that threshold.
     """
-    spec = get_scenario(spec)
+    spec = get_gate_scenario(spec)
     g = spec.gate(gate)
     t = _as_thresholds(thresholds, spec)
     ratings = sector_ratings(mapped, spec)
@@ -414,7 +414,7 @@ def threshold_uncertainty(
     ``not_assessable``. A system whose count of lost ratings moves a lot within a small
     band of thresholds is one for which the rule's exact threshold matters.
     """
-    spec = get_scenario(spec)
+    spec = get_gate_scenario(spec)
     g = spec.gate(gate or (spec.sweep.gate if spec.sweep is not None else None))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     lo, hi = g.threshold - spread, g.threshold + spread
