@@ -55,6 +55,7 @@ def print_summary(result: Result) -> None:
     if result.nof is not None:
         print_nof(result)
     print_headlines(result)
+    print_nof_scenarios(result)
     if result.history is not None:
         print_history(result)
     c = result.conservation
@@ -158,6 +159,21 @@ def print_nof(result: Result) -> None:
             f"{r['share_segment_1_2']:.0%}",
         )
     console.print(table)
+
+
+def print_nof_scenarios(result: Result) -> None:
+    """Print one line per NOF rule scenario: trusts whose segment changes, and where."""
+    for ns in result.nof_scenarios:
+        nat = ns.result.national.row(0, named=True)
+        system = any("geography" in n for n in ns.result.notes)
+        console.print(
+            f"[bold]NOF scenario {ns.spec.name}[/] (modelled rule; lower is better): "
+            f"{nat['n_changed']} of {nat['n_scored']} scored trusts change segment "
+            f"({nat['n_better']} better, {nat['n_worse']} worse, {nat['n_not_assessable']} not "
+            f"assessable) in {nat['n_ics_changed']} ICSs; segment 1: "
+            f"{nat['n_segment_1_before']} -> {nat['n_segment_1_after']}"
+            + ("; a system-level gate penalises trusts for their geography" if system else "")
+        )
 
 
 def short_name(name: str | None) -> str:

@@ -231,7 +231,8 @@ class RunConfig(Frozen):
     ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
     ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
     ``effect``, ``nof`` (:class:`NofConfig`),
-    ``scenarios`` (names or YAML paths of collaboration-gate scenarios, ``configs/scenarios``).
+    ``scenarios`` (names or YAML paths of collaboration-gate and NOF rule scenarios,
+    ``configs/scenarios``; NOF scenarios need ``nof.enabled``).
     """
 
     name: str = "default"
@@ -250,6 +251,7 @@ class RunConfig(Frozen):
         "trust_home_share_overall",
         "trust_wellled_self_containment",
         "gp_self_containment_overall",
+        "nof_segment1_self_containment",
     )
 
 
@@ -354,12 +356,18 @@ def _file_problems(cfg: RunConfig) -> list[str]:
 
 def _scenario_problems(cfg: RunConfig) -> list[str]:
     """Scenario names or files a config names that do not exist or are invalid."""
-    from ics_model.scenarios import available_scenarios, get_scenario
+    from ics_model.scenarios import NofScenarioSpec, available_scenarios, get_scenario
 
     problems = []
     for i, name in enumerate(cfg.scenarios):
         try:
-            get_scenario(name)
+            spec = get_scenario(name)
+            listed = "scenarios" in cfg.model_fields_set  # the defaults skip NOF quietly
+            if isinstance(spec, NofScenarioSpec) and not cfg.nof.enabled and listed:
+                problems.append(
+                    f"scenarios.{i}: scenario {spec.name!r} is a NOF scenario; it needs "
+                    f"nof.enabled: true; given: {name!r}"
+                )
         except KeyError:
             problems.append(
                 f"scenarios.{i}: unknown scenario (allowed: {', '.join(available_scenarios())}, "

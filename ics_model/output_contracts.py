@@ -78,6 +78,11 @@ from ics_model.scenarios.contracts import (
     GATE_STATUS_PATTERN,
     GATE_VALUE_COLUMN,
     GATE_VALUE_PATTERN,
+    NOF_GATE_COLUMN_FAMILIES,
+    NOF_SCENARIO_BY_ICS,
+    NOF_SCENARIO_NATIONAL,
+    NOF_SCENARIO_SWEEP,
+    NOF_SCENARIO_TRUSTS,
     SCENARIO_BY_ICS,
     SCENARIO_NATIONAL,
     SCENARIO_PROVIDERS,
@@ -137,11 +142,15 @@ SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (
     (r"scenario_.+_sweep", SCENARIO_SWEEP),
     (r"scenario_.+_by_ics", SCENARIO_BY_ICS),
     (r"scenario_.+", SCENARIO_PROVIDERS),
+    (r"nof_scenario_.+_sweep", NOF_SCENARIO_SWEEP),
+    (r"nof_scenario_.+_by_ics", NOF_SCENARIO_BY_ICS),
+    (r"nof_scenario_.+", NOF_SCENARIO_TRUSTS),
 )
 #: dict outputs (checked in frame form) by file stem, and by stem pattern
 DICT_OUTPUTS: Final[dict[str, Contract]] = {"collaboration_effect": EFFECT}
 SCENARIO_DICT_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (
     (r"scenario_.+", SCENARIO_NATIONAL),
+    (r"nof_scenario_.+", NOF_SCENARIO_NATIONAL),
 )
 #: columns named after the config: contract name -> (column name pattern, template)
 COLUMN_FAMILIES: Final[dict[str, tuple[tuple[str, Column], ...]]] = {
@@ -151,6 +160,7 @@ COLUMN_FAMILIES: Final[dict[str, tuple[tuple[str, Column], ...]]] = {
         (GATE_VALUE_PATTERN, GATE_VALUE_COLUMN),
     ),
     ICS_VIEW.name: ((MODELLED_VIEW_PATTERN, MODELLED_VIEW_COLUMN),),
+    NOF_SCENARIO_TRUSTS.name: NOF_GATE_COLUMN_FAMILIES,
 }
 
 

@@ -27,7 +27,7 @@ import polars as pl
 from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import sha256_file
-from ics_model.result import MODELLED_NOTE, Effect, NofRecord, Result, Scenario
+from ics_model.result import MODELLED_NOTE, Effect, NofRecord, NofScenario, Result, Scenario
 from ics_model.rules.check import CheckResult
 from ics_model.rules.nof import NofCheck
 from ics_model.uncertainty import UncertaintyResult
@@ -129,6 +129,26 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables.update(nof_tables(result.nof))
     for sc in result.scenarios:
         tables.update(_scenario_tables(sc))
+    for ns in result.nof_scenarios:
+        tables.update(_nof_scenario_tables(ns))
+    return tables
+
+
+def _nof_scenario_tables(sc: NofScenario) -> dict[str, pl.DataFrame | dict]:
+    stem = f"nof_scenario_{sc.spec.name}"
+    tables: dict[str, pl.DataFrame | dict] = {
+        f"{stem}.csv": sc.result.trusts,
+        f"{stem}_by_ics.csv": sc.result.by_ics,
+    }
+    if sc.sweep is not None:
+        tables[f"{stem}_sweep.csv"] = sc.sweep
+    tables[f"{stem}.json"] = {
+        "scenario": sc.spec.model_dump(mode="json"),
+        "national": sc.result.national.to_dicts(),
+        "notes": list(sc.result.notes),
+        "label": "modelled scenario: a rule NHS England has not adopted, applied to the "
+        "published NOF segments (lower is better)",
+    }
     return tables
 
 

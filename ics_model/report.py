@@ -1,15 +1,15 @@
 """A self-contained HTML report of one run: images inline, no network needed to view it.
 
-Sections: data sources and vintages; ICS views; composite and uncertainty; partnership
-and inequality; rating-rule scenarios; the collaboration association with its caveats;
-the config and manifest. Every ICS-level figure is labelled modelled.
+Sections: data sources and vintages; ICS views; NHS Oversight Framework (NOF) trust
+segments and the modelled ICS league table (:mod:`ics_model.report_nof`); composite and
+uncertainty; partnership and inequality; rating-rule scenarios (CQC gates and NOF rules);
+the collaboration association with its caveats; the config and manifest. Every ICS-level
+figure is labelled modelled.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import logging
 from datetime import UTC, datetime
@@ -18,7 +18,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import polars as pl
 
 from ics_model import __version__
@@ -26,6 +25,9 @@ from ics_model.config import config_to_dict
 from ics_model.data.sources import SOURCES
 from ics_model.outputs import effect_dict
 from ics_model.ratings import SECTOR_LABELS
+from ics_model.report_html import figure as _figure
+from ics_model.report_html import table as _table
+from ics_model.report_nof import nof_scenario_html, nof_section
 from ics_model.result import Result
 
 log = logging.getLogger(__name__)
@@ -46,53 +48,6 @@ figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%}
 pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.75rem;max-height:30rem}
 .modelled{font-weight:600;color:#7a3e00}
 """
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _figure(draw, caption: str) -> str:
-    """Draw with ``draw(None)`` and return an inline ``<figure>``.
-
-    The plot function makes a figure of its own size.
-    """
-    try:
-        ax = draw(None)
-        data = _png(ax.figure)
-    except Exception as exc:  # a figure that cannot be drawn is reported, not fatal
-        log.warning("report figure skipped (%s): %s", caption, exc)
-        plt.close("all")
-        return (
-            f'<p class="note">Figure not drawn ({html.escape(caption)}): '
-            f"{html.escape(str(exc))}</p>"
-        )
-    return (
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
-
-
-def _table(
-    frame: pl.DataFrame, columns: list[str] | None = None, n: int = 50, floats: int = 3
-) -> str:
-    if frame is None or frame.is_empty():
-        return "<p>(none)</p>"
-    df = frame.select(columns) if columns else frame
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    rows = []
-    for r in df.head(n).iter_rows():
-        cells = []
-        for v in r:
-            if isinstance(v, float):
-                v = f"{v:.{floats}f}"
-            cells.append(f"<td>{html.escape('' if v is None else str(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p>... {df.height - n} more rows in the CSV output.</p>" if df.height > n else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
 def _sources_section(result: Result) -> str:
@@ -355,120 +310,9 @@ def _scenarios_section(result: Result) -> str:
                     f"{spec.name}: Outstanding ratings lost nationally as the threshold moves",
                 )
             )
-    if not result.scenarios:
+    parts += [nof_scenario_html(ns) for ns in result.nof_scenarios]
+    if not result.scenarios and not result.nof_scenarios:
         parts.append("<p>No scenarios in this run.</p>")
-    return "".join(parts)
-
-
-def _nof_section(result: Result) -> str:
-    """NOF 2025/26: the check, the modelled ICS league table with likely ranges, NOF vs CQC."""
-    from ics_model.plot import caterpillar
-
-    nof = result.nof
-    if nof is None:
-        return ""
-    c = result.config.nof
-    table = nof.ics.filter(pl.col("trust_group") == "all trusts")
-    ranked = table.filter(pl.col("ranked")).sort("rank")
-    check = nof.check.row(0, named=True)
-    small = table.filter(~pl.col("ranked")).sort("n_trusts", "icb_code")
-    parts = [
-        "<h2>Current trust performance: NHS Oversight Framework 2025/26 (NOF)</h2>",
-        "<p>NHS England's NOF segments NHS trusts 1 (best) to 4 from the average of their "
-        "metric scores (each metric scored 1-4); a trust in financial deficit can be no "
-        "better than segment 3; segment 5 is intensive support. <b>Lower is better</b> for "
-        "every NOF score, segment and rank below.</p>",
-        f"<p>Data: {html.escape(nof.vintage)}. {nof.trusts.height} segmented trusts placed in "
-        f"their host ICBs ({nof.unplaced.height} rows of the file without a segment or not a "
-        f"trust: <code>nof_unplaced.csv</code>). Rule set {html.escape(c.rule_set)} "
-        f"re-derives {check['n_agree']}/{check['n']} published league-table segments.</p>",
-        '<p class="note modelled">The ICS league table is MODELLED: NHS England publishes no '
-        "ICS segment. Each ICS's score is the mean of its trusts' average metric scores (all "
-        "trust types, which are scored on different metric sets); the likely range is the "
-        f"5th-95th percentile of rank over {c.draws} bootstrap draws of the trusts within "
-        f"each ICS. {small.height} ICSs with fewer than {c.min_trusts} segmented trusts are "
-        "listed, not ranked.</p>",
-    ]
-    if ranked.height:
-        parts.append(
-            _figure(
-                lambda ax, f=ranked: caterpillar(
-                    f,
-                    title="ICS NOF league table (modelled)\nmean NOF average metric score of "
-                    "the ICS's trusts; 5–95% likely range of rank",
-                    footnote=nof.vintage,
-                    xlabel="NOF rank (1 = lowest mean score = best; lower is better)",
-                    ax=ax,
-                ),
-                "ICS NOF league table (modelled) with likely ranges of rank",
-            )
-        )
-    shown = ranked.select(
-        "rank",
-        pl.format(
-            "{}-{}",
-            pl.col("rank_p05").round(0).cast(pl.Int64),
-            pl.col("rank_p95").round(0).cast(pl.Int64),
-        ).alias("likely range"),
-        pl.col("icb_code").alias("ICB"),
-        pl.col("icb_name")
-        .str.strip_prefix("NHS ")
-        .str.strip_suffix(" Integrated Care Board")
-        .alias("name"),
-        pl.col("n_trusts").alias("trusts"),
-        *(pl.col(f"n_segment_{s}").alias(f"seg {s}") for s in (1, 2, 3, 4)),
-        (pl.col("share_segment_1_2") * 100).round(0).cast(pl.Int64).alias("% in 1-2"),
-        pl.col("mean_avg_score").alias("mean score"),
-        pl.format(
-            "{}-{}", pl.col("mean_score_p05").round(2), pl.col("mean_score_p95").round(2)
-        ).alias("mean 5-95%"),
-    )
-    parts.append(_table(shown, floats=2))
-    if small.height:
-        parts.append(
-            "<p>Not ranked (fewer than "
-            f"{c.min_trusts} segmented trusts): "
-            + html.escape(
-                ", ".join(
-                    f"{r['icb_code']} {r['icb_name']} ({r['n_trusts']})" for r in small.to_dicts()
-                )
-            )
-            + ".</p>"
-        )
-    corr = nof.correlation
-    if corr is not None and corr.height:
-        first = corr.row(0, named=True)
-        parts.append(
-            "<h3>How NOF relates to the 2018 CQC trust ratings</h3>"
-            f"<p>{html.escape(first['note'])} CQC ratings published "
-            f"{html.escape(str(first['cqc_published_range']))}, a median "
-            f"{first['median_cqc_rating_age_years']:.1f} years before the NOF data month "
-            f"{html.escape(str(first['nof_data_month']))}.</p>"
-        )
-        parts.append(
-            _table(
-                corr.select(
-                    "group",
-                    "measure",
-                    "interval_method",
-                    "n",
-                    "estimate",
-                    pl.format("{}-{}", pl.col("lower").round(2), pl.col("upper").round(2)).alias(
-                        f"{first['confidence']:.0%} interval"
-                    ),
-                    "p_value",
-                ),
-                floats=3,
-            )
-        )
-        if nof.unmatched is not None and nof.unmatched.height:
-            parts.append(
-                "<p>Not compared (no single 2018 rating of the same trust): "
-                + html.escape(
-                    "; ".join(f"{r['org_code']}: {r['reason']}" for r in nof.unmatched.to_dicts())
-                )
-                + ".</p>"
-            )
     return "".join(parts)
 
 
@@ -531,7 +375,7 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
             f"<p>ics_model {html.escape(__version__)}, generated {created}.</p>",
             _sources_section(result),
             _views_section(result),
-            _nof_section(result),
+            nof_section(result),
             _composite_section(result, boundaries),
             _metrics_section(result, boundaries),
             _scenarios_section(result),

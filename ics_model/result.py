@@ -20,6 +20,8 @@ from ics_model.metrics.build import Metrics
 if TYPE_CHECKING:
     from ics_model.composite import CompositeResult
     from ics_model.effects import EffectResult
+    from ics_model.scenarios.nof import NofScenarioResult
+    from ics_model.scenarios.nof_spec import NofScenarioSpec
     from ics_model.scenarios.run import ScenarioResult
     from ics_model.scenarios.spec import ScenarioSpec
     from ics_model.uncertainty import UncertaintyResult
@@ -167,6 +169,22 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class NofScenario:
+    """One NOF rule scenario applied to the run's placed NOF trusts (modelled).
+
+    Attributes
+    ----------
+    spec : the scenario as validated.
+    result : trusts, per-ICS and national counts of segment changes, notes.
+    sweep : counts over the swept values, nationally and per ICS (when the spec has one).
+    """
+
+    spec: NofScenarioSpec
+    result: NofScenarioResult
+    sweep: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
 class Effect:
     """The collaboration -> Outstanding association, or why it was not estimated.
 
@@ -227,6 +245,7 @@ class Result:
     effect: Effect | None = None
     history: RatingHistory | None = None
     nof: NofRecord | None = None
+    nof_scenarios: tuple[NofScenario, ...] = field(default_factory=tuple)
 
 
 __all__ = [
@@ -237,6 +256,7 @@ __all__ = [
     "InputFile",
     "Metrics",
     "NofRecord",
+    "NofScenario",
     "Provenance",
     "RatingHistory",
     "Result",

@@ -301,6 +301,10 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "nof_check_summary.csv",
         "nof_cqc_correlation.csv",
         "nof_cqc_unmatched.csv",
+        "nof_scenario_nof_segment1_self_containment.csv",
+        "nof_scenario_nof_segment1_self_containment_by_ics.csv",
+        "nof_scenario_nof_segment1_self_containment_sweep.csv",
+        "nof_scenario_nof_segment1_self_containment.json",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}

@@ -120,3 +120,57 @@ def test_current_performance_changes_the_picture_as_the_readme_says(current):
     assert (top["icb_code"], top["rank_shift"]) == ("QOC", 19)
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "Spearman 0.851 between the two composite rankings, 37 ICSs move" in readme
+
+
+def test_nof_scenarios_run_in_the_current_performance_config(current):
+    by_name = {s.spec.name: s for s in current.nof_scenarios}
+    assert set(by_name) == {"nof_no_deficit_cap", "nof_segment1_self_containment"}
+    cap = by_name["nof_no_deficit_cap"].result.national.row(0, named=True)
+    # the cap removed: 36 league trusts better (e.g. RA2, score 1.83: 3 -> 1), in 22 ICSs
+    assert (cap["n_better"], cap["n_worse"], cap["n_ics_changed"]) == (36, 0, 22)
+    ra2 = by_name["nof_no_deficit_cap"].result.trusts.filter(pl.col("org_code") == "RA2")
+    assert ra2.select("segment_before", "segment_after").row(0) == (3, 1)
+    gate = by_name["nof_segment1_self_containment"]
+    worse = gate.result.trusts.filter(pl.col("change") == "worse")
+    # segment 1 needs ICS self-containment >= 0.8: REF (Cornwall, 0.68), RA7 (BNSSG, 0.78)
+    assert sorted(worse["org_code"].to_list()) == ["RA7", "REF"]
+    nat = gate.sweep.filter(pl.col("icb_code") == "ENGLAND")
+    assert nat.filter(pl.col("value") == 0.0)["n_changed"][0] == 0
+    assert nat.filter(pl.col("value") == 1.0)["n_changed"][0] == 16  # all of segment 1
+
+
+def test_current_performance_outputs_meet_their_contracts_and_report(current, tmp_path):
+    from ics_model.output_contracts import check_outputs
+    from ics_model.outputs import output_tables
+    from ics_model.report import build_report
+
+    tables = output_tables(current)
+    assert check_outputs(tables) == []
+    assert {
+        "nof_scenario_nof_no_deficit_cap.csv",
+        "nof_scenario_nof_no_deficit_cap_by_ics.csv",
+        "nof_scenario_nof_no_deficit_cap_sweep.csv",
+        "nof_scenario_nof_no_deficit_cap.json",
+        "ics_nof.csv",
+        "nof_trusts.csv",
+    } <= set(tables)
+    assert "nof_cqc_correlation.csv" not in tables  # no 2018 trust ratings in this run
+    html = build_report(current, boundaries=False)
+    nof = html[html.index("Current trust performance") :]
+    assert "Lower is better" in nof and "MODELLED" in nof
+    assert "likely range" in nof and "129/129" in nof
+    assert "North West London" in nof and "1-3" in nof  # rank 1, likely range 1-3
+    assert "NOF: nof_no_deficit_cap (modelled; lower is better)" in html
+    assert "36 of 129 scored trusts change segment (36 better" in html
+    assert "Not ranked (fewer than 3 segmented trusts)" in html
+
+
+def test_a_nof_scenario_needs_the_nof_stage():
+    cfg = RunConfig().model_copy(
+        update={
+            "nof": RunConfig().nof.model_copy(update={"enabled": False}),
+            "scenarios": ("nof_no_deficit_cap",),
+        }
+    )
+    with pytest.raises(ConfigError, match=r"scenarios\.0: scenario 'nof_no_deficit_cap' is a NOF"):
+        check_config(cfg)

@@ -15,7 +15,12 @@ from pathlib import Path
 
 from ics_model.config import RunConfig, check_config, load_config
 from ics_model.pipeline import stages
-from ics_model.pipeline.nof import compare_with_cqc, nof_stage, with_nof_metrics
+from ics_model.pipeline.nof import (
+    compare_with_cqc,
+    nof_scenarios_stage,
+    nof_stage,
+    with_nof_metrics,
+)
 from ics_model.pipeline.sectors import load_reference, place_sector, selected_sectors
 from ics_model.result import Result
 
@@ -69,6 +74,7 @@ def run(
         effect=stages.effect_stage(cfg, views, sectors, metrics),
         history=stages.history_stage(cfg, sectors),
         nof=None if nof is None else compare_with_cqc(nof.record, cfg, views.mapped, sectors),
+        nof_scenarios=nof_scenarios_stage(cfg, None if nof is None else nof.record, metrics),
     )
 
 

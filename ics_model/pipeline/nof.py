@@ -10,6 +10,7 @@ unmapped with the reason, in ``nof_unplaced.csv``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -25,9 +26,11 @@ from ics_model.mapping.nof import place_nof
 from ics_model.metrics.build import Metrics
 from ics_model.metrics.nof import LOWER_IS_BETTER, ics_nof, nof_metric_rows
 from ics_model.pipeline.sectors import PlacedSector, Reference, input_file
-from ics_model.result import InputFile, NofRecord
+from ics_model.result import InputFile, NofRecord, NofScenario
 from ics_model.rules.nof import check_nof, nof_segments
 from ics_model.uncertainty.nof import nof_rank_intervals
+
+log = logging.getLogger(__name__)
 
 #: the conservation report's name of the NOF source
 NOF_SOURCE = "nof_segments"
@@ -126,6 +129,44 @@ def compare_with_cqc(
     return replace(record, correlation=correlation, unmatched=unmatched)
 
 
+def nof_scenarios_stage(
+    cfg: RunConfig, record: NofRecord | None, metrics: Metrics
+) -> tuple[NofScenario, ...]:
+    """Each configured NOF scenario (``kind: nof``), applied to the placed NOF trusts.
+
+    Gates read the run's ICS metrics (scope ``icb``) and provider partnership indicators
+    (scope ``provider``); without metrics a gated scenario is skipped with a warning.
+    """
+    from ics_model.scenarios import (
+        NofScenarioSpec,
+        get_scenario,
+        indicator_frames,
+        nof_sweep,
+        run_nof_scenario,
+    )
+
+    specs = [s for s in map(get_scenario, cfg.scenarios) if isinstance(s, NofScenarioSpec)]
+    if record is None or not specs:
+        return ()
+    indicators: dict[str, pl.DataFrame] = {}
+    if metrics.computed:
+        prov, icb = indicator_frames(metrics.provider_partnership, metrics.ics_metrics)
+        indicators = {"provider_indicators": prov, "icb_indicators": icb}
+    out = []
+    for spec in specs:
+        if spec.gates and not indicators:
+            log.warning("NOF scenario %s skipped: its gates need the ICS metrics", spec.name)
+            continue
+        out.append(
+            NofScenario(
+                spec=spec,
+                result=run_nof_scenario(record.trusts, spec, **indicators),
+                sweep=None if spec.sweep is None else nof_sweep(record.trusts, spec, **indicators),
+            )
+        )
+    return tuple(out)
+
+
 def with_nof_metrics(metrics: Metrics, nof: NofStage | None) -> Metrics:
     """Add the NOF roll-up's ICS metrics (and the trusts, for the Monte Carlo) to ``metrics``."""
     if nof is None or not metrics.computed:
@@ -138,4 +179,11 @@ def with_nof_metrics(metrics: Metrics, nof: NofStage | None) -> Metrics:
     )
 
 
-__all__ = ["NOF_SOURCE", "NofStage", "compare_with_cqc", "nof_stage", "with_nof_metrics"]
+__all__ = [
+    "NOF_SOURCE",
+    "NofStage",
+    "compare_with_cqc",
+    "nof_scenarios_stage",
+    "nof_stage",
+    "with_nof_metrics",
+]

@@ -294,6 +294,8 @@ def scenarios_stage(cfg: RunConfig, views: Views, metrics: Metrics) -> tuple[Sce
     out = []
     for name in cfg.scenarios:
         spec = get_scenario(name)
+        if spec.kind == "nof":  # NOF scenarios: ics_model.pipeline.nof.nof_scenarios_stage
+            continue
         if spec.sector not in in_run:
             log.warning("scenario %s skipped: sector %s is not in this run", spec.name, spec.sector)
             continue

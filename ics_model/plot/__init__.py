@@ -37,6 +37,7 @@ from ics_model.plot.charts import (
     threshold_sweep,
 )
 from ics_model.plot.maps import choropleth, icb_geodataframe
+from ics_model.plot.nof import nof_scenario_sweep
 from ics_model.plot.style import (
     MODELLED_NOTE,
     NOT_RATED,
@@ -57,6 +58,7 @@ __all__ = [
     "footnote_text",
     "funnel",
     "icb_geodataframe",
+    "nof_scenario_sweep",
     "rank_shift",
     "rating_distribution",
     "sii_plot",

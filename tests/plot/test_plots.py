@@ -533,3 +533,27 @@ def test_baseline_image(inputs, name, tmp_path):
     assert diff is None, (
         f"{diff}\nIf the change is intended, run python tests/plot/make_baselines.py"
     )
+
+
+def test_nof_scenario_sweep_draws_segments_marks_the_value_and_says_lower_is_better():
+    from ics_model.plot import nof_scenario_sweep
+
+    sweep = pl.DataFrame(
+        {
+            "icb_code": ["ENGLAND", "ENGLAND", "QE1", "ENGLAND"],
+            "value": [1.0, 2.0, 2.0, 3.0],
+            "n_changed": [5, 3, 9, 0],
+            **{f"n_segment_{s}_after": [s, s + 1, 99, s + 2] for s in (1, 2, 3, 4)},
+        }
+    )
+    ax = nof_scenario_sweep(sweep, current=3.0, current_label="rule in force", value_label="cap")
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 3]
+    assert len(lines) == 5  # four segments and the changed count; the QE1 row is not drawn
+    changed = next(ln for ln in lines if ln.get_label() == "segment changed")
+    assert list(changed.get_ydata()) == [5, 3, 0]
+    assert ax.get_xlabel() == "cap"
+    assert any(t.get_text() == "rule in force" for t in ax.texts)
+    assert "lower is better" in " ".join(ax.figure._supxlabel.get_text().split())
+    with pytest.raises(ValueError, match="needs columns"):
+        nof_scenario_sweep(sweep.drop("n_changed"))
+    plt.close("all")
