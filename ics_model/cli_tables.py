@@ -126,12 +126,20 @@ def print_nof(result: Result) -> None:
     corr = nof.correlation
     if corr is not None and corr.height:
         r = corr.row(0, named=True)
-        console.print(
-            f"NOF vs 2018 CQC trust ratings ({r['group']} matched trusts, n = {r['n']}): "
-            f"Spearman {r['estimate']:.2f} ({r['confidence']:.0%} CI {r['lower']:.2f}-"
-            f"{r['upper']:.2f}); positive = agreement; the CQC ratings are a median "
-            f"{r['median_cqc_rating_age_years']:.1f} years older (nof_cqc_correlation.csv)."
-        )
+        if r["estimate"] is None or r["lower"] is None:
+            console.print(
+                f"NOF vs 2018 CQC trust ratings: {r['n']} matched trusts, too few to estimate "
+                "a rank correlation (nof_cqc_correlation.csv)."
+            )
+        else:
+            age = r["median_cqc_rating_age_years"]
+            console.print(
+                f"NOF vs 2018 CQC trust ratings ({r['group']} matched trusts, n = {r['n']}): "
+                f"Spearman {r['estimate']:.2f} ({r['confidence']:.0%} CI {r['lower']:.2f}-"
+                f"{r['upper']:.2f}); positive = agreement"
+                + (f"; the CQC ratings are a median {age:.1f} years older" if age else "")
+                + " (nof_cqc_correlation.csv)."
+            )
     if rows.is_empty():
         return
     few = rows.height <= 10

@@ -16,6 +16,10 @@ from ics_model.report_html import table as _table
 from ics_model.result import NofScenario, Result
 
 
+def _num(value: float | None, places: int) -> str:
+    return "n/a" if value is None else f"{value:.{places}f}"
+
+
 def nof_section(result: Result) -> str:
     """NOF 2025/26: the check, the modelled ICS league table with likely ranges, NOF vs CQC."""
     from ics_model.plot import caterpillar
@@ -96,9 +100,9 @@ def nof_section(result: Result) -> str:
         first = corr.row(0, named=True)
         parts.append(
             "<h3>How NOF relates to the 2018 CQC trust ratings</h3>"
-            f"<p>{html.escape(first['note'])} CQC ratings published "
+            f"<p>{html.escape(str(first['note']))} CQC ratings published "
             f"{html.escape(str(first['cqc_published_range']))}, a median "
-            f"{first['median_cqc_rating_age_years']:.1f} years before the NOF data month "
+            f"{_num(first['median_cqc_rating_age_years'], 1)} years before the NOF data month "
             f"{html.escape(str(first['nof_data_month']))}.</p>"
         )
         parts.append(

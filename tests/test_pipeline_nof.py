@@ -137,6 +137,8 @@ def test_nof_scenarios_run_in_the_current_performance_config(current):
     nat = gate.sweep.filter(pl.col("icb_code") == "ENGLAND")
     assert nat.filter(pl.col("value") == 0.0)["n_changed"][0] == 0
     assert nat.filter(pl.col("value") == 1.0)["n_changed"][0] == 16  # all of segment 1
+    at = dict(zip(nat["value"].round(2), nat["n_changed"], strict=True))
+    assert (at[0.85], at[0.95]) == (7, 16)  # the README's figures
 
 
 def test_current_performance_outputs_meet_their_contracts_and_report(current, tmp_path):

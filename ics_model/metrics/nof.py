@@ -39,6 +39,8 @@ ALL_TRUSTS: Final = "all trusts"
 NOF_SEGMENT_VALUES: Final = (1, 2, 3, 4, 5)
 #: the scale, stated wherever NOF scores or segments are shown
 LOWER_IS_BETTER: Final = "NOF scores and segments: 1 = best, 4 = worst (lower is better)"
+#: the ``scale`` column of the NOF outputs
+SCALE: Final = "1 best - 4 worst: lower is better"
 #: columns :func:`ics_model.uncertainty.nof.nof_rank_intervals` fills
 BOOTSTRAP_COLUMNS: Final = (
     "mean_score_p05",
@@ -75,6 +77,7 @@ ICS_NOF: Final = Contract.closed(
         Column("rank_p95", pl.Float64, description="likely range of rank: 95th percentile"),
         Column("n_ranked", pl.Int64, nullable=False, description="ICSs ranked in the group"),
         Column.text("data_month", "NOF data month (YYYY-MM)"),
+        Column.text("scale", "how to read scores, segments and ranks: lower is better"),
         Column("note", pl.String, description="why the ICS is not ranked, or a caveat"),
     ),
     key=("icb_code", "trust_group"),
@@ -202,6 +205,7 @@ def ics_nof(
         rank.alias("rank"),
         pl.col("ranked").sum().over("trust_group").cast(pl.Int64).alias("n_ranked"),
         pl.lit(data_month).alias("data_month"),
+        pl.lit(SCALE).alias("scale"),
         note.alias("note"),
         *(pl.lit(None, pl.Float64).alias(c) for c in BOOTSTRAP_COLUMNS),
     )
@@ -263,6 +267,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "NOF_METRICS",
     "NOF_SEGMENT_VALUES",
+    "SCALE",
     "ics_nof",
     "nof_metric_rows",
 ]

@@ -24,7 +24,7 @@ from ics_model.data.sources import SOURCES
 from ics_model.effects.nof_cqc import match_nof_cqc, nof_cqc_correlation, trust_overall_ratings
 from ics_model.mapping.nof import place_nof
 from ics_model.metrics.build import Metrics
-from ics_model.metrics.nof import LOWER_IS_BETTER, ics_nof, nof_metric_rows
+from ics_model.metrics.nof import LOWER_IS_BETTER, SCALE, ics_nof, nof_metric_rows
 from ics_model.pipeline.sectors import PlacedSector, Reference, input_file
 from ics_model.result import InputFile, NofRecord, NofScenario
 from ics_model.rules.nof import check_nof, nof_segments
@@ -64,6 +64,7 @@ def nof_stage(cfg: RunConfig, ref: Reference) -> NofStage | None:
     trusts = nof_segments(placed.placed, c.rule_set).select(
         *placed.placed.columns,
         pl.lit(c.rule_set).alias("rule_set"),
+        pl.lit(SCALE).alias("scale"),
         "derived_unadjusted_segment",
         "derived_segment",
         "derived_capped",

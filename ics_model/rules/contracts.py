@@ -90,6 +90,7 @@ NOF_TRUSTS: Final = Contract.closed(
     (
         *NOF_PLACED.columns,
         Column.text("rule_set", "the nof rule set that derived the segments"),
+        Column.text("scale", "how to read scores and segments: lower is better"),
         Column(
             "derived_unadjusted_segment",
             pl.Int64,
