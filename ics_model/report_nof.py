@@ -16,6 +16,12 @@ from ics_model.report_html import table as _table
 from ics_model.result import NofScenario, Result
 
 
+def _icb_columns() -> list[pl.Expr]:
+    """Return the ICB code and its short name, the first columns of a report table."""
+    short = pl.col("icb_name").str.strip_prefix("NHS ").str.strip_suffix(" Integrated Care Board")
+    return [pl.col("icb_code").alias("ICB"), short.alias("name")]
+
+
 def _num(value: float | None, places: int) -> str:
     return "n/a" if value is None else f"{value:.{places}f}"
 
@@ -70,11 +76,7 @@ def nof_section(result: Result) -> str:
             pl.col("rank_p05").round(0).cast(pl.Int64),
             pl.col("rank_p95").round(0).cast(pl.Int64),
         ).alias("likely range"),
-        pl.col("icb_code").alias("ICB"),
-        pl.col("icb_name")
-        .str.strip_prefix("NHS ")
-        .str.strip_suffix(" Integrated Care Board")
-        .alias("name"),
+        *_icb_columns(),
         pl.col("n_trusts").alias("trusts"),
         *(pl.col(f"n_segment_{s}").alias(f"seg {s}") for s in (1, 2, 3, 4)),
         (pl.col("share_segment_1_2") * 100).round(0).cast(pl.Int64).alias("% in 1-2"),
@@ -172,11 +174,7 @@ def nof_scenario_html(ns: NofScenario) -> str:
     parts.append(
         _table(
             changed.select(
-                pl.col("icb_code").alias("ICB"),
-                pl.col("icb_name")
-                .str.strip_prefix("NHS ")
-                .str.strip_suffix(" Integrated Care Board")
-                .alias("name"),
+                *_icb_columns(),
                 pl.col("n_scored").alias("trusts scored"),
                 pl.col("n_changed").alias("changed"),
                 pl.col("n_better").alias("better"),
