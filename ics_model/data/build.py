@@ -21,7 +21,10 @@ from ics_model.data import (
     crosswalk,
     deprivation,
     geography,
+    gp_lists,
+    gp_payments,
     ods,
+    pcn,
     population,
     rtt,
     trust_reference,
@@ -189,6 +192,12 @@ def raw_row_counts() -> dict[str, int]:
             _p("ambulance_areas_2023")
         ).n_input_rows,
         "icb_2026_crosswalk": crosswalk.read_icb_crosswalk(_p("icb_2026_crosswalk")).n_input_rows,
+        "ods_epcn_2024_10": pcn.read_epcn(_p("ods_epcn_2024_10")).n_input_rows,
+        "ods_epcn_2023_01": pcn.read_epcn(_p("ods_epcn_2023_01")).n_input_rows,
+        "gp_list_sizes_2022_05": gp_lists.read_gp_list_sizes(
+            _p("gp_list_sizes_2022_05")
+        ).n_input_rows,
+        "gp_payments_2022_23": gp_payments.read_gp_payments(_p("gp_payments_2022_23")).n_input_rows,
     }
     imd = deprivation.read_imd(_p("imd2019"), _p("iod2019_population")).n_input_rows
     counts["imd2019"] = imd

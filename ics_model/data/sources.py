@@ -351,6 +351,68 @@ SOURCES: dict[str, RawSource] = {
             "its own trust's service) are counted with the trust serving the rest of the "
             "sub-ICB.",
         ),
+        _ODS.file(
+            "ods_epcn_2024_10",
+            ("pcn", "epcn_2024-10_efejiroe", "ePCN.xlsx"),
+            "ODS ePCN: GP practice membership of Primary Care Networks, with history "
+            "(sheet 'PCN Core Partner Details')",
+            url=_ODS_FILES + "csv-downloads/gp-and-gp-practice-related-data",
+            vintage="2024-10 (extract of about 25 Oct 2024; memberships from 2019-10-01)",
+            copied_from="github.com/efejiroe/r-tutorials@ad9f875a data/ePCN.xlsx",
+            caveats="Re-saved in Excel by its uploader (no edits found: every row of the "
+            "untouched January 2023 copy reappears unchanged). Sub-ICB codes are those of the "
+            "extract date. A PCN merger or re-coding ends the members' spells. End dates are "
+            "the last day of membership. 11 practices have overlapping spells of a day or two.",
+        ),
+        _ODS.file(
+            "ods_epcn_2023_01",
+            ("pcn", "epcn_2023-01_blackwellrd", "ePCN.xlsx"),
+            "ODS ePCN: GP practice membership of Primary Care Networks (untouched earlier copy)",
+            url=_ODS_FILES + "csv-downloads/gp-and-gp-practice-related-data",
+            vintage="2023-01 (extract of about 26 Jan 2023)",
+            copied_from="github.com/blackwellrd/practice_pcn_imd@99f57a72 data/ePCN.xlsx",
+            caveats="Kept to cross-check the October 2024 file, which holds its full history; "
+            "the exposures read the October 2024 file.",
+        ),
+        RawSource(
+            name="gp_list_sizes_2022_05",
+            relpath=(
+                "gp_list_size",
+                "gp_reg_pat_prac_all_2022-05_mattia-ficarelli",
+                "gp_pop_data.csv",
+            ),
+            title="Patients Registered at a GP Practice, May 2022: totals per practice "
+            "(gp-reg-pat-prac-all.csv)",
+            publisher="NHS Digital",
+            url="https://digital.nhs.uk/data-and-information/publications/statistical/"
+            "patients-registered-at-a-gp-practice",
+            licence=_OGL + " (repository MIT)",
+            attribution=OGL_ATTRIBUTION + " © NHS England (NHS Digital).",
+            vintage="2022-05-01 (extract date)",
+            copied_from="github.com/mattia-ficarelli/gp_mapping@3fb4718f "
+            "assets/data/gp_pop_data.csv",
+            caveats="Registered lists exceed the resident population (patients who moved or "
+            "died and are still listed). CCG codes of May 2022 (= the July 2022 sub-ICB "
+            "codes). Two years before the April 2024 GP ratings file.",
+        ),
+        RawSource(
+            name="gp_payments_2022_23",
+            relpath=("gp_payments", "nhs_payments_2022-23_HEEC", "22-23.csv.gz"),
+            title="NHS Payments to General Practice, England, 2022-23, practice level "
+            "(HEEC copy, gzip-compressed)",
+            publisher="NHS Digital; compiled by the Health Equity Evidence Centre",
+            url="https://digital.nhs.uk/data-and-information/publications/statistical/"
+            "nhs-payments-to-general-practice",
+            licence=_OGL + " (underlying data); compilation by HEEC, unlicensed: attribute HEEC",
+            attribution=OGL_ATTRIBUTION + " © NHS England (NHS Digital). Compiled by HEEC.",
+            vintage="2022-23 (financial year 1 Apr 2022 - 31 Mar 2023)",
+            copied_from="github.com/HealthEquityEvidenceCentre/HEEC@179bce7a "
+            "data/payments/raw/22-23.csv (gzip -9 -n; decompresses to the original bytes)",
+            caveats="HEEC renamed four columns: 'CCG Code' holds the sub-ICB code, 'Code' the "
+            "PCN code, 'CCG NAME' the PCN name. PCN network payments sit on the row of the "
+            "PCN's payee practice, or on no row when the payee is another body. List sizes "
+            "are the year's last known figure (often a quarterly average).",
+        ),
         RawSource(
             name="icb_2026_crosswalk",
             relpath=("crosswalks", "icb_2026", "icb_2026_crosswalk.csv"),
