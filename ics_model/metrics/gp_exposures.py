@@ -41,9 +41,11 @@ References
   Participation Payment, core PCN funding).
 - NHS England Organisation Data Service, ePCN file; NHS Digital, *Patients Registered at a
   GP Practice* (May 2022) and *NHS Payments to General Practice, England, 2022-23*.
-- Kelly, E. and Stoye, G. (2020), "The impacts of GP practice size and networks", Institute
-  for Fiscal Studies; Baird, B. et al. (2018), *Innovative models of general practice*,
-  The King's Fund: practice and network size as the structural exposures of primary-care
+- NHS England and BMA (2019), *Investment and evolution: a five-year framework for GP
+  contract reform to implement The NHS Long Term Plan* (PCNs of typically 30,000-50,000
+  patients, the Additional Roles Reimbursement Scheme).
+- Baird, B. et al. (2018), *Innovative models of general practice*, The King's Fund:
+  practices working at scale and in networks as the structural form of primary-care
   collaboration.
 """
 
