@@ -6,6 +6,11 @@ cluster restricted score bootstrap for inference, an ICS-level permutation test 
 minimal detectable effect; populations come from :func:`gp_population`,
 :func:`trust_population` and :func:`default_population`.
 
+:func:`effect_curve` runs the specification curve of an :class:`EffectCurveConfig` on the
+rows of :func:`analysis_rows` -- every population x outcome coding x exposure x controls x
+model, post-ICS and pre-ICS (placebo) side by side, with a joint permutation test across
+the curve (:mod:`ics_model.effects.curve`, :mod:`ics_model.effects.joint`).
+
 :func:`match_nof_cqc` and :func:`nof_cqc_correlation` relate the NHS Oversight Framework
 2025/26 average metric score to the 2018 CQC trust ratings (rank correlations with
 intervals; :mod:`ics_model.effects.nof_cqc`).
@@ -18,6 +23,7 @@ from ics_model.effects.core import (
     collaboration_effect,
     min_detectable_or,
 )
+from ics_model.effects.curve import CurveResult, effect_curve
 from ics_model.effects.nof_cqc import match_nof_cqc, nof_cqc_correlation, trust_overall_ratings
 from ics_model.effects.population import (
     GP_SINCE,
@@ -26,15 +32,22 @@ from ics_model.effects.population import (
     gp_population,
     trust_population,
 )
+from ics_model.effects.rows import AnalysisRows, analysis_rows
+from ics_model.effects.spec import EffectCurveConfig
 
 __all__ = [
     "GP_SINCE",
     "STANDARD_CAVEATS",
+    "AnalysisRows",
+    "CurveResult",
+    "EffectCurveConfig",
     "EffectResult",
     "Population",
+    "analysis_rows",
     "anova_icc",
     "collaboration_effect",
     "default_population",
+    "effect_curve",
     "gp_population",
     "match_nof_cqc",
     "min_detectable_or",

@@ -22,6 +22,9 @@ sii_plot
     Share by deprivation quintile with the fitted slope-index line.
 funnel
     ICS shares against the number of rated providers, with control limits.
+specification_curve
+    The collaboration association's specification curve, post-ICS and pre-ICS
+    (placebo) estimates side by side, with the specification indicators.
 
 Needs ``matplotlib``, ``geopandas`` and ``mapclassify`` (for maps).
 """
@@ -36,6 +39,7 @@ from ics_model.plot.charts import (
     sii_plot,
     threshold_sweep,
 )
+from ics_model.plot.effects import specification_curve
 from ics_model.plot.maps import choropleth, icb_geodataframe
 from ics_model.plot.nof import nof_scenario_sweep
 from ics_model.plot.style import (
@@ -62,5 +66,6 @@ __all__ = [
     "rank_shift",
     "rating_distribution",
     "sii_plot",
+    "specification_curve",
     "threshold_sweep",
 ]
