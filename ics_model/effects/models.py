@@ -504,7 +504,12 @@ def _ordinal(d: _Data, confidence: float, caught: _Caught) -> ModelFit:
     om = OrderedLogit(d.y, exog, distr="logit")
     res = caught(
         lambda: om.fit(
-            method="bfgs", maxiter=1000, disp=False, cov_type="cluster", cov_kwds={"groups": d.g}
+            method="bfgs",
+            maxiter=1000,
+            gtol=1e-7,
+            disp=False,
+            cov_type="cluster",
+            cov_kwds={"groups": d.g},
         )
     )
     b, se = np.asarray(res.params), np.asarray(res.bse)
