@@ -132,7 +132,8 @@ def _logit(
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow while diverging
         fit = model.fit(start_params=start, maxiter=max_iter, atol=1e-11, rtol=1e-10)
-    return np.asarray(fit.params), np.asarray(fit.fittedvalues), bool(fit.converged)
+        p = np.asarray(fit.fittedvalues)  # computed lazily: inside the filter too
+    return np.asarray(fit.params), p, bool(fit.converged)
 
 
 class _ScoreTest:

@@ -436,7 +436,7 @@ def _glm_cluster(
     res = caught(
         lambda: glm.fit(atol=1e-11, rtol=1e-10, cov_type="cluster", cov_kwds={"groups": d.g})
     )
-    b, se = np.asarray(res.params), np.asarray(res.bse)
+    b, se = caught(lambda: (np.asarray(res.params), np.asarray(res.bse)))
     rng = np.random.default_rng() if rng is None else rng
     weights = rng.choice(WEBB_WEIGHTS, size=(draws, d.n_clusters))
     out = []
@@ -479,7 +479,7 @@ def _gee(d: _Data, confidence: float, caught: _Caught) -> ModelFit:
         cov_name = "ordinary robust (the bias-reduced one could not be formed)"
     if res is None:
         raise np.linalg.LinAlgError("GEE: the covariance of the estimates is singular")
-    b, se = np.asarray(res.params), np.asarray(res.bse)
+    b, se = caught(lambda: (np.asarray(res.params), np.asarray(res.bse)))
     rho = float(np.atleast_1d(gee.cov_struct.dep_params)[0])
     converged = bool(getattr(res, "converged", True)) and not caught.failed
     fit = ModelFit(
@@ -512,7 +512,7 @@ def _ordinal(d: _Data, confidence: float, caught: _Caught) -> ModelFit:
             cov_kwds={"groups": d.g},
         )
     )
-    b, se = np.asarray(res.params), np.asarray(res.bse)
+    b, se = caught(lambda: (np.asarray(res.params), np.asarray(res.bse)))
     df = d.n_clusters - 1
     fit = ModelFit(
         "ordinal_logit",

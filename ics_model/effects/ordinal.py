@@ -163,10 +163,11 @@ def _cut_fit(yk: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, boo
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = GLM(yk, X, family=Binomial()).fit(atol=1e-11, rtol=1e-10)
+        params, p = np.asarray(fit.params), np.asarray(fit.fittedvalues)  # lazily computed
     ok = bool(fit.converged) and not any(
         issubclass(w.category, PerfectSeparationWarning) for w in caught
     )
-    return np.asarray(fit.params), np.asarray(fit.fittedvalues), ok
+    return params, p, ok
 
 
 def proportional_odds_check(
