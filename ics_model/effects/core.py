@@ -9,14 +9,16 @@ interdependence, not collaboration itself), measured later than most ratings.
 
 Methods
 -------
-Model: ``logit P(y_i = 1) = beta x_i + gamma' z_i``, maximum likelihood by Newton-Raphson
-(= IRLS) with step halving; ``x = (e - mean) / SD`` so ``exp(beta)`` is the odds ratio per
-SD of the exposure ``e`` and ``exp(beta / SD)`` per unit. The SD is taken across clusters
-for an ICS-level exposure (constant within every cluster), across providers otherwise.
+Model: ``logit P(y_i = 1) = beta x_i + gamma' z_i``, maximum likelihood by IRLS
+(statsmodels ``GLM``, Binomial family; Seabold & Perktold 2010); ``x = (e - mean) / SD``
+so ``exp(beta)`` is the odds ratio per SD of the exposure ``e`` and ``exp(beta / SD)``
+per unit. The SD is taken across clusters for an ICS-level exposure (constant within
+every cluster), across providers otherwise.
 
 - **p-value and 95% CI: wild cluster restricted score bootstrap** (Kline & Santos 2012;
   Roodman et al. 2019, section 3.4) with Webb six-point weights. For a null value ``b0``
-  the model is refitted with offset ``b0 x``, giving ``p~`` and ``W = diag(p~(1 - p~))``.
+  the model is refitted with offset ``b0 x`` (statsmodels ``GLM``), giving ``p~`` and
+  ``W = diag(p~(1 - p~))``.
   Cluster efficient scores ``u_g = sum_{i in g} x~_i (y_i - p~_i)`` with
   ``x~ = x - Z (Z'WZ)^-1 Z'W x``; statistic ``t = sum_g u_g / sqrt(sum_g u_g^2)``; draws
   ``t*_b = sum_g v_bg u_g / sqrt(sum_g v_bg^2 u_g^2)``, ``v_bg`` uniform on
@@ -49,7 +51,8 @@ Kline & Santos (2012) J Econometric Methods 1:23-41. Roodman, MacKinnon, Nielsen
 Gelbach & Miller (2008) Rev Econ Stat 90:414-427. Scott & Holt (1982) JASA 77:848-854.
 Kerry & Bland (2001) Stat Med 20:377-390. Donner (1986) Int Stat Rev 54:67-82. Ridout,
 Demetrio & Firth (1999) Biometrics 55:137-148. Peduzzi et al. (1996) J Clin Epidemiol
-49:1373-1379.
+49:1373-1379. McCullagh & Nelder (1989) Generalized Linear Models, 2nd ed., Chapman &
+Hall. Seabold & Perktold (2010) statsmodels, Proc. 9th Python in Science Conference.
 
 Populations: :func:`gp_population` (GP practices rated after July 2022 by default),
 :func:`trust_population` and :func:`default_population` (with dataset-specific caveats).
@@ -62,6 +65,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -69,6 +73,10 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import polars as pl
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from threadpoolctl import threadpool_limits
 
 from ics_model.effects.design import Design, build_design
 
@@ -107,40 +115,25 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
-def _expit(eta: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * eta))
-
-
-def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
-    # -2 log L with log p = -log(1 + e^-eta), log(1 - p) = -log(1 + e^eta)
-    return float(2.0 * np.sum(y * np.logaddexp(0, -eta) + (1 - y) * np.logaddexp(0, eta)))
-
-
 def _logit(
     X: np.ndarray, y: np.ndarray, offset: np.ndarray, start: np.ndarray, max_iter: int = 100
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Logistic MLE by Newton-Raphson (= IRLS) with step halving.
+    """Logistic MLE with an offset: statsmodels ``GLM`` (Binomial, logit link, IRLS).
 
-    Stops when ``|dev - dev_old| < 1e-10 (|dev| + 0.1)`` (R ``glm``'s rule, which also
-    ends a quasi-separated fit). Returns coefficients, fitted p and whether it converged.
+    Maximises ``sum_i y_i eta_i - log(1 + e^eta_i)`` with ``eta = offset + X b`` by
+    iteratively reweighted least squares (McCullagh & Nelder 1989, section 2.5) from
+    ``start``; stops when ``|dev - dev_old| <= 1e-11 + 1e-10 |dev|`` (R ``glm``'s rule,
+    which also ends a quasi-separated fit). Returns coefficients, fitted p and whether it
+    converged. A perfect-separation warning is not raised: separation shows as diverging
+    coefficients, which :func:`collaboration_effect` reports in its caveats.
     """
-    beta, eta = start.copy(), offset + X @ start
-    dev = _deviance(y, eta)
-    for _ in range(max_iter):
-        p = _expit(eta)
-        step = _solve(X.T @ (X * (p * (1 - p))[:, None]), X.T @ (y - p))
-        t = 1.0
-        while True:
-            new = beta + t * step
-            new_eta = offset + X @ new
-            new_dev = _deviance(y, new_eta)
-            if new_dev <= dev + 1e-12 * abs(dev) or t < 1e-6:
-                break
-            t /= 2
-        beta, eta, old, dev = new, new_eta, dev, new_dev
-        if abs(old - dev) < 1e-10 * (abs(dev) + 0.1):
-            return beta, _expit(eta), True
-    return beta, _expit(eta), False
+    model = GLM(y, X, family=Binomial(), offset=offset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow while diverging
+        fit = model.fit(start_params=start, maxiter=max_iter, atol=1e-11, rtol=1e-10)
+        p = np.asarray(fit.fittedvalues)  # computed lazily: inside the filter too
+    return np.asarray(fit.params), p, bool(fit.converged)
 
 
 class _ScoreTest:
@@ -171,21 +164,50 @@ class _ScoreTest:
         hits = np.count_nonzero(t_star >= abs(u.sum()) / den * (1 - 1e-10))
         return float((1 + hits) / (1 + len(self.v)))
 
-    def interval(self, b_hat: float, step: float) -> tuple[float, float]:
-        """First ``b0`` on each side of ``b_hat`` with ``p <= ALPHA`` (bisection to 1e-6)."""
+    def interval(self, b_hat: float, step: float, alpha: float = ALPHA) -> tuple[float, float]:
+        """First ``b0`` on each side of ``b_hat`` with ``p <= alpha`` (bisection to 1e-6)."""
         bounds = []
         for sign in (-1.0, 1.0):
             inside, outside, k = b_hat, math.inf * sign, step
             while k <= _CI_LIMIT:  # doubling steps out from the estimate
-                if self.p_value(b_hat + sign * k) <= ALPHA:
+                if self.p_value(b_hat + sign * k) <= alpha:
                     outside = b_hat + sign * k
                     break
                 inside, k = b_hat + sign * k, 2 * k
             while math.isfinite(outside) and abs(outside - inside) > 1e-6:
                 mid = 0.5 * (inside + outside)
-                inside, outside = (inside, mid) if self.p_value(mid) <= ALPHA else (mid, outside)
+                inside, outside = (inside, mid) if self.p_value(mid) <= alpha else (mid, outside)
             bounds.append(0.5 * (inside + outside) if math.isfinite(outside) else outside)
         return bounds[0], bounds[1]
+
+
+def wild_score_inference(
+    d: Design, b_hat: float, weights: np.ndarray, *, step: float = 0.5, alpha: float = ALPHA
+) -> tuple[float, float, float]:
+    """Wild cluster restricted score bootstrap p-value of ``beta = 0`` and interval.
+
+    The test and its inversion of the module docstring, for the coefficient of ``d.x``
+    with the other columns ``d.Z`` (intercept first) as nuisance terms.
+
+    Parameters
+    ----------
+    d : the design (only ``y, x, Z, g, n_clusters`` are used).
+    b_hat : the maximum likelihood estimate of ``beta`` (log-odds), where the search for
+        the interval starts.
+    weights : ``B x G`` bootstrap weights (e.g. Webb's, :data:`WEBB_WEIGHTS`).
+    step : first step of the search on each side (e.g. a standard error).
+    alpha : the interval is the set of ``b0`` with ``p > alpha``.
+
+    Returns
+    -------
+    tuple of float
+        p-value of ``beta = 0`` and the interval bounds on the log-odds scale
+        (``-inf``/``inf`` when unbounded within 12 log-odds of ``b_hat``).
+    """
+    test = _ScoreTest(d, weights)
+    p0 = test.p_value(0.0)
+    lo, hi = test.interval(b_hat, step if 0 < step < _CI_LIMIT else 0.5, alpha)
+    return p0, lo, hi
 
 
 def _cr1(d: Design, X: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -400,6 +422,29 @@ def collaboration_effect(
         Missing columns, non-numeric or constant exposure, outcome without variation,
         fewer than 3 clusters, collinear design, fewer than 99 draws.
     """
+    with threadpool_limits(limits=1, user_api="blas"):  # small problems: threads only contend
+        return _collaboration_effect(
+            providers,
+            exposure,
+            outcome=outcome,
+            controls=controls,
+            cluster=cluster,
+            permutations=permutations,
+            seed=seed,
+        )
+
+
+def _collaboration_effect(
+    providers: pl.DataFrame,
+    exposure: str | pl.DataFrame,
+    *,
+    outcome: str = "Outstanding",
+    controls: Sequence[str] = (),
+    cluster: str = "icb_code",
+    permutations: int = 2000,
+    seed: int | None = None,
+) -> EffectResult:
+    """Compute :func:`collaboration_effect` (BLAS threads already limited)."""
     if permutations < MIN_DRAWS:
         raise ValueError(f"permutations must be at least {MIN_DRAWS}, got {permutations}")
     controls = tuple(controls)
@@ -460,8 +505,8 @@ def collaboration_effect(
     caveats.append(_PERM_CAVEAT[d.x_cluster is not None])
     perm = "" if d.x_cluster is None else "; permutation test of the ICS-level exposure"
     method = (
-        f"Association only, not causal: logistic regression (maximum likelihood, IRLS) of "
-        f"rating == {outcome!r} on the standardised exposure, controls {list(controls)}; "
+        "Association only, not causal: logistic regression (maximum likelihood, statsmodels "
+        f"GLM) of rating == {outcome!r} on the standardised exposure, controls {list(controls)}; "
         "95% CI (test inversion) and p-value from the wild cluster restricted score bootstrap "
         f"(Kline & Santos 2012), Webb weights, {permutations} draws, clusters {cluster}; CR1 "
         f"cluster-robust Wald SE for reference{perm}."
