@@ -18,6 +18,7 @@ import polars as pl
 from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
+from ics_model.effects.spec import EffectCurveConfig
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
@@ -213,6 +214,8 @@ class EffectConfig(Frozen):
         deprivation; trusts: publication year); or a list of column names.
     permutations : permutations (and bootstrap draws) for the p-values.
     seed : random seed.
+    curve : the specification curve with its pre-ICS placebo and joint test
+        (:class:`~ics_model.effects.spec.EffectCurveConfig`; null = none).
     """
 
     enabled: bool = True
@@ -222,6 +225,7 @@ class EffectConfig(Frozen):
     controls: tuple[str, ...] | None = None
     permutations: int = Field(2000, ge=99, le=100_000)
     seed: int = Field(20220701, ge=0)
+    curve: EffectCurveConfig | None = Field(default_factory=EffectCurveConfig)
 
 
 class RunConfig(Frozen):

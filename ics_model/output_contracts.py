@@ -44,6 +44,13 @@ from ics_model.effects.contracts import (
     NOF_CQC_UNMATCHED,
     effect_frame,
 )
+from ics_model.effects.curve_contracts import (
+    CURVE_JOINT,
+    CURVE_PLACEBO,
+    CURVE_SKIPPED,
+    CURVE_SUMMARY,
+    SPECIFICATION_CURVE,
+)
 from ics_model.mapping.ambulance import AMBULANCE_ALLOCATION
 from ics_model.mapping.base import MAPPED_RATINGS
 from ics_model.mapping.contracts import (
@@ -135,6 +142,11 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "nof_check_summary": NOF_CHECK_SUMMARY,
     "nof_cqc_correlation": NOF_CQC_CORRELATION,
     "nof_cqc_unmatched": NOF_CQC_UNMATCHED,
+    "specification_curve": SPECIFICATION_CURVE,
+    "specification_curve_summary": CURVE_SUMMARY,
+    "specification_curve_placebo": CURVE_PLACEBO,
+    "specification_curve_joint_test": CURVE_JOINT,
+    "specification_curve_skipped": CURVE_SKIPPED,
 }
 #: frame outputs named after a scenario, by stem pattern (the first match wins)
 SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (

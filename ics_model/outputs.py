@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -61,13 +62,29 @@ def _scenario_tables(sc: Scenario) -> dict[str, pl.DataFrame | dict]:
 
 
 def effect_dict(effect: Effect) -> dict:
-    """Return the collaboration effect as written to ``collaboration_effect.json``."""
-    if effect.result is None:
-        return {"skipped": effect.skipped}
-    out = effect.result.to_dict()
-    if effect.warning is not None:
-        out["warning"] = effect.warning
-    out["population"] = effect.population
+    """Return the collaboration effect as written to ``collaboration_effect.json``.
+
+    Besides the headline test's fields: the specification curve's summary per period, its
+    joint test, the placebo verdict, the power simulation's minimum detectable effect, and
+    a plain-English ``conclusion`` generated from these numbers
+    (:func:`ics_model.effects.conclusion.plain_conclusion`).
+    """
+    from ics_model.effects.conclusion import plain_conclusion
+
+    out: dict = {"skipped": effect.skipped} if effect.result is None else effect.result.to_dict()
+    if effect.result is not None:
+        if effect.warning is not None:
+            out["warning"] = effect.warning
+        out["population"] = effect.population
+    if effect.curve is not None:
+        c = effect.curve
+        out["curve_summary"] = c.summary.to_dicts()
+        out["curve_joint_test"] = c.joint.to_dicts()
+        out["placebo"] = c.placebo_text
+    if effect.power is not None:
+        out["power"] = effect.power.summary_dict()
+    if effect.result is not None or effect.curve is not None:
+        out["conclusion"] = plain_conclusion(effect.result, effect.curve, effect.power)
     return out
 
 
@@ -119,6 +136,7 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
         tables["correlations.csv"] = result.composite.correlations
     if result.effect is not None:
         tables["collaboration_effect.json"] = effect_dict(result.effect)
+        tables.update(effect_tables(result.effect))
     if result.history is not None:
         h = result.history
         tables["ratings_in_force.csv"] = h.in_force
@@ -165,6 +183,56 @@ def nof_tables(nof: NofRecord) -> dict[str, pl.DataFrame]:
     if nof.unmatched is not None:
         tables["nof_cqc_unmatched.csv"] = nof.unmatched
     return tables
+
+
+def effect_tables(effect: Effect) -> dict[str, pl.DataFrame]:
+    """Return the specification curve's and the power simulation's files."""
+    tables: dict[str, pl.DataFrame] = {}
+    if effect.curve is not None:
+        c = effect.curve
+        tables |= {
+            "specification_curve.csv": c.curve,
+            "specification_curve_summary.csv": c.summary,
+            "specification_curve_placebo.csv": c.placebo,
+            "specification_curve_joint_test.csv": c.joint,
+            "specification_curve_skipped.csv": c.skipped,
+        }
+    if effect.power is not None:
+        tables["effect_power.csv"] = effect.power.curve
+    return tables
+
+
+def output_figures(result: Result) -> dict[str, Callable[[], Any]]:
+    """Chart outputs: file name -> a function drawing it (written as PNG by the run).
+
+    ``specification_curve.png`` and ``power_curve.png`` when the run has them.
+    """
+    from ics_model import plot
+
+    figures: dict[str, Callable[[], Any]] = {}
+    effect = result.effect
+    vintages = result.provenance.vintages
+    if effect is not None and effect.curve is not None and effect.curve.curve.height:
+        curve = effect.curve.curve
+        figures["specification_curve.png"] = lambda: plot.specification_curve(
+            curve, footnote=vintages
+        )
+    if effect is not None and effect.power is not None:
+        power = effect.power
+        figures["power_curve.png"] = lambda: plot.power_curve(power.curve, footnote=vintages)
+    return figures
+
+
+def _write_figure(draw: Callable[[], Any], path: Path) -> None:
+    """Draw a chart and write it as PNG (no timestamp or software metadata: reproducible)."""
+    import matplotlib.pyplot as plt
+
+    ax = draw()
+    fig = ax.figure if hasattr(ax, "figure") else ax
+    try:
+        fig.savefig(path, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    finally:
+        plt.close(fig)
 
 
 def uncertainty_tables(unc: UncertaintyResult) -> dict[str, pl.DataFrame]:
@@ -270,6 +338,9 @@ def write_outputs(
         hashes = {}
         for name, table in output_tables(result).items():
             _write_one(table, tmp / name)
+            hashes[name] = sha256_file(tmp / name)
+        for name, draw in output_figures(result).items():
+            _write_figure(draw, tmp / name)
             hashes[name] = sha256_file(tmp / name)
         (tmp / MANIFEST).write_text(
             json.dumps(manifest(result, hashes), indent=2, default=str) + "\n", encoding="utf-8"

@@ -20,6 +20,8 @@ from ics_model.metrics.build import Metrics
 if TYPE_CHECKING:
     from ics_model.composite import CompositeResult
     from ics_model.effects import EffectResult
+    from ics_model.effects.curve import CurveResult
+    from ics_model.effects.power import PowerResult
     from ics_model.scenarios.nof import NofScenarioResult
     from ics_model.scenarios.nof_spec import NofScenarioSpec
     from ics_model.scenarios.run import ScenarioResult
@@ -194,12 +196,16 @@ class Effect:
     result : the estimate; None when ``skipped`` says why not.
     skipped : the reason the effect was not estimated.
     warning : set when the composite includes indicators built on the effect's outcome.
+    curve : the specification curve, its placebo comparison and joint test (``effect.curve``).
+    power : power and coverage of the main specification by simulation (``effect.power``).
     """
 
     population: str
     result: EffectResult | None = None
     skipped: str | None = None
     warning: str | None = None
+    curve: CurveResult | None = None
+    power: PowerResult | None = None
 
 
 @dataclass(frozen=True)

@@ -305,6 +305,12 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "nof_scenario_nof_segment1_self_containment_by_ics.csv",
         "nof_scenario_nof_segment1_self_containment_sweep.csv",
         "nof_scenario_nof_segment1_self_containment.json",
+        "specification_curve.csv",
+        "specification_curve_summary.csv",
+        "specification_curve_placebo.csv",
+        "specification_curve_joint_test.csv",
+        "specification_curve_skipped.csv",
+        "specification_curve.png",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}

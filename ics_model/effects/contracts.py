@@ -40,6 +40,23 @@ def _p(name: str, description: str) -> Column:
     return Column.share(name, description, nullable=False)
 
 
+#: the main job's text fields of ``collaboration_effect.json`` (placebo, conclusion)
+_EFFECT_TEXT: Final = (
+    Column(
+        "placebo",
+        pl.String,
+        required=False,
+        description="the pre-ICS placebo comparison of the specification curve, in words",
+    ),
+    Column(
+        "conclusion",
+        pl.String,
+        required=False,
+        description="what can and cannot be said, generated from the numbers",
+    ),
+)
+
+
 EFFECT: Final = Contract.closed(
     "collaboration_effect",
     (
@@ -103,6 +120,7 @@ EFFECT: Final = Contract.closed(
             required=False,
             description="the composite overlaps the outcome (added by the main job)",
         ),
+        *_EFFECT_TEXT,
     ),
     key=(),
     description=(
@@ -113,7 +131,7 @@ EFFECT: Final = Contract.closed(
 
 EFFECT_SKIPPED: Final = Contract.closed(
     "collaboration_effect_skipped",
-    (Column.text("skipped", "why the effect was not estimated"),),
+    (Column.text("skipped", "why the effect was not estimated"), *_EFFECT_TEXT),
     description="The effect was not estimated: the reason, as one row.",
 )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ics_model.config import RunConfig, check_config, load_config
 from ics_model.pipeline import stages
+from ics_model.pipeline.effects import curve_stage, with_curve
 from ics_model.pipeline.nof import (
     compare_with_cqc,
     nof_scenarios_stage,
@@ -71,7 +72,12 @@ def run(
             cfg, composite, views, metrics=metrics, executor=executor, progress=progress
         ),
         scenarios=stages.scenarios_stage(cfg, views, metrics),
-        effect=stages.effect_stage(cfg, views, sectors, metrics),
+        effect=with_curve(
+            stages.effect_stage(cfg, views, sectors, metrics),
+            curve_stage(
+                cfg, views, sectors, metrics, None if nof is None else nof.record, executor
+            ),
+        ),
         history=stages.history_stage(cfg, sectors),
         nof=None if nof is None else compare_with_cqc(nof.record, cfg, views.mapped, sectors),
         nof_scenarios=nof_scenarios_stage(cfg, None if nof is None else nof.record, metrics),
