@@ -341,13 +341,54 @@ def _effect_section(result: Result) -> str:
     warning = f'<p class="note">{html.escape(effect["warning"])}</p>' if "warning" in effect else ""
     return (
         "<h2>Is system collaboration associated with Outstanding ratings?</h2>"
+        f'<p class="note"><b>In plain words.</b> {html.escape(effect.get("conclusion", ""))}</p>'
         "<p>An <b>association</b>, not a causal effect. Odds ratio per standard deviation of "
         "the exposure.</p>"
         + _table(pl.DataFrame([rows]))
         + f"<p>{html.escape(effect.get('method', ''))}</p>"
         + f'<div class="note"><b>Caveats</b><ul>{caveats}</ul></div>'
         + warning
+        + _curve_html(result)
     )
+
+
+def _curve_html(result: Result) -> str:
+    """Return the specification curve, its placebo, the joint test and the power curve."""
+    from ics_model import plot
+
+    effect = result.effect
+    parts = []
+    if effect is not None and effect.curve is not None and effect.curve.curve.height:
+        c = effect.curve
+        parts += [
+            "<h3>Specification curve: every reasonable analysis, after and before ICSs</h3>",
+            "<p>Each specification is one population x outcome coding x exposure x controls x "
+            "model; each is fitted on ratings published after ICSs became statutory (1 July "
+            "2022) and, as a placebo, on ratings published before, which ICS collaboration "
+            "cannot have caused.</p>",
+            _figure(
+                lambda ax, f=c.curve: plot.specification_curve(
+                    f, footnote=result.provenance.vintages, ax=ax
+                ),
+                "Specification curve: odds ratios per SD with 95% intervals, post- and pre-ICS",
+            ),
+            _table(c.summary.drop("sentence"), floats=3),
+            "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in c.summary["sentence"]) + "</ul>",
+            "<p><b>Joint test across the curve</b> (permutation of the exposure across ICSs; "
+            "Simonsohn, Simmons and Nelson 2020):</p>",
+            _table(c.joint.select("period", "statistic", "observed", "p_value", "permutations")),
+            f"<p>{html.escape(c.placebo_text)}</p>",
+        ]
+    if effect is not None and effect.power is not None:
+        parts.append(
+            _figure(
+                lambda ax, f=effect.power.curve: plot.power_curve(
+                    f, footnote=result.provenance.vintages, ax=ax
+                ),
+                "Power and coverage of the main specification, simulated on the real design",
+            )
+        )
+    return "".join(parts)
 
 
 def build_report(result: Result, *, boundaries=None, manifest: dict | None = None) -> str:

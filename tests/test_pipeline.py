@@ -530,3 +530,30 @@ def test_default_run_relates_nof_to_the_2018_cqc_trust_ratings(result):
     )
     assert nof.unmatched["org_code"].to_list() == ["R0A", "R0B", "R0D"]
     assert "years" in rho["note"] and rho["cqc_published_range"] == "2014-2018"
+
+
+def test_default_run_fits_the_specification_curve_the_readme_describes(result):
+    """README: 30 specifications per period; 4 of 30 significant post-ICS (joint p 0.13)."""
+    from pathlib import Path
+
+    from ics_model.outputs import effect_dict
+
+    curve = result.effect.curve
+    summary = {r["period"]: r for r in curve.summary.to_dicts()}
+    post, pre = summary["post_ics"], summary["pre_ics"]
+    assert (post["n_estimated"], pre["n_estimated"]) == (30, 30)
+    assert round(post["share_significant_positive"] * 30) == 4
+    assert pre["share_significant_positive"] == pre["share_significant_negative"] == 0
+    assert post["share_positive"] == 0.5
+    joint = curve.joint.filter(pl.col("statistic") == "n_significant_dominant")
+    assert joint.sort("period")["p_value"].round(2).to_list() == [0.13, 1.0]
+    gp = curve.curve.filter((pl.col("outcome") == "outstanding") & (pl.col("controls") == "none"))
+    assert set(gp.select("period", "n", "n_events").unique().rows()) == {
+        ("post_ics", 718, 5),
+        ("pre_ics", 4874, 269),
+    }
+    assert "no association in either period: 26" in curve.placebo_text
+    conclusion = effect_dict(result.effect)["conclusion"]
+    assert "not causal" in conclusion and "0.81 (95% CI 0.20-45.65)" in conclusion
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "4 of 30 are significant at 5%" in readme and "p = 0.13" in readme
