@@ -9,6 +9,9 @@ minimal detectable effect; populations come from :func:`gp_population`,
 :func:`match_nof_cqc` and :func:`nof_cqc_correlation` relate the NHS Oversight Framework
 2025/26 average metric score to the 2018 CQC trust ratings (rank correlations with
 intervals; :mod:`ics_model.effects.nof_cqc`).
+
+:func:`simulate_power` gives the power, interval coverage and minimum detectable effect of
+a specification by simulation on the real design (:mod:`ics_model.effects.power`).
 """
 
 from ics_model.effects.core import (
@@ -26,19 +29,23 @@ from ics_model.effects.population import (
     gp_population,
     trust_population,
 )
+from ics_model.effects.power import PowerResult, min_detectable_effect, simulate_power
 
 __all__ = [
     "GP_SINCE",
     "STANDARD_CAVEATS",
     "EffectResult",
     "Population",
+    "PowerResult",
     "anova_icc",
     "collaboration_effect",
     "default_population",
     "gp_population",
     "match_nof_cqc",
+    "min_detectable_effect",
     "min_detectable_or",
     "nof_cqc_correlation",
+    "simulate_power",
     "trust_overall_ratings",
     "trust_population",
 ]
