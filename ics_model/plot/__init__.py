@@ -22,6 +22,9 @@ sii_plot
     Share by deprivation quintile with the fitted slope-index line.
 funnel
     ICS shares against the number of rated providers, with control limits.
+power_curve
+    Simulated power and interval coverage against the planted odds ratio, with the
+    minimum detectable effect.
 
 Needs ``matplotlib``, ``geopandas`` and ``mapclassify`` (for maps).
 """
@@ -38,6 +41,7 @@ from ics_model.plot.charts import (
 )
 from ics_model.plot.maps import choropleth, icb_geodataframe
 from ics_model.plot.nof import nof_scenario_sweep
+from ics_model.plot.power import power_curve
 from ics_model.plot.style import (
     MODELLED_NOTE,
     NOT_RATED,
@@ -59,6 +63,7 @@ __all__ = [
     "funnel",
     "icb_geodataframe",
     "nof_scenario_sweep",
+    "power_curve",
     "rank_shift",
     "rating_distribution",
     "sii_plot",
