@@ -29,7 +29,7 @@ and the bootstrap distribution:
 ``t = sum_g u_g / sqrt(sum_g (u_g^J)^2)``, ``t*_b = sum_g v_bg u_g^J / sqrt(sum_g v_bg^2
 (u_g^J)^2)`` (the restricted wild bootstrap drawn from jackknifed residuals, studentised
 with CV3: MacKinnon, Nielsen & Webb's WCR with CV3 residuals and statistic). It left a
-true null rejected in 4.2% and covered 94.9% (1,000 simulations each) on the same design.
+true null rejected in 3.9% and covered 94.8% (3,000 simulations each) on the same design.
 ``correction="none"`` is the test of :func:`~ics_model.effects.core.collaboration_effect`.
 
 The interval is the set of ``b0`` not rejected at ``1 - confidence``: from the estimate,
@@ -70,8 +70,9 @@ class ScoreFit:
     """One fit (the fields of the models registry's ``ModelFit``).
 
     ``estimate`` is the odds ratio per SD of ``x``; ``ci_lower``/``ci_upper`` its interval
-    at the requested confidence (0 / ``inf`` when unbounded); ``p_value`` the bootstrap
-    p-value of no association; ``n_events`` the providers with ``y == 1``.
+    at the requested confidence (0 / ``inf`` when unbounded; NaN when not computed);
+    ``p_value`` the bootstrap p-value of ``beta = null`` (0: no association);
+    ``n_events`` the providers with ``y == 1``.
     """
 
     model: str
@@ -113,6 +114,11 @@ class _JackknifeScoreTest(_ScoreTest):
         b = np.stack([Z[i:j].T @ zw[i:j] for i, j in self._segments])
         c = np.add.reduceat(Z * e[:, None], starts, axis=0)
         a = np.add.reduceat(zw * xt[:, None], starts, axis=0)
+        # columns with no weight (a control level without events: its coefficient diverges
+        # and p = 0 there) add nothing to a_g, B_g or c_g; leave them out of the solve
+        diag = np.diag(a_mat)
+        keep = np.flatnonzero(diag > 1e-12 * diag.max())
+        a_mat, b, c, a = a_mat[np.ix_(keep, keep)], b[:, keep][:, :, keep], c[:, keep], a[:, keep]
         try:
             step = np.linalg.solve(a_mat[None] - b, c[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:  # a control level held by one cluster only
@@ -161,6 +167,8 @@ def score_bootstrap_fit(
     draws: int = DRAWS,
     tol: float = 1e-4,
     correction: Correction = "cv3",
+    null: float = 0.0,
+    interval: bool = True,
 ) -> ScoreFit:
     """Logistic fit with the wild cluster restricted score bootstrap (``glm_cluster``).
 
@@ -178,6 +186,10 @@ def score_bootstrap_fit(
     tol : bisection tolerance of the interval bounds (log odds per SD).
     correction : ``cv3`` (leave-one-cluster-out scores, default) or ``none`` (the test of
         :func:`~ics_model.effects.core.collaboration_effect`); module docstring.
+    null : the log odds ratio per SD tested (``p_value`` is of ``beta = null``; 0 = no
+        association).
+    interval : compute the interval (False: ``ci_lower`` and ``ci_upper`` are NaN, for a
+        caller that only needs the test).
 
     Returns
     -------
@@ -223,9 +235,13 @@ def score_bootstrap_fit(
     start[1] = math.log(n_events / (n - n_events))
     coef, p_hat, converged = _logit(X, y, np.zeros(n), start)
     b = float(coef[0])
+    if np.all(np.isfinite(coef)):  # warm start of the restricted fits: the MLE's gamma
+        test._start = coef[1:].copy()
     se = _cr1(d, X, p_hat)[0]
-    p = test.p_value(0.0)
-    lo, hi = _invert(test, b, se if 0 < se < _CI_LIMIT else 0.5, 1 - confidence, tol)
+    p = test.p_value(null)
+    lo, hi = math.nan, math.nan
+    if interval:
+        lo, hi = _invert(test, b, se if 0 < se < _CI_LIMIT else 0.5, 1 - confidence, tol)
     return ScoreFit(
         model=MODEL,
         estimate=math.exp(b),

@@ -72,7 +72,8 @@ def power_curve(
     x = frame["odds_ratio"].to_numpy()
     series = [("power", "power (rejects OR = 1)", "-o", CATEGORICAL[0])]
     if "coverage" in frame.columns:
-        series.append(("coverage", "coverage of the interval", "--s", CATEGORICAL[1]))
+        level = "" if nominal_coverage is None else f"{nominal_coverage:.0%} "
+        series.append(("coverage", f"coverage of the {level}interval", "--s", CATEGORICAL[1]))
     for col, label, style, colour in series:
         y = frame[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
         lo, hi = f"{col}_lower", f"{col}_upper"

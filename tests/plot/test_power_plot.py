@@ -38,7 +38,7 @@ def test_power_curve_draws_sorted_points_marks_target_and_mde():
     power = _line(ax, "power (rejects OR = 1)")
     np.testing.assert_array_equal(power.get_xdata(), [1.0, 1.5, 2.0, 3.0])
     np.testing.assert_array_equal(power.get_ydata(), [0.05, 0.5, 0.9, np.nan])  # null: gap
-    coverage = _line(ax, "coverage of the interval")
+    coverage = _line(ax, "coverage of the 95% interval")
     np.testing.assert_array_equal(coverage.get_ydata()[:3], [0.95, 0.96, 0.94])
     flat = [ln for ln in ax.get_lines() if len(set(ln.get_ydata())) == 1]
     assert {ln.get_ydata()[0] for ln in flat} == {0.8, 0.95}
