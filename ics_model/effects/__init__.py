@@ -14,6 +14,9 @@ the curve (:mod:`ics_model.effects.curve`, :mod:`ics_model.effects.joint`).
 :func:`match_nof_cqc` and :func:`nof_cqc_correlation` relate the NHS Oversight Framework
 2025/26 average metric score to the 2018 CQC trust ratings (rank correlations with
 intervals; :mod:`ics_model.effects.nof_cqc`).
+
+:func:`simulate_power` gives the power, interval coverage and minimum detectable effect of
+a specification by simulation on the real design (:mod:`ics_model.effects.power`).
 """
 
 from ics_model.effects.core import (
@@ -32,6 +35,7 @@ from ics_model.effects.population import (
     gp_population,
     trust_population,
 )
+from ics_model.effects.power import PowerResult, min_detectable_effect, simulate_power
 from ics_model.effects.rows import AnalysisRows, analysis_rows
 from ics_model.effects.spec import EffectCurveConfig
 
@@ -43,6 +47,7 @@ __all__ = [
     "EffectCurveConfig",
     "EffectResult",
     "Population",
+    "PowerResult",
     "analysis_rows",
     "anova_icc",
     "collaboration_effect",
@@ -50,8 +55,10 @@ __all__ = [
     "effect_curve",
     "gp_population",
     "match_nof_cqc",
+    "min_detectable_effect",
     "min_detectable_or",
     "nof_cqc_correlation",
+    "simulate_power",
     "trust_overall_ratings",
     "trust_population",
 ]

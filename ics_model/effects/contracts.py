@@ -5,7 +5,9 @@
 fields form one row, :func:`effect_frame`, checked against :data:`EFFECT`; the list and
 dict fields (``controls``, ``design_columns``, ``n_dropped``, ``dropped_clusters``,
 ``caveats``) are not part of the frame. A run without the effect's sector writes
-``{"skipped": reason}`` instead, checked against :data:`EFFECT_SKIPPED`.
+``{"skipped": reason}`` instead, checked against :data:`EFFECT_SKIPPED`. The simulated
+power curve of :func:`~ics_model.effects.power.simulate_power` (``effect_power.csv``) is
+checked against :data:`EFFECT_POWER`.
 
 An association, not a causal effect (see :mod:`ics_model.effects`).
 
@@ -133,6 +135,40 @@ EFFECT_SKIPPED: Final = Contract.closed(
     "collaboration_effect_skipped",
     (Column.text("skipped", "why the effect was not estimated"), *_EFFECT_TEXT),
     description="The effect was not estimated: the reason, as one row.",
+)
+
+
+EFFECT_POWER: Final = Contract.closed(
+    "effect_power",
+    (
+        _f("odds_ratio", "odds ratio per SD of the exposure planted in the simulations", **_RATIO),
+        Column.share("power", "share of fitted simulations rejecting OR = 1 (null: none fitted)"),
+        Column.share("power_lower", "95% Clopper-Pearson Monte Carlo lower limit of power"),
+        Column.share("power_upper", "95% Clopper-Pearson Monte Carlo upper limit of power"),
+        Column.share("coverage", "share of fitted simulations whose interval holds odds_ratio"),
+        Column.share("coverage_lower", "95% Clopper-Pearson Monte Carlo lower limit of coverage"),
+        Column.share("coverage_upper", "95% Clopper-Pearson Monte Carlo upper limit of coverage"),
+        Column.count("n_sims", "simulations at this odds ratio", min_value=1),
+        Column.count("n_fitted", "simulations fitted (power and coverage are shares of these)"),
+        Column.count("n_failed", "simulations whose fit failed (reasons in failures)"),
+        Column.count("n_rejected", "fitted simulations rejecting OR = 1"),
+        Column.count("n_covered", "fitted simulations whose interval holds odds_ratio"),
+        Column.count("n_not_converged", "fitted simulations whose fit did not converge"),
+        Column.number(
+            "mean_estimate", "geometric mean of the finite estimated odds ratios", min_value=0.0
+        ),
+        Column.number("median_estimate", "median estimated odds ratio", min_value=0.0),
+        Column.number("mean_events", "mean number of simulated events", min_value=0.0),
+        Column.text(
+            "failures", "failure reasons with counts; null when none failed", nullable=True
+        ),
+    ),
+    key=("odds_ratio",),
+    description=(
+        "Simulated power and interval coverage of the main specification on the real design "
+        "(real ICSs, controls, sample sizes and exposure values; outcomes simulated from the "
+        "fitted null model plus a planted odds ratio per SD): one row per odds ratio."
+    ),
 )
 
 
@@ -325,6 +361,7 @@ def effect_frame(effect: Mapping[str, Any]) -> pl.DataFrame:
 __all__ = [
     "EFFECT",
     "EFFECT_POPULATIONS",
+    "EFFECT_POWER",
     "EFFECT_SKIPPED",
     "NOF_CQC_CORRELATION",
     "NOF_CQC_GROUPS",

@@ -25,6 +25,9 @@ funnel
 specification_curve
     The collaboration association's specification curve, post-ICS and pre-ICS
     (placebo) estimates side by side, with the specification indicators.
+power_curve
+    Simulated power and interval coverage against the planted odds ratio, with the
+    minimum detectable effect.
 
 Needs ``matplotlib``, ``geopandas`` and ``mapclassify`` (for maps).
 """
@@ -42,6 +45,7 @@ from ics_model.plot.charts import (
 from ics_model.plot.effects import specification_curve
 from ics_model.plot.maps import choropleth, icb_geodataframe
 from ics_model.plot.nof import nof_scenario_sweep
+from ics_model.plot.power import power_curve
 from ics_model.plot.style import (
     MODELLED_NOTE,
     NOT_RATED,
@@ -63,6 +67,7 @@ __all__ = [
     "funnel",
     "icb_geodataframe",
     "nof_scenario_sweep",
+    "power_curve",
     "rank_shift",
     "rating_distribution",
     "sii_plot",
