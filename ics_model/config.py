@@ -18,7 +18,7 @@ import polars as pl
 from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
-from ics_model.effects.spec import EffectCurveConfig
+from ics_model.effects.spec import EffectCurveConfig, EffectPowerConfig
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
@@ -216,6 +216,8 @@ class EffectConfig(Frozen):
     seed : random seed.
     curve : the specification curve with its pre-ICS placebo and joint test
         (:class:`~ics_model.effects.spec.EffectCurveConfig`; null = none).
+    power : power and coverage of the headline test by simulation on the real design
+        (:class:`~ics_model.effects.spec.EffectPowerConfig`; null = none).
     """
 
     enabled: bool = True
@@ -226,6 +228,7 @@ class EffectConfig(Frozen):
     permutations: int = Field(2000, ge=99, le=100_000)
     seed: int = Field(20220701, ge=0)
     curve: EffectCurveConfig | None = Field(default_factory=EffectCurveConfig)
+    power: EffectPowerConfig | None = Field(default_factory=EffectPowerConfig)
 
 
 class RunConfig(Frozen):

@@ -39,6 +39,7 @@ from ics_model.composite.contracts import (
 from ics_model.contracts import Column, Contract, find_violations
 from ics_model.effects.contracts import (
     EFFECT,
+    EFFECT_POWER,
     EFFECT_SKIPPED,
     NOF_CQC_CORRELATION,
     NOF_CQC_UNMATCHED,
@@ -147,6 +148,7 @@ FRAME_OUTPUTS: Final[dict[str, Contract]] = {
     "specification_curve_placebo": CURVE_PLACEBO,
     "specification_curve_joint_test": CURVE_JOINT,
     "specification_curve_skipped": CURVE_SKIPPED,
+    "effect_power": EFFECT_POWER,
 }
 #: frame outputs named after a scenario, by stem pattern (the first match wins)
 SCENARIO_FRAME_OUTPUTS: Final[tuple[tuple[str, Contract], ...]] = (

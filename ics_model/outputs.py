@@ -82,7 +82,9 @@ def effect_dict(effect: Effect) -> dict:
         out["curve_joint_test"] = c.joint.to_dicts()
         out["placebo"] = c.placebo_text
     if effect.power is not None:
-        out["power"] = effect.power.summary_dict()
+        out["power"] = {k: v for k, v in effect.power.to_dict().items() if k not in ("method",)} | {
+            "method": effect.power.method
+        }
     if effect.result is not None or effect.curve is not None:
         out["conclusion"] = plain_conclusion(effect.result, effect.curve, effect.power)
     return out
@@ -198,7 +200,7 @@ def effect_tables(effect: Effect) -> dict[str, pl.DataFrame]:
             "specification_curve_skipped.csv": c.skipped,
         }
     if effect.power is not None:
-        tables["effect_power.csv"] = effect.power.curve
+        tables["effect_power.csv"] = effect.power.table
     return tables
 
 
@@ -219,7 +221,9 @@ def output_figures(result: Result) -> dict[str, Callable[[], Any]]:
         )
     if effect is not None and effect.power is not None:
         power = effect.power
-        figures["power_curve.png"] = lambda: plot.power_curve(power.curve, footnote=vintages)
+        figures["power_curve.png"] = lambda: plot.power_curve(
+            power.table, mde=power.min_detectable_effect, footnote=vintages
+        )
     return figures
 
 

@@ -382,8 +382,11 @@ def _curve_html(result: Result) -> str:
     if effect is not None and effect.power is not None:
         parts.append(
             _figure(
-                lambda ax, f=effect.power.curve: plot.power_curve(
-                    f, footnote=result.provenance.vintages, ax=ax
+                lambda ax, pw=effect.power: plot.power_curve(
+                    pw.table,
+                    mde=pw.min_detectable_effect,
+                    footnote=result.provenance.vintages,
+                    ax=ax,
                 ),
                 "Power and coverage of the main specification, simulated on the real design",
             )

@@ -311,6 +311,8 @@ def test_write_outputs_and_manifest(result, tmp_path):
         "specification_curve_joint_test.csv",
         "specification_curve_skipped.csv",
         "specification_curve.png",
+        "effect_power.csv",
+        "power_curve.png",
     }
     assert core <= names
     scenario_files = {n for n in names if n.startswith("scenario_")}
@@ -557,3 +559,8 @@ def test_default_run_fits_the_specification_curve_the_readme_describes(result):
     assert "not causal" in conclusion and "0.81 (95% CI 0.20-45.65)" in conclusion
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "4 of 30 are significant at 5%" in readme and "p = 0.13" in readme
+    power = result.effect.power.table
+    at = dict(zip(power["odds_ratio"], power["power"], strict=True))
+    assert (round(at[5.0], 2), round(at[8.0], 2), at[1.0]) == (0.51, 0.79, 0.0)
+    assert result.effect.power.min_detectable_effect is None  # 80% not reached by OR 8
+    assert "power 0.51 at an odds ratio\nof 5 per SD and 0.79 at 8" in readme

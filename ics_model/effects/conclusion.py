@@ -77,13 +77,23 @@ def plain_conclusion(result: Any = None, curve: Any = None, power: Any = None) -
     sentences = []
     if result is not None:
         sentences.append(_headline(result))
-        mde = getattr(power, "mde", None) if power is not None else None
-        source = "by simulation on the real design" if mde is not None else "approximately"
-        mde = mde if mde is not None else result.min_detectable_effect
+        mde = getattr(power, "min_detectable_effect", None) if power is not None else None
+        if power is not None and mde is None:
+            largest = float(power.table["odds_ratio"].max())
+            detect = (
+                f"not even an odds ratio of {largest:g} per SD reaches 80% power in the "
+                "simulation on the real design"
+            )
+        else:
+            source = "by simulation on the real design" if mde is not None else "approximately"
+            mde = mde if mde is not None else result.min_detectable_effect
+            detect = (
+                "the design detects with 80% power only odds ratios of about "
+                f"{_or(mde)} per SD or more ({source})"
+            )
         sentences.append(
-            f"The design can detect only odds ratios of about {_or(mde)} per SD or more with "
-            f"80% power ({source}); for scale, {FUNDING_BAR}. An association far larger than "
-            "that would deserve suspicion, and a smaller one cannot be told from none."
+            f"{detect[0].upper()}{detect[1:]}; for scale, {FUNDING_BAR}. An association far "
+            "larger than that would deserve suspicion, and a smaller one cannot be told from none."
         )
     if curve is not None and curve.summary.height:
         sentences.append(_curve(curve))

@@ -299,3 +299,39 @@ __all__ = [
     "PopulationInfo",
     "combination_problem",
 ]
+
+
+class EffectPowerConfig(Frozen):
+    """Power and coverage of the headline specification by simulation (``effect.power``).
+
+    Outcomes are simulated on the real design (providers, ICSs, controls, exposure values)
+    from the fitted null model plus a planted odds ratio per SD, with a random ICS intercept
+    matching the observed clustering (:func:`ics_model.effects.power.simulate_power`).
+
+    Attributes
+    ----------
+    enabled : run the simulation in the main job.
+    odds_ratios : odds ratios per SD to plant (1 = the null: its power is the false
+        rejection rate).
+    n_sims : simulations per odds ratio.
+    model : the model fitted to every simulated data set.
+    seed : random seed (results are identical for a seed whatever the executor).
+    """
+
+    enabled: bool = True
+    odds_ratios: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+    n_sims: int = Field(100, ge=10, le=100_000)
+    model: str = "glm_cluster"
+    seed: int = Field(20221201, ge=0)
+
+    @field_validator("odds_ratios")
+    @classmethod
+    def _positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not (o > 0) for o in v):
+            raise ValueError(f"odds ratios must be positive numbers, got {list(v)}")
+        return tuple(sorted(set(v)))
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        return _known((v,), MODEL_OUTCOME_KINDS, "model")[0]

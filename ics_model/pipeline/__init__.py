@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ics_model.config import RunConfig, check_config, load_config
 from ics_model.pipeline import stages
-from ics_model.pipeline.effects import curve_stage, with_curve
+from ics_model.pipeline.effects import curve_stage, power_stage, with_curve
 from ics_model.pipeline.nof import (
     compare_with_cqc,
     nof_scenarios_stage,
@@ -77,6 +77,7 @@ def run(
             curve_stage(
                 cfg, views, sectors, metrics, None if nof is None else nof.record, executor
             ),
+            power_stage(cfg, views, sectors, metrics, executor),
         ),
         history=stages.history_stage(cfg, sectors),
         nof=None if nof is None else compare_with_cqc(nof.record, cfg, views.mapped, sectors),

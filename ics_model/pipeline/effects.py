@@ -104,13 +104,55 @@ def curve_stage(
     return effect_curve(rows, c, executor=executor)
 
 
-def with_curve(effect: Effect | None, curve) -> Effect | None:
-    """Return the effect record with the specification curve attached."""
-    if curve is None:
+def power_stage(
+    cfg: RunConfig,
+    views: Views,
+    sectors: Sequence[PlacedSector],
+    metrics: Metrics,
+    executor: Executor | None = None,
+):
+    """Simulate the power of the headline test on its real design (None when off)."""
+    from ics_model.effects import default_population, simulate_power
+    from ics_model.effects.design import build_design
+
+    e, p = cfg.effect, cfg.effect.power
+    if p is None or not p.enabled or not e.enabled or not metrics.computed:
+        return None
+    sector = "nhs_trust" if e.population == "nhs_trusts" else "gp_practice"
+    gp = _gp_frame(sectors)
+    if sector == "gp_practice" and gp is None:
+        return None
+    pop = default_population(
+        views.mapped,
+        gp,
+        sector=sector,
+        since=None if e.population == "gp_all_years" else "2022-07-01",
+    )
+    exposure = metrics.ics_metrics.filter(pl.col("metric") == e.exposure).select(
+        "icb_code", pl.col("value").alias(e.exposure)
+    )
+    controls = pop.controls if e.controls is None else e.controls
+    design = build_design(pop.frame, exposure, e.outcome, tuple(controls), "icb_code")[0]
+    return simulate_power(
+        design,
+        odds_ratios=p.odds_ratios,
+        n_sims=p.n_sims,
+        model=p.model,
+        seed=p.seed,
+        executor=executor,
+        coverage_by="test",
+    )
+
+
+def with_curve(effect: Effect | None, curve, power=None) -> Effect | None:
+    """Return the effect record with the specification curve and the power attached."""
+    if curve is None and power is None:
         return effect
     if effect is None:
-        return Effect(population="curve", skipped="the headline test is off", curve=curve)
-    return replace(effect, curve=curve)
+        return Effect(
+            population="curve", skipped="the headline test is off", curve=curve, power=power
+        )
+    return replace(effect, curve=curve, power=power)
 
 
-__all__ = ["curve_stage", "gp_practice_exposures", "with_curve"]
+__all__ = ["curve_stage", "gp_practice_exposures", "power_stage", "with_curve"]
