@@ -200,6 +200,45 @@ def match_icc(eta0: np.ndarray, g: np.ndarray, icc: float, *, n_nodes: int = GH_
     )
 
 
+def design_from_arrays(y: np.ndarray, x: np.ndarray, z: np.ndarray, clusters: np.ndarray) -> Design:
+    """Return a :class:`~ics_model.effects.design.Design` from the arrays a fitter takes.
+
+    Parameters
+    ----------
+    y : binary outcome (0/1).
+    x : the standardised exposure.
+    z : controls, ``n x k`` (no intercept column; ``k`` may be 0).
+    clusters : cluster (ICS) labels, coded 0..G-1 in sorted order.
+
+    Returns
+    -------
+    Design
+        With an intercept column first; ``mean = 0``, ``sd = 1`` (``x`` is taken as
+        standardised) and nothing dropped.
+
+    Raises
+    ------
+    ValueError
+        Lengths differ, ``y`` is not binary, or ``x``/``z`` hold missing values.
+    """
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    n = len(y)
+    z = np.asarray(z, dtype=float).reshape(n, -1)
+    if len(x) != n or len(clusters) != n:
+        raise ValueError("y, x, z and clusters must have one row per provider")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("y must be binary (0/1)")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(z))):
+        raise ValueError("x and z must be finite")
+    labels, g = np.unique(np.asarray(clusters), return_inverse=True)
+    x_by = np.zeros(len(labels))
+    x_by[g] = x
+    x_cluster = x_by if np.all(x == x_by[g]) else None
+    names = ("(intercept)", *(f"z{j}" for j in range(z.shape[1])))
+    Z = np.column_stack([np.ones(n), z])
+    return Design(y, x, Z, g, len(labels), x_cluster, 0.0, 1.0, names, (), ())
+
+
 @dataclass(frozen=True)
 class NullModel:
     """The null model fitted to the real outcome (:func:`null_model`).
@@ -315,6 +354,7 @@ __all__ = [
     "NullModel",
     "PlantedDesign",
     "conditional_eta",
+    "design_from_arrays",
     "expected_residual_icc",
     "match_icc",
     "null_model",

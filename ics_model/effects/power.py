@@ -317,7 +317,7 @@ def min_detectable_effect(
     Examples
     --------
     >>> round(min_detectable_effect([1.0, 2.0, 4.0], [0.05, 0.6, 0.9]), 4)
-    2.5198
+    3.1748
     >>> min_detectable_effect([1.0, 1.5], [0.05, 0.3]) is None
     True
     """
