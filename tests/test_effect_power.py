@@ -168,7 +168,9 @@ def test_null_model_and_planted_design_of_a_small_design(small):
     # the null model's score equations: the fitted events equal the observed, per column
     np.testing.assert_allclose(small.Z.T @ expit(null.eta0), small.Z.T @ small.y, atol=1e-6)
     assert null.n_events == int(small.y.sum()) and null.converged
-    assert null.icc_observed == anova_icc(small.y - expit(null.eta0), small.g)
+    assert null.icc_observed == pytest.approx(
+        anova_icc(small.y - expit(null.eta0), small.g), rel=1e-12
+    )
     pd = planted_design(small, null)
     assert pd.sigma > 0
     assert expected_residual_icc(null.eta0, small.g, pd.sigma) == pytest.approx(null.icc_observed)
