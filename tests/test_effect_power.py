@@ -423,7 +423,9 @@ def _calibration(design, n_sims, **kwargs):
         design, odds_ratios=(1.0, 2.0), n_sims=n_sims, seed=20220701, coverage_by="test", **kwargs
     )
     null, planted = r.table.row(0, named=True), r.table.row(1, named=True)
-    assert null["n_failed"] == planted["n_failed"] == 0
+    # a rare simulated data set can fail to fit (e.g. separation); it is counted, never
+    # hidden, and must stay rare (at most 1%)
+    assert null["n_failed"] <= 0.01 * n_sims and planted["n_failed"] <= 0.01 * n_sims
     assert 0.03 <= null["power"] <= 0.07  # rejection rate at 5% under no effect
     assert 0.93 <= planted["coverage"] <= 0.97  # 95% intervals covering OR 2
     assert planted["power"] > 0.9

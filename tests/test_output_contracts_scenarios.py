@@ -220,4 +220,9 @@ def test_effect_contract_covers_every_scalar_field_of_the_result():
     lists = {"controls", "design_columns", "n_dropped", "dropped_clusters", "caveats"}
     fields = [f.name for f in dataclasses.fields(EffectResult) if f.name not in lists]
     assert [c.name for c in EFFECT.columns if c.required] == fields
-    assert [c.name for c in EFFECT.columns if not c.required] == ["population", "warning"]
+    assert [c.name for c in EFFECT.columns if not c.required] == [
+        "population",
+        "warning",
+        "placebo",
+        "conclusion",
+    ]
