@@ -441,11 +441,12 @@ def all_cases() -> list[Case]:
     """Every registered case, in case-number order."""
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
+    import cases_effects
     import cases_io
     import cases_ods
     import cases_rules
 
-    cases = [*cases_rules.CASES, *cases_io.CASES, *cases_ods.CASES]
+    cases = [*cases_rules.CASES, *cases_io.CASES, *cases_ods.CASES, *cases_effects.CASES]
     return sorted(cases, key=lambda c: c.number)
 
 

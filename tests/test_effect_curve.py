@@ -12,7 +12,6 @@ import math
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date
 
 import matplotlib
@@ -43,6 +42,7 @@ from ics_model.effects.curve_summary import (
     placebo_summary,
     placebo_verdict,
 )
+from ics_model.effects.models import ModelFit as Fit
 from ics_model.effects.rows import analysis_rows
 from ics_model.effects.spec import (
     MODEL_OUTCOME_KINDS,
@@ -56,23 +56,6 @@ from ics_model.ratings import RATING_LABELS
 from ics_model.spec import ConfigError, validate_as
 
 # ----------------------------------------------------------------------------- test fitter
-
-
-@dataclass(frozen=True)
-class Fit:
-    """The fields of ics_model.effects.models.ModelFit."""
-
-    model: str
-    estimate: float
-    ci_lower: float
-    ci_upper: float
-    p_value: float | None
-    n: int
-    n_clusters: int
-    n_events: int
-    converged: bool
-    note: str | None = None
-    between: float | None = None
 
 
 def sm_fit(model, y, x, z, clusters, *, ordinal=False, x_between=None, confidence=0.95, rng=None):

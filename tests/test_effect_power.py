@@ -324,14 +324,15 @@ def test_progress_is_reported_per_chunk(small):
 # ----------------------------------------------------------------------------- the fitter
 
 
-def test_uncorrected_score_fit_is_the_test_of_collaboration_effect():
+def test_score_fit_is_the_test_of_collaboration_effect():
+    """The power simulation calibrates the test the headline reports (CV3 scores)."""
     frame = small_frame(seed=8)
     d = build_design(frame, "exposure", "Outstanding", ("control",), "icb_code")[0]
     ref = collaboration_effect(frame, "exposure", controls=["control"], permutations=499, seed=5)
     boot_ss = np.random.SeedSequence(5).spawn(2)[0]  # collaboration_effect's bootstrap stream
     f = score_bootstrap_fit(
         "glm_cluster", d.y, d.x, d.Z[:, 1:], d.g, rng=np.random.default_rng(boot_ss),
-        draws=499, correction="none", tol=1e-7,
+        draws=499, tol=1e-7,
     )  # fmt: skip
     assert f.estimate == pytest.approx(ref.estimate, rel=1e-12)
     assert f.p_value == ref.p_value_model

@@ -25,17 +25,28 @@ def _or(x: float | None) -> str:
 
 
 def _headline(r: Any) -> str:
-    covers = r.ci_lower <= 1.0 <= r.ci_upper
-    what = (
-        f"compatible both with no association and with odds ratios up to {_or(r.ci_upper)}"
-        if covers
-        else ("a positive" if r.odds_ratio_per_sd > 1 else "a negative")
-        + " association that the interval does not cross 1 for"
-    )
+    lo, hi = r.ci_lower, r.ci_upper
+    covers = lo <= 1.0 <= hi
+    if lo == 0.0 and hi == float("inf"):
+        interval = "95% CI unbounded on both sides"
+        what = "the data cannot tell any odds ratio from no association"
+    else:
+        interval = f"95% CI {_or(lo)}-{_or(hi)}"
+        what = (
+            (
+                "compatible both with no association and with odds ratios of any size "
+                "(the interval has no upper bound)"
+                if hi == float("inf")
+                else f"compatible both with no association and with odds ratios up to {_or(hi)}"
+            )
+            if covers
+            else ("a positive" if r.odds_ratio_per_sd > 1 else "a negative")
+            + " association that the interval does not cross 1 for"
+        )
     return (
         f"Among {r.n_providers} providers in {r.n_clusters} ICSs ({r.n_outcome} rated "
         f"{r.outcome}), the odds ratio of {r.outcome} per SD of {r.exposure} is "
-        f"{_or(r.odds_ratio_per_sd)} (95% CI {_or(r.ci_lower)}-{_or(r.ci_upper)}): {what}."
+        f"{_or(r.odds_ratio_per_sd)} ({interval}): {what}."
     )
 
 

@@ -115,22 +115,25 @@ def fit_null(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str 
     """Fit ``y ~ controls`` (cumulative logit): thresholds ``theta``, ``gamma``, problem.
 
     ``y`` holds codes 0..K-1. Binary (``K = 2``): statsmodels GLM binomial, ``theta_0 =
-    -intercept``; ordinal: statsmodels ``OrderedModel`` (logit). The problem is None, or
-    why the fit is not usable (not converged, warnings).
+    -intercept``; ordinal: statsmodels ``OrderedModel`` (logit) with its analytic score
+    (:class:`~ics_model.effects.ordinal.OrderedLogit`). The problem is None, or why the fit
+    is not usable (not converged, warnings).
     """
-    import statsmodels.api as sm
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    from ics_model.effects.ordinal import OrderedLogit
 
     k = int(y.max()) + 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if k == 2:
-            res = sm.GLM(y, np.column_stack([np.ones(len(y)), z]), family=sm.families.Binomial())
+            res = GLM(y, np.column_stack([np.ones(len(y)), z]), family=Binomial())
             fitted = res.fit()
             theta, gamma = -fitted.params[:1], fitted.params[1:]
             ok = bool(fitted.converged)
         else:
-            model = OrderedModel(y, z, distr="logit")
+            model = OrderedLogit(y, z, distr="logit")
             fitted = model.fit(method="bfgs", disp=False, maxiter=1000)
             theta = model.transform_threshold_params(fitted.params)[1:-1]
             gamma = fitted.params[: z.shape[1]]

@@ -8,8 +8,9 @@ exposure with an interval, a p-value of "no association" and the counts behind t
 ``glm_cluster``
     Logistic regression ``logit P(y_i = 1) = a + beta x_i + gamma' z_i`` (statsmodels
     ``GLM``, Binomial); the p-value and interval (test inversion) from the wild cluster
-    restricted score bootstrap with Webb weights of :mod:`ics_model.effects.core`
-    (Kline & Santos 2012; Roodman et al. 2019), which holds its level with few clusters.
+    restricted score bootstrap with Webb weights and leave-one-cluster-out (CV3) scores of
+    :mod:`ics_model.effects.score_test` (Kline & Santos 2012; Roodman et al. 2019;
+    MacKinnon, Nielsen & Webb 2023), which holds its level with few clusters.
     ``beta`` is population-averaged.
 ``gee_exchangeable``
     Generalised estimating equations (Liang & Zeger 1986; statsmodels ``GEE``): the same
@@ -82,7 +83,6 @@ from statsmodels.tools.sm_exceptions import (
 )
 from threadpoolctl import threadpool_limits
 
-from ics_model.effects.core import WEBB_WEIGHTS, wild_score_inference
 from ics_model.effects.design import Design
 from ics_model.effects.glmm import fit_random_intercept_logit
 from ics_model.effects.ordinal import (
@@ -92,6 +92,7 @@ from ics_model.effects.ordinal import (
     proportional_odds_check,
     wald,
 )
+from ics_model.effects.score_test import WEBB_WEIGHTS, wild_score_inference
 from ics_model.effects.separation import separated
 
 log = logging.getLogger(__name__)
@@ -445,7 +446,7 @@ def _glm_cluster(
         design = Design(d.y, d.E[:, j], others, d.g, d.n_clusters, None, 0.0, 1.0, (), (), ())
         p, lo, hi = caught(
             lambda design=design, j=j: wild_score_inference(
-                design, float(b[j]), weights, step=float(se[j]), alpha=1 - confidence
+                design, float(b[j]), weights, step=float(se[j]), alpha=1 - confidence, tol=1e-4
             )
         )
         out.append((_exp(lo), _exp(hi), p))
@@ -459,8 +460,8 @@ def _glm_cluster(
         0,
         0,
         bool(res.converged),
-        interval=f"wild cluster restricted score bootstrap (Webb weights, {draws} draws), "
-        "test inversion",
+        interval=f"wild cluster restricted score bootstrap (CV3 scores, Webb weights, {draws} "
+        "draws), test inversion",
     )
     return _between(fit, b, out[1] if q > 1 else None)
 

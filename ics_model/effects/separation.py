@@ -23,10 +23,16 @@ References
 Albert & Anderson (1984) Biometrika 71:1-10. Konis (2007) Linear programming algorithms
 for detecting separated data in binary logistic regression models, DPhil thesis,
 University of Oxford (R package safeBinaryRegression).
+
+A specification curve fits several models to one design (the same outcome, exposure and
+controls), so the last results are kept, keyed by a digest of the arrays
+(:data:`_CACHE_SIZE` of them); a cached :class:`Separation` is read-only.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,6 +41,8 @@ from scipy.optimize import linprog
 
 _TOL: Final = 1e-7
 _PASSES: Final = 10
+_CACHE_SIZE: Final = 32
+_cache: OrderedDict[bytes, Separation] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,15 @@ def _independent(M: np.ndarray) -> tuple[int, ...]:
     return tuple(kept)
 
 
+def _digest(*arrays: np.ndarray) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        a = np.ascontiguousarray(a, dtype=float)
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.digest()
+
+
 def separated(y: np.ndarray, E: np.ndarray, Z: np.ndarray) -> Separation:
     """Set aside the providers that ``[E, Z]`` predicts perfectly (module docstring).
 
@@ -89,6 +106,21 @@ def separated(y: np.ndarray, E: np.ndarray, Z: np.ndarray) -> Separation:
     >>> s.n_set_aside, s.z_columns, s.exposure_separated
     (3, (0,), False)
     """
+    key = _digest(y, E, Z)
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+        return hit
+    out = _separated(y, E, Z)
+    out.keep.setflags(write=False)
+    _cache[key] = out
+    while len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return out
+
+
+def _separated(y: np.ndarray, E: np.ndarray, Z: np.ndarray) -> Separation:
+    """Compute :func:`separated` (no cache)."""
     n, q = E.shape
     X = np.column_stack([E, Z])
     A = (2 * y - 1)[:, None] * X
