@@ -7,7 +7,9 @@ message, no traceback); 1 an output that cannot be written.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -112,13 +114,25 @@ def run(
         Path | None,
         typer.Option("--geo", help="Also write the ICS layer to this GeoPackage (.gpkg)."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Run the resampling (Monte Carlo, curve permutations, power simulations) "
+            "on this many local processes (0 = in-process)."
+        ),
+    ] = 0,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) to run on."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the main job and write the ICS views, metrics, reports and manifest.
 
     Examples: ``ics-model run`` (embedded data, configs/default.yaml, outputs/);
-    ``ics-model run configs/default.yaml --out results --geo results/ics.gpkg``.
+    ``ics-model run configs/default.yaml --out results --geo results/ics.gpkg``;
+    ``ics-model run --workers 2`` (the same results, resampling on 2 processes).
     """
     from ics_model.outputs import OutputError, write_outputs
 
@@ -127,7 +141,8 @@ def run(
     if geo is not None and geo.suffix.lower() != ".gpkg":
         _fail(f"--geo must name a .gpkg file, got {geo}", 2)
     try:
-        result = _run(cfg, "Loading, placing and counting ratings...", quiet)
+        with _executor(workers, dask) as executor:
+            result = _run(cfg, "Loading, placing and counting ratings...", quiet, executor=executor)
         written = write_outputs(result, out)
         if geo is not None:
             from ics_model.geo import write_geopackage
@@ -158,10 +173,39 @@ def _write(tables: dict[str, Any], out: Path) -> list[Path]:
     raise AssertionError("unreachable")  # _fail exits
 
 
+@contextmanager
+def _executor(workers: int, dask: str | None) -> Iterator[Executor | None]:
+    """Where the resampling runs: a Dask cluster, ``workers`` local processes, or in-process.
+
+    Results are identical for a seed whichever is used (chunks are seeded, not the workers).
+    """
+    if workers < 0:
+        _fail(f"--workers must be 0 or more, got {workers}", 2)
+    if dask is not None:
+        try:
+            from distributed import Client
+        except ImportError:
+            _fail("--dask needs the 'distributed' extra: pip install 'ics_model[distributed]'", 2)
+        client = Client(dask)
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+    elif workers > 0:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            yield pool
+        finally:
+            pool.shutdown()
+    else:
+        yield None
+
+
 def _run(cfg: RunConfig, status: str, quiet: bool, **kwargs: Any) -> Result:
     """Run the pipeline under a status line; invalid input data exits 2 with one message."""
-    from contextlib import nullcontext
-
     from ics_model.contracts import DataContractError
     from ics_model.data.base import SourceReadError
     from ics_model.pipeline import run as run_pipeline
@@ -222,8 +266,6 @@ def uncertainty(
     uncertainty_assumptions.csv. Example: ``ics-model uncertainty --draws 100000
     --workers 2``; on a Dask cluster: ``--dask tcp://scheduler:8786``.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
     from rich.progress import Progress
 
     from ics_model.outputs import uncertainty_tables
@@ -240,33 +282,15 @@ def uncertainty(
         overrides["uncertainty.draws"] = draws
     cfg = _override(cfg, overrides, "--draws" if draws is not None else "")
     spec = cfg.uncertainty
-    executor, client = None, None
-    if dask is not None:
-        try:
-            from distributed import Client
-        except ImportError:
-            _fail("--dask needs the 'distributed' extra: pip install 'ics_model[distributed]'", 2)
-        client = Client(dask)
-        executor = client.get_executor()
-    elif workers > 0:
-        import multiprocessing
-
-        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        with Progress(console=console, disable=quiet) as bar:
-            task = bar.add_task(f"{spec.draws:,} draws", total=spec.draws)
-            result = _run(
-                cfg,
-                "Running...",
-                True,
-                executor=executor,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    finally:
-        if isinstance(executor, ProcessPoolExecutor):
-            executor.shutdown()
-        if client is not None:
-            client.close()
+    with _executor(workers, dask) as executor, Progress(console=console, disable=quiet) as bar:
+        task = bar.add_task(f"{spec.draws:,} draws", total=spec.draws)
+        result = _run(
+            cfg,
+            "Running...",
+            True,
+            executor=executor,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     written = _write(uncertainty_tables(result.uncertainty), out)
     if quiet:
         return

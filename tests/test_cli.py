@@ -252,7 +252,17 @@ def test_compare_two_configs(tmp_path):
     assert {"rank_a", "rank_b", "rank_shift", "driver_pillar"} <= set(cmp_df.columns)
 
 
-@pytest.mark.parametrize("name", ["default", "equal_weights", "quality_only", "partnership_heavy"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "default",
+        "equal_weights",
+        "quality_only",
+        "partnership_heavy",
+        "current_performance",
+        "collaboration_all_sectors",
+    ],
+)
 def test_shipped_configs_validate_and_say_what_they_answer(name):
     from pathlib import Path
 
@@ -376,3 +386,33 @@ def test_icb_2026_config_runs_end_to_end_on_the_36_icbs(tmp_path):
     roles = {i["role"] for i in man["inputs"]}
     assert {"icb_2026_crosswalk", "ods_etr_2026"} <= roles
     assert all(row["balanced"] for row in man["conservation"])
+
+
+@pytest.mark.slow
+def test_run_with_workers_gives_the_in_process_results(tmp_path):
+    """`ics-model run --workers 2`: the curve's permutations, the power simulations and the
+    Monte Carlo run on 2 processes, with results identical to the in-process run."""
+    import polars as pl
+
+    cfg = _config(
+        tmp_path,
+        "uncertainty:\n  draws: 500\n"
+        "effect:\n  permutations: 199\n"
+        "  curve: {permutations: 199, chunk_size: 50}\n"
+        "  power: {n_sims: 20, odds_ratios: [1.0, 3.0]}\n",
+    )
+    a, b = tmp_path / "a", tmp_path / "b"
+    r = _invoke("run", str(cfg), "--out", str(a), "-q")
+    assert r.exit_code == 0, r.output
+    r = _invoke("run", str(cfg), "--out", str(b), "-q", "--workers", "2")
+    assert r.exit_code == 0, r.output
+    for name in (
+        "specification_curve.csv",
+        "specification_curve_joint_test.csv",
+        "effect_power.csv",
+        "uncertainty.csv",
+    ):
+        assert pl.read_csv(a / name).equals(pl.read_csv(b / name)), name
+    assert pl.read_csv(a / "effect_power.csv")["n_sims"].to_list() == [20, 20]
+    r = _invoke("run", str(cfg), "--out", str(b), "--workers", "-1")
+    assert r.exit_code == 2 and "--workers" in r.output
