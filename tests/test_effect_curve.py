@@ -878,3 +878,20 @@ def test_shipped_all_sectors_config_fits_every_population_in_its_periods():
     assert gp_pcn.height > 0 and gp_pcn["between"].null_count() == 0
     assert c["estimate"].null_count() == 0
     assert curve.skipped.height > 0 and curve.skipped["reason"].null_count() == 0
+    # the README's figures
+    assert c.group_by("period").len().sort("period")["len"].to_list() == [99, 159]
+    sig = c.filter(pl.col("p_value") < 0.05)
+    assert (
+        sig.filter(
+            (pl.col("period") == "pre_ics") & (pl.col("exposure") == "pcn_list_share")
+        ).height
+        == 9
+    )
+    nof = c.filter(
+        (pl.col("population") == "nof_trust") & (pl.col("exposure") == "home_system_share")
+    )
+    assert [round(v, 2) for v in nof.select("estimate", "ci_lower", "ci_upper").row(0)] == [
+        0.64,
+        0.42,
+        0.96,
+    ]

