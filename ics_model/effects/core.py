@@ -298,6 +298,7 @@ def _few_clusters(n_clusters: int, k_out: int, cluster: str, outcome: str) -> st
     )
 
 
+@threadpool_limits.wrap(limits=1, user_api="blas")  # small problems: threads only contend
 def collaboration_effect(
     providers: pl.DataFrame,
     exposure: str | pl.DataFrame,
@@ -311,8 +312,9 @@ def collaboration_effect(
     """Association of an exposure with providers' rating being ``outcome``.
 
     Logistic regression; p-value and 95% CI from the wild cluster restricted score
-    bootstrap (Webb weights); CR1 SE for reference; ICS-level permutation test; minimal
-    detectable effect. Formulas and references are in the module docstring.
+    bootstrap (Webb weights, leave-one-cluster-out scores); CR1 SE for reference;
+    ICS-level permutation test; minimal detectable effect. Formulas and references are in
+    the module docstring.
 
     Parameters
     ----------
@@ -342,29 +344,6 @@ def collaboration_effect(
         Missing columns, non-numeric or constant exposure, outcome without variation,
         fewer than 3 clusters, collinear design, fewer than 99 draws.
     """
-    with threadpool_limits(limits=1, user_api="blas"):  # small problems: threads only contend
-        return _collaboration_effect(
-            providers,
-            exposure,
-            outcome=outcome,
-            controls=controls,
-            cluster=cluster,
-            permutations=permutations,
-            seed=seed,
-        )
-
-
-def _collaboration_effect(
-    providers: pl.DataFrame,
-    exposure: str | pl.DataFrame,
-    *,
-    outcome: str = "Outstanding",
-    controls: Sequence[str] = (),
-    cluster: str = "icb_code",
-    permutations: int = 2000,
-    seed: int | None = None,
-) -> EffectResult:
-    """Compute :func:`collaboration_effect` (BLAS threads already limited)."""
     if permutations < MIN_DRAWS:
         raise ValueError(f"permutations must be at least {MIN_DRAWS}, got {permutations}")
     controls = tuple(controls)
