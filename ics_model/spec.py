@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -32,9 +32,67 @@ T = TypeVar("T")
 
 
 class Frozen(BaseModel):
-    """Base of every configuration model: immutable, and unknown keys are errors."""
+    """Base of every configuration model: immutable, and unknown keys are errors.
+
+    A validated config is the record of a run, so it is never edited in place: derive a new
+    one with :meth:`with_updates` (nested keys merged, the result validated again).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse assignment with a message that says what to do instead."""
+        raise ConfigError(
+            f"{type(self).__name__} is frozen (a config is the record of a run): instead of "
+            f"setting {name!r}, derive a new config with .with_updates({{{name!r}: ...}})"
+        )
+
+    def with_updates(self, updates: Mapping[str, Any]) -> Self:
+        """Return a copy with ``updates`` merged in (nested mappings merge) and re-validated.
+
+        Nested mappings are merged key by key, so ``{"composite": {"pillars": {"quality":
+        {"weight": 2}}}}`` changes one weight and keeps the pillar's indicators; any other
+        value (a number, a string, a list) replaces the old one. Errors name the key path,
+        the allowed values and the value given (:func:`validate_as`).
+
+        Examples
+        --------
+        >>> class Inner(Frozen):
+        ...     weight: float = 1.0
+        ...     names: tuple[str, ...] = ("a",)
+        >>> class Outer(Frozen):
+        ...     inner: Inner = Inner()
+        ...     draws: int = 10
+        >>> Outer().with_updates({"inner": {"weight": 2}}).inner
+        Inner(weight=2.0, names=('a',))
+        >>> Outer().with_updates({"inner": {"wieght": 2}})
+        Traceback (most recent call last):
+        ...
+        ics_model.spec.ConfigError: invalid config update:
+          inner.wieght: unknown key (given: 2)
+        """
+        if not isinstance(updates, Mapping):
+            raise ConfigError(f"with_updates takes a mapping, got {type(updates).__name__}")
+        merged = deep_merge(self.model_dump(mode="python"), updates)
+        return validate_as(type(self), merged, "config", source="update")
+
+
+def deep_merge(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``updates`` into a copy of ``base``: mappings key by key, other values replaced.
+
+    Examples
+    --------
+    >>> deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 5}, "d": [2, 3]})
+    {'a': {'b': 5, 'c': 2}, 'd': [2, 3]}
+    """
+    out = dict(base)
+    for key, value in updates.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = deep_merge(old, value)
+        else:
+            out[key] = value
+    return out
 
 
 class ConfigError(ValueError):

@@ -392,3 +392,65 @@ def ics_view_by(
         .sort("icb_code", "sector", "trust_type", "key_question")
     )
     return validate(view, ICS_VIEW_BY_TRUST_TYPE).frame
+
+
+def short_icb_name(name: str) -> str:
+    """Drop the "NHS ... Integrated Care Board" wrapper of an ICB name.
+
+    Examples
+    --------
+    >>> short_icb_name("NHS Lancashire and South Cumbria Integrated Care Board")
+    'Lancashire and South Cumbria'
+    """
+    return name.removeprefix("NHS ").removesuffix(" Integrated Care Board").strip()
+
+
+def find_icb(query: str, icbs: pl.DataFrame) -> str:
+    """Return the ICB code ``query`` names: a code in any case, or a name, full or short.
+
+    A name matches case-insensitively with or without "NHS ... Integrated Care Board";
+    otherwise a part of a name matches when it names one ICB only.
+
+    Parameters
+    ----------
+    query : e.g. ``"qe1"``, ``"QE1"``, ``"Lancashire and South Cumbria"``, ``"cumbria"``.
+    icbs : the run's ICBs (``result.views.icbs``: ``icb_code``, ``icb_name``).
+
+    Raises
+    ------
+    ValueError
+        No ICB, or several, match; the message lists the closest names with their codes.
+
+    Examples
+    --------
+    >>> icbs = pl.DataFrame({"icb_code": ["QE1", "QWE"], "icb_name": [
+    ...     "NHS Lancashire and South Cumbria Integrated Care Board",
+    ...     "NHS South West London Integrated Care Board"]})
+    >>> find_icb("qe1", icbs), find_icb("south west london", icbs), find_icb("Cumbria", icbs)
+    ('QE1', 'QWE', 'QE1')
+    """
+    import difflib
+
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError(f"name an ICB by its code or name, got {query!r}")
+    codes = icbs["icb_code"].to_list()
+    names = [short_icb_name(n) for n in icbs["icb_name"].to_list()]
+    q = short_icb_name(query.strip()).casefold()
+    for code, name, full in zip(codes, names, icbs["icb_name"].to_list(), strict=True):
+        if q in (code.casefold(), name.casefold(), full.casefold()):
+            return code
+    partial = [c for c, n in zip(codes, names, strict=True) if q in n.casefold()]
+    if len(partial) == 1:
+        return partial[0]
+    label = dict(zip(codes, names, strict=True))
+    if partial:
+        listed = "; ".join(f"{c} {label[c]}" for c in partial)
+        raise ValueError(f"{query!r} matches {len(partial)} ICBs: {listed}; name one")
+    close = difflib.get_close_matches(q, [n.casefold() for n in names], n=3, cutoff=0.4)
+    by_name = {n.casefold(): c for c, n in zip(codes, names, strict=True)}
+    hint = "; ".join(f"{by_name[n]} {label[by_name[n]]}" for n in close)
+    raise ValueError(
+        f"no ICB matches {query!r}"
+        + (f"; closest: {hint}" if hint else "")
+        + f" ({len(codes)} ICBs: result.views.icbs lists them)"
+    )

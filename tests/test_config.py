@@ -131,3 +131,35 @@ def test_missing_independent_healthcare_file_names_the_key(tmp_path):
     p.write_text("data:\n  independent_healthcare: no_such.csv\n")
     with pytest.raises(ConfigError, match=r"data\.independent_healthcare: no such file"):
         load_config(p)
+
+
+# ----------------------------------------------------------------------------- with_updates
+
+
+def test_with_updates_merges_nested_keys_and_keeps_the_rest():
+    from ics_model.config import RunConfig
+
+    cfg = RunConfig()
+    new = cfg.with_updates({"composite": {"pillars": {"quality": {"weight": 2}}}})
+    assert new.composite.pillars["quality"].weight == 2
+    assert (
+        new.composite.pillars["quality"].indicators == cfg.composite.pillars["quality"].indicators
+    )
+    assert new.composite.pillars["partnership"] == cfg.composite.pillars["partnership"]
+    assert cfg.composite.pillars["quality"].weight == 1  # the original is untouched
+    assert new.with_updates({"scenarios": []}).scenarios == ()  # a list replaces
+
+
+def test_with_updates_errors_name_the_key_path_and_setting_a_field_says_what_to_do():
+    from ics_model.config import RunConfig
+    from ics_model.spec import ConfigError
+
+    cfg = RunConfig()
+    with pytest.raises(ConfigError, match=r"composite\.aggregation: .*allowed: arithmetic"):
+        cfg.with_updates({"composite": {"aggregation": "mean"}})
+    with pytest.raises(ConfigError, match=r"uncertainty\.draws: .*given: 0"):
+        cfg.with_updates({"uncertainty": {"draws": 0}})
+    with pytest.raises(ConfigError, match=r"with_updates\(\{'name': \.\.\.\}\)"):
+        cfg.name = "mine"
+    with pytest.raises(ConfigError, match="takes a mapping"):
+        cfg.with_updates([("name", "x")])

@@ -86,3 +86,31 @@ def test_trust_sector_has_six_key_questions_per_icb():
     v = ics_view(m, ICBS, vintages={"nhs_trust": "2018"}, sectors=("nhs_trust",))
     assert v.height == 2 * 6
     assert v.filter(pl.col("icb_code") == "QAA")["n_good"].to_list() == [1] * 6
+
+
+# ----------------------------------------------------------------------------- find_icb
+
+
+def test_find_icb_takes_codes_in_any_case_names_and_unique_parts():
+    from ics_model.data.build import load_processed
+    from ics_model.views import find_icb
+
+    icbs = load_processed("icb_codes")
+    assert find_icb("qe1", icbs) == find_icb("QE1", icbs) == "QE1"
+    assert find_icb("lancashire and south cumbria", icbs) == "QE1"
+    assert find_icb("NHS Frimley Integrated Care Board", icbs) == "QNQ"
+    assert find_icb("  Frimley ", icbs) == "QNQ"
+    assert find_icb("Cornwall", icbs) == "QT6"
+
+
+def test_find_icb_errors_list_the_candidates():
+    from ics_model.data.build import load_processed
+    from ics_model.views import find_icb
+
+    icbs = load_processed("icb_codes")
+    with pytest.raises(ValueError, match=r"'london' matches 5 ICBs: .*QWE South West London"):
+        find_icb("london", icbs)
+    with pytest.raises(ValueError, match=r"closest: QE1 Lancashire and South Cumbria"):
+        find_icb("lancashir cumbria", icbs)
+    with pytest.raises(ValueError, match="name an ICB"):
+        find_icb("", icbs)
