@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # ``code`` in the docstrings renders as code, not backticks
     epilog=(
         "Examples:\n\n"
         "  ics-model run                                  (embedded data, outputs/)\n\n"
@@ -45,14 +46,20 @@ app = typer.Typer(
     ),
 )
 datasets_app = typer.Typer(
-    help="Build and check the embedded processed tables.", no_args_is_help=True
+    help="Build and check the embedded processed tables.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.add_typer(datasets_app, name="datasets")
 rules_app = typer.Typer(
-    help="Rating rule sets: list them, check them against CQC.", no_args_is_help=True
+    help="Rating rule sets: list them, check them against CQC.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.add_typer(rules_app, name="rules")
-metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
+metrics_app = typer.Typer(
+    help="The metric catalogue.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 app.add_typer(metrics_app, name="metrics")
 
 err_console = Console(stderr=True)
@@ -420,20 +427,24 @@ def compare(
         results.append(result.composite.built)
     table_df = compare_composites(*results)
     summary = compare_summary(*results)
+    moved = table_df.filter(pl.col("rank_shift").is_not_null() & (pl.col("rank_shift") != 0))
+    moved = moved.sort(pl.col("rank_shift").abs(), descending=True)
+    shown = min(15, moved.height)
     table = Table(
         title=f"Rank shifts: {config_a.name} -> {config_b.name} (modelled)",
-        caption=f"Spearman {summary['spearman']:.3f}, Kendall "
-        f"{summary['kendall']:.3f}; {summary['n_moved']} ICSs moved, largest "
+        caption=f"the {shown} largest of {summary['n_moved']} ICSs that moved"
+        + (" (all in compare.csv)" if out is not None else "")
+        + f"; Spearman {summary['spearman']:.3f}, Kendall {summary['kendall']:.3f}; largest "
         f"shift {summary['max_shift']}",
     )
-    for col in ("ICB", "rank A", "rank B", "shift", "driver pillar"):
-        table.add_column(col, justify="left" if col in ("ICB", "driver pillar") else "right")
-    moved = table_df.filter(pl.col("rank_shift").is_not_null()).sort(
-        pl.col("rank_shift").abs(), descending=True
-    )
-    for r in moved.head(15).to_dicts():
+    for col in ("ICB", "code", "rank A", "rank B", "shift", "driver pillar"):
+        table.add_column(
+            col, justify="left" if col in ("ICB", "code", "driver pillar") else "right"
+        )
+    for r in moved.head(shown).to_dicts():
         table.add_row(
             short_name(r["icb_name"]),
+            r["icb_code"],
             str(r["rank_a"]),
             str(r["rank_b"]),
             f"{r['rank_shift']:+d}",

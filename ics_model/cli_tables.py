@@ -76,7 +76,10 @@ def print_headlines(result: Result) -> None:
         bottom = ", ".join(
             f"{r['rank']}. {short_name(r['icb_name'])}" for r in ranked.tail(3).to_dicts()
         )
-        unranked = comp.filter(pl.col("rank").is_null())["icb_code"].to_list()
+        unranked = [
+            f"{short_name(r['icb_name'])} ({r['icb_code']})"
+            for r in comp.filter(pl.col("rank").is_null()).to_dicts()
+        ]
         console.print(
             f"[bold]Composite[/] (modelled; {result.config.composite.aggregation}): top {top}; "
             f"bottom {bottom}" + (f"; not ranked: {', '.join(unranked)}" if unranked else "")
@@ -86,9 +89,14 @@ def print_headlines(result: Result) -> None:
         console.print(
             f"[bold]Collaboration -> {effect['outcome']}[/] (association, {effect['population']}"
             f", exposure {effect['exposure']}): odds ratio per SD {effect['estimate']:.2f} "
-            f"(95% CI {effect['ci_lower']:.2f}-{effect['ci_upper']:.2f}), p = "
-            f"{effect['p_value_model']:.3f} (bootstrap), {effect['p_value_permutation']:.3f} "
-            f"(permutation); n = {effect['n_providers']} in {effect['n_clusters']} ICSs; "
+            f"({_interval(effect['ci_lower'], effect['ci_upper'])}), p = "
+            f"{effect['p_value_model']:.3f} (bootstrap)"
+            + (
+                ""
+                if effect["p_value_permutation"] is None
+                else f", {effect['p_value_permutation']:.3f} (permutation)"
+            )
+            + f"; n = {effect['n_providers']} in {effect['n_clusters']} ICSs; "
             f"minimal detectable OR {effect['min_detectable_effect']:.2f}. Observational: see "
             "the caveats in collaboration_effect.json."
         )
@@ -182,6 +190,24 @@ def print_nof_scenarios(result: Result) -> None:
             f"{nat['n_segment_1_before']} -> {nat['n_segment_1_after']}"
             + ("; a system-level gate penalises trusts for their geography" if system else "")
         )
+
+
+def _interval(lo: float, hi: float) -> str:
+    """Write a 95% interval of odds ratios, in words when a side is unbounded.
+
+    Examples
+    --------
+    >>> _interval(0.0, float("inf")), _interval(0.5, float("inf")), _interval(0.2, 1.5)
+    ('95% CI unbounded on both sides', '95% CI 0.50 to unbounded', '95% CI 0.20-1.50')
+    """
+    inf = float("inf")
+    if lo == 0 and hi == inf:
+        return "95% CI unbounded on both sides"
+    if hi == inf:
+        return f"95% CI {lo:.2f} to unbounded"
+    if lo == 0:
+        return f"95% CI unbounded to {hi:.2f}"
+    return f"95% CI {lo:.2f}-{hi:.2f}"
 
 
 def short_name(name: str | None) -> str:

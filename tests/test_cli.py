@@ -207,6 +207,9 @@ def test_run_writes_composite_correlations_and_effect(tmp_path):
     assert comp.height == 42 and comp["rank"].drop_nulls().n_unique() == 39
     # Frimley: no flows; South Yorkshire, Devon: their major acute trust is missing in RTT
     assert comp.filter(pl.col("rank").is_null())["icb_code"].to_list() == ["QF7", "QJK", "QNQ"]
+    flat = " ".join(r.output.split())  # the console wraps lines
+    assert "not ranked: South Yorkshire (QF7), Devon (QJK), Frimley (QNQ)" in flat
+    assert "0.81 (95% CI unbounded on both sides)" in flat
     corr = pl.read_csv(tmp_path / "correlations.csv")
     assert {"flag_high", "flag_negative_within_pillar"} <= set(corr.columns)
     effect = json.loads((tmp_path / "collaboration_effect.json").read_text())
@@ -416,3 +419,31 @@ def test_run_with_workers_gives_the_in_process_results(tmp_path):
     assert pl.read_csv(a / "effect_power.csv")["n_sims"].to_list() == [20, 20]
     r = _invoke("run", str(cfg), "--out", str(b), "--workers", "-1")
     assert r.exit_code == 2 and "--workers" in r.output
+
+
+def test_help_texts_render_code_without_literal_backticks():
+    import click
+    import typer
+
+    group = typer.main.get_command(app)
+    ctx = click.Context(group)
+    names = [
+        n
+        for n in group.list_commands(ctx)
+        if not isinstance(group.get_command(ctx, n), click.Group)
+    ]
+    assert {"run", "report", "compare", "uncertainty"} <= set(names)
+    for name in names:
+        r = _invoke(name, "--help")
+        assert r.exit_code == 0, name
+        assert "``" not in r.output, name
+
+
+def test_compare_says_how_many_movers_it_shows_and_gives_codes(tmp_path):
+    r = _invoke(
+        "compare", "configs/default.yaml", "configs/quality_only.yaml", "--out", str(tmp_path)
+    )
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    assert "the 15 largest of 38 ICSs that moved (all in compare.csv)" in flat
+    assert "QHL" in r.output  # Birmingham and Solihull, the largest mover, by its code too

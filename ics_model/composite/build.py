@@ -393,11 +393,33 @@ def composite(matrix: pl.DataFrame, spec: CompositeSpec) -> CompositeResult:
         }
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
 
-    hit = [f"{c} ({a})" for c, a in zip(prep.codes, affected, strict=True) if a]
-    if hit:
-        log.warning("composite: %d ICS(s) affected by missing data: %s", len(hit), "; ".join(hit))
+    _warn_missing(prep.codes, names.to_list(), affected)
     log.info("composite: %d ICSs, %d indicators, %d pillars", n, k, len(pillars))
     return CompositeResult(scores, indicators, pillar_frame, weights_frame(spec), spec)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_missing(codes: Sequence[str], names: Sequence[str | None], affected: Sequence) -> None:
+    """Log the ICSs affected by missing data, grouped by what is missing, once per process.
+
+    The same message again (e.g. a notebook building the composite several times) goes to
+    the debug log; the per-ICS detail is always in the scores' ``affected`` column.
+    """
+    groups: dict[str, list[str]] = {}
+    for code, name, what in zip(codes, names, affected, strict=True):
+        if what:
+            short = (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
+            groups.setdefault(what, []).append(f"{short} ({code})" if short else code)
+    if not groups:
+        return
+    n = sum(len(v) for v in groups.values())
+    parts = [f"{len(icss)} with {what} [{', '.join(icss)}]" for what, icss in groups.items()]
+    message = f"composite: {n} ICSs affected by missing data (column affected): " + "; ".join(parts)
+    level = logging.DEBUG if message in _WARNED else logging.WARNING
+    _WARNED.add(message)
+    log.log(level, message)
 
 
 # --------------------------------------------------------------------------- correlations

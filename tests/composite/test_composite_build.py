@@ -483,3 +483,19 @@ def test_min_coverage_leaves_thin_icss_unranked_with_a_reason():
     assert others["rank"].null_count() == 0 and others["rank"].min() == 1
     unguarded = composite(m, spec(S.model_dump()["pillars"]))
     assert unguarded.scores.filter(pl.col("icb_code") == "Q02")["score"][0] is not None
+
+
+def test_missing_data_warning_names_icss_by_reason_once_per_process(caplog):
+    import logging
+
+    from ics_model.composite.build import _warn_missing
+
+    codes, names = ["QZ1", "QZ2", "QZ3"], ["NHS Alpha Integrated Care Board", None, "NHS Beta ICB"]
+    affected = ["skipped: x_test", "skipped: x_test", None]
+    with caplog.at_level(logging.DEBUG, logger="ics_model.composite.build"):
+        _warn_missing(codes, names, affected)
+        _warn_missing(codes, names, affected)
+    first, second = caplog.records
+    assert first.levelno == logging.WARNING and second.levelno == logging.DEBUG
+    assert "2 ICSs affected" in first.message
+    assert "2 with skipped: x_test [Alpha (QZ1), QZ2]" in first.message
