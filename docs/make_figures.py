@@ -17,10 +17,11 @@ import polars as pl
 from ics_model import plot
 from ics_model.config import RunConfig
 from ics_model.data.geography import read_boundaries
-from ics_model.funnel import view_funnel_limits
+from ics_model.funnel import funnel_outliers, view_funnel_limits
 from ics_model.pipeline import run
 
 OUT = Path(__file__).resolve().parent / "figures"
+DPI = 150  # sharp on high-density screens; the tests check every figure's resolution
 
 
 def main() -> None:
@@ -36,20 +37,23 @@ def main() -> None:
         regions=regions,
         legend_title="composite score (modelled, 0-100)",
     )
-    ax.figure.savefig(OUT / "composite_map.png", dpi=80, bbox_inches="tight")
+    ax.figure.savefig(OUT / "composite_map.png", dpi=DPI, bbox_inches="tight")
     plt.close(ax.figure)
     view = result.views.ics_view
     limits = view_funnel_limits(view, sector="gp_practice", share="share_outstanding")
-    ax = plot.funnel(view, limits, sector="gp_practice", share="share_outstanding")
-    ax.figure.savefig(OUT / "gp_outstanding_funnel.png", dpi=80, bbox_inches="tight")
-    plt.close(ax.figure)
-    sweep = next(s.sweep for s in result.scenarios if s.spec.name == "gp_self_containment_overall")
-    ax = plot.threshold_sweep(
-        sweep.filter(pl.col("icb_code") == "ENGLAND"),
-        threshold_unit="ICS self-containment",
-        current=0.8,
+    outliers = funnel_outliers(view, limits, sector="gp_practice", share="share_outstanding")
+    ax = plot.funnel(
+        view, limits, sector="gp_practice", share="share_outstanding", outliers=outliers
     )
-    ax.figure.savefig(OUT / "gp_gate_sweep.png", dpi=80, bbox_inches="tight")
+    ax.figure.savefig(OUT / "gp_outstanding_funnel.png", dpi=DPI, bbox_inches="tight")
+    plt.close(ax.figure)
+    gp = next(s for s in result.scenarios if s.spec.name == "gp_self_containment_overall")
+    ax = plot.threshold_sweep(
+        gp.sweep.filter(pl.col("icb_code") == "ENGLAND"),
+        threshold_unit="ICS self-containment",
+        current=gp.spec.gate().threshold,  # the configured threshold, marked on the sweep
+    )
+    ax.figure.savefig(OUT / "gp_gate_sweep.png", dpi=DPI, bbox_inches="tight")
     plt.close(ax.figure)
     print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")
 

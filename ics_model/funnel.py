@@ -246,10 +246,80 @@ def view_funnel_limits(
     return funnel_limits(p0, range(1, n_max + 1), levels, method=method)
 
 
+def funnel_outliers(
+    view: pl.DataFrame,
+    limits: pl.DataFrame,
+    *,
+    sector: str,
+    key_question: str = "Overall",
+    share: str = "share_outstanding",
+) -> pl.DataFrame:
+    """Place each ICS against the funnel: within, or above/below the limits it crosses.
+
+    An ICS with ``n_rated = n`` and share ``s`` is outside level ``c`` when ``s`` lies
+    above the level's upper limit at ``n`` or below its lower limit (Spiegelhalter 2005);
+    ``level`` is the widest level crossed (e.g. 0.998 beats 0.95).
+
+    Parameters
+    ----------
+    view, sector, key_question, share : as :func:`national_proportion`.
+    limits : :func:`funnel_limits` on a grid that includes every ICS's ``n_rated``.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per ICS with a rated provider: ``icb_code``, ``icb_name`` (when the view
+        has it), ``n_rated``, ``share``, ``position`` (``above``, ``below``, ``within``),
+        ``level`` (null when within).
+
+    References
+    ----------
+    Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance.
+    *Statistics in Medicine* 24(8), 1185-1202.
+
+    Examples
+    --------
+    >>> view = pl.DataFrame({"icb_code": ["A", "B"], "sector": ["gp_practice"] * 2,
+    ...     "key_question": ["Overall"] * 2, "n_rated": [100, 100],
+    ...     "n_outstanding": [30, 5], "share_outstanding": [0.30, 0.05]})
+    >>> lim = funnel_limits(0.05, [100], [0.95, 0.998])
+    >>> funnel_outliers(view, lim, sector="gp_practice")["position"].to_list()
+    ['above', 'within']
+    """
+    rows = select_view_rows(view, sector, key_question).filter(pl.col("n_rated") > 0)
+    names = ["icb_name"] if "icb_name" in rows.columns else []
+    base = rows.select("icb_code", *names, "n_rated", pl.col(share).alias("share"))
+    crossed = (
+        base.join(limits.select("n", "level", "lower", "upper"), left_on="n_rated", right_on="n")
+        .with_columns(
+            pl.when(pl.col("share") > pl.col("upper"))
+            .then(pl.lit("above"))
+            .when(pl.col("share") < pl.col("lower"))
+            .then(pl.lit("below"))
+            .alias("position")
+        )
+        .filter(pl.col("position").is_not_null())
+        .sort("level", descending=True)
+        .unique("icb_code", keep="first", maintain_order=True)
+        .select("icb_code", "position", "level")
+    )
+    missing = set(base["icb_code"]) - set(
+        limits.join(base, left_on="n", right_on="n_rated")["icb_code"]
+    )
+    if missing:
+        raise ValueError(f"limits lack the n_rated of {sorted(missing)}: widen their grid")
+    return (
+        base.join(crossed, on="icb_code", how="left")
+        .with_columns(pl.col("position").fill_null("within"))
+        .sort("icb_code")
+    )
+
+
 __all__ = [
     "LIMITS_SCHEMA",
     "SHARE_NUMERATORS",
     "funnel_limits",
+    "funnel_outliers",
     "national_proportion",
     "select_view_rows",
     "view_funnel_limits",

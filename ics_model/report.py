@@ -80,7 +80,7 @@ def _sources_section(result: Result) -> str:
 
 
 def _views_section(result: Result) -> str:
-    from ics_model.funnel import view_funnel_limits
+    from ics_model.funnel import funnel_outliers, view_funnel_limits
     from ics_model.plot import funnel, rating_distribution
 
     view = result.views.ics_view
@@ -100,13 +100,20 @@ def _views_section(result: Result) -> str:
     parts.append(_placement_note(result))
     if "gp_practice" in sectors:
         limits = view_funnel_limits(view, sector="gp_practice", share="share_outstanding")
+        outliers = funnel_outliers(view, limits, sector="gp_practice", share="share_outstanding")
         parts.append(
             _figure(
                 lambda ax: funnel(
-                    view, limits, sector="gp_practice", share="share_outstanding", ax=ax
+                    view,
+                    limits,
+                    sector="gp_practice",
+                    share="share_outstanding",
+                    outliers=outliers,
+                    ax=ax,
                 ),
                 "Share of GP practices rated Outstanding against the number rated, with 95% and "
-                "99.8% limits around England (small systems are not over-read)",
+                "99.8% limits around England (small systems are not over-read); the systems "
+                "outside the 99.8% limits are named",
             )
         )
     overall = view.filter(pl.col("key_question") == "Overall").sort(

@@ -36,13 +36,13 @@ from __future__ import annotations
 
 from ics_model.plot.charts import (
     caterpillar,
-    funnel,
     rank_shift,
     rating_distribution,
     sii_plot,
     threshold_sweep,
 )
 from ics_model.plot.effects import specification_curve
+from ics_model.plot.funnel_chart import funnel
 from ics_model.plot.maps import choropleth, icb_geodataframe
 from ics_model.plot.nof import nof_scenario_sweep
 from ics_model.plot.power import power_curve

@@ -1,8 +1,8 @@
-"""Charts of ICS views, composite ranks, rule scenarios, inequality and funnel plots.
+"""Charts of ICS views, composite ranks, rule scenarios and inequality.
 
 Every function takes frames, draws on ``ax`` (a new figure when None) and returns the
 axes. None computes a statistic: ranks, intervals, slopes and control limits arrive in
-the frames (see :mod:`ics_model.funnel` for funnel limits). Dividing counts by their
+the frames. Dividing counts by their
 total for a stacked bar, or placing quintiles at their cumulative mid-points on an axis,
 is drawing, and is done here.
 """
@@ -34,7 +34,6 @@ from ics_model.plot.style import (
     ics_labels,
     new_axes,
     sector_label,
-    share_label,
     short_icb_name,
 )
 
@@ -495,100 +494,8 @@ def sii_plot(
     return _finish(ax, title or default, footnote, quintile_table)
 
 
-def funnel(
-    view: pl.DataFrame,
-    limits: pl.DataFrame,
-    *,
-    sector: str,
-    key_question: str = "Overall",
-    share: str = "share_outstanding",
-    target_label: str = "England",
-    title: str | None = None,
-    footnote: Vintages = None,
-    ax: Axes | None = None,
-) -> Axes:
-    """Funnel plot: each ICS's share against its number of rated providers.
-
-    Parameters
-    ----------
-    view : the ICS view: ``icb_code``, ``sector``, ``key_question``, ``n_rated`` and
-        ``share``. ICSs with no rated provider cannot be placed and are counted in the
-        footnote.
-    limits : control limits from :func:`ics_model.funnel.funnel_limits` (or
-        :func:`ics_model.funnel.view_funnel_limits`): ``n``, ``level``, ``p0``, ``lower``,
-        ``upper``; one line pair per ``level``, and ``p0`` (a single value) drawn as the
-        target.
-    sector, key_question : the rows of the view to draw.
-    share : the share column (``"share_outstanding"``, ``"share_good_or_outstanding"``).
-    target_label : what ``p0`` is (``view_funnel_limits`` uses the England share).
-    title : default "<share> by ICS: <sector>, <key question>" and "funnel plot around
-        the <target_label> share (modelled ICS view)".
-    footnote : data vintages; default the view's ``ratings_vintage``.
-    ax : default a new 7 x 5 inch figure.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    _require(view, ["icb_code", "sector", "key_question", "n_rated", share], "view")
-    _require(limits, ["n", "level", "p0", "lower", "upper"], "limits")
-    if limits["p0"].n_unique() != 1:
-        raise ValueError("limits must be around one target p0")
-    rows = select_view_rows(view, sector, key_question)
-    placed = rows.filter(pl.col("n_rated") > 0)
-    ax = new_axes(ax, (7.0, 5.0))
-    styles = ["--", ":", "-."]
-    for i, (lvl, part) in enumerate(
-        sorted(
-            ((float(k[0]), p) for k, p in limits.partition_by("level", as_dict=True).items()),
-            key=lambda kv: kv[0],
-        )
-    ):
-        part = part.sort("n")
-        ls = styles[i % len(styles)]
-        lab = f"{lvl:.1%}".replace(".0%", "%") + " limits"
-        ax.plot(part["n"], part["lower"], ls, color=MUTED, lw=1.0, label=lab)
-        ax.plot(part["n"], part["upper"], ls, color=MUTED, lw=1.0)
-    p0 = float(limits["p0"][0])
-    ax.axhline(p0, color=INK, lw=1.0, label=f"{target_label}: {p0:.1%}")
-    ax.plot(
-        placed["n_rated"].to_numpy(),
-        placed[share].to_numpy(),
-        "o",
-        color=CHANGE_COLOURS["better"],
-        mec="white",
-        mew=0.5,
-        ms=6,
-        alpha=0.9,
-        label="ICS",
-    )
-    n_max = float(placed["n_rated"].max() or 1) if placed.height else 1.0
-    n_min = float(placed["n_rated"].min() or 1) if placed.height else 1.0
-    # show the funnel over the ICSs' range of n: the limits at n = 1 would flatten the rest
-    in_range = limits.filter(pl.col("n") >= n_min)["upper"]
-    top = max(
-        float(placed[share].max() or 0.0) if placed.height else 0.0,
-        float(in_range.max() or 0.0) if in_range.len() else p0,
-    )
-    ax.set_xlim(0, n_max * 1.05)
-    ax.set_ylim(0, min(1.0, top * 1.1 + 0.01))
-    _percent_axis(ax.yaxis)
-    ax.set_xlabel(f"Rated {sector_label(sector)} in the ICS (count)")
-    ax.set_ylabel(f"{share_label(share)} (%)")
-    _hide_spines(ax)
-    _legend_above(ax, ncol=4)
-    default = (
-        f"{share_label(share)} by ICS: {sector_label(sector)}, {key_question}\n"
-        f"funnel plot around the {target_label} share (modelled ICS view)"
-    )
-    dropped = rows.height - placed.height
-    note = f"{dropped} ICS(s) with no rated providers not shown." if dropped else None
-    return _finish(ax, title or default, footnote, rows, pad=20, note=note)
-
-
 __all__ = [
     "caterpillar",
-    "funnel",
     "rank_shift",
     "rating_distribution",
     "sii_plot",

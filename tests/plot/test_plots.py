@@ -512,6 +512,20 @@ def test_funnel_draws_every_rated_ics(inputs):
     assert "1 ICS(s) with no rated providers not shown." in _footnote(ax2)
 
 
+def test_funnel_names_the_icss_outside_the_widest_limits(inputs):
+    from ics_model.funnel import funnel_outliers, view_funnel_limits
+
+    view = inputs["result"].views.ics_view
+    limits = view_funnel_limits(view, sector="gp_practice", share="share_outstanding")
+    outliers = funnel_outliers(view, limits, sector="gp_practice")
+    ax = plot.funnel(view, limits, sector="gp_practice", outliers=outliers)
+    named = {t.get_text() for t in ax.texts if t.get_fontsize() == 6.5}
+    widest = outliers.filter(pl.col("level") == 0.998)
+    assert widest.height == 7 and "Devon" in named and "North West London" in named
+    assert len(named) == widest.height
+    assert "Named: the 7 ICSs outside the 99.8% limits." in _footnote(ax)
+
+
 def test_rank_shift_colours_by_direction(inputs):
     ax = CHARTS["rank_shift"](inputs)
     lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 2]
@@ -557,3 +571,19 @@ def test_nof_scenario_sweep_draws_segments_marks_the_value_and_says_lower_is_bet
     with pytest.raises(ValueError, match="needs columns"):
         nof_scenario_sweep(sweep.drop("n_changed"))
     plt.close("all")
+
+
+def test_readme_figures_are_at_least_150_dpi_and_the_readme_shows_each():
+    from pathlib import Path
+
+    from PIL import Image
+
+    root = Path(__file__).resolve().parents[2]
+    figures = sorted((root / "docs" / "figures").glob("*.png"))
+    assert len(figures) == 3
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for path in figures:
+        with Image.open(path) as image:
+            dpi = image.info.get("dpi", (0, 0))
+        assert min(dpi) >= 149.5, (path.name, dpi)
+        assert f"docs/figures/{path.name}" in readme
