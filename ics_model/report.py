@@ -247,8 +247,10 @@ def _metrics_section(result: Result, boundaries) -> str:
     if sii.height and q is not None:
         code = sii.sort(pl.col("value").abs(), descending=True)["icb_code"][0]
         value = sii.filter(pl.col("icb_code") == code)["value"][0]
+        name = _icb_name(result, code)
         table = q.filter(pl.col("icb_code") == code).select(
             "icb_code",
+            pl.lit(name).alias("icb_name"),
             "imd_quintile",
             "n_rated",
             pl.col("share_go").alias("share"),
@@ -261,7 +263,7 @@ def _metrics_section(result: Result, boundaries) -> str:
                 lambda ax: sii_plot(
                     table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
                 ),
-                f"Slope index of inequality, GP share Good or Outstanding, {code} (the ICS "
+                f"Slope index of inequality, GP share Good or Outstanding, {name} ({code}; the ICS "
                 "with the steepest gradient among those whose deprivation quintiles all hold "
                 f"at least {result.config.metrics.min_group_size} rated practices; quintile 1 "
                 "= most deprived)",
@@ -287,6 +289,14 @@ def _metrics_section(result: Result, boundaries) -> str:
     return "".join(parts)
 
 
+def _icb_name(result: Result, code: str) -> str:
+    """Return an ICB's short name (its code when the run does not know it)."""
+    from ics_model.views import short_icb_name
+
+    icbs = result.views.icbs.filter(pl.col("icb_code") == code)
+    return short_icb_name(icbs["icb_name"][0]) if icbs.height else code
+
+
 def _scenarios_section(result: Result) -> str:
     from ics_model.plot import threshold_sweep
 
@@ -309,12 +319,15 @@ def _scenarios_section(result: Result) -> str:
         sweep = sc.sweep
         if sweep is not None and sweep.height:
             nat = sweep.filter(pl.col("icb_code") == "ENGLAND")
+            gate = spec.gate()  # the swept gate; its configured threshold is marked
+            unit = f"{gate.indicator} ({gate.scope}) {gate.op} threshold"
             parts.append(
                 _figure(
-                    lambda ax, s=nat: threshold_sweep(
-                        s, threshold_unit="indicator threshold", ax=ax
+                    lambda ax, s=nat, u=unit, t=gate.threshold: threshold_sweep(
+                        s, threshold_unit=u, current=t, ax=ax
                     ),
-                    f"{spec.name}: Outstanding ratings lost nationally as the threshold moves",
+                    f"{spec.name}: Outstanding ratings lost nationally as the threshold moves; "
+                    f"the vertical line marks the scenario's threshold ({gate.threshold:g})",
                 )
             )
     parts += [nof_scenario_html(ns) for ns in result.nof_scenarios]

@@ -50,9 +50,20 @@ def test_report_is_self_contained_with_every_section(report_html):
 def test_the_featured_gradient_rests_on_full_quintiles(report_html):
     # the steepest SII without a minimum is Cornwall's (QT6: 1 practice in quintiles 1 and 5)
     text = report_html.read_text(encoding="utf-8")
-    code = re.search(r"GP share Good or Outstanding, (Q[A-Z0-9]{2}) \(the ICS", text)[1]
-    assert code != "QT6"
+    name, code = re.search(
+        r"GP share Good or Outstanding, ([^(]+) \((Q[A-Z0-9]{2}); the ICS", text
+    ).groups()
+    assert code != "QT6" and not name.startswith("Q")  # named, not only coded
     assert "all hold at least 5 rated practices" in text
+
+
+def test_threshold_sweeps_mark_the_configured_threshold(report_html):
+    text = report_html.read_text(encoding="utf-8")
+    assert (
+        "gp_self_containment_overall: Outstanding ratings lost nationally as the threshold "
+        "moves; the vertical line marks the scenario&#x27;s threshold (0.8)" in text
+    )
+    assert "the systems outside the 99.8% limits are named" in text
 
 
 def test_build_report_without_boundaries_still_works():
