@@ -176,6 +176,34 @@ def _map(
     )
 
 
+def _accounts_section(result: Result) -> str:
+    """Where every input row went, and the modelled ICS ratings (Overall), labelled."""
+    parts = [
+        "<h2>Every input row accounted for</h2><p>Per source: rows used, inherited from a "
+        "predecessor, superseded by a later publication, quarantined, unmapped (with reasons "
+        "in unmapped.csv) and the other outcomes; <code>balanced</code> says the outcomes add "
+        "up to the input rows.</p>",
+        _table(result.conservation.table),
+    ]
+    modelled = result.views.ics_modelled
+    if modelled is not None and modelled.height:
+        icbs = result.views.icbs.select("icb_code", "icb_name")
+        overall = (
+            modelled.filter(pl.col("key_question").cast(pl.String) == "Overall")
+            .join(icbs, on="icb_code", how="left")
+            .select("icb_code", "icb_name", "sector", "modelled_value", "n_rated", "rule")
+            .sort("icb_code", "sector")
+        )
+        label = modelled["label"][0] if "label" in modelled.columns else MODELLED
+        parts.append(
+            "<h3>Modelled ICS ratings (Overall)</h3>"
+            f'<p class="note modelled">{html.escape(str(label))}: a rule applied to the '
+            "provider ratings placed in each ICS (rule and rule set in "
+            "ics_modelled_ratings.csv, every key question there).</p>" + _table(overall, n=130)
+        )
+    return "".join(parts)
+
+
 def _composite_section(result: Result, boundaries) -> str:
     from ics_model.plot import caterpillar
 
@@ -209,6 +237,11 @@ def _composite_section(result: Result, boundaries) -> str:
         )
         parts.append(_table(unc.sort("rank_median"), n=45))
     parts.append(_table(comp.sort("rank", nulls_last=True), n=45))
+    parts.append(
+        "<h3>Indicators and weights</h3><p>The weight each pillar and indicator was given, "
+        "its share within its pillar and its share of the composite (composite_weights.csv)."
+        "</p>" + _table(result.composite.built.weights, n=60)
+    )
     corr = result.composite.correlations
     if corr.height:
         flagged = corr.filter(pl.col("flag_high") | pl.col("flag_negative_within_pillar"))
@@ -430,7 +463,15 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
         except Exception as exc:  # maps are optional: the rest of the report stands
             log.warning("report maps skipped: %s", exc)
     cfg = json.dumps(config_to_dict(result.config), indent=2, default=str)
-    man = json.dumps(manifest, indent=2, default=str) if manifest else "(not written)"
+    if not manifest:
+        from ics_model.outputs import manifest as run_manifest
+
+        manifest = run_manifest(result, {})
+        manifest["outputs"] = (
+            "none: this report was written on its own; `ics-model run` writes the output files "
+            "with their sha256 in manifest.json"
+        )
+    man = json.dumps(manifest, indent=2, default=str)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     body = "".join(
         [
@@ -439,6 +480,7 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
             f"<p>ics_model {html.escape(__version__)}, generated {created}.</p>",
             _sources_section(result),
             _views_section(result),
+            _accounts_section(result),
             nof_section(result),
             _composite_section(result, boundaries),
             _metrics_section(result, boundaries),

@@ -45,10 +45,42 @@ def figure(draw, caption: str) -> str:
     )
 
 
+def number(v: float | int, digits: int = 3) -> str:
+    """Format a number for a reader: thousands separated, no exponent, no padding zeros.
+
+    Below 1 in size, ``digits`` significant digits; from 1 to 1,000, up to 2 decimals;
+    above, whole numbers with separators. NaN and infinities in words.
+
+    Examples
+    --------
+    >>> [number(v) for v in (1.0, 0.33333, 0.0833333, 12.345, 1737241.0, 12000, -0.5)]
+    ['1', '0.333', '0.0833', '12.35', '1,737,241', '12,000', '-0.5']
+    >>> number(float("inf")), number(float("nan"))
+    ('unbounded', 'n/a')
+    """
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if v != v:
+        return "n/a"
+    if v in (float("inf"), float("-inf")):
+        return "unbounded" if v > 0 else "-unbounded"
+    size = abs(v)
+    if size >= 1000:
+        return f"{v:,.0f}"
+    if size >= 1 or v == 0:
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    return f"{v:.{digits}g}"
+
+
 def table(
     frame: pl.DataFrame, columns: list[str] | None = None, n: int = 50, floats: int = 3
 ) -> str:
-    """Return the first ``n`` rows of ``frame`` as an HTML table (floats to ``floats`` places)."""
+    """Return the first ``n`` rows of ``frame`` as an HTML table.
+
+    Numbers are formatted by :func:`number` (``floats`` significant digits below 1).
+    """
     if frame is None or frame.is_empty():
         return "<p>(none)</p>"
     df = frame.select(columns) if columns else frame
@@ -57,12 +89,12 @@ def table(
     for r in df.head(n).iter_rows():
         cells = []
         for v in r:
-            if isinstance(v, float):
-                v = f"{v:.{floats}f}"
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                v = number(v, floats)
             cells.append(f"<td>{html.escape('' if v is None else str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = f"<p>... {df.height - n} more rows in the CSV output.</p>" if df.height > n else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
-__all__ = ["figure", "png", "table"]
+__all__ = ["figure", "number", "png", "table"]

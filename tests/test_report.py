@@ -152,3 +152,13 @@ def test_report_renders_in_headless_chromium(report_html, tmp_path):
         check=True,
     )
     assert shot.stat().st_size > 10_000
+
+
+def test_report_is_complete_accounts_modelled_ratings_weights_manifest(report_html):
+    text = report_html.read_text(encoding="utf-8")
+    assert "Every input row accounted for" in text and "<th>balanced</th>" in text
+    i = text.index("Modelled ICS ratings (Overall)")
+    assert "CQC has never rated ICSs" in text[i : i + 600]
+    assert "<h3>Indicators and weights</h3>" in text and "<th>weight_in_composite</th>" in text
+    assert "(not written)" not in text and "&quot;inputs&quot;" in text
+    assert "1.737241e6" not in text and "<td>1.000</td>" not in text  # numbers for readers
