@@ -15,7 +15,23 @@ from rich.table import Table
 from ics_model.outputs import effect_dict
 from ics_model.result import Result
 
-console = Console()
+
+class _Console(Console):
+    """A console whose tables wrap long cells (fold) instead of cutting them with "...".
+
+    On an 80-column terminal a metric name such as ``self_containment`` must stay
+    readable: every column of a table printed here folds onto further lines.
+    """
+
+    def print(self, *objects, **kwargs) -> None:
+        for obj in objects:
+            if isinstance(obj, Table):
+                for column in obj.columns:
+                    column.overflow = "fold"
+        super().print(*objects, **kwargs)
+
+
+console = _Console()
 
 
 def print_summary(result: Result) -> None:

@@ -447,3 +447,29 @@ def test_compare_says_how_many_movers_it_shows_and_gives_codes(tmp_path):
     flat = " ".join(r.output.split())
     assert "the 15 largest of 38 ICSs that moved (all in compare.csv)" in flat
     assert "QHL" in r.output  # Birmingham and Solihull, the largest mover, by its code too
+
+
+def test_tables_fold_long_cells_at_80_columns_instead_of_cutting_them():
+    from rich.console import Console
+    from rich.table import Table
+
+    from ics_model import cli_tables
+
+    def table() -> Table:
+        t = Table()
+        t.add_column("metric")
+        t.add_column("definition")
+        t.add_row("self_containment_of_elective_flows", "x " * 60)
+        return t
+
+    ours = cli_tables._Console(width=40, record=True)
+    ours.print(table())
+    text = ours.export_text()
+    assert "…" not in text
+    first_column = "".join(
+        line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")
+    )
+    assert first_column == "self_containment_of_elective_flows"
+    plain = Console(width=40, record=True)  # rich's default cuts the cell: what we avoid
+    plain.print(table())
+    assert "…" in plain.export_text()
