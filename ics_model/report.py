@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ics_model.ratings import SECTOR_LABELS
 from ics_model.report_html import figure as _figure
 from ics_model.report_html import table as _table
 from ics_model.report_nof import nof_scenario_html, nof_section
+from ics_model.report_summary import contents_html, summary_html, vintages_html
 from ics_model.result import Result
 
 log = logging.getLogger(__name__)
@@ -472,22 +474,44 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
             "with their sha256 in manifest.json"
         )
     man = json.dumps(manifest, indent=2, default=str)
-    created = datetime.now(UTC).isoformat(timespec="seconds")
+    now = datetime.now(UTC)
+    sections = [
+        ("views", _views_section(result)),
+        ("accounts", _accounts_section(result)),
+        ("nof", nof_section(result)),
+        ("composite", _composite_section(result, boundaries)),
+        ("metrics", _metrics_section(result, boundaries)),
+        ("scenarios", _scenarios_section(result)),
+        ("association", _effect_section(result)),
+    ]
+    sections.append(
+        (
+            "sources",
+            _sources_section(result).replace(
+                "<h2>Data sources and vintages</h2>",
+                "<h2>Appendix: data sources, vintages and file hashes</h2>",
+            ),
+        )
+    )
+    sections.append(
+        (
+            "config",
+            "<h2>Appendix: config and manifest</h2><h3>Validated config</h3>"
+            f"<pre>{html.escape(cfg)}</pre><h3>Manifest</h3><pre>{html.escape(man)}</pre>",
+        )
+    )
+    anchored = [(a, _anchor(a, part)) for a, part in sections if part]
+    titles = [(a, _title(part)) for a, part in anchored]
     body = "".join(
         [
             f"<h1>ics_model report: {html.escape(result.config.name)}</h1>",
             f'<p class="note modelled">{MODELLED}</p>',
-            f"<p>ics_model {html.escape(__version__)}, generated {created}.</p>",
-            _sources_section(result),
-            _views_section(result),
-            _accounts_section(result),
-            nof_section(result),
-            _composite_section(result, boundaries),
-            _metrics_section(result, boundaries),
-            _scenarios_section(result),
-            _effect_section(result),
-            "<h2>Config and manifest</h2><h3>Validated config</h3>"
-            f"<pre>{html.escape(cfg)}</pre><h3>Manifest</h3><pre>{html.escape(man)}</pre>",
+            f"<p>ics_model {html.escape(__version__)}, generated "
+            f"{now.isoformat(timespec='seconds')}. Data:</p>",
+            vintages_html(result, now.date()),
+            summary_html(result, now.date()),
+            contents_html([("summary", "Summary"), *titles]),
+            *(part for _, part in anchored),
         ]
     )
     return (
@@ -496,6 +520,17 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
         f"<title>ics_model report: {html.escape(result.config.name)}</title>"
         f"<style>{_CSS}</style></head><body>{body}</body></html>"
     )
+
+
+def _anchor(anchor: str, part: str) -> str:
+    """Give the section's first heading the id the contents link to."""
+    return part.replace("<h2>", f'<h2 id="{anchor}">', 1)
+
+
+def _title(part: str) -> str:
+    """Return the text of a section's first heading."""
+    m = re.search(r"<h2[^>]*>(.*?)</h2>", part, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", m[1])) if m else ""
 
 
 def write_report(result: Result, path: str | Path, *, manifest: dict | None = None) -> Path:

@@ -24,13 +24,16 @@ def report_html(tmp_path_factory):
 def test_report_is_self_contained_with_every_section(report_html):
     text = report_html.read_text(encoding="utf-8")
     for heading in (
-        "Data sources and vintages",
+        "Summary",
+        "Contents",
         "ICS views",
+        "Every input row accounted for",
         "Composite (modelled)",
         "Partnership and inequality",
         "Rating-rule scenarios",
         "Is system collaboration associated",
-        "Config and manifest",
+        "Appendix: data sources, vintages and file hashes",
+        "Appendix: config and manifest",
     ):
         assert heading in text, heading
     assert MODELLED in text
@@ -73,7 +76,8 @@ def test_build_report_without_boundaries_still_works():
         )
     )
     text = build_report(result, boundaries=False)  # any non-None, non-frame disables maps
-    assert "<h2>Composite (modelled)</h2>" in text
+    assert '<h2 id="composite">Composite (modelled)</h2>' in text
+    assert "Composite score (0-100 across ICSs)" not in text  # no map without boundaries
 
 
 def _chromium():
@@ -162,3 +166,20 @@ def test_report_is_complete_accounts_modelled_ratings_weights_manifest(report_ht
     assert "<h3>Indicators and weights</h3>" in text and "<th>weight_in_composite</th>" in text
     assert "(not written)" not in text and "&quot;inputs&quot;" in text
     assert "1.737241e6" not in text and "<td>1.000</td>" not in text  # numbers for readers
+
+
+def test_report_opens_with_vintages_their_age_a_summary_and_contents(report_html):
+    text = report_html.read_text(encoding="utf-8")
+    summary, sources = text.index('<h2 id="summary">'), text.index('<h2 id="sources">')
+    assert text.index("<h1>") < text.index('class="vintages"') < summary < sources
+    assert "(8.3 years old)" in text or "(8.4 years old)" in text  # the 2018 trust ratings
+    head = text[summary:sources]
+    assert "Systems that stand out (modelled composite, 39 ranked)" in head
+    assert "What drives the composite" in head and "Is collaboration associated" in head
+    assert "Read with care" in head
+    # every contents link has its section, in order
+    nav = text[text.index('<nav class="contents">') : text.index("</nav>")]
+    anchors = re.findall(r'href="#([a-z]+)"', nav)
+    assert anchors[0] == "summary" and {"views", "association", "sources", "config"} <= set(anchors)
+    positions = [text.index(f'<h2 id="{a}"') for a in anchors]
+    assert positions == sorted(positions)
