@@ -9,7 +9,7 @@ is drawing, and is done here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +19,8 @@ from ics_model.funnel import select_view_rows
 from ics_model.plot.style import (
     CATEGORICAL,
     CHANGE_COLOURS,
+    HIGHLIGHT,
+    HIGHLIGHT_BAND,
     INK,
     MUTED,
     NO_DATA_COLOUR,
@@ -75,11 +77,28 @@ def _legend_above(ax: Axes, handles=None, ncol: int = 4) -> None:
     )
 
 
-def _ics_rows_axis(ax: Axes, y: np.ndarray, labels: list[str]) -> None:
-    """One labelled row per ICS on the y axis (row ``y[i]`` is ICS ``labels[i]``)."""
+def _ics_rows_axis(
+    ax: Axes,
+    y: np.ndarray,
+    labels: list[str],
+    codes: list[str] | None = None,
+    highlight: Sequence[str] = (),
+) -> None:
+    """One labelled row per ICS on the y axis (row ``y[i]`` is ICS ``labels[i]``).
+
+    Rows whose code is in ``highlight`` get a tinted band and a bold, coloured label.
+    """
     ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_ylabel("Integrated care system")
+    chosen = {c.upper() for c in highlight}
+    if not chosen or codes is None:
+        return
+    for yi, code, tick in zip(y, codes, ax.get_yticklabels(), strict=True):
+        if str(code).upper() in chosen:
+            ax.axhspan(yi - 0.5, yi + 0.5, color=HIGHLIGHT_BAND, zorder=0, lw=0)
+            tick.set_fontweight("bold")
+            tick.set_color(HIGHLIGHT)
 
 
 def _hide_spines(ax: Axes, sides: tuple[str, ...] = ("top", "right")) -> None:
@@ -117,6 +136,7 @@ def rating_distribution(
     include_not_rated: bool = False,
     title: str | None = None,
     footnote: Vintages = None,
+    highlight: Sequence[str] = (),
     ax: Axes | None = None,
 ) -> Axes:
     """Stacked horizontal bars: each ICS's providers by rating, in CQC order and colours.
@@ -135,6 +155,7 @@ def rating_distribution(
         placed providers).
     title : default "<sector>: CQC <key question> ratings by ICS (modelled ICS view)".
     footnote : data vintages; default the view's ``ratings_vintage``.
+    highlight : ICB codes to pick out (e.g. yours and its peers): a tinted row, bold label.
     ax : default a new figure 8 inches wide, about 10 high for 42 ICSs.
 
     Returns
@@ -176,7 +197,7 @@ def rating_distribution(
             linewidth=0.3,
             label="no rated providers" if not include_not_rated else "no providers",
         )
-    _ics_rows_axis(ax, y, labels)
+    _ics_rows_axis(ax, y, labels, rows["icb_code"].to_list(), highlight)
     ax.set_xlim(0, 1)
     _percent_axis(ax.xaxis)
     what = "placed" if include_not_rated else "rated"
@@ -197,6 +218,7 @@ def caterpillar(
     title: str | None = None,
     footnote: Vintages = None,
     xlabel: str = "Composite rank (1 = best)",
+    highlight: Sequence[str] = (),
     ax: Axes | None = None,
 ) -> Axes:
     """Composite ranks with their 5-95% uncertainty intervals, best rank at the top.
@@ -211,6 +233,7 @@ def caterpillar(
         uncertainty interval".
     footnote : data vintages; default the frame's ``vintage`` column, if any.
     xlabel : what the rank ranks (e.g. a NOF league table's "1 = lowest mean score").
+    highlight : ICB codes to pick out (needs ``icb_code``): a tinted row, bold label.
     ax : default a new figure 7 inches wide, about 10 high for 42 ICSs.
 
     Returns
@@ -241,7 +264,8 @@ def caterpillar(
         )
     n = int(max(frame.height, np.nanmax(frame["rank_p95"].to_numpy())))
     ax.set_xlim(0.5, n + 0.5)
-    _ics_rows_axis(ax, y, labels)
+    codes = frame["icb_code"].to_list() if "icb_code" in frame.columns else None
+    _ics_rows_axis(ax, y, labels, codes, highlight)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)

@@ -6,6 +6,7 @@ them from :func:`ics_model.funnel.funnel_outliers`; this module only draws them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -14,6 +15,7 @@ from ics_model.funnel import select_view_rows
 from ics_model.plot.charts import _finish, _hide_spines, _legend_above, _percent_axis, _require
 from ics_model.plot.style import (
     CHANGE_COLOURS,
+    HIGHLIGHT,
     INK,
     MUTED,
     Vintages,
@@ -38,6 +40,7 @@ def funnel(
     title: str | None = None,
     footnote: Vintages = None,
     outliers: pl.DataFrame | None = None,
+    highlight: Sequence[str] = (),
     ax: Axes | None = None,
 ) -> Axes:
     """Funnel plot: each ICS's share against its number of rated providers.
@@ -60,6 +63,8 @@ def funnel(
     outliers : :func:`ics_model.funnel.funnel_outliers` for the same rows: the ICSs
         outside the widest limits drawn are labelled with their names (the footnote says
         so), so a reader sees which systems stand out.
+    highlight : ICB codes to pick out (e.g. yours and its peers): drawn in a second
+        colour, named.
     ax : default a new 7 x 5 inch figure.
 
     Returns
@@ -98,6 +103,31 @@ def funnel(
         alpha=0.9,
         label="ICS",
     )
+    chosen = placed.filter(
+        pl.col("icb_code").str.to_uppercase().is_in([c.upper() for c in highlight])
+    )
+    if chosen.height:
+        ax.plot(
+            chosen["n_rated"].to_numpy(),
+            chosen[share].to_numpy(),
+            "o",
+            color=HIGHLIGHT,
+            mec="white",
+            mew=0.5,
+            ms=7,
+            label="chosen",
+            zorder=3,
+        )
+        for r in chosen.iter_rows(named=True):
+            ax.annotate(
+                short_icb_name(r.get("icb_name") or r["icb_code"]),
+                (r["n_rated"], r[share]),
+                xytext=(5, -9),
+                textcoords="offset points",
+                fontsize=6.5,
+                color=HIGHLIGHT,
+                fontweight="bold",
+            )
     n_max = float(placed["n_rated"].max() or 1) if placed.height else 1.0
     n_min = float(placed["n_rated"].min() or 1) if placed.height else 1.0
     # show the funnel over the ICSs' range of n: the limits at n = 1 would flatten the rest
@@ -112,7 +142,7 @@ def funnel(
     ax.set_xlabel(f"Rated {sector_label(sector)} in the ICS (count)")
     ax.set_ylabel(f"{share_label(share)} (%)")
     _hide_spines(ax)
-    _legend_above(ax, ncol=4)
+    _legend_above(ax, ncol=4 + int(chosen.height > 0))
     default = (
         f"{share_label(share)} by ICS: {sector_label(sector)}, {key_question}\n"
         f"funnel plot around the {target_label} share (modelled ICS view)"

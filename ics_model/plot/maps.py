@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import textwrap
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ import polars as pl
 
 from ics_model.plot.style import (
     DIVERGING_CMAP,
+    HIGHLIGHT,
     INK,
     NO_DATA_COLOUR,
     NO_DATA_EDGE,
@@ -219,6 +221,7 @@ def choropleth(
     footnote: Vintages = None,
     modelled: bool = True,
     fmt: str | None = None,
+    highlight: Sequence[str] = (),
     ax: Axes | None = None,
 ) -> Axes:
     """Map one value per ICS on the ICB boundaries, in classes.
@@ -253,6 +256,7 @@ def choropleth(
         ``vintage``/``ratings_vintage`` column.
     modelled : write the "modelled" caveat in the footnote.
     fmt : format of the class bounds (e.g. ``"{:.1%}"``); default chosen from the values.
+    highlight : ICB codes to outline (e.g. yours and its peers; needs ``icb_code``).
     ax : axes to draw on; default a new 8 x 7 inch figure (legend at the right).
 
     Returns
@@ -350,6 +354,12 @@ def choropleth(
                 label=f"not modelled: boundary change not drawable ({len(unmodelled)})",
             )
         )
+    chosen = {c.upper() for c in highlight}
+    if chosen and "icb_code" in gdf.columns:
+        picked = gdf.loc[gdf["icb_code"].astype(str).str.upper().isin(chosen)]
+        if len(picked):
+            picked.boundary.plot(ax=ax, color=HIGHLIGHT, linewidth=1.8)
+            handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=1.8, label="chosen"))
     if regions is not None:
         reg = regions.to_crs(MAP_CRS) if regions.crs is not None else regions
         reg.boundary.plot(ax=ax, color=REGION_EDGE, linewidth=0.8)

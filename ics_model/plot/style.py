@@ -52,6 +52,9 @@ DIVERGING_CMAP: Final = "PuOr"
 INK: Final = "#262626"
 MUTED: Final = "#7f7f7f"
 REGION_EDGE: Final = "#1a1a1a"
+#: the systems a reader chose (``highlight=``): outline, marker and label colour, row band
+HIGHLIGHT: Final = "#d5281b"
+HIGHLIGHT_BAND: Final = "#fde9e7"
 
 #: Direction of a change in rank (rank 1 = best): up, down, unchanged.
 CHANGE_COLOURS: Final[dict[str, str]] = {

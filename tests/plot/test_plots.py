@@ -587,3 +587,45 @@ def test_readme_figures_are_at_least_150_dpi_and_the_readme_shows_each():
             dpi = image.info.get("dpi", (0, 0))
         assert min(dpi) >= 149.5, (path.name, dpi)
         assert f"docs/figures/{path.name}" in readme
+
+
+def test_highlight_picks_out_the_chosen_systems_in_every_chart(inputs):
+    from ics_model.funnel import view_funnel_limits
+
+    result = inputs["result"]
+    view = result.views.ics_view
+    chosen = ["QE1", "qop"]  # any case
+    ax = plot.rating_distribution(view, sector="gp_practice", highlight=chosen)
+    bold = {t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"}
+    assert bold == {"Lancashire and South Cumbria", "Greater Manchester"}
+    assert {t.get_color() for t in ax.get_yticklabels() if t.get_text() in bold} == {
+        style.HIGHLIGHT
+    }
+    plain = plot.rating_distribution(view, sector="gp_practice")
+    assert not any(t.get_fontweight() == "bold" for t in plain.get_yticklabels())
+    limits = view_funnel_limits(view, sector="gp_practice")
+    ax = plot.funnel(view, limits, sector="gp_practice", highlight=chosen)
+    picked = next(ln for ln in ax.get_lines() if ln.get_label() == "chosen")
+    assert len(picked.get_xdata()) == 2 and picked.get_color() == style.HIGHLIGHT
+    assert {"Lancashire and South Cumbria", "Greater Manchester"} <= {
+        t.get_text() for t in ax.texts
+    }
+
+
+def test_choropleth_outlines_the_chosen_systems(inputs):
+    ax = plot.choropleth(
+        _metric(inputs, "share_waiting_over_18_weeks"),
+        "value",
+        boundaries=inputs["boundaries"],
+        icbs=inputs["result"].views.icbs,
+        highlight=["QE1"],
+    )
+    labels = [h.get_label() for h in ax.get_legend().legend_handles]
+    assert "chosen" in labels
+    none = plot.choropleth(
+        _metric(inputs, "share_waiting_over_18_weeks"),
+        "value",
+        boundaries=inputs["boundaries"],
+        icbs=inputs["result"].views.icbs,
+    )
+    assert "chosen" not in [h.get_label() for h in none.get_legend().legend_handles]
