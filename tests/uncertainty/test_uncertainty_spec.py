@@ -44,9 +44,12 @@ def test_invalid(data, message):
 
 
 def test_frozen():
+    from ics_model.spec import ConfigError
+
     spec = UncertaintySpec()
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match=r"UncertaintySpec is frozen .*with_updates"):
         spec.draws = 5
+    assert spec.with_updates({"draws": 5}).draws == 5 and spec.draws != 5
 
 
 def test_repeated_alternatives_allowed():
