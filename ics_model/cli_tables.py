@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ics_model.outputs import effect_dict
+from ics_model.ratings import short_icb_name
 from ics_model.result import Result
 
 
@@ -60,7 +61,7 @@ def print_summary(result: Result) -> None:
                 table.add_row("...", "", "", "", "")
                 continue
             table.add_row(
-                r["icb_name"].removeprefix("NHS ").removesuffix(" Integrated Care Board"),
+                short_name(r["icb_name"]),
                 str(r["n_rated"]),
                 f"{r['share_good_or_outstanding']:.0%}",
                 f"{r['share_good_or_outstanding_lower']:.0%}-"
@@ -228,7 +229,7 @@ def _interval(lo: float, hi: float) -> str:
 
 def short_name(name: str | None) -> str:
     """Return an ICB name without "NHS " and " Integrated Care Board"."""
-    return (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
+    return short_icb_name(name)
 
 
 def print_history(result: Result) -> None:

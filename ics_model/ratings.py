@@ -12,6 +12,7 @@ becomes a null rating with a ``rating_status`` saying why, and never a score.
 from __future__ import annotations
 
 import math
+import re
 from typing import Final, Literal, get_args
 
 import polars as pl
@@ -497,3 +498,19 @@ def _normal_quantile(p: float) -> float:
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(p)
+
+
+def short_icb_name(name: str | None) -> str:
+    """Return an ICB's name without "NHS" and "Integrated Care Board" ("" for None).
+
+    The one shortening used by tables, charts, the report, the CLI and the logs.
+
+    Examples
+    --------
+    >>> short_icb_name("NHS Lancashire and South Cumbria Integrated Care Board")
+    'Lancashire and South Cumbria'
+    >>> short_icb_name("NHS Frimley ICB"), short_icb_name(None)
+    ('Frimley', '')
+    """
+    text = re.sub(r"^NHS\s+", "", str(name or "").strip())
+    return re.sub(r"\s+(Integrated Care Board|ICB)$", "", text)

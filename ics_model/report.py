@@ -326,7 +326,7 @@ def _metrics_section(result: Result, boundaries) -> str:
 
 def _icb_name(result: Result, code: str) -> str:
     """Return an ICB's short name (its code when the run does not know it)."""
-    from ics_model.views import short_icb_name
+    from ics_model.ratings import short_icb_name
 
     icbs = result.views.icbs.filter(pl.col("icb_code") == code)
     return short_icb_name(icbs["icb_name"][0]) if icbs.height else code

@@ -14,7 +14,7 @@ from datetime import date
 
 import polars as pl
 
-from ics_model.ratings import SECTOR_LABELS
+from ics_model.ratings import SECTOR_LABELS, short_icb_name
 from ics_model.result import Result
 
 _DATE = re.compile(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?\b")
@@ -61,7 +61,7 @@ def vintages_html(result: Result, today: date) -> str:
 
 
 def _short(name: str | None, code: str) -> str:
-    name = (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
+    name = short_icb_name(name)
     return f"{name} ({code})" if name else code
 
 

@@ -19,6 +19,7 @@ from ics_model.ratings import (
     SectorEnum,
     rating_count_exprs,
     score_expr,
+    short_icb_name,
     wilson_exprs,
 )
 
@@ -392,17 +393,6 @@ def ics_view_by(
         .sort("icb_code", "sector", "trust_type", "key_question")
     )
     return validate(view, ICS_VIEW_BY_TRUST_TYPE).frame
-
-
-def short_icb_name(name: str) -> str:
-    """Drop the "NHS ... Integrated Care Board" wrapper of an ICB name.
-
-    Examples
-    --------
-    >>> short_icb_name("NHS Lancashire and South Cumbria Integrated Care Board")
-    'Lancashire and South Cumbria'
-    """
-    return name.removeprefix("NHS ").removesuffix(" Integrated Care Board").strip()
 
 
 def find_icb(query: str, icbs: pl.DataFrame) -> str:

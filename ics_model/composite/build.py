@@ -51,6 +51,7 @@ from ics_model.composite.methods import (
     domain_violations,
 )
 from ics_model.composite.spec import LABEL, CompositeSpec
+from ics_model.ratings import short_icb_name
 
 log = logging.getLogger(__name__)
 
@@ -410,7 +411,7 @@ def _warn_missing(codes: Sequence[str], names: Sequence[str | None], affected: S
     groups: dict[str, list[str]] = {}
     for code, name, what in zip(codes, names, affected, strict=True):
         if what:
-            short = (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")
+            short = short_icb_name(name)
             groups.setdefault(what, []).append(f"{short} ({code})" if short else code)
     if not groups:
         return

@@ -39,6 +39,26 @@ class Design:
     dropped_clusters: tuple[str, ...]
 
 
+def binary_arrays(
+    y: np.ndarray, x: np.ndarray, z: np.ndarray, clusters: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``y``, ``x`` and ``z`` (``n x k``) as floats, checked for a binary fit.
+
+    Raises
+    ------
+    ValueError
+        Lengths differ, or ``y`` is not 0/1.
+    """
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    n = len(y)
+    z = np.asarray(z, dtype=float).reshape(n, -1)
+    if len(x) != n or len(clusters) != n:
+        raise ValueError("y, x, z and clusters must have one row per provider")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("y must be binary (0/1)")
+    return y, x, z
+
+
 def _missing(frame: pl.DataFrame, col: str) -> pl.Expr:
     e = pl.col(col).is_null()
     return e | pl.col(col).is_nan() if frame.schema[col].is_float() else e

@@ -59,7 +59,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, log_expit
 
 from ics_model.effects.core import _logit, anova_icc
-from ics_model.effects.design import Design
+from ics_model.effects.design import Design, binary_arrays
 
 #: Gauss-Hermite nodes (probabilists') for expectations over the random intercept.
 GH_NODES: Final = 40
@@ -221,13 +221,8 @@ def design_from_arrays(y: np.ndarray, x: np.ndarray, z: np.ndarray, clusters: np
     ValueError
         Lengths differ, ``y`` is not binary, or ``x``/``z`` hold missing values.
     """
-    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    y, x, z = binary_arrays(y, x, z, clusters)
     n = len(y)
-    z = np.asarray(z, dtype=float).reshape(n, -1)
-    if len(x) != n or len(clusters) != n:
-        raise ValueError("y, x, z and clusters must have one row per provider")
-    if not np.all((y == 0) | (y == 1)):
-        raise ValueError("y must be binary (0/1)")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(z))):
         raise ValueError("x and z must be finite")
     labels, g = np.unique(np.asarray(clusters), return_inverse=True)

@@ -39,7 +39,7 @@ from typing import Final
 import numpy as np
 
 from ics_model.effects.core import _cr1
-from ics_model.effects.design import Design
+from ics_model.effects.design import Design, binary_arrays
 from ics_model.effects.models import ModelFit
 from ics_model.effects.score_test import (
     CORRECTIONS,
@@ -110,13 +110,8 @@ def score_bootstrap_fit(
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     if draws < 99 or not 0 < confidence < 1:
         raise ValueError(f"need draws >= 99 and 0 < confidence < 1, got {draws}, {confidence}")
-    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    y, x, z = binary_arrays(y, x, z, clusters)
     n = len(y)
-    z = np.asarray(z, dtype=float).reshape(n, -1)
-    if len(x) != n or len(clusters) != n:
-        raise ValueError("y, x, z and clusters must have one row per provider")
-    if not np.all((y == 0) | (y == 1)):
-        raise ValueError("y must be binary (0/1)")
     n_events = int(y.sum())
     if n_events in (0, n):
         raise ValueError(f"no variation: {n_events} of {n} outcomes are 1")

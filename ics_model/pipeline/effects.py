@@ -21,13 +21,10 @@ import polars as pl
 from ics_model.config import RunConfig
 from ics_model.metrics.build import Metrics
 from ics_model.pipeline.sectors import PlacedSector
+from ics_model.pipeline.stages import gp_frame, headline_population
 from ics_model.result import Effect, NofRecord, Views
 
 log = logging.getLogger(__name__)
-
-
-def _gp_frame(sectors: Sequence[PlacedSector]) -> pl.DataFrame | None:
-    return next((s.loaded.frame for s in sectors if s.sector == "gp_practice"), None)
 
 
 def gp_practice_exposures(gp: pl.DataFrame, mode: str = "strict") -> pl.DataFrame:
@@ -88,7 +85,7 @@ def curve_stage(
         log.warning("effect curve: populations not in this run: %s", ", ".join(dropped))
     if not populations:
         return None
-    gp = _gp_frame(sectors)
+    gp = gp_frame(sectors)
     provider = [metrics.provider_partnership]
     if gp is not None and set(c.exposures) & set(EXPOSURES):
         provider.append(gp_practice_exposures(gp, cfg.data.validation))
@@ -112,25 +109,16 @@ def power_stage(
     executor: Executor | None = None,
 ):
     """Simulate the power of the headline test on its real design (None when off)."""
-    from ics_model.effects import default_population, simulate_power
+    from ics_model.effects import simulate_power
     from ics_model.effects.design import build_design
 
     e, p = cfg.effect, cfg.effect.power
     if p is None or not p.enabled or not e.enabled or not metrics.computed:
         return None
-    sector = "nhs_trust" if e.population == "nhs_trusts" else "gp_practice"
-    gp = _gp_frame(sectors)
-    if sector == "gp_practice" and gp is None:
+    inputs = headline_population(cfg, views, sectors, metrics)
+    if inputs is None:
         return None
-    pop = default_population(
-        views.mapped,
-        gp,
-        sector=sector,
-        since=None if e.population == "gp_all_years" else "2022-07-01",
-    )
-    exposure = metrics.ics_metrics.filter(pl.col("metric") == e.exposure).select(
-        "icb_code", pl.col("value").alias(e.exposure)
-    )
+    pop, exposure = inputs
     controls = pop.controls if e.controls is None else e.controls
     design = build_design(pop.frame, exposure, e.outcome, tuple(controls), "icb_code")[0]
     return simulate_power(

@@ -198,7 +198,8 @@ def history_stage(cfg: RunConfig, sectors: Sequence[PlacedSector]) -> RatingHist
     )
 
 
-def _gp_frame(sectors: Sequence[PlacedSector]) -> pl.DataFrame | None:
+def gp_frame(sectors: Sequence[PlacedSector]) -> pl.DataFrame | None:
+    """Return the GP practices' loaded frame (None when the run has no GP sector)."""
     return next((s.loaded.frame for s in sectors if s.sector == "gp_practice"), None)
 
 
@@ -212,7 +213,7 @@ def metrics_stage(
         cfg.metrics,
         views.ics_view,
         views.mapped,
-        _gp_frame(sectors),
+        gp_frame(sectors),
         ref.icb_codes.frame,
         mode=cfg.data.validation,
         geography=ref.geography,
@@ -330,19 +331,21 @@ def _outcome_overlap(cfg: RunConfig) -> str | None:
     )
 
 
-def effect_stage(
+def headline_population(
     cfg: RunConfig, views: Views, sectors: Sequence[PlacedSector], metrics: Metrics
-) -> Effect | None:
-    """Estimate the collaboration -> Outstanding association (an association, not causal)."""
-    from ics_model.effects import collaboration_effect, default_population
+):
+    """Return the headline test's providers and ICS-level exposure (None without GPs).
+
+    Shared by the headline test (:func:`effect_stage`) and its power simulation
+    (:func:`ics_model.pipeline.effects.power_stage`), which must use one design.
+    """
+    from ics_model.effects import default_population
 
     e = cfg.effect
-    if not e.enabled or not metrics.computed:
-        return None
     sector = "nhs_trust" if e.population == "nhs_trusts" else "gp_practice"
-    gp = _gp_frame(sectors)
+    gp = gp_frame(sectors)
     if sector == "gp_practice" and gp is None:
-        return Effect(e.population, skipped="the GP practice sector is not in this run")
+        return None
     pop = default_population(
         views.mapped,
         gp,
@@ -352,6 +355,22 @@ def effect_stage(
     exposure = metrics.ics_metrics.filter(pl.col("metric") == e.exposure).select(
         "icb_code", pl.col("value").alias(e.exposure)
     )
+    return pop, exposure
+
+
+def effect_stage(
+    cfg: RunConfig, views: Views, sectors: Sequence[PlacedSector], metrics: Metrics
+) -> Effect | None:
+    """Estimate the collaboration -> Outstanding association (an association, not causal)."""
+    from ics_model.effects import collaboration_effect
+
+    e = cfg.effect
+    if not e.enabled or not metrics.computed:
+        return None
+    inputs = headline_population(cfg, views, sectors, metrics)
+    if inputs is None:
+        return Effect(e.population, skipped="the GP practice sector is not in this run")
+    pop, exposure = inputs
     result = collaboration_effect(
         pop.frame,
         exposure,

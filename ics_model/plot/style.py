@@ -12,12 +12,16 @@ ICS figure is a modelled summary of provider ratings, and CQC has never rated IC
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from ics_model.ratings import RATING_COUNT_COLUMNS, RATINGS_BEST_FIRST, SECTOR_LABELS
+from ics_model.ratings import (
+    RATING_COUNT_COLUMNS,
+    RATINGS_BEST_FIRST,
+    SECTOR_LABELS,
+    short_icb_name,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -101,12 +105,6 @@ def sector_label(sector: str) -> str:
 def share_label(column: str) -> str:
     """Display name of a share column (``"share_outstanding"`` -> ``"Share rated Outstanding"``)."""
     return SHARE_LABELS.get(column, column.replace("_", " ").capitalize())
-
-
-def short_icb_name(name: str) -> str:
-    """``"NHS Devon Integrated Care Board"`` -> ``"Devon"``, for axis labels."""
-    text = re.sub(r"^NHS\s+", "", str(name).strip())
-    return re.sub(r"\s+(Integrated Care Board|ICB)$", "", text)
 
 
 def ics_labels(frame: pl.DataFrame) -> list[str]:
