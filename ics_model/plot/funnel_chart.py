@@ -118,16 +118,6 @@ def funnel(
             label="chosen",
             zorder=3,
         )
-        for r in chosen.iter_rows(named=True):
-            ax.annotate(
-                short_icb_name(r.get("icb_name") or r["icb_code"]),
-                (r["n_rated"], r[share]),
-                xytext=(5, -9),
-                textcoords="offset points",
-                fontsize=6.5,
-                color=HIGHLIGHT,
-                fontweight="bold",
-            )
     n_max = float(placed["n_rated"].max() or 1) if placed.height else 1.0
     n_min = float(placed["n_rated"].min() or 1) if placed.height else 1.0
     # show the funnel over the ICSs' range of n: the limits at n = 1 would flatten the rest
@@ -149,57 +139,94 @@ def funnel(
     )
     dropped = rows.height - placed.height
     notes = [f"{dropped} ICS(s) with no rated providers not shown."] if dropped else []
+    named: list[tuple[float, float, str, bool]] = []
+    picked = set(chosen["icb_code"].to_list())
     if outliers is not None:
+        _require(outliers, ["icb_code", "n_rated", "share", "position", "level"], "outliers")
         widest = float(limits["level"].max())
-        notes.append(_label_outliers(ax, outliers, widest))
-    return _finish(ax, title or default, footnote, rows, pad=20, note=" ".join(notes) or None)
+        out = outliers.filter(pl.col("level") >= widest - 1e-12).sort("share", descending=True)
+        named = [
+            (r["n_rated"], r["share"], short_icb_name(r.get("icb_name") or r["icb_code"]), up)
+            for r in out.iter_rows(named=True)
+            if r["icb_code"] not in picked
+            for up in [r["position"] == "above"]
+        ]
+        level = f"{widest:.1%}".replace(".0%", "%")
+        notes.append(f"Named: the {out.height} ICSs outside the {level} limits.")
+    ax = _finish(ax, title or default, footnote, rows, pad=20, note=" ".join(notes) or None)
+    # labels last: the title and footnote fix the axes' size (constrained layout) first
+    boxes: list = []  # the labels placed so far (display boxes), so none overlaps another
+    _place_labels(ax, named, boxes)
+    _place_labels(
+        ax,
+        [
+            (r["n_rated"], r[share], short_icb_name(r.get("icb_name") or r["icb_code"]), False)
+            for r in chosen.iter_rows(named=True)
+        ],
+        boxes,
+        color=HIGHLIGHT,
+        weight="bold",
+    )
+    return ax
 
 
-def _label_outliers(ax: Axes, outliers: pl.DataFrame, widest: float) -> str:
-    """Name the ICSs outside the widest limits; return the footnote's sentence.
+def _place_labels(
+    ax: Axes,
+    points: list[tuple[float, float, str, bool]],
+    boxes: list,
+    *,
+    color: str = INK,
+    weight: str = "normal",
+) -> None:
+    """Write ``(x, y, name, up)`` labels beside their points, none over another.
 
-    Labels sit beside their points and are nudged up (above the funnel) or down (below)
-    until they no longer overlap a label already placed; near the right edge they sit to
-    the left of the point.
+    A label sits to the right of its point (to the left when it would leave the axes),
+    above it when ``up``, and is nudged further that way (the other way at the axis)
+    until its rendered box overlaps none in ``boxes``, which it then joins; a nudged
+    label gets a leader line.
     """
-    _require(outliers, ["icb_code", "n_rated", "share", "position", "level"], "outliers")
-    out = outliers.filter(pl.col("level") >= widest - 1e-12).sort("share", descending=True)
+    from matplotlib.text import Text
+
+    if not points:
+        return
     fig = ax.figure
     fig.canvas.draw()  # fix the limits, so data -> display positions hold
-    to_pt = 72.0 / fig.dpi
-    x_max = ax.transData.transform((ax.get_xlim()[1], 0))[0] * to_pt
-    size, placed = 6.5, []
-    for r in out.iter_rows(named=True):
-        name = short_icb_name(r.get("icb_name") or r["icb_code"])
-        px, py = (v * to_pt for v in ax.transData.transform((r["n_rated"], r["share"])))
-        width, height = 0.55 * size * len(name), 1.25 * size
-        left = px + 5 + width > x_max
-        dx = -5.0 - width if left else 5.0
-        step = height if r["position"] == "above" else -height
-        dy = 2.0 if step > 0 else -2.0 - height
-        for _ in range(8):
-            box = (px + dx, py + dy, px + dx + width, py + dy + height)
-            if not any(_overlap(box, b) for b in placed):
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    size = 6.5
+    style = {"fontsize": size, "color": color, "fontweight": weight, "va": "bottom", "ha": "left"}
+    for x, y, name, up in points:
+        ann = ax.annotate(name, (x, y), xytext=(5.0, 2.0), textcoords="offset points", **style)
+        ann.set_in_layout(False)  # labels never resize the axes they were placed on
+        ann.update_positions(renderer)
+        width_pt = Text.get_window_extent(ann, renderer).width * 72.0 / fig.dpi
+        height = 1.3 * size
+        px = ax.transData.transform((x, y))[0]
+        dx = -5.0 - width_pt if px + (5.0 + width_pt) * fig.dpi / 72.0 > frame.x1 else 5.0
+        step = height if up else -height
+        dy = start = 2.0 if up else -2.0 - height
+        for _ in range(16):
+            ann.xyann = (dx, dy)
+            ann.update_positions(renderer)  # place the text where xyann now says
+            box = Text.get_window_extent(ann, renderer)
+            if box.y0 < frame.y0 and step < 0:  # below the axis: go above instead
+                step, dy = height, 2.0
+                start = dy
+                continue
+            if not any(box.overlaps(b) for b in boxes):
                 break
             dy += step
-        placed.append(box)
-        ax.annotate(
-            name,
-            (r["n_rated"], r["share"]),
-            xytext=(dx, dy),
-            textcoords="offset points",
-            fontsize=size,
-            color=INK,
-            va="bottom",
-            ha="left",
-            arrowprops={"arrowstyle": "-", "color": MUTED, "lw": 0.5} if abs(dy) > height else None,
-        )
-    level = f"{widest:.1%}".replace(".0%", "%")
-    return f"Named: the {out.height} ICSs outside the {level} limits."
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+        boxes.append(box)
+        if dy != start:  # moved away from its point: draw it again with a leader line
+            ann.remove()
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                arrowprops={"arrowstyle": "-", "color": MUTED, "lw": 0.5},
+                **style,
+            ).set_in_layout(False)
 
 
 __all__ = ["funnel"]

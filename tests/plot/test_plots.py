@@ -629,3 +629,29 @@ def test_choropleth_outlines_the_chosen_systems(inputs):
         icbs=inputs["result"].views.icbs,
     )
     assert "chosen" not in [h.get_label() for h in none.get_legend().legend_handles]
+
+
+def test_funnel_labels_of_outliers_and_chosen_systems_do_not_overlap(inputs):
+    from ics_model.funnel import funnel_outliers, view_funnel_limits
+
+    view = inputs["result"].views.ics_view
+    limits = view_funnel_limits(view, sector="gp_practice")
+    outliers = funnel_outliers(view, limits, sector="gp_practice")
+    chosen = ["QWE", "QNX", "QRL", "QJ2", "QH8", "QK1"]  # near each other and the outliers
+    ax = plot.funnel(view, limits, sector="gp_practice", outliers=outliers, highlight=chosen)
+    from matplotlib.text import Text
+
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_fontsize() == 6.5]
+    assert len(labels) == 7 + 6 - 1  # Derby and Derbyshire is both: named once, as chosen
+    boxes = [Text.get_window_extent(t, renderer) for t in labels]  # the text, not its leader
+    clashes = [
+        (labels[i].get_text(), labels[j].get_text())
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if boxes[i].overlaps(boxes[j])
+    ]
+    assert clashes == []
+    bottom = ax.get_window_extent(renderer).y0
+    assert all(b.y0 >= bottom - 1 for b in boxes)  # none below the axis
