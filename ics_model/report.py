@@ -29,6 +29,7 @@ from ics_model.ratings import SECTOR_LABELS
 from ics_model.report_html import figure as _figure
 from ics_model.report_html import table as _table
 from ics_model.report_nof import nof_scenario_html, nof_section
+from ics_model.report_page import explorer_html, script_html, selector_html, style_html
 from ics_model.report_summary import contents_html, summary_html, vintages_html
 from ics_model.result import Result
 
@@ -38,18 +39,6 @@ MODELLED = (
     "Every ICS-level figure in this report is a modelled construct: CQC has never rated "
     "integrated care systems."
 )
-
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
-margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
-h1{font-size:1.7rem}h2{margin-top:2.2rem;border-bottom:2px solid #005eb8;padding-bottom:.2rem}
-table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}
-th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f4f8}.note{background:#fff8e1;border-left:4px solid #f2a900;padding:.5rem 1rem}
-figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}img{max-width:100%}
-pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.75rem;max-height:30rem}
-.modelled{font-weight:600;color:#7a3e00}
-"""
 
 
 def _sources_section(result: Result) -> str:
@@ -94,9 +83,10 @@ def _views_section(result: Result) -> str:
     for sector in sectors:
         parts.append(
             _figure(
-                lambda ax, s=sector: rating_distribution(view, sector=s, ax=ax),
+                lambda ax, s=sector: rating_distribution(view, sector=s, selectable=True, ax=ax),
                 f"Ratings of {SECTOR_LABELS.get(sector, sector)} by ICS (Overall; CQC order); "
                 f"data: {result.provenance.vintages.get(sector, 'unknown vintage')}",
+                vector=True,
             )
         )
     parts.append(_placement_note(result))
@@ -111,11 +101,13 @@ def _views_section(result: Result) -> str:
                     sector="gp_practice",
                     share="share_outstanding",
                     outliers=outliers,
+                    selectable=True,
                     ax=ax,
                 ),
                 "Share of GP practices rated Outstanding against the number rated, with 95% and "
                 "99.8% limits around England (small systems are not over-read); the systems "
                 "outside the 99.8% limits are named",
+                vector=True,
             )
         )
     overall = view.filter(pl.col("key_question") == "Overall").sort(
@@ -133,9 +125,9 @@ def _views_section(result: Result) -> str:
                 "share_good_or_outstanding_lower",
                 "share_good_or_outstanding_upper",
                 "share_outstanding",
-                "ratings_vintage",
             ],
-            n=90,
+            n=130,
+            name="ics_view_overall",
         )
     )
     return "".join(parts)
@@ -165,16 +157,34 @@ def _placement_note(result: Result) -> str:
 
 
 def _map(
-    result: Result, boundaries, frame: pl.DataFrame, column: str, legend: str, caption: str
+    result: Result,
+    boundaries,
+    frame: pl.DataFrame,
+    column: str,
+    legend: str,
+    caption: str,
+    *,
+    selectable: bool = False,
 ) -> str:
-    """One ICS choropleth of ``column`` as a captioned inline figure."""
+    """One ICS choropleth of ``column`` as a captioned inline figure.
+
+    ``selectable``: drawn as SVG with every ICB's outline and name for the page's ICB
+    selector.
+    """
     from ics_model.plot import choropleth
 
     return _figure(
         lambda ax: choropleth(
-            frame, column, boundaries=boundaries, icbs=result.views.icbs, legend_title=legend, ax=ax
+            frame,
+            column,
+            boundaries=boundaries,
+            icbs=result.views.icbs,
+            legend_title=legend,
+            selectable=selectable,
+            ax=ax,
         ),
         caption,
+        vector=selectable,
     )
 
 
@@ -226,24 +236,27 @@ def _composite_section(result: Result, boundaries) -> str:
                 "score_0_100",
                 "score (0-100)",
                 "Composite score (0-100 across ICSs); grey = not ranked (too little data)",
+                selectable=True,
             )
         )
     unc = None if result.uncertainty is None else result.uncertainty.per_ics
     if unc is not None and unc.height:
         parts.append(
             _figure(
-                lambda ax: caterpillar(unc, ax=ax),
+                lambda ax: caterpillar(unc, selectable=True, ax=ax),
                 "Composite rank with its 5-95% interval over the Monte Carlo "
                 "draws (weights, methods, provider bootstrap)",
+                vector=True,
             )
         )
-        parts.append(_table(unc.sort("rank_median"), n=45))
-    parts.append(_table(comp.sort("rank", nulls_last=True), n=45))
+        parts.append(_table(unc.sort("rank_median"), n=45, name="composite_uncertainty"))
+    parts.append(_table(comp.sort("rank", nulls_last=True), n=45, name="composite_scores"))
     parts.append(
         "<h3>Indicators and weights</h3><p>The weight each pillar and indicator was given, "
         "its share within its pillar and its share of the composite (composite_weights.csv)."
-        "</p>" + _table(result.composite.built.weights, n=60)
+        "</p>" + _table(result.composite.built.weights, n=60, name="composite_weights")
     )
+    parts.append(explorer_html(result))
     corr = result.composite.correlations
     if corr.height:
         flagged = corr.filter(pl.col("flag_high") | pl.col("flag_negative_within_pillar"))
@@ -450,7 +463,7 @@ def _curve_html(result: Result) -> str:
 
 
 def build_report(result: Result, *, boundaries=None, manifest: dict | None = None) -> str:
-    """Return the report as one HTML string (images embedded as data URIs).
+    """Return the report as one HTML string: figures, tables and scripts all inline.
 
     ``boundaries``: ICB boundaries for the maps (None = the embedded ones of the run's ICB
     vintage, :func:`ics_model.geo.icb_boundaries`; False = no maps).
@@ -460,8 +473,9 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
     elif boundaries is None:
         try:
             from ics_model.geo import icb_boundaries
+            from ics_model.plot import display_boundaries
 
-            boundaries = icb_boundaries(result.config.mapping.icb_vintage)
+            boundaries = display_boundaries(icb_boundaries(result.config.mapping.icb_vintage))
         except Exception as exc:  # maps are optional: the rest of the report stands
             log.warning("report maps skipped: %s", exc)
     cfg = json.dumps(config_to_dict(result.config), indent=2, default=str)
@@ -504,6 +518,7 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
     titles = [(a, _title(part)) for a, part in anchored]
     body = "".join(
         [
+            selector_html(result),
             f"<h1>ics_model report: {html.escape(result.config.name)}</h1>",
             f'<p class="note modelled">{MODELLED}</p>',
             f"<p>ics_model {html.escape(__version__)}, generated "
@@ -518,7 +533,7 @@ def build_report(result: Result, *, boundaries=None, manifest: dict | None = Non
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>ics_model report: {html.escape(result.config.name)}</title>"
-        f"<style>{_CSS}</style></head><body>{body}</body></html>"
+        f"{style_html()}</head><body>{body}{script_html()}</body></html>"
     )
 
 

@@ -1,11 +1,21 @@
-"""HTML pieces of the report: inline figures (PNG data URIs) and tables."""
+"""HTML pieces of the report: inline figures (PNG data URIs or SVG) and tables.
+
+A table is written twice: as a plain HTML table (what a reader sees without scripts) and
+as a JSON payload that the page's script (:mod:`ics_model.report_page`) turns into an
+interactive table: sortable, searchable, downloadable as CSV. Long tables are collapsed.
+A figure drawn as SVG keeps the ``gid`` of its ICB-selection artists
+(:func:`~ics_model.plot.style.select_gid`) as ``class="icbsel" data-icb="<code>"``.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
+import json
 import logging
+import math
+import re
 
 import matplotlib
 
@@ -24,14 +34,74 @@ def png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def figure(draw, caption: str) -> str:
+_SVG_HEAD = re.compile(r"\A.*?(?=<svg\b)", re.S)
+_SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_SVG_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
+_SVG_SELECT = re.compile(r'<g id="icbsel-([A-Za-z0-9]+)">')
+_SVG_GROUP_ID = re.compile(r'<g id="[^"]*">')
+_SVG_PATH = re.compile(r' d="([^"]*)"')
+_SVG_NUMBER = re.compile(r"-?\d+\.\d+")
+_SVG_SPACE = re.compile(r"\s*\n\s*")
+_SVG_SIZE = re.compile(r'(<svg\b[^>]*?)\s+width="[^"]*"\s+height="[^"]*"')
+
+
+def clean_svg(text: str) -> str:
+    r"""Return matplotlib's SVG as markup for an HTML page.
+
+    Drops the XML prolog, the metadata and the namespace declarations (an HTML parser
+    needs none, and they are URLs), the width and height (the page scales the figure;
+    the viewBox keeps its shape), and the generated ids of groups, which would repeat
+    across the figures of a page; path coordinates are rounded to 0.1 pt. The ids of
+    ICB-selection groups become ``class="icbsel" data-icb="<code>"``.
+
+    Examples
+    --------
+    >>> out = clean_svg('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
+    ...     'width="10pt" height="5pt" viewBox="0 0 10 5"><metadata>x</metadata>'
+    ...     '<g id="patch_1"><g id="icbsel-QE1"><path d="M 0.04 1.26 L 2 3"/></g></g></svg>')
+    >>> out[:50]
+    '<svg viewBox="0 0 10 5"><g><g class="icbsel" data-'
+    >>> out[50:]
+    'icb="QE1"><path d="M 0 1.3 L 2 3"/></g></g></svg>'
+    """
+    text = _SVG_HEAD.sub("", text, count=1)
+    text = _SVG_META.sub("", text)
+    text = _SVG_XMLNS.sub("", text)
+    text = _SVG_SIZE.sub(r"\1", text, count=1)
+    text = _SVG_PATH.sub(lambda m: f' d="{_path_data(m[1])}"', text)
+    text = _SVG_SELECT.sub(r'<g class="icbsel" data-icb="\1">', text)
+    return _SVG_GROUP_ID.sub("<g>", text).strip()
+
+
+def _path_data(d: str) -> str:
+    """Round a path's coordinates to 0.1 pt (a tenth of a point: invisible) on one line."""
+
+    def short(m: re.Match) -> str:
+        s = f"{float(m[0]):.1f}"
+        s = s[:-2] if s.endswith(".0") else s
+        return "0" if s == "-0" else s
+
+    return _SVG_SPACE.sub(" ", _SVG_NUMBER.sub(short, d)).strip()
+
+
+def svg(fig) -> str:
+    """Return the figure as inline SVG markup (:func:`clean_svg`; text as text) and close it."""
+    buf = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ics_model"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return clean_svg(buf.getvalue())
+
+
+def figure(draw, caption: str, *, vector: bool = False) -> str:
     """Draw with ``draw(None)`` and return an inline ``<figure>``.
 
-    The plot function makes a figure of its own size.
+    The plot function makes a figure of its own size. ``vector``: inline SVG (the charts
+    that take part in the page's ICB selector), else a PNG data URI.
     """
     try:
         ax = draw(None)
-        data = png(ax.figure)
+        body = svg(ax.figure) if vector else png(ax.figure)
     except Exception as exc:  # a figure that cannot be drawn is reported, not fatal
         log.warning("report figure skipped (%s): %s", caption, exc)
         plt.close("all")
@@ -39,8 +109,13 @@ def figure(draw, caption: str) -> str:
             f'<p class="note">Figure not drawn ({html.escape(caption)}): '
             f"{html.escape(str(exc))}</p>"
         )
+    if vector:
+        return (
+            f'<figure class="svgfig" role="img" aria-label="{html.escape(caption)}">{body}'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
     return (
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{body}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
@@ -74,27 +149,105 @@ def number(v: float | int, digits: int = 3) -> str:
     return f"{v:.{digits}g}"
 
 
-def table(
-    frame: pl.DataFrame, columns: list[str] | None = None, n: int = 50, floats: int = 3
-) -> str:
-    """Return the first ``n`` rows of ``frame`` as an HTML table.
+#: tables longer than this are collapsed (a closed ``<details>``) until the reader opens them
+COLLAPSE_OVER = 15
 
-    Numbers are formatted by :func:`number` (``floats`` significant digits below 1).
+
+def _kind(dtype: pl.DataType) -> str:
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_numeric():
+        return "float"
+    return "str"
+
+
+def _json_value(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if v != v else ("unbounded" if v > 0 else "-unbounded")
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    return str(v)
+
+
+def json_script(payload) -> str:
+    """Return ``payload`` as a JSON ``<script>`` element, safe inside HTML."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("</", "<\\/")
+    return f'<script type="application/json">{text}</script>'
+
+
+def with_icb_columns(frame: pl.DataFrame, columns: list[str]) -> list[str]:
+    """Return ``columns`` with the ICB code beside its name (and the name beside its code).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"icb_code": ["QE1"], "icb_name": ["NHS X ICB"], "v": [1]})
+    >>> with_icb_columns(f, ["icb_name", "v"]), with_icb_columns(f, ["icb_code", "v"])
+    (['icb_code', 'icb_name', 'v'], ['icb_code', 'icb_name', 'v'])
+    """
+    cols = list(columns)
+    if "icb_name" in cols and "icb_code" not in cols and "icb_code" in frame.columns:
+        cols.insert(cols.index("icb_name"), "icb_code")
+    elif "icb_code" in cols and "icb_name" not in cols and "icb_name" in frame.columns:
+        cols.insert(cols.index("icb_code") + 1, "icb_name")
+    return cols
+
+
+def table(
+    frame: pl.DataFrame,
+    columns: list[str] | None = None,
+    n: int = 50,
+    floats: int = 3,
+    *,
+    name: str = "table",
+) -> str:
+    """Return the first ``n`` rows of ``frame`` as an interactive table (module docstring).
+
+    Numbers are formatted by :func:`number` (``floats`` significant digits below 1); the
+    CSV a reader downloads from the page has them unrounded. ``name`` names that file.
+    The ICB code is shown beside the ICB name (:func:`with_icb_columns`). Tables longer
+    than :data:`COLLAPSE_OVER` rows are collapsed.
     """
     if frame is None or frame.is_empty():
         return "<p>(none)</p>"
-    df = frame.select(columns) if columns else frame
+    df = frame.select(with_icb_columns(frame, columns or frame.columns)).head(n)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
     rows = []
-    for r in df.head(n).iter_rows():
+    for r in df.iter_rows():
         cells = []
         for v in r:
             if isinstance(v, int | float) and not isinstance(v, bool):
                 v = number(v, floats)
             cells.append(f"<td>{html.escape('' if v is None else str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p>... {df.height - n} more rows in the CSV output.</p>" if df.height > n else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    payload = {
+        "name": name,
+        "digits": floats,
+        "columns": [{"title": c, "kind": _kind(t)} for c, t in df.schema.items()],
+        "rows": [[_json_value(v) for v in r] for r in df.iter_rows()],
+    }
+    static = (
+        f'<table class="static"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    box = f'<div class="itable">{json_script(payload)}{static}</div>'
+    more = f"<p>... {frame.height - n} more rows in the CSV output.</p>" if frame.height > n else ""
+    if df.height > COLLAPSE_OVER:
+        box = (
+            f'<details class="long"><summary>Show the table ({df.height} rows, sortable, '
+            f"searchable, downloadable)</summary>{box}</details>"
+        )
+    return box + more
 
 
-__all__ = ["figure", "number", "png", "table"]
+__all__ = [
+    "COLLAPSE_OVER",
+    "clean_svg",
+    "figure",
+    "json_script",
+    "number",
+    "png",
+    "svg",
+    "table",
+    "with_icb_columns",
+]

@@ -43,7 +43,7 @@ from ics_model.plot.charts import (
 )
 from ics_model.plot.effects import specification_curve
 from ics_model.plot.funnel_chart import funnel
-from ics_model.plot.maps import choropleth, icb_geodataframe
+from ics_model.plot.maps import choropleth, display_boundaries, icb_geodataframe
 from ics_model.plot.nof import nof_scenario_sweep
 from ics_model.plot.power import power_curve
 from ics_model.plot.style import (
@@ -63,6 +63,7 @@ __all__ = [
     "add_footnote",
     "caterpillar",
     "choropleth",
+    "display_boundaries",
     "footnote_text",
     "funnel",
     "icb_geodataframe",

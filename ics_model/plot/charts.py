@@ -36,6 +36,7 @@ from ics_model.plot.style import (
     ics_labels,
     new_axes,
     sector_label,
+    select_rows,
     short_icb_name,
 )
 
@@ -83,14 +84,19 @@ def _ics_rows_axis(
     labels: list[str],
     codes: list[str] | None = None,
     highlight: Sequence[str] = (),
+    selectable: bool = False,
 ) -> None:
     """One labelled row per ICS on the y axis (row ``y[i]`` is ICS ``labels[i]``).
 
-    Rows whose code is in ``highlight`` get a tinted band and a bold, coloured label.
+    Rows whose code is in ``highlight`` get a tinted band and a bold, coloured label. With
+    ``selectable``, every row also gets an outline tagged ``gid = select_gid(code)``: an
+    HTML page shows the outline of the system its reader picks (:mod:`ics_model.report_page`).
     """
     ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_ylabel("Integrated care system")
+    if selectable and codes is not None:
+        select_rows(ax, y, codes)
     chosen = {c.upper() for c in highlight}
     if not chosen or codes is None:
         return
@@ -137,6 +143,7 @@ def rating_distribution(
     title: str | None = None,
     footnote: Vintages = None,
     highlight: Sequence[str] = (),
+    selectable: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
     """Stacked horizontal bars: each ICS's providers by rating, in CQC order and colours.
@@ -156,6 +163,8 @@ def rating_distribution(
     title : default "<sector>: CQC <key question> ratings by ICS (modelled ICS view)".
     footnote : data vintages; default the view's ``ratings_vintage``.
     highlight : ICB codes to pick out (e.g. yours and its peers): a tinted row, bold label.
+    selectable : also draw every row's outline, tagged for a page's ICB selector
+        (:func:`~ics_model.plot.style.select_gid`).
     ax : default a new figure 8 inches wide, about 10 high for 42 ICSs.
 
     Returns
@@ -197,7 +206,7 @@ def rating_distribution(
             linewidth=0.3,
             label="no rated providers" if not include_not_rated else "no providers",
         )
-    _ics_rows_axis(ax, y, labels, rows["icb_code"].to_list(), highlight)
+    _ics_rows_axis(ax, y, labels, rows["icb_code"].to_list(), highlight, selectable)
     ax.set_xlim(0, 1)
     _percent_axis(ax.xaxis)
     what = "placed" if include_not_rated else "rated"
@@ -219,6 +228,7 @@ def caterpillar(
     footnote: Vintages = None,
     xlabel: str = "Composite rank (1 = best)",
     highlight: Sequence[str] = (),
+    selectable: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
     """Composite ranks with their 5-95% uncertainty intervals, best rank at the top.
@@ -234,6 +244,8 @@ def caterpillar(
     footnote : data vintages; default the frame's ``vintage`` column, if any.
     xlabel : what the rank ranks (e.g. a NOF league table's "1 = lowest mean score").
     highlight : ICB codes to pick out (needs ``icb_code``): a tinted row, bold label.
+    selectable : also draw every row's outline, tagged for a page's ICB selector
+        (:func:`~ics_model.plot.style.select_gid`).
     ax : default a new figure 7 inches wide, about 10 high for 42 ICSs.
 
     Returns
@@ -265,7 +277,7 @@ def caterpillar(
     n = int(max(frame.height, np.nanmax(frame["rank_p95"].to_numpy())))
     ax.set_xlim(0.5, n + 0.5)
     codes = frame["icb_code"].to_list() if "icb_code" in frame.columns else None
-    _ics_rows_axis(ax, y, labels, codes, highlight)
+    _ics_rows_axis(ax, y, labels, codes, highlight, selectable)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)

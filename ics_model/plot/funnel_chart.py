@@ -21,6 +21,7 @@ from ics_model.plot.style import (
     Vintages,
     new_axes,
     sector_label,
+    select_gid,
     share_label,
     short_icb_name,
 )
@@ -41,6 +42,7 @@ def funnel(
     footnote: Vintages = None,
     outliers: pl.DataFrame | None = None,
     highlight: Sequence[str] = (),
+    selectable: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
     """Funnel plot: each ICS's share against its number of rated providers.
@@ -65,6 +67,8 @@ def funnel(
         so), so a reader sees which systems stand out.
     highlight : ICB codes to pick out (e.g. yours and its peers): drawn in a second
         colour, named.
+    selectable : also draw, for every ICS, a ring and its name tagged for a page's ICB
+        selector (:func:`~ics_model.plot.style.select_gid`).
     ax : default a new 7 x 5 inch figure.
 
     Returns
@@ -167,7 +171,33 @@ def funnel(
         color=HIGHLIGHT,
         weight="bold",
     )
+    if selectable:
+        _select_points(ax, placed, share)
     return ax
+
+
+def _select_points(ax: Axes, placed: pl.DataFrame, share: str) -> None:
+    """Draw a ring and a name for every ICS, tagged :func:`select_gid` (shown one at a time)."""
+    right = ax.get_xlim()[1] * 0.7
+    for r in placed.iter_rows(named=True):
+        gid = select_gid(r["icb_code"])
+        x, y = r["n_rated"], r[share]
+        ax.plot([x], [y], "o", ms=11, mfc="none", mec=HIGHLIGHT, mew=2.0, zorder=5, gid=gid)
+        left = x > right
+        ann = ax.annotate(
+            short_icb_name(r.get("icb_name") or r["icb_code"]),
+            (x, y),
+            xytext=(-8.0 if left else 8.0, 8.0),
+            textcoords="offset points",
+            ha="right" if left else "left",
+            fontsize=7.5,
+            fontweight="bold",
+            color=HIGHLIGHT,
+            bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1.0},
+            zorder=6,
+            gid=gid,
+        )
+        ann.set_in_layout(False)
 
 
 def _place_labels(

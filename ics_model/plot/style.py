@@ -59,6 +59,8 @@ REGION_EDGE: Final = "#1a1a1a"
 #: the systems a reader chose (``highlight=``): outline, marker and label colour, row band
 HIGHLIGHT: Final = "#d5281b"
 HIGHLIGHT_BAND: Final = "#fde9e7"
+#: the prefix of the ``gid`` that tags one system's selection artists (``selectable=``)
+SELECT_PREFIX: Final = "icbsel-"
 
 #: Direction of a change in rank (rank 1 = best): up, down, unchanged.
 CHANGE_COLOURS: Final[dict[str, str]] = {
@@ -243,6 +245,46 @@ def add_footnote(
     )
 
 
+def select_gid(code: str) -> str:
+    """Return the ``gid`` of the artists that show system ``code`` when a reader picks it.
+
+    Plot functions called with ``selectable=True`` draw, for every system, the outline or
+    ring that marks it, tagged with this gid; the SVG keeps the gid as an element id, and
+    the report's script shows only the picked system's elements
+    (:mod:`ics_model.report_page`).
+
+    Examples
+    --------
+    >>> select_gid("qe1")
+    'icbsel-QE1'
+    """
+    return SELECT_PREFIX + str(code).upper()
+
+
+def select_rows(ax: Axes, y: Sequence[float], codes: Sequence[str | None]) -> None:
+    """Outline each system's row (one per ``y``) across the axes, tagged :func:`select_gid`."""
+    from matplotlib.patches import Rectangle
+
+    trans = ax.get_yaxis_transform()  # x in axes fraction, y in data
+    for yi, code in zip(y, codes, strict=True):
+        if code is None:
+            continue
+        ax.add_patch(
+            Rectangle(
+                (-0.005, yi - 0.5),
+                1.01,
+                1.0,
+                transform=trans,
+                fill=False,
+                edgecolor=HIGHLIGHT,
+                linewidth=1.8,
+                zorder=6,
+                clip_on=False,
+                gid=select_gid(code),
+            )
+        )
+
+
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     """``ax`` itself, or the axes of a new figure (constrained layout) of ``figsize`` inches."""
     if ax is not None:
@@ -266,6 +308,7 @@ __all__ = [
     "RATING_COUNT_COLUMNS",
     "RATING_ORDER",
     "SECTOR_LABELS",
+    "SELECT_PREFIX",
     "SEQUENTIAL_CMAP",
     "add_footnote",
     "distinct_values",
@@ -274,6 +317,8 @@ __all__ = [
     "ics_labels",
     "new_axes",
     "sector_label",
+    "select_gid",
+    "select_rows",
     "share_label",
     "short_icb_name",
 ]
