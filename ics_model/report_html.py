@@ -38,7 +38,7 @@ _SVG_HEAD = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 _SVG_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 _SVG_SELECT = re.compile(r'<g id="icbsel-([A-Za-z0-9]+)">')
-_SVG_GROUP_ID = re.compile(r'<g id="[^"]*">')
+_SVG_GROUP_ID = re.compile(r'<g id="[^"]*"(\s*/?)>')
 _SVG_PATH = re.compile(r' d="([^"]*)"')
 _SVG_NUMBER = re.compile(r"-?\d+\.\d+")
 _SVG_SPACE = re.compile(r"\s*\n\s*")
@@ -70,7 +70,7 @@ def clean_svg(text: str) -> str:
     text = _SVG_SIZE.sub(r"\1", text, count=1)
     text = _SVG_PATH.sub(lambda m: f' d="{_path_data(m[1])}"', text)
     text = _SVG_SELECT.sub(r'<g class="icbsel" data-icb="\1">', text)
-    return _SVG_GROUP_ID.sub("<g>", text).strip()
+    return _SVG_GROUP_ID.sub(r"<g\1>", text).strip()
 
 
 def _path_data(d: str) -> str:

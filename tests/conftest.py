@@ -1,6 +1,10 @@
 """Shared fixtures: small CQC files with the real headers, generated per test session."""
 
 import importlib.util
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,3 +30,71 @@ def load_fixture_module():
 def cqc_fixtures(tmp_path_factory) -> dict[str, Path]:
     """name -> path of every generated CQC fixture file (CSV, XLSX, ODS)."""
     return load_fixture_module().write_fixtures(tmp_path_factory.mktemp("cqc_fixtures"))
+
+
+# ------------------------------------------------------------------ the HTML report
+
+REPORT_CFG = {"metrics": {"sii_repetitions": 2000}}
+
+
+@pytest.fixture(scope="session")
+def report_result():
+    """The default run (fewer SII repetitions) that the report tests write and read."""
+    from ics_model.config import RunConfig
+    from ics_model.pipeline import run
+
+    return run(RunConfig.model_validate(REPORT_CFG))
+
+
+@pytest.fixture(scope="session")
+def report_html(report_result, tmp_path_factory):
+    from ics_model.report import write_report
+
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_report(report_result, path)
+    return path
+
+
+@dataclass(frozen=True)
+class Chromium:
+    """Headless Chromium: ``dom(html, tmp)`` loads a page and returns its DOM after load."""
+
+    exe: str
+    flags: tuple[str, ...] = (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    )
+
+    def dom(self, page: Path, profile: Path, budget_ms: int = 10000):
+        return subprocess.run(
+            [
+                self.exe,
+                *self.flags,
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--v=0",
+                f"--virtual-time-budget={budget_ms}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
+        pytest.skip("chromium not installed (CI installs it)")
+    return Chromium(exe)

@@ -1,24 +1,11 @@
 """The HTML report: self-contained, every section, and it renders in headless Chromium."""
 
-import os
 import re
-import shutil
 import subprocess
-
-import pytest
 
 from ics_model.config import RunConfig
 from ics_model.pipeline import run
-from ics_model.report import MODELLED, build_report, write_report
-
-CFG = RunConfig.model_validate({"metrics": {"sii_repetitions": 2000}})
-
-
-@pytest.fixture(scope="module")
-def report_html(tmp_path_factory):
-    path = tmp_path_factory.mktemp("report") / "report.html"
-    write_report(run(CFG), path)
-    return path
+from ics_model.report import MODELLED, build_report
 
 
 def test_report_is_self_contained_with_every_section(report_html):
@@ -46,6 +33,7 @@ def test_report_is_self_contained_with_every_section(report_html):
     # no network at view time: every image inline, no external script, link or font
     srcs = re.findall(r'src="([^"]+)"', text)
     assert len(srcs) >= 8 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert text.count('<figure class="svgfig"') == 6  # the charts of the ICB selector
     assert not re.search(r'(href|src)="https?://', text)
     assert "Figure not drawn" not in text
 
@@ -80,30 +68,8 @@ def test_build_report_without_boundaries_still_works():
     assert "Composite score (0-100 across ICSs)" not in text  # no map without boundaries
 
 
-def _chromium():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
-    return exe
-
-
-_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
-
-
-def test_report_renders_in_headless_chromium(report_html, tmp_path):
-    exe = _chromium()
+def test_report_renders_in_headless_chromium(report_html, tmp_path, chromium):
+    exe = chromium.exe
     # a copy with a probe that records, after load, whether every image decoded
     probe = report_html.read_text(encoding="utf-8").replace(
         "</body>",
@@ -118,7 +84,7 @@ def test_report_renders_in_headless_chromium(report_html, tmp_path):
     dom = subprocess.run(
         [
             exe,
-            *_FLAGS,
+            *chromium.flags,
             f"--user-data-dir={profile}",
             "--enable-logging=stderr",
             "--v=0",
@@ -144,7 +110,7 @@ def test_report_renders_in_headless_chromium(report_html, tmp_path):
     subprocess.run(
         [
             exe,
-            *_FLAGS,
+            *chromium.flags,
             f"--user-data-dir={profile}2",
             "--window-size=1280,2400",
             f"--screenshot={shot}",
