@@ -13,7 +13,9 @@ import html
 import json
 import logging
 import re
+from concurrent.futures import Executor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -27,6 +29,7 @@ from ics_model.data.sources import SOURCES
 from ics_model.outputs import effect_dict
 from ics_model.ratings import SECTOR_LABELS
 from ics_model.report_html import figure as _figure
+from ics_model.report_html import figures
 from ics_model.report_html import table as _table
 from ics_model.report_nof import nof_scenario_html, nof_section
 from ics_model.report_page import explorer_html, script_html, selector_html, style_html
@@ -83,7 +86,7 @@ def _views_section(result: Result) -> str:
     for sector in sectors:
         parts.append(
             _figure(
-                lambda ax, s=sector: rating_distribution(view, sector=s, selectable=True, ax=ax),
+                partial(rating_distribution, view, sector=sector, selectable=True),
                 f"Ratings of {SECTOR_LABELS.get(sector, sector)} by ICS (Overall; CQC order); "
                 f"data: {result.provenance.vintages.get(sector, 'unknown vintage')}",
                 vector=True,
@@ -95,14 +98,14 @@ def _views_section(result: Result) -> str:
         outliers = funnel_outliers(view, limits, sector="gp_practice", share="share_outstanding")
         parts.append(
             _figure(
-                lambda ax: funnel(
+                partial(
+                    funnel,
                     view,
                     limits,
                     sector="gp_practice",
                     share="share_outstanding",
                     outliers=outliers,
                     selectable=True,
-                    ax=ax,
                 ),
                 "Share of GP practices rated Outstanding against the number rated, with 95% and "
                 "99.8% limits around England (small systems are not over-read); the systems "
@@ -174,14 +177,14 @@ def _map(
     from ics_model.plot import choropleth
 
     return _figure(
-        lambda ax: choropleth(
+        partial(
+            choropleth,
             frame,
             column,
             boundaries=boundaries,
             icbs=result.views.icbs,
             legend_title=legend,
             selectable=selectable,
-            ax=ax,
         ),
         caption,
         vector=selectable,
@@ -243,7 +246,7 @@ def _composite_section(result: Result, boundaries) -> str:
     if unc is not None and unc.height:
         parts.append(
             _figure(
-                lambda ax: caterpillar(unc, selectable=True, ax=ax),
+                partial(caterpillar, unc, selectable=True),
                 "Composite rank with its 5-95% interval over the Monte Carlo "
                 "draws (weights, methods, provider bootstrap)",
                 vector=True,
@@ -308,9 +311,7 @@ def _metrics_section(result: Result, boundaries) -> str:
         intercept = sii_intercept(table["n_rated"].to_numpy(), table["share"].to_numpy())
         parts.append(
             _figure(
-                lambda ax: sii_plot(
-                    table, {"sii": value, "intercept": intercept}, icb_code=code, ax=ax
-                ),
+                partial(sii_plot, table, {"sii": value, "intercept": intercept}, icb_code=code),
                 f"Slope index of inequality, GP share Good or Outstanding, {name} ({code}; the ICS "
                 "with the steepest gradient among those whose deprivation quintiles all hold "
                 f"at least {result.config.metrics.min_group_size} rated practices; quintile 1 "
@@ -371,9 +372,7 @@ def _scenarios_section(result: Result) -> str:
             unit = f"{gate.indicator} ({gate.scope}) {gate.op} threshold"
             parts.append(
                 _figure(
-                    lambda ax, s=nat, u=unit, t=gate.threshold: threshold_sweep(
-                        s, threshold_unit=u, current=t, ax=ax
-                    ),
+                    partial(threshold_sweep, nat, threshold_unit=unit, current=gate.threshold),
                     f"{spec.name}: Outstanding ratings lost nationally as the threshold moves; "
                     f"the vertical line marks the scenario's threshold ({gate.threshold:g})",
                 )
@@ -435,9 +434,7 @@ def _curve_html(result: Result) -> str:
             "2022) and, as a placebo, on ratings published before, which ICS collaboration "
             "cannot have caused.</p>",
             _figure(
-                lambda ax, f=c.curve: plot.specification_curve(
-                    f, footnote=result.provenance.vintages, ax=ax
-                ),
+                partial(plot.specification_curve, c.curve, footnote=result.provenance.vintages),
                 "Specification curve: odds ratios per SD with 95% intervals, post- and pre-ICS",
             ),
             _table(c.summary.drop("sentence"), floats=3),
@@ -450,11 +447,11 @@ def _curve_html(result: Result) -> str:
     if effect is not None and effect.power is not None:
         parts.append(
             _figure(
-                lambda ax, pw=effect.power: plot.power_curve(
-                    pw.table,
-                    mde=pw.min_detectable_effect,
+                partial(
+                    plot.power_curve,
+                    effect.power.table,
+                    mde=effect.power.min_detectable_effect,
                     footnote=result.provenance.vintages,
-                    ax=ax,
                 ),
                 "Power and coverage of the main specification, simulated on the real design",
             )
@@ -462,12 +459,26 @@ def _curve_html(result: Result) -> str:
     return "".join(parts)
 
 
-def build_report(result: Result, *, boundaries=None, manifest: dict | None = None) -> str:
+def build_report(
+    result: Result,
+    *,
+    boundaries=None,
+    manifest: dict | None = None,
+    executor: Executor | None = None,
+) -> str:
     """Return the report as one HTML string: figures, tables and scripts all inline.
 
     ``boundaries``: ICB boundaries for the maps (None = the embedded ones of the run's ICB
-    vintage, :func:`ics_model.geo.icb_boundaries`; False = no maps).
+    vintage, :func:`ics_model.geo.icb_boundaries`; False = no maps). ``executor``: a
+    process pool (one worker) that draws figures beside this process
+    (:class:`~ics_model.report_html.FigureBatch`); None draws them here.
     """
+    with figures() as batch:
+        text = _page(result, boundaries, manifest)
+    return batch.fill(text, executor)
+
+
+def _page(result: Result, boundaries, manifest: dict | None) -> str:
     if boundaries is False:  # maps switched off
         boundaries = None
     elif boundaries is None:
@@ -548,11 +559,18 @@ def _title(part: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", m[1])) if m else ""
 
 
-def write_report(result: Result, path: str | Path, *, manifest: dict | None = None) -> Path:
+def write_report(
+    result: Result,
+    path: str | Path,
+    *,
+    manifest: dict | None = None,
+    executor: Executor | None = None,
+) -> Path:
     """Write :func:`build_report` to ``path`` (atomically: a temporary file then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(build_report(result, manifest=manifest), encoding="utf-8")
+    text = build_report(result, manifest=manifest, executor=executor)
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path

@@ -16,6 +16,12 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
@@ -24,12 +30,13 @@ import matplotlib.pyplot as plt
 import polars as pl
 
 log = logging.getLogger(__name__)
+TIGHT = "tight"
 
 
 def png(fig) -> str:
     """Return the figure as a base64 PNG (90 dpi) and close it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=90, bbox_inches=TIGHT)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -88,36 +95,121 @@ def svg(fig) -> str:
     """Return the figure as inline SVG markup (:func:`clean_svg`; text as text) and close it."""
     buf = io.StringIO()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ics_model"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", bbox_inches=TIGHT, metadata={"Date": None})
     plt.close(fig)
     return clean_svg(buf.getvalue())
 
 
-def figure(draw, caption: str, *, vector: bool = False) -> str:
-    """Draw with ``draw(None)`` and return an inline ``<figure>``.
+@dataclass(frozen=True)
+class FigureJob:
+    """One report figure to draw, its caption, and SVG (``vector``) or PNG.
 
-    The plot function makes a figure of its own size. ``vector``: inline SVG (the charts
-    that take part in the page's ICB selector), else a PNG data URI.
+    ``draw()`` returns its Axes: a picklable ``partial`` of a plot function, so that
+    another process can draw it.
     """
+
+    draw: Callable[[], Any]
+    caption: str
+    vector: bool = False
+
+
+def render(job: FigureJob) -> tuple[str, str | None]:
+    """Draw one job; return its ``<figure>`` and None, or a note and the warning to log.
+
+    A figure that cannot be drawn is reported in the page, not fatal.
+    """
+    cap = html.escape(job.caption)
     try:
-        ax = draw(None)
-        body = svg(ax.figure) if vector else png(ax.figure)
-    except Exception as exc:  # a figure that cannot be drawn is reported, not fatal
-        log.warning("report figure skipped (%s): %s", caption, exc)
+        ax = job.draw()
+        body = svg(ax.figure) if job.vector else png(ax.figure)
+    except Exception as exc:
         plt.close("all")
+        note = f'<p class="note">Figure not drawn ({cap}): {html.escape(str(exc))}</p>'
+        return note, f"report figure skipped ({job.caption}): {exc}"
+    if job.vector:
         return (
-            f'<p class="note">Figure not drawn ({html.escape(caption)}): '
-            f"{html.escape(str(exc))}</p>"
-        )
-    if vector:
-        return (
-            f'<figure class="svgfig" role="img" aria-label="{html.escape(caption)}">{body}'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
+            f'<figure class="svgfig" role="img" aria-label="{cap}">{body}'
+            f"<figcaption>{cap}</figcaption></figure>"
+        ), None
     return (
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{body}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
+        f'<figure><img alt="{cap}" src="data:image/png;base64,{body}">'
+        f"<figcaption>{cap}</figcaption></figure>"
+    ), None
+
+
+def warm_up() -> None:
+    """Import what drawing needs (run first in a helper process, while the caller works)."""
+    import geopandas  # noqa: F401
+
+    import ics_model.plot  # noqa: F401
+
+
+class FigureBatch:
+    """Figures collected while a page is written, drawn together at the end (:func:`figures`).
+
+    :meth:`add` returns a placeholder; :meth:`fill` draws every job and puts each
+    ``<figure>`` in its place. With an executor (one helper process), the helper and this
+    process share the work: the jobs go to the helper last first, and this process takes
+    them first to last, drawing each job the helper has not started (``Future.cancel``), so
+    neither waits for the other by more than one figure.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[FigureJob] = []
+
+    def add(self, job: FigureJob) -> str:
+        """Keep ``job``; return the placeholder :meth:`fill` replaces with its figure."""
+        self.jobs.append(job)
+        return f"\x00figure {len(self.jobs) - 1}\x00"
+
+    def fill(self, text: str, executor: Executor | None = None) -> str:
+        """Draw every job (sharing them with ``executor``'s process) into ``text``."""
+        out: dict[int, tuple[str, str | None]] = {}
+        futures = {}
+        if executor is not None and len(self.jobs) > 1:
+            for i in reversed(range(1, len(self.jobs))):
+                futures[i] = executor.submit(render, self.jobs[i])
+        for i, job in enumerate(self.jobs):
+            if i not in futures or futures[i].cancel():
+                out[i] = render(job)
+        for i, fut in futures.items():
+            if i not in out:
+                out[i] = fut.result()
+        for i in sorted(out):
+            if out[i][1]:
+                log.warning("%s", out[i][1])
+        return _PLACEHOLDER.sub(lambda m: out[int(m[1])][0], text)
+
+
+_PLACEHOLDER = re.compile("\x00figure (\\d+)\x00")
+_BATCH: ContextVar[FigureBatch | None] = ContextVar("report_figure_batch", default=None)
+
+
+@contextmanager
+def figures():
+    """Collect the :func:`figure` calls made inside into one :class:`FigureBatch`."""
+    batch = FigureBatch()
+    token = _BATCH.set(batch)
+    try:
+        yield batch
+    finally:
+        _BATCH.reset(token)
+
+
+def figure(draw: Callable[[], Any], caption: str, *, vector: bool = False) -> str:
+    """Return an inline ``<figure>`` of ``draw()`` (the plot function makes its own figure).
+
+    ``vector``: inline SVG (the charts that take part in the page's ICB selector), else a
+    PNG data URI. Inside :func:`figures`, a placeholder that the batch fills.
+    """
+    job = FigureJob(draw, caption, vector)
+    batch = _BATCH.get()
+    if batch is not None:
+        return batch.add(job)
+    body, warning = render(job)
+    if warning:
+        log.warning("%s", warning)
+    return body
 
 
 def number(v: float | int, digits: int = 3) -> str:
@@ -242,12 +334,17 @@ def table(
 
 __all__ = [
     "COLLAPSE_OVER",
+    "FigureBatch",
+    "FigureJob",
     "clean_svg",
     "figure",
+    "figures",
     "json_script",
     "number",
     "png",
+    "render",
     "svg",
     "table",
+    "warm_up",
     "with_icb_columns",
 ]

@@ -8,6 +8,7 @@ scenario rules).
 from __future__ import annotations
 
 import html
+from functools import partial
 
 import polars as pl
 
@@ -58,13 +59,13 @@ def nof_section(result: Result) -> str:
     if ranked.height:
         parts.append(
             _figure(
-                lambda ax, f=ranked: caterpillar(
-                    f,
+                partial(
+                    caterpillar,
+                    ranked,
                     title="ICS NOF league table (modelled)\nmean NOF average metric score of "
                     "the ICS's trusts; 5–95% likely range of rank",
                     footnote=nof.vintage,
                     xlabel="NOF rank (1 = lowest mean score = best; lower is better)",
-                    ax=ax,
                 ),
                 "ICS NOF league table (modelled) with likely ranges of rank",
             )
@@ -187,13 +188,13 @@ def nof_scenario_html(ns: NofScenario) -> str:
         current, label, marker = _nof_swept(spec)
         parts.append(
             _figure(
-                lambda ax, s=ns.sweep: nof_scenario_sweep(
-                    s,
+                partial(
+                    nof_scenario_sweep,
+                    ns.sweep,
                     current=current,
                     value_label=label,
                     current_label=marker,
                     footnote=str(res.trusts["data_month"][0]),
-                    ax=ax,
                 ),
                 f"{spec.name}: trusts per NOF segment as the swept value moves (modelled)",
             )

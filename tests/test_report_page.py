@@ -353,3 +353,55 @@ def test_page_numbers_match_python_number(report_html, tmp_path, chromium):
     js = f"out.v = {json.dumps(values)}.map(v => icsReport.number(v, 'float', 3));"
     out = _probe(report_html, tmp_path, js, chromium)
     assert out["v"] == [number(v) for v in values]
+
+
+# ------------------------------------------------------------------ figures drawn in two processes
+
+
+def _broken_plot():
+    raise ValueError("no data for this chart")
+
+
+def _small_plot(label: str):
+    import matplotlib.pyplot as plt
+
+    _fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_title(label)
+    return ax
+
+
+def test_figure_batch_fills_every_placeholder_in_order_and_reports_failures(caplog):
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+
+    from ics_model.report_html import figure, figures
+
+    with figures() as batch:
+        text = "".join(
+            f"<p>{i}</p>" + figure(partial(_small_plot, f"plot {i}"), f"caption {i}", vector=True)
+            for i in range(6)
+        ) + figure(_broken_plot, "the broken one")
+    assert len(batch.jobs) == 7 and "<figure" not in text
+    with ThreadPoolExecutor(1) as pool:
+        out = batch.fill(text, pool)
+    captions = re.findall(r"<figcaption>(caption \d)</figcaption>", out)
+    assert captions == [f"caption {i}" for i in range(6)]
+    assert [int(i) for i in re.findall(r"<p>(\d)</p>", out)] == list(range(6))
+    assert "\x00" not in out and ">plot 3</text>" in out
+    assert "Figure not drawn (the broken one): no data for this chart" in out
+    assert "report figure skipped (the broken one): no data for this chart" in caplog.text
+
+
+def test_report_drawn_with_a_helper_process_equals_the_serial_report(report_result):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ics_model.report import build_report
+    from ics_model.report_html import warm_up
+
+    stamp = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+    serial = build_report(report_result)
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        pool.submit(warm_up)
+        shared = build_report(report_result, executor=pool)
+    assert stamp.sub("T", shared) == stamp.sub("T", serial)
