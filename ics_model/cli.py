@@ -137,20 +137,25 @@ def run(
 ) -> None:
     """Run the main job and write the ICS views, metrics, reports and manifest.
 
+    The run is also stored in ``<out>/.run/`` for ``ics-model report`` to reuse.
+
     Examples: ``ics-model run`` (embedded data, configs/default.yaml, outputs/);
     ``ics-model run configs/default.yaml --out results --geo results/ics.gpkg``;
     ``ics-model run --workers 2`` (the same results, resampling on 2 processes).
     """
     from ics_model.outputs import OutputError, write_outputs
+    from ics_model.run_store import run_key, store_run
 
     _setup_logging(verbose, quiet)
     cfg = _load(config)
     if geo is not None and geo.suffix.lower() != ".gpkg":
         _fail(f"--geo must name a .gpkg file, got {geo}", 2)
+    key = run_key(cfg)  # before running: the inputs as the run reads them
     try:
         with _executor(workers, dask) as executor:
             result = _run(cfg, "Loading, placing and counting ratings...", quiet, executor=executor)
         written = write_outputs(result, out)
+        store_run(result, out, key=key)
         if geo is not None:
             from ics_model.geo import write_geopackage
 
@@ -231,16 +236,43 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
         "outputs/report.html"
     ),
+    from_run: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-run",
+            help="Output folder of an earlier run whose stored run to reuse "
+            "(default: the folder of --out).",
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Run the pipeline even when a stored run matches.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
-    """Run the main job and write one self-contained HTML report (images inline).
+    """Write one self-contained HTML report (images inline) of the main job.
 
-    Example: ``ics-model report configs/default.yaml --out outputs/report.html``.
+    The run stored by ``ics-model run`` (or an earlier report) in the folder of ``--out``,
+    or in ``--from-run``, is reused when it had the same config, inputs and code (the
+    report is then the same as after a new run); otherwise the pipeline runs and its run
+    is stored there. ``--fresh`` always runs it. Example: ``ics-model run`` then
+    ``ics-model report --out outputs/report.html``.
     """
     from ics_model.report import write_report
+    from ics_model.run_store import load_run, run_key, run_path, store_run
 
     _setup_logging(False, quiet)
-    result = _run(_load(config), "Running...", quiet)
+    cfg = _load(config)
+    folder = out.parent if from_run is None else from_run
+    key = run_key(cfg)
+    result = None if fresh else load_run(cfg, folder, key=key)
+    if result is not None:
+        done = f"Reused the run stored at {run_path(key, folder)} (same config, inputs and code)"
+    else:
+        result = _run(cfg, "Running...", quiet)
+        stored = store_run(result, folder, key=key)
+        done = "Ran the pipeline" + (f" (stored at {stored})" if stored is not None else "")
+    if not quiet:
+        console.print(escape(done), highlight=False, soft_wrap=True)
     try:
         with console.status("Drawing...") if not quiet else nullcontext():
             path = write_report(result, out)

@@ -19,25 +19,57 @@ intervals; :mod:`ics_model.effects.nof_cqc`).
 a specification by simulation on the real design (:mod:`ics_model.effects.power`).
 """
 
-from ics_model.effects.core import (
-    STANDARD_CAVEATS,
-    EffectResult,
-    anova_icc,
-    collaboration_effect,
-    min_detectable_or,
-)
-from ics_model.effects.curve import CurveResult, effect_curve
-from ics_model.effects.nof_cqc import match_nof_cqc, nof_cqc_correlation, trust_overall_ratings
-from ics_model.effects.population import (
-    GP_SINCE,
-    Population,
-    default_population,
-    gp_population,
-    trust_population,
-)
-from ics_model.effects.power import PowerResult, min_detectable_effect, simulate_power
-from ics_model.effects.rows import AnalysisRows, analysis_rows
-from ics_model.effects.spec import EffectCurveConfig
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names, for type checkers; loaded on first use (see __getattr__)
+    from ics_model.effects.core import (
+        STANDARD_CAVEATS,
+        EffectResult,
+        anova_icc,
+        collaboration_effect,
+        min_detectable_or,
+    )
+    from ics_model.effects.curve import CurveResult, effect_curve
+    from ics_model.effects.nof_cqc import match_nof_cqc, nof_cqc_correlation, trust_overall_ratings
+    from ics_model.effects.population import (
+        GP_SINCE,
+        Population,
+        default_population,
+        gp_population,
+        trust_population,
+    )
+    from ics_model.effects.power import PowerResult, min_detectable_effect, simulate_power
+    from ics_model.effects.rows import AnalysisRows, analysis_rows
+    from ics_model.effects.spec import EffectCurveConfig
+
+#: public name -> module that defines it; loaded on first use, so importing a light
+#: submodule (``ics_model.effects.spec``, as the config does) does not load statsmodels
+_PUBLIC = {
+    "AnalysisRows": "ics_model.effects.rows",
+    "CurveResult": "ics_model.effects.curve",
+    "EffectCurveConfig": "ics_model.effects.spec",
+    "EffectResult": "ics_model.effects.core",
+    "GP_SINCE": "ics_model.effects.population",
+    "Population": "ics_model.effects.population",
+    "PowerResult": "ics_model.effects.power",
+    "STANDARD_CAVEATS": "ics_model.effects.core",
+    "analysis_rows": "ics_model.effects.rows",
+    "anova_icc": "ics_model.effects.core",
+    "collaboration_effect": "ics_model.effects.core",
+    "default_population": "ics_model.effects.population",
+    "effect_curve": "ics_model.effects.curve",
+    "gp_population": "ics_model.effects.population",
+    "match_nof_cqc": "ics_model.effects.nof_cqc",
+    "min_detectable_effect": "ics_model.effects.power",
+    "min_detectable_or": "ics_model.effects.core",
+    "nof_cqc_correlation": "ics_model.effects.nof_cqc",
+    "simulate_power": "ics_model.effects.power",
+    "trust_overall_ratings": "ics_model.effects.nof_cqc",
+    "trust_population": "ics_model.effects.population",
+}
 
 __all__ = [
     "GP_SINCE",
@@ -62,3 +94,15 @@ __all__ = [
     "trust_overall_ratings",
     "trust_population",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value
+    raise AttributeError(f"module 'ics_model.effects' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(globals()))

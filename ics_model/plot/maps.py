@@ -2,8 +2,9 @@
 
 :func:`icb_geodataframe` joins a polars frame of ICS values to the ICB boundaries (the
 caller loads them with :func:`ics_model.data.geography.read_boundaries`);
-:func:`choropleth` classifies the values with ``mapclassify`` and draws them. Classes are
-presentation: they group values for colouring, they are not a statistic of the ICSs.
+:func:`choropleth` classifies the values (mapclassify's schemes; quantiles and equal
+intervals computed here as mapclassify does, without its slow import) and draws them.
+Classes are presentation: they group values for colouring, not a statistic of the ICSs.
 Maps are drawn on the British National Grid (EPSG:27700) so England keeps its shape.
 """
 
@@ -133,25 +134,74 @@ def _join_on_code(frame: pl.DataFrame, boundaries: gpd.GeoDataFrame) -> gpd.GeoD
     return gpd.GeoDataFrame(joined, geometry=boundaries.geometry.name, crs=boundaries.crs)
 
 
-def _classify(values: np.ndarray, scheme: str, k: int, diverging: bool) -> np.ndarray:
-    """Upper bounds of the classes (the last is the maximum); 0 is a bound if diverging."""
-    import mapclassify
+def _quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes, as ``mapclassify.Quantiles(values, k).bins``.
 
+    The same arithmetic as mapclassify (percentiles ``100/k, 200/k, ... 100`` taken as
+    ``scipy.stats.scoreatpercentile`` does: linear between the two nearest order
+    statistics, the weights divided by their sum), so the bounds agree to the last bit;
+    tied percentiles merge into one bound (fewer than ``k`` classes).
+    """
+    ordered = np.sort(np.asarray(values).ravel())
+    w = 100.0 / k
+    pcts = np.arange(w, 100 + w, w)
+    if pcts[-1] > 100.0:
+        pcts[-1] = 100.0
+    last = ordered.shape[0] - 1
+    scores = []
+    for pct in pcts:
+        idx = pct / 100.0 * last
+        i = int(idx)
+        # numpy's reductions, as scipy (their rounding; they turn -0.0 into 0.0)
+        if i == idx:
+            scores.append(np.add.reduce(ordered[i : i + 1] * np.array(1)) / 1.0)
+        else:
+            weights = np.array([(i + 1) - idx, idx - i], dtype=float)
+            scores.append(np.add.reduce(ordered[i : i + 2] * weights) / weights.sum())
+    return np.unique(np.array(scores, dtype=float))
+
+
+def _equal_interval_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` equal-width classes, as ``mapclassify.EqualInterval(values, k)``.
+
+    The same arithmetic as mapclassify (its float ``arange`` of the cuts, trimmed to ``k``,
+    the last cut set to the maximum). Needs two distinct values at least.
+    """
+    y = np.asarray(values).ravel()
+    max_y, min_y = max(y), min(y)  # builtins, as mapclassify (same -0.0/0.0 pick)
+    if min_y == max_y:
+        raise ValueError("equal intervals need two distinct values at least")
+    width = (max_y - min_y) * 1.0 / k
+    cuts = np.arange(min_y + width, max_y + width, width)
+    if len(cuts) > k:  # the float arange can overshoot by one
+        cuts = cuts[0:k]
+    cuts[-1] = max_y
+    return cuts.copy()
+
+
+def _classify(values: np.ndarray, scheme: str, k: int, diverging: bool) -> np.ndarray:
+    """Upper bounds of the classes (the last is the maximum); 0 is a bound if diverging.
+
+    Quantiles and equal intervals are computed here, bit for bit as mapclassify does
+    (whose import compiles numba code for seconds); natural breaks use mapclassify's
+    Fisher-Jenks.
+    """
     n_unique = len(np.unique(values))
     k = max(1, min(k, n_unique))
     if k == 1:
         bins = np.array([values.max()])
-    else:
-        cls = {
-            "quantiles": mapclassify.Quantiles,
-            "natural_breaks": mapclassify.FisherJenks,
-            "equal_interval": mapclassify.EqualInterval,
-        }[scheme]
+    elif scheme == "quantiles":
+        bins = _quantile_bins(values, k)
+    elif scheme == "equal_interval":
+        bins = _equal_interval_bins(values, k)
+    elif scheme == "natural_breaks":
+        import mapclassify
+
         with warnings.catch_warnings():
-            # ties can merge quantile classes (fewer than k): the legend shows what is left
-            warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
             warnings.filterwarnings("ignore", "Numba not installed", UserWarning)
-            bins = np.asarray(cls(values, k=k).bins, dtype=float)
+            bins = np.asarray(mapclassify.FisherJenks(values, k=k).bins, dtype=float)
+    else:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     if diverging and values.min() < 0 < values.max() and not np.any(bins == 0.0):
         bins = np.sort(np.append(bins, 0.0))
     bins = np.unique(bins)
@@ -290,7 +340,8 @@ def choropleth(
     regions : NHS England region boundaries (``read_boundaries("region")``), outlined on
         top when given.
     scheme : ``"quantiles"``, ``"natural_breaks"`` (Fisher-Jenks optimal breaks,
-        deterministic) or ``"equal_interval"``; mapclassify does the classing.
+        deterministic) or ``"equal_interval"``; the classes are mapclassify's (quantiles and
+        equal intervals computed here, bit for bit the same).
     k : number of classes (fewer when there are fewer distinct values, or ties merge
         quantiles).
     diverging : centre the colours on 0 (0 becomes a class bound); None chooses it when
