@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ics_model import __version__
-from ics_model.cli_tables import console, print_summary, short_name
+from ics_model.cli_rules import metrics_app, rules_app
+from ics_model.cli_tables import console, fail, print_summary, short_name, write_tables_or_exit
 from ics_model.config import RunConfig, load_config, with_overrides
 from ics_model.result import Result
 from ics_model.spec import ConfigError
@@ -51,30 +51,15 @@ datasets_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(datasets_app, name="datasets")
-rules_app = typer.Typer(
-    help="Rating rule sets: list them, check them against CQC.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-)
 app.add_typer(rules_app, name="rules")
-metrics_app = typer.Typer(
-    help="The metric catalogue.", no_args_is_help=True, rich_markup_mode="markdown"
-)
 app.add_typer(metrics_app, name="metrics")
-
-err_console = Console(stderr=True)
-
-
-def _fail(message: str, code: int) -> None:
-    err_console.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _load(config: Path | None) -> RunConfig:
     try:
         return load_config(config)
     except ConfigError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     raise AssertionError("unreachable")  # _fail exits
 
 
@@ -83,7 +68,7 @@ def _override(cfg: RunConfig, overrides: dict[str, Any], flags: str = "") -> Run
     try:
         return with_overrides(cfg, overrides)
     except ConfigError as exc:
-        _fail(f"{flags}: {exc}" if flags else str(exc), 2)
+        fail(f"{flags}: {exc}" if flags else str(exc), 2)
     raise AssertionError("unreachable")  # _fail exits
 
 
@@ -149,7 +134,7 @@ def run(
     _setup_logging(verbose, quiet)
     cfg = _load(config)
     if geo is not None and geo.suffix.lower() != ".gpkg":
-        _fail(f"--geo must name a .gpkg file, got {geo}", 2)
+        fail(f"--geo must name a .gpkg file, got {geo}", 2)
     key = run_key(cfg)  # before running: the inputs as the run reads them
     try:
         with _executor(workers, dask) as executor:
@@ -165,24 +150,13 @@ def run(
             except OSError as exc:
                 raise OutputError(f"cannot write {geo}: {exc.strerror or exc}") from None
     except OutputError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if quiet:
         return
     print_summary(result)
     console.print(
         f"Wrote {len(written)} files to [bold]{out}[/]: " + ", ".join(p.name for p in written)
     )
-
-
-def _write(tables: dict[str, Any], out: Path) -> list[Path]:
-    """Write a command's tables into ``out``; an output that cannot be written exits 1."""
-    from ics_model.outputs import OutputError, write_tables
-
-    try:
-        return write_tables(tables, out)
-    except OutputError as exc:
-        _fail(str(exc), 1)
-    raise AssertionError("unreachable")  # _fail exits
 
 
 @contextmanager
@@ -192,12 +166,12 @@ def _executor(workers: int, dask: str | None) -> Iterator[Executor | None]:
     Results are identical for a seed whichever is used (chunks are seeded, not the workers).
     """
     if workers < 0:
-        _fail(f"--workers must be 0 or more, got {workers}", 2)
+        fail(f"--workers must be 0 or more, got {workers}", 2)
     if dask is not None:
         try:
             from distributed import Client
         except ImportError:
-            _fail("--dask needs the 'distributed' extra: pip install 'ics_model[distributed]'", 2)
+            fail("--dask needs the 'distributed' extra: pip install 'ics_model[distributed]'", 2)
         client = Client(dask)
         try:
             yield client.get_executor()
@@ -226,7 +200,7 @@ def _run(cfg: RunConfig, status: str, quiet: bool, **kwargs: Any) -> Result:
         with console.status(status) if not quiet else nullcontext():
             return run_pipeline(cfg, **kwargs)
     except (ConfigError, DataContractError, SourceReadError, ValueError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     raise AssertionError("unreachable")  # _fail exits
 
 
@@ -247,6 +221,12 @@ def report(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Run the pipeline even when a stored run matches.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes drawing the figures (default: 2 on a machine with 2 cores or more)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Write one self-contained HTML report (images inline) of the main job.
@@ -257,27 +237,28 @@ def report(
     is stored there. ``--fresh`` always runs it. Example: ``ics-model run`` then
     ``ics-model report --out outputs/report.html``.
     """
-    from ics_model.report import write_report
-    from ics_model.run_store import load_run, run_key, run_path, store_run
+    from ics_model.report_html import drawing_pool
 
-    _setup_logging(False, quiet)
-    cfg = _load(config)
-    folder = out.parent if from_run is None else from_run
-    key = run_key(cfg)
-    result = None if fresh else load_run(cfg, folder, key=key)
-    if result is not None:
-        done = f"Reused the run stored at {run_path(key, folder)} (same config, inputs and code)"
-    else:
-        result = _run(cfg, "Running...", quiet)
-        stored = store_run(result, folder, key=key)
-        done = "Ran the pipeline" + (f" (stored at {stored})" if stored is not None else "")
-    if not quiet:
-        console.print(escape(done), highlight=False, soft_wrap=True)
-    try:
-        with console.status("Drawing...") if not quiet else nullcontext():
-            path = write_report(result, out)
-    except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}", 1)
+    if workers is not None and workers < 1:
+        fail(f"--workers must be 1 or more, got {workers}", 2)
+    # the helper process starts first: its imports overlap this process's loading
+    with drawing_pool(workers) as pool:
+        from ics_model.report import write_report
+        from ics_model.run_store import reuse_or_run
+
+        _setup_logging(False, quiet)
+        cfg = _load(config)
+        folder = out.parent if from_run is None else from_run
+        result, done = reuse_or_run(
+            cfg, folder, lambda c: _run(c, "Running...", quiet), fresh=fresh
+        )
+        if not quiet:
+            console.print(escape(done), highlight=False, soft_wrap=True)
+        try:
+            with console.status("Drawing...") if not quiet else nullcontext():
+                path = write_report(result, out, executor=pool)
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}", 1)
     if not quiet:
         console.print(f"Wrote the report to [bold]{path}[/]")
 
@@ -312,7 +293,7 @@ def uncertainty(
     _setup_logging(False, quiet)
     cfg = _load(config)
     if cfg.composite is None:
-        _fail("composite is null: there is no composite to analyse", 2)
+        fail("composite is null: there is no composite to analyse", 2)
     # the uncertainty analysis only: no scenarios or effect; --draws through the same model
     overrides: dict[str, Any] = {"scenarios": (), "effect.enabled": False}
     if cfg.uncertainty is None:
@@ -330,7 +311,7 @@ def uncertainty(
             executor=executor,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    written = _write(uncertainty_tables(result.uncertainty), out)
+    written = write_tables_or_exit(uncertainty_tables(result.uncertainty), out)
     if quiet:
         return
     unc = result.uncertainty.per_ics.filter(pl.col("rank").is_not_null()).sort("rank")
@@ -363,9 +344,9 @@ def verify(
     try:
         problems = verify_outputs(folder)
     except OutputError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if problems:
-        _fail(
+        fail(
             f"{folder}: {len(problems)} output(s) differ from the manifest:\n  "
             + "\n  ".join(problems),
             1,
@@ -425,7 +406,7 @@ def datasets_check() -> None:
 
     problems = check_processed()
     if problems:
-        _fail("processed tables differ from a rebuild:\n  " + "\n  ".join(problems), 1)
+        fail("processed tables differ from a rebuild:\n  " + "\n  ".join(problems), 1)
     console.print("[green]processed tables match a rebuild from raw[/]")
 
 
@@ -450,12 +431,12 @@ def compare(
     for path in (config_a, config_b):
         cfg = _load(path)
         if cfg.composite is None:
-            _fail(f"{path}: composite is null: nothing to compare", 2)
+            fail(f"{path}: composite is null: nothing to compare", 2)
         # ranks only: uncertainty, scenarios and the effect are not needed to compare them
         cfg = _override(cfg, {"uncertainty": None, "scenarios": (), "effect.enabled": False})
         result = _run(cfg, f"Running {path.name}...", False)
         if result.composite is None:
-            _fail(f"{path}: the run has no composite (metrics switched off)", 2)
+            fail(f"{path}: the run has no composite (metrics switched off)", 2)
         results.append(result.composite.built)
     table_df = compare_composites(*results)
     summary = compare_summary(*results)
@@ -486,160 +467,8 @@ def compare(
     if out is not None:
         from ics_model.outputs import compare_tables
 
-        written = _write(compare_tables(table_df), out)
+        written = write_tables_or_exit(compare_tables(table_df), out)
         console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
-
-
-@rules_app.command("list")
-def rules_list() -> None:
-    """List the shipped rule sets."""
-    from ics_model.rules import available_rule_sets, get_rule_set
-
-    table = Table(title="Rule sets (configs/rules)")
-    for col in ("name", "kind", "version", "description"):
-        table.add_column(col)
-    for name in available_rule_sets():
-        rs = get_rule_set(name)
-        table.add_row(rs.name, rs.kind, rs.version, rs.description)
-    console.print(table)
-
-
-@rules_app.command("check")
-def rules_check(
-    rule_set: Annotated[str, typer.Option("--rule-set", help="Rule set name or YAML.")] = (
-        "cqc_principles"
-    ),
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for CSVs.")] = None,
-    nof: Annotated[
-        bool,
-        typer.Option(
-            "--nof",
-            help="Re-derive the published NHS Oversight Framework 2025/26 segments instead "
-            "(rule set nof_2025_26 unless --rule-set names another nof rule set).",
-        ),
-    ] = False,
-) -> None:
-    """Re-derive CQC's published 2018 aggregates and report agreement and disagreements.
-
-    With ``--nof``: re-derive every published NOF 2025/26 segment from the average metric
-    score and the deficit flag (and each domain segment from its score).
-    """
-    if nof:
-        _rules_check_nof("nof_2025_26" if rule_set == "cqc_principles" else rule_set, out)
-        return
-    from ics_model.data.build import load_processed
-    from ics_model.data.sources import SOURCES
-    from ics_model.rules import check_against_published
-
-    try:
-        result = check_against_published(load_processed("cqc_trust_ratings"), rule_set)
-    except KeyError as exc:
-        _fail(str(exc.args[0]), 2)
-    except (TypeError, ConfigError) as exc:
-        _fail(str(exc), 2)
-    vintage = SOURCES["cqc_trust_ratings_2018"].vintage
-    table = Table(
-        title=f"Rule set {result.rule_set} against published CQC ratings",
-        caption=f"Data: CQC Latest ratings {vintage}. {result.note}",
-    )
-    for col in ("level", "published ratings", "reproduced", "agreement", "NHS trusts only"):
-        table.add_column(col, justify="left" if col == "level" else "right")
-    for r in result.summary.to_dicts():
-        table.add_row(
-            r["level"],
-            str(r["n"]),
-            str(r["n_agree"]),
-            f"{r['agreement']:.1%}",
-            f"{r['n_nhs_agree']}/{r['n_nhs']}",
-        )
-    console.print(table)
-    dis = Table(title="Disagreements")
-    for col in ("level", "provider", "service", "inputs", "published", "derived", "class"):
-        dis.add_column(col)
-    for r in result.disagreements.to_dicts():
-        dis.add_row(
-            r["level"],
-            r["provider_id"],
-            r["service"],
-            r["inputs"],
-            r["published"],
-            r["derived"] or "-",
-            r["disagreement_class"],
-        )
-    console.print(dis)
-    classes = result.disagreements.group_by("disagreement_class", "explanation").len()
-    for r in classes.sort("len", descending=True).to_dicts():
-        console.print(f"- [bold]{r['disagreement_class']}[/] ({r['len']}): {r['explanation']}")
-    if out is not None:
-        from ics_model.outputs import rules_check_tables
-
-        written = _write(rules_check_tables(result), out)
-        console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
-
-
-def _rules_check_nof(rule_set: str, out: Path | None) -> None:
-    """Print (and write) the check of a nof rule set against the published NOF segments."""
-    from ics_model.data.nof import read_nof_segments
-    from ics_model.data.sources import SOURCES
-    from ics_model.rules.nof import check_nof
-
-    try:
-        result = check_nof(read_nof_segments().frame, rule_set)
-    except KeyError as exc:
-        _fail(str(exc.args[0]), 2)
-    except (TypeError, ConfigError) as exc:
-        _fail(str(exc), 2)
-    vintage = SOURCES["nhs_trust_types_2026"].vintage
-    console.print(f"Rule set {result.rule_set}: {result.line} published NOF segments")
-    table = Table(
-        title=f"Rule set {result.rule_set} against the published NOF segments",
-        caption=f"Data: NHS Oversight Framework {vintage}; segments 1 (best) to 4; "
-        "lower is better. The overall segment on the acute league table.",
-    )
-    for col in ("measure", "published", "reproduced", "agreement"):
-        table.add_column(col, justify="left" if col == "measure" else "right")
-    for r in result.summary.to_dicts():
-        table.add_row(r["measure"], str(r["n"]), str(r["n_agree"]), f"{r['agreement']:.1%}")
-    console.print(table)
-    dis = Table(title=f"Disagreements ({result.disagreements.height})")
-    for col in ("trust", "measure", "score", "in deficit", "published", "derived", "reason"):
-        dis.add_column(col)
-    for r in result.disagreements.to_dicts():
-        dis.add_row(
-            f"{r['org_code']} {r['org_name'] or ''}",
-            r["measure"],
-            f"{r['score']:.2f}",
-            "-" if r["in_deficit"] is None else str(r["in_deficit"]),
-            str(r["published"]),
-            str(r["derived"]),
-            r["reason"],
-        )
-    console.print(dis)
-    if out is not None:
-        from ics_model.outputs import nof_check_tables
-
-        written = _write(nof_check_tables(result), out)
-        console.print(f"Wrote {', '.join(p.name for p in written)} to {out}")
-
-
-@metrics_app.command("list")
-def metrics_list(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown.")] = False,
-) -> None:
-    """List every ICS metric with its definition, unit, direction, source and vintage."""
-    from ics_model.metrics.system import METRIC_CATALOGUE, catalogue_markdown
-
-    if markdown:
-        typer.echo(catalogue_markdown(), nl=False)
-        return
-    table = Table(title="ICS metrics (ics_metrics.csv)", show_lines=True)
-    for col in ("metric", "pillar", "direction", "unit", "definition", "vintage"):
-        table.add_column(col)
-    for e in METRIC_CATALOGUE:
-        table.add_row(
-            e["metric"], e["pillar"], e["direction"], e["unit"], e["definition"], e["vintage"]
-        )
-    console.print(table)
 
 
 def main() -> None:  # pragma: no cover

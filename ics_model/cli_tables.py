@@ -8,8 +8,13 @@ line (:mod:`ics_model.cli`), which with this module is the only place that print
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, NoReturn
+
 import polars as pl
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ics_model.outputs import effect_dict
@@ -33,6 +38,23 @@ class _Console(Console):
 
 
 console = _Console()
+err_console = _Console(stderr=True)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one error line (no traceback) and exit with ``code``."""
+    err_console.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def write_tables_or_exit(tables: dict[str, Any], out: Path) -> list[Path]:
+    """Write a command's tables into ``out``; an output that cannot be written exits 1."""
+    from ics_model.outputs import OutputError, write_tables
+
+    try:
+        return write_tables(tables, out)
+    except OutputError as exc:
+        fail(str(exc), 1)
 
 
 def print_summary(result: Result) -> None:

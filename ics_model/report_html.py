@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -142,6 +142,31 @@ def warm_up() -> None:
     import geopandas  # noqa: F401
 
     import ics_model.plot  # noqa: F401
+
+
+@contextmanager
+def drawing_pool(processes: int | None = None) -> Iterator[Executor | None]:
+    """Yield a pool of one helper process for :meth:`FigureBatch.fill`, or None.
+
+    ``processes``: the processes drawing, this one included (default 2 on a machine with
+    2 cores or more, else 1: None is yielded). The helper is spawned at once and imports
+    what drawing needs (:func:`warm_up`), so enter this early. Spawned, not forked: a
+    forked child of a process whose polars thread pool holds a lock can deadlock.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = min(2, os.cpu_count() or 1) if processes is None else processes
+    if n <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool.submit(warm_up)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 class FigureBatch:
@@ -337,6 +362,7 @@ __all__ = [
     "FigureBatch",
     "FigureJob",
     "clean_svg",
+    "drawing_pool",
     "figure",
     "figures",
     "json_script",

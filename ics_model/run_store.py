@@ -26,7 +26,7 @@ import os
 import pickle
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final
@@ -228,3 +228,22 @@ def load_run(cfg: RunConfig, folder: str | Path, *, key: str | None = None) -> R
     with contextlib.suppress(OSError):
         os.utime(path)  # reused: newest, so pruning keeps it
     return dataclasses.replace(stored["result"], config=cfg)
+
+
+def reuse_or_run(
+    cfg: RunConfig, folder: str | Path, run: Callable[[RunConfig], Result], *, fresh: bool = False
+) -> tuple[Result, str]:
+    """Return the stored run of ``cfg`` in ``folder``, or ``run(cfg)`` stored there.
+
+    With ``fresh``, always run. The text says which happened, for the user.
+    """
+    key = run_key(cfg)
+    result = None if fresh else load_run(cfg, folder, key=key)
+    if result is not None:
+        return (
+            result,
+            f"Reused the run stored at {run_path(key, folder)} (same config, inputs and code)",
+        )
+    result = run(cfg)
+    stored = store_run(result, folder, key=key)
+    return result, "Ran the pipeline" + (f" (stored at {stored})" if stored is not None else "")

@@ -230,16 +230,21 @@ def test_report_from_a_reused_run_is_the_report_of_a_new_run(tmp_path):
     assert _stamp_free(a) == _stamp_free(b)
 
 
+DRAWN: list = []  # the executor each stubbed report was drawn with
+
+
 @pytest.fixture
 def stubbed(monkeypatch, cfg):
     """The pipeline and the drawing replaced by stubs that count the pipeline's runs."""
     calls = []
+    DRAWN.clear()
 
     def fake_run(config, **kwargs):
         calls.append(config)
         return _stub_result(config)
 
-    def fake_report(result, out):
+    def fake_report(result, out, *, executor=None):
+        DRAWN.append(executor)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(result.config.name)
         return Path(out)
@@ -287,3 +292,19 @@ def test_fresh_runs_the_pipeline_even_with_a_stored_run(stubbed, cfg, tmp_path):
     r = runner.invoke(app, ["report", "--fresh", "--out", str(tmp_path / "report.html")])
     assert r.exit_code == 0, r.output
     assert "Ran the pipeline" in r.output and len(stubbed) == 1
+
+
+def test_report_draws_with_a_helper_process_unless_told_otherwise(stubbed, tmp_path, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = tmp_path / "outputs" / "report.html"
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert runner.invoke(app, ["report", "--out", str(out), "-q"]).exit_code == 0
+    assert isinstance(DRAWN[-1], ProcessPoolExecutor)
+    assert runner.invoke(app, ["report", "--out", str(out), "-q", "--workers", "1"]).exit_code == 0
+    assert DRAWN[-1] is None
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert runner.invoke(app, ["report", "--out", str(out), "-q"]).exit_code == 0
+    assert DRAWN[-1] is None
+    bad = runner.invoke(app, ["report", "--out", str(out), "--workers", "0"])
+    assert bad.exit_code == 2 and "--workers must be 1 or more, got 0" in bad.output
