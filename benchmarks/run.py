@@ -116,7 +116,8 @@ class Case:
     reference : the pandas reference on the same data, or None.
     repeat, reference_repeat : timed runs (``--quick``: one each).
     target_s : target for ours' median, seconds; target_ratio: for reference/ours.
-    check : compares one output of ours with one of the reference; returns a remark.
+    check : compares one output of ours with one of the reference (None when the case has
+        no reference: a check of ours alone); returns a remark.
     notes : remarks shown under the table.
     sides : further computations timed beside ours and the reference, shown with them
         in a side-by-side table (fastest first) with their ratio to the first side.
@@ -306,6 +307,9 @@ def run_case(case: Case, opts: Options, pending_references: bool) -> dict[str, A
         if case.check is not None and not pending:
             notes.append(case.check(ours_out, ref_out))
             print(f"  check: {notes[-1]}", flush=True)
+    elif case.reference is None and case.check is not None and not pending:
+        notes.append(case.check(ours_out, None))  # a check of ours alone
+        print(f"  check: {notes[-1]}", flush=True)
     rec["sides"] = [
         _side_record(side, prep, *timed[i + 1][:2], n)
         for i, (side, n) in enumerate(zip(sides, side_repeats, strict=True))
@@ -444,9 +448,16 @@ def all_cases() -> list[Case]:
     import cases_effects
     import cases_io
     import cases_ods
+    import cases_report
     import cases_rules
 
-    cases = [*cases_rules.CASES, *cases_io.CASES, *cases_ods.CASES, *cases_effects.CASES]
+    cases = [
+        *cases_rules.CASES,
+        *cases_io.CASES,
+        *cases_ods.CASES,
+        *cases_effects.CASES,
+        *cases_report.CASES,
+    ]
     return sorted(cases, key=lambda c: c.number)
 
 

@@ -34,3 +34,17 @@ def test_case_6_runs_on_a_small_sheet(tmp_path):
     assert "not timed in --quick: cli_default, cli_default_with_sheet" in rec["note"]
     assert "side by side, case 6" in done.stdout
     assert not (REPO / "benchmarks" / "data" / "locations_synthetic_600").exists()
+
+
+def test_case_8_the_report_command_runs_and_equals_the_in_process_page(tmp_path):
+    out = tmp_path / "results.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "run.py"), "--case", "8", "--quick"]
+    cmd += ["--no-memory", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    (rec,) = json.loads(out.read_text(encoding="utf-8"))["cases"]
+    assert (rec["case"], rec["status"]) == ("8", "ok") and rec["median_s"] > 0
+    assert "the command's page equals the in-process page" in rec["note"], rec["note"]
+    sides = {s["name"] for s in rec["sides"]}
+    assert sides == {"floor_serial", "floor_shared", "imports", "cli_one_process"}
