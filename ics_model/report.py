@@ -206,7 +206,15 @@ def _accounts_section(result: Result) -> str:
         overall = (
             modelled.filter(pl.col("key_question").cast(pl.String) == "Overall")
             .join(icbs, on="icb_code", how="left")
-            .select("icb_code", "icb_name", "sector", "modelled_value", "n_rated", "rule")
+            .select(
+                "icb_code",
+                "icb_name",
+                "sector",
+                *(["rule_set"] if "rule_set" in modelled.columns else []),
+                "modelled_value",
+                "n_rated",
+                "rule",
+            )
             .sort("icb_code", "sector")
         )
         label = modelled["label"][0] if "label" in modelled.columns else MODELLED
@@ -214,7 +222,8 @@ def _accounts_section(result: Result) -> str:
             "<h3>Modelled ICS ratings (Overall)</h3>"
             f'<p class="note modelled">{html.escape(str(label))}: a rule applied to the '
             "provider ratings placed in each ICS (rule and rule set in "
-            "ics_modelled_ratings.csv, every key question there).</p>" + _table(overall, n=130)
+            "ics_modelled_ratings.csv, every key question there).</p>"
+            + _table(overall, n=400, name="ics_modelled_ratings_overall")
         )
     return "".join(parts)
 
