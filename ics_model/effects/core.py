@@ -76,13 +76,13 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import polars as pl
-from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
 from ics_model.effects.design import Design, build_design
 from ics_model.effects.score_test import WEBB_WEIGHTS, ScoreTest
+
+# statsmodels is imported where it is used (in _logit), so that loading an EffectResult
+# (e.g. from a stored run) does not load it
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,10 @@ def _logit(
     converged. A perfect-separation warning is not raised: separation shows as diverging
     coefficients, which :func:`collaboration_effect` reports in its caveats.
     """
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
     model = GLM(y, X, family=Binomial(), offset=offset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerfectSeparationWarning)

@@ -49,9 +49,9 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit, logsumexp
-from statsmodels.tools.numdiff import approx_fprime
+
+# scipy and statsmodels are imported where they are used, so that importing this module
+# (as every user of the models registry does) does not load them
 
 #: quadrature nodes per cluster (``lme4``'s ``nAGQ``); exact enough for clusters of 10+
 NODES: Final = 11
@@ -87,6 +87,8 @@ class _Marginal:
         self.mode = np.zeros(n_clusters)
 
     def _modes(self, eta: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray]:
+        from scipy.special import expit
+
         u = self.mode.copy()
         for _ in range(100):
             p = expit(eta + u[self.g])
@@ -108,6 +110,8 @@ class _Marginal:
         ``d log L / d log sigma = sum_g E[u_g^2 / sigma^2 - 1 | y]``, the expectations
         taken with the normalised quadrature weights of each cluster.
         """
+        from scipy.special import expit, log_expit, logsumexp
+
         beta, log_sigma = theta[:-1], max(float(theta[-1]), _LOG_SIGMA_FLOOR - 3)
         s2 = math.exp(2 * log_sigma)
         eta = self.X @ beta
@@ -160,6 +164,9 @@ def fit_random_intercept_logit(
     >>> bool(abs(fit.params[1] - 0.7) < 2 * np.sqrt(fit.cov[1, 1]))  # planted 0.7, sigma 0.8
     True
     """
+    from scipy.optimize import minimize
+    from statsmodels.tools.numdiff import approx_fprime
+
     f = _Marginal(y, X, g, n_clusters)
     k = X.shape[1]
     start = np.zeros(k + 1)

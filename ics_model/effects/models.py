@@ -73,23 +73,12 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
-from statsmodels.genmod.cov_struct import Exchangeable
-from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_estimating_equations import GEE
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    IterationLimitWarning,
-    PerfectSeparationWarning,
-)
 from threadpoolctl import threadpool_limits
 
 from ics_model.effects.design import Design
 from ics_model.effects.glmm import fit_random_intercept_logit
 from ics_model.effects.ordinal import (
     CumulativeFit,
-    OrderedLogit,
     ProportionalOddsCheck,
     cv3_covariance,
     proportional_odds_check,
@@ -97,6 +86,8 @@ from ics_model.effects.ordinal import (
 )
 from ics_model.effects.score_test import WEBB_WEIGHTS, wild_score_inference
 from ics_model.effects.separation import separated
+
+# statsmodels is imported where it is used, so that loading a ModelFit does not load it
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +267,13 @@ class _Caught:
         self.failed = False
 
     def __call__(self, fn: Callable[[], object]) -> object:
+        from statsmodels.tools.sm_exceptions import (
+            ConvergenceWarning,
+            HessianInversionWarning,
+            IterationLimitWarning,
+            PerfectSeparationWarning,
+        )
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = fn()
@@ -434,6 +432,9 @@ def _between(fit: ModelFit, b: np.ndarray, lo_hi_p: tuple[float, float, float] |
 def _glm_cluster(
     d: _Data, confidence: float, rng: np.random.Generator | None, draws: int, caught: _Caught
 ) -> ModelFit:
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+
     X = np.column_stack([d.E, d.Z])
     q = d.E.shape[1]
     glm = GLM(d.y, X, family=Binomial())
@@ -474,6 +475,10 @@ def _exp(v: float) -> float:
 
 
 def _gee(d: _Data, confidence: float, caught: _Caught) -> ModelFit:
+    from statsmodels.genmod.cov_struct import Exchangeable
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_estimating_equations import GEE
+
     X = np.column_stack([d.E, d.Z])
     gee = GEE(d.y, X, groups=d.g, family=Binomial(), cov_struct=Exchangeable())
     res = caught(lambda: gee.fit(cov_type="bias_reduced", maxiter=100))
@@ -504,6 +509,8 @@ def _gee(d: _Data, confidence: float, caught: _Caught) -> ModelFit:
 
 
 def _ordinal(d: _Data, confidence: float, caught: _Caught) -> ModelFit:
+    from ics_model.effects.ordinal import OrderedLogit  # defined on first use (statsmodels)
+
     exog = np.column_stack([d.E, d.Z[:, 1:]])  # OrderedModel has thresholds, no intercept
     om = OrderedLogit(d.y, exog, distr="logit")
     res = caught(

@@ -40,18 +40,18 @@ J Human Resources 50:317-372.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from scipy import stats
-from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.miscmodels.ordinal_model import OrderedModel
-from statsmodels.tools.numdiff import approx_fprime
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+# scipy and statsmodels are imported where they are used, and OrderedLogit is defined on
+# first use, so that loading the fit records (e.g. in a stored run) loads neither
+if TYPE_CHECKING:
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 #: fewer providers than this on either side of a cut makes its logit unreliable
 MIN_PER_SIDE: Final = 10
@@ -95,45 +95,66 @@ class ProportionalOddsCheck:
     reason: str | None
 
 
-class OrderedLogit(OrderedModel):
-    """statsmodels ``OrderedModel`` (logit) with its analytic score.
+@functools.cache
+def _ordered_logit() -> type[OrderedModel]:
+    """Define :class:`OrderedLogit` (once, on first use: it subclasses a statsmodels class)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.tools.numdiff import approx_fprime
 
-    ``OrderedModel`` differentiates its log-likelihood numerically (``2p`` evaluations a
-    gradient, ``O(p^2)`` a Hessian). For provider ``i`` in category ``c``, ``P_i =
-    F(t_{c+1} - x_i'b) - F(t_c - x_i'b)`` (``F`` logistic, density ``f``, ``t_0 = -inf``,
-    ``t_K = inf``) gives ``d log P_i / d b = -x_i (f(u_i) - f(l_i)) / P_i`` and ``d log
-    P_i / d t_j = (f(u_i) 1[j = c+1] - f(l_i) 1[j = c]) / P_i``, chained through the
-    thresholds' parameterisation ``t_1 = a_1``, ``t_j = t_{j-1} + exp(a_j)``. The
-    Hessian is the central-difference Jacobian of that score.
-    """
+    class OrderedLogit(OrderedModel):
+        """statsmodels ``OrderedModel`` (logit) with its analytic score.
 
-    def score_obs(self, params: np.ndarray, **kwds: object) -> np.ndarray:
-        """Score of each provider (analytic; ``kwds`` are ignored)."""
-        low, upp = self._bounds(params)
-        prob = self.prob(low, upp) + 1e-20
-        f_low, f_upp = self.pdf(low), self.pdf(upp)
-        k = self.k_levels - 1
-        grad_t = np.zeros((len(prob), k + 2))
-        rows = np.arange(len(prob))
-        grad_t[rows, self.endog + 1] += f_upp / prob
-        grad_t[rows, self.endog] -= f_low / prob
-        th = params[-k:]
-        jac = np.tril(np.ones((k, k))) * np.concatenate(([1.0], np.exp(th[1:])))[None, :]
-        return np.column_stack(
-            [-((f_upp - f_low) / prob)[:, None] * self.exog, grad_t[:, 1 : k + 1] @ jac]
-        )
+        ``OrderedModel`` differentiates its log-likelihood numerically (``2p`` evaluations a
+        gradient, ``O(p^2)`` a Hessian). For provider ``i`` in category ``c``, ``P_i =
+        F(t_{c+1} - x_i'b) - F(t_c - x_i'b)`` (``F`` logistic, density ``f``, ``t_0 = -inf``,
+        ``t_K = inf``) gives ``d log P_i / d b = -x_i (f(u_i) - f(l_i)) / P_i`` and ``d log
+        P_i / d t_j = (f(u_i) 1[j = c+1] - f(l_i) 1[j = c]) / P_i``, chained through the
+        thresholds' parameterisation ``t_1 = a_1``, ``t_j = t_{j-1} + exp(a_j)``. The
+        Hessian is the central-difference Jacobian of that score.
+        """
 
-    def score(self, params: np.ndarray) -> np.ndarray:
-        """Gradient of the log-likelihood (analytic)."""
-        return self.score_obs(params).sum(axis=0)
+        def score_obs(self, params: np.ndarray, **kwds: object) -> np.ndarray:
+            """Score of each provider (analytic; ``kwds`` are ignored)."""
+            low, upp = self._bounds(params)
+            prob = self.prob(low, upp) + 1e-20
+            f_low, f_upp = self.pdf(low), self.pdf(upp)
+            k = self.k_levels - 1
+            grad_t = np.zeros((len(prob), k + 2))
+            rows = np.arange(len(prob))
+            grad_t[rows, self.endog + 1] += f_upp / prob
+            grad_t[rows, self.endog] -= f_low / prob
+            th = params[-k:]
+            jac = np.tril(np.ones((k, k))) * np.concatenate(([1.0], np.exp(th[1:])))[None, :]
+            return np.column_stack(
+                [-((f_upp - f_low) / prob)[:, None] * self.exog, grad_t[:, 1 : k + 1] @ jac]
+            )
 
-    def hessian(self, params: np.ndarray) -> np.ndarray:
-        """Hessian of the log-likelihood (central differences of the analytic score)."""
-        h = approx_fprime(params, self.score, centered=True)
-        return 0.5 * (h + h.T)
+        def score(self, params: np.ndarray) -> np.ndarray:
+            """Gradient of the log-likelihood (analytic)."""
+            return self.score_obs(params).sum(axis=0)
+
+        def hessian(self, params: np.ndarray) -> np.ndarray:
+            """Hessian of the log-likelihood (central differences of the analytic score)."""
+            h = approx_fprime(params, self.score, centered=True)
+            return 0.5 * (h + h.T)
+
+    OrderedLogit.__qualname__ = "OrderedLogit"  # pickled and shown as ordinal.OrderedLogit
+    return OrderedLogit
 
 
-def cv3_covariance(model: OrderedLogit, params: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def __getattr__(name: str) -> Any:
+    if name == "OrderedLogit":
+        value = _ordered_logit()
+        globals()[name] = value  # once defined, a plain attribute
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "OrderedLogit"})
+
+
+def cv3_covariance(model: OrderedModel, params: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Leave-one-cluster-out (CV3) covariance of the ordinal logit's parameters.
 
     ``V = (G - 1) / G sum_g (b_(-g) - b)(b_(-g) - b)'`` with each ``b_(-g)`` the one
@@ -192,6 +213,8 @@ def wald(
     """
     if not (math.isfinite(se) and se > 0 and math.isfinite(b)):
         return math.nan, math.nan, math.nan
+    from scipy import stats
+
     dist = stats.norm if df is None else stats.t(df)
     q = float(dist.ppf(0.5 + confidence / 2))
     p = float(2 * dist.sf(abs(b) / se))
@@ -203,6 +226,10 @@ def _exp(v: float) -> float:
 
 
 def _cut_fit(yk: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = GLM(yk, X, family=Binomial()).fit(atol=1e-11, rtol=1e-10)
@@ -245,6 +272,8 @@ def proportional_odds_check(
     >>> [round(c.estimate, 2) for c in check.cuts]  # each near exp(0.8) = 2.23
     [2.12, 2.16, 2.33]
     """
+    from scipy import stats
+
     codes = np.unique(y)
     if len(codes) < 3:
         raise ValueError(f"the proportional-odds check needs 3+ categories, got {len(codes)}")

@@ -55,11 +55,12 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import expit, log_expit
 
 from ics_model.effects.core import _logit, anova_icc
 from ics_model.effects.design import Design, binary_arrays
+
+# scipy is imported where it is used, so that importing this module (as loading a
+# PowerResult does) does not load it
 
 #: Gauss-Hermite nodes (probabilists') for expectations over the random intercept.
 GH_NODES: Final = 40
@@ -107,6 +108,8 @@ def conditional_eta(
     >>> bool(eta[0] < -3.0 and abs(eta[1]) < 1e-12 and eta[2] > 2.0)
     True
     """
+    from scipy.special import expit, log_expit
+
     em = np.asarray(eta_marginal, dtype=float)
     if sigma < 0 or not math.isfinite(sigma):
         raise ValueError(f"sigma must be finite and >= 0, got {sigma}")
@@ -152,6 +155,8 @@ def expected_residual_icc(
     -------
     float
     """
+    from scipy.special import log_expit
+
     eta0 = np.asarray(eta0, dtype=float)
     p0 = np.exp(log_expit(eta0))
     g = np.asarray(g)
@@ -182,6 +187,8 @@ def match_icc(eta0: np.ndarray, g: np.ndarray, icc: float, *, n_nodes: int = GH_
     ValueError
         ``icc`` cannot be reached with ``sigma <= MAX_SIGMA``.
     """
+    from scipy.optimize import brentq
+
     base = expected_residual_icc(eta0, g, 0.0, n_nodes=n_nodes)
     if icc <= base:
         return 0.0
@@ -300,6 +307,8 @@ class PlantedDesign:
 
     def probabilities(self, eta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``expit(eta_i + u[s, g(i)])`` for every simulation ``s`` (rows of ``u``)."""
+        from scipy.special import log_expit
+
         return np.exp(log_expit(eta[None, :] + u[:, self.g]))
 
 

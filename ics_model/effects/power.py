@@ -79,7 +79,6 @@ from typing import Any, Final, Literal, Protocol
 
 import numpy as np
 import polars as pl
-from scipy.stats import beta as beta_dist
 
 from ics_model.effects.design import Design
 from ics_model.effects.planted import (
@@ -89,6 +88,10 @@ from ics_model.effects.planted import (
     planted_design,
 )
 from ics_model.effects.score_fit import score_bootstrap_fit
+
+# scipy is imported where it is used (in clopper_pearson), as in the modules imported
+# above, so that loading a PowerResult (e.g. from a stored run) loads neither scipy nor
+# statsmodels
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +266,8 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     """
     if n == 0:
         return math.nan, math.nan
+    from scipy.stats import beta as beta_dist
+
     a = 1 - confidence
     lo = 0.0 if k == 0 else float(beta_dist.ppf(a / 2, k, n - k + 1))
     hi = 1.0 if k == n else float(beta_dist.ppf(1 - a / 2, k + 1, n - k))

@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy.optimize import linprog
+
+# scipy is imported where it is used (in _separated), so that importing this module does
+# not load it
 
 _TOL: Final = 1e-7
 _PASSES: Final = 10
@@ -121,6 +123,8 @@ def separated(y: np.ndarray, E: np.ndarray, Z: np.ndarray) -> Separation:
 
 def _separated(y: np.ndarray, E: np.ndarray, Z: np.ndarray) -> Separation:
     """Compute :func:`separated` (no cache)."""
+    from scipy.optimize import linprog
+
     n, q = E.shape
     X = np.column_stack([E, Z])
     A = (2 * y - 1)[:, None] * X
