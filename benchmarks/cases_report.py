@@ -34,7 +34,7 @@ from cases_ods import _child_env, _command
 from run import Case, Options, Prepared, Side
 
 from ics_model.report import build_report
-from ics_model.report_html import warm_up
+from ics_model.report_pool import start_helper
 from ics_model.run_store import load_run
 
 _STAMP = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
@@ -59,7 +59,7 @@ def _setup(opts: Options) -> Prepared:
     if d["result"] is None:
         raise RuntimeError(f"`ics-model run` stored no run in {folder}")
     d["pool"] = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    d["pool"].submit(warm_up).result()
+    d["pool"].submit(start_helper).result()
     return Prepared(d, note="default config; the run stored by `ics-model run` beforehand")
 
 

@@ -28,8 +28,8 @@ from ics_model.config import config_to_dict
 from ics_model.data.sources import SOURCES
 from ics_model.outputs import effect_dict
 from ics_model.ratings import SECTOR_LABELS
+from ics_model.report_html import EmbeddedBoundaries, draw_map, figures
 from ics_model.report_html import figure as _figure
-from ics_model.report_html import figures
 from ics_model.report_html import table as _table
 from ics_model.report_nof import nof_scenario_html, nof_section
 from ics_model.report_page import explorer_html, script_html, selector_html, style_html
@@ -174,11 +174,9 @@ def _map(
     ``selectable``: drawn as SVG with every ICB's outline and name for the page's ICB
     selector.
     """
-    from ics_model.plot import choropleth
-
     return _figure(
         partial(
-            choropleth,
+            draw_map,
             frame,
             column,
             boundaries=boundaries,
@@ -482,22 +480,16 @@ def build_report(
     process pool (one worker) that draws figures beside this process
     (:class:`~ics_model.report_html.FigureBatch`); None draws them here.
     """
-    with figures() as batch:
+    with figures(executor) as batch:
         text = _page(result, boundaries, manifest)
-    return batch.fill(text, executor)
+        return batch.fill(text)
 
 
 def _page(result: Result, boundaries, manifest: dict | None) -> str:
     if boundaries is False:  # maps switched off
         boundaries = None
-    elif boundaries is None:
-        try:
-            from ics_model.geo import icb_boundaries
-            from ics_model.plot import display_boundaries
-
-            boundaries = display_boundaries(icb_boundaries(result.config.mapping.icb_vintage))
-        except Exception as exc:  # maps are optional: the rest of the report stands
-            log.warning("report maps skipped: %s", exc)
+    elif boundaries is None:  # loaded where the map is drawn (maybe the helper process)
+        boundaries = EmbeddedBoundaries(result.config.mapping.icb_vintage)
     cfg = json.dumps(config_to_dict(result.config), indent=2, default=str)
     if not manifest:
         from ics_model.outputs import manifest as run_manifest

@@ -16,11 +16,13 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import matplotlib
@@ -137,69 +139,115 @@ def render(job: FigureJob) -> tuple[str, str | None]:
     ), None
 
 
-def warm_up() -> None:
-    """Import what drawing needs (run first in a helper process, while the caller works)."""
-    import geopandas  # noqa: F401
+@dataclass(frozen=True)
+class EmbeddedBoundaries:
+    """The embedded ICB boundaries of a vintage, simplified for display, loaded when drawn."""
 
-    import ics_model.plot  # noqa: F401
+    vintage: str
 
 
-@contextmanager
-def drawing_pool(processes: int | None = None) -> Iterator[Executor | None]:
-    """Yield a pool of one helper process for :meth:`FigureBatch.fill`, or None.
+@cache
+def _embedded_boundaries(vintage: str):
+    from ics_model.geo import icb_boundaries
+    from ics_model.plot import display_boundaries
 
-    ``processes``: the processes drawing, this one included (default 2 on a machine with
-    2 cores or more, else 1: None is yielded). The helper is spawned at once and imports
-    what drawing needs (:func:`warm_up`), so enter this early. Spawned, not forked: a
-    forked child of a process whose polars thread pool holds a lock can deadlock.
-    """
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+    return display_boundaries(icb_boundaries(vintage))
 
-    n = min(2, os.cpu_count() or 1) if processes is None else processes
-    if n <= 1:
-        yield None
-        return
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    pool.submit(warm_up)
-    try:
-        yield pool
-    finally:
-        pool.shutdown(cancel_futures=True)
+
+def draw_map(frame: pl.DataFrame, column: str, *, boundaries, **kwargs):
+    """:func:`~ics_model.plot.choropleth` on ``boundaries`` (or the embedded ones, loaded here)."""
+    from ics_model.plot import choropleth
+
+    if isinstance(boundaries, EmbeddedBoundaries):
+        boundaries = _embedded_boundaries(boundaries.vintage)
+    return choropleth(frame, column, boundaries=boundaries, **kwargs)
 
 
 class FigureBatch:
-    """Figures collected while a page is written, drawn together at the end (:func:`figures`).
+    """Figures collected while a page is written, drawn by the end (:func:`figures`).
 
-    :meth:`add` returns a placeholder; :meth:`fill` draws every job and puts each
-    ``<figure>`` in its place. With an executor (one helper process), the helper and this
-    process share the work: the jobs go to the helper last first, and this process takes
-    them first to last, drawing each job the helper has not started (``Future.cancel``), so
-    neither waits for the other by more than one figure.
+    :meth:`add` returns a placeholder; :meth:`fill` puts each ``<figure>`` in its place.
+    With an executor (one helper process), a feeder thread hands the helper one job at a
+    time, first to last, from the moment the first is added, so the helper draws while the
+    page is still being written; :meth:`fill` then draws from the last job back, and the two
+    meet in the middle: neither waits for the other by more than one figure. A job the
+    helper could not draw (its process died) is drawn here.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, executor: Executor | None = None) -> None:
         self.jobs: list[FigureJob] = []
+        self.executor = executor
+        self._cond = threading.Condition()
+        self._front = 0  # the next job the helper takes
+        self._back: int | None = None  # the jobs from here on are this process's (fill)
+        self._closed = False
+        self._helper: dict[int, Future] = {}
+        self._feeder: threading.Thread | None = None
+        if executor is not None:
+            self._feeder = threading.Thread(target=self._feed, name="figure-feeder", daemon=True)
+            self._feeder.start()
 
     def add(self, job: FigureJob) -> str:
-        """Keep ``job``; return the placeholder :meth:`fill` replaces with its figure."""
-        self.jobs.append(job)
-        return f"\x00figure {len(self.jobs) - 1}\x00"
+        """Keep ``job``; return its placeholder."""
+        with self._cond:
+            self.jobs.append(job)
+            self._cond.notify_all()
+            return f"\x00figure {len(self.jobs) - 1}\x00"
 
-    def fill(self, text: str, executor: Executor | None = None) -> str:
-        """Draw every job (sharing them with ``executor``'s process) into ``text``."""
+    def close(self) -> None:
+        """No more jobs: the helper takes none beyond those it has."""
+        with self._cond:
+            self._closed = True
+            if self._back is None:
+                self._back = self._front
+            self._cond.notify_all()
+
+    def _feed(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and self._front >= len(self.jobs):
+                    self._cond.wait()
+                limit = len(self.jobs) if self._back is None else self._back
+                if self._front >= limit:
+                    return
+                i = self._front
+                self._front += 1
+                try:
+                    fut = self.executor.submit(render, self.jobs[i])
+                except Exception:  # a broken or shut pool: this process draws the rest
+                    self._front -= 1
+                    return
+                self._helper[i] = fut
+            try:
+                fut.result()
+            except Exception:
+                return
+
+    def fill(self, text: str) -> str:
+        """Draw every job the helper has not taken; put each figure into ``text``."""
         out: dict[int, tuple[str, str | None]] = {}
-        futures = {}
-        if executor is not None and len(self.jobs) > 1:
-            for i in reversed(range(1, len(self.jobs))):
-                futures[i] = executor.submit(render, self.jobs[i])
-        for i, job in enumerate(self.jobs):
-            if i not in futures or futures[i].cancel():
-                out[i] = render(job)
-        for i, fut in futures.items():
-            if i not in out:
+        with self._cond:
+            self._back = len(self.jobs)
+            self._closed = True
+            self._cond.notify_all()
+        while True:
+            with self._cond:
+                if self._back <= self._front:
+                    break
+                self._back -= 1
+                i = self._back
+            out[i] = render(self.jobs[i])
+        if self._feeder is not None:
+            self._feeder.join()
+        for i, fut in self._helper.items():
+            try:
                 out[i] = fut.result()
+            except Exception as exc:  # the helper died: draw it here
+                log.debug("figure %d drawn here: the helper failed (%s)", i, exc)
+                out[i] = render(self.jobs[i])
+        for i in range(len(self.jobs)):
+            if i not in out:  # taken by the helper but never sent (a failed submit)
+                out[i] = render(self.jobs[i])
         for i in sorted(out):
             if out[i][1]:
                 log.warning("%s", out[i][1])
@@ -211,13 +259,17 @@ _BATCH: ContextVar[FigureBatch | None] = ContextVar("report_figure_batch", defau
 
 
 @contextmanager
-def figures():
-    """Collect the :func:`figure` calls made inside into one :class:`FigureBatch`."""
-    batch = FigureBatch()
+def figures(executor: Executor | None = None):
+    """Collect the :func:`figure` calls made inside into one :class:`FigureBatch`.
+
+    ``executor``: a pool of one helper process that draws beside this one.
+    """
+    batch = FigureBatch(executor)
     token = _BATCH.set(batch)
     try:
         yield batch
     finally:
+        batch.close()
         _BATCH.reset(token)
 
 
@@ -359,10 +411,11 @@ def table(
 
 __all__ = [
     "COLLAPSE_OVER",
+    "EmbeddedBoundaries",
     "FigureBatch",
     "FigureJob",
     "clean_svg",
-    "drawing_pool",
+    "draw_map",
     "figure",
     "figures",
     "json_script",
@@ -371,6 +424,5 @@ __all__ = [
     "render",
     "svg",
     "table",
-    "warm_up",
     "with_icb_columns",
 ]

@@ -363,27 +363,28 @@ def _broken_plot():
 
 
 def _small_plot(label: str):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    _fig, ax = plt.subplots(figsize=(1, 1))
+    ax = Figure(figsize=(1, 1)).add_subplot()
     ax.set_title(label)
     return ax
 
 
 def test_figure_batch_fills_every_placeholder_in_order_and_reports_failures(caplog):
-    from concurrent.futures import ThreadPoolExecutor
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
     from ics_model.report_html import figure, figures
 
-    with figures() as batch:
+    spawn = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool, figures(pool) as batch:
         text = "".join(
             f"<p>{i}</p>" + figure(partial(_small_plot, f"plot {i}"), f"caption {i}", vector=True)
             for i in range(6)
         ) + figure(_broken_plot, "the broken one")
-    assert len(batch.jobs) == 7 and "<figure" not in text
-    with ThreadPoolExecutor(1) as pool:
-        out = batch.fill(text, pool)
+        assert len(batch.jobs) == 7 and "<figure" not in text
+        out = batch.fill(text)
     captions = re.findall(r"<figcaption>(caption \d)</figcaption>", out)
     assert captions == [f"caption {i}" for i in range(6)]
     assert [int(i) for i in re.findall(r"<p>(\d)</p>", out)] == list(range(6))
@@ -397,11 +398,44 @@ def test_report_drawn_with_a_helper_process_equals_the_serial_report(report_resu
     from concurrent.futures import ProcessPoolExecutor
 
     from ics_model.report import build_report
-    from ics_model.report_html import warm_up
+    from ics_model.report_pool import start_helper
 
     stamp = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
     serial = build_report(report_result)
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        pool.submit(warm_up)
+        pool.submit(start_helper)
         shared = build_report(report_result, executor=pool)
     assert stamp.sub("T", shared) == stamp.sub("T", serial)
+
+
+class _DeadHelper:
+    """An executor whose process has died: every job it is given fails."""
+
+    def __init__(self):
+        self.given = 0
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.given += 1
+        fut = Future()
+        fut.set_exception(RuntimeError("the helper process died"))
+        return fut
+
+
+def test_figures_the_helper_could_not_draw_are_drawn_here():
+    from functools import partial
+
+    from ics_model.report_html import figure, figures
+
+    dead = _DeadHelper()
+    with figures(dead) as batch:
+        text = "".join(
+            figure(partial(_small_plot, f"plot {i}"), f"caption {i}", vector=True) for i in range(4)
+        )
+        out = batch.fill(text)
+    assert dead.given >= 1
+    assert re.findall(r"<figcaption>(caption \d)</figcaption>", out) == [
+        f"caption {i}" for i in range(4)
+    ]
+    assert "Figure not drawn" not in out and "\x00" not in out
