@@ -473,3 +473,22 @@ def test_tables_fold_long_cells_at_80_columns_instead_of_cutting_them():
     plain = Console(width=40, record=True)  # rich's default cuts the cell: what we avoid
     plain.print(table())
     assert "…" in plain.export_text()
+
+
+def test_installed_script_keeps_exit_codes_and_output(tmp_path):
+    """``cli.main`` (the installed script) skips module teardown: same codes, same text."""
+    import subprocess
+    import sys
+
+    def script(*args):
+        code = "from ics_model.cli import main; main()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+        )
+
+    ok = script("--version")
+    assert ok.returncode == 0 and ok.stdout.strip().startswith("ics_model ")
+    bad = script("validate", str(tmp_path / "missing.yaml"))
+    assert bad.returncode == 2 and "error:" in bad.stderr and bad.stdout == ""
+    usage = script("no-such-command")
+    assert usage.returncode == 2 and "No such command" in usage.stderr
