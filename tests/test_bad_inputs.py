@@ -365,6 +365,14 @@ def _run(tmp: Path, body: str, *files: tuple[str, str]) -> list[str]:
     return ["run", str(_config(tmp, body)), "--out", str(tmp / "out")]
 
 
+def _billion_laughs() -> str:
+    """A "billion laughs" YAML document: 9 aliases deep, 9 copies each."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
 def _trust_file_run(tmp: Path, *rows: str, validation: str = "strict") -> list[str]:
     trusts = _providers(tmp, "mine.csv", *rows)
     return _run(tmp, f"data:\n  trust_ratings: {trusts}\n  validation: {validation}\n{FAST}")
@@ -1163,6 +1171,29 @@ CASES: list[Case] = [
         Raises(ConfigError, ("cannot read config", "absent.yaml")),
         "a config path that does not exist",
     ),
+    Case(
+        "config_duplicate_key",
+        "config",
+        lambda t: _config(
+            t, "views:\n  confidence: 0.9\n  sectors: [nhs_trust]\n  confidence: 0.8\n"
+        ),
+        Raises(ConfigError, ("run.yaml", "views.confidence: duplicate key", "line 4", "line 2")),
+        "views.confidence given twice (PyYAML alone keeps the last silently)",
+    ),
+    Case(
+        "config_duplicate_key_in_list",
+        "config",
+        lambda t: _config(t, _composite_yaml("name: b")),
+        Raises(ConfigError, ("composite.pillars.q.indicators.0.name: duplicate key", "line 8")),
+        "an indicator mapping with two name keys",
+    ),
+    Case(
+        "config_yaml_billion_laughs",
+        "config",
+        lambda t: _config(t, _billion_laughs()),
+        Raises(ConfigError, ("run.yaml", "expands to more than 100,000 values")),
+        "nine levels of aliases, each nine copies of the last (10^9 values once expanded)",
+    ),
     # ---------------------------------------------------------------- rule sets
     Case(
         "rule_set_unknown_name",
@@ -1354,6 +1385,13 @@ CASES: list[Case] = [
         lambda t: ["validate", str(_config(t, "mapping:\n  inherit: true\n"))],
         Exits(2, ("mapping.inherit: unknown key",)),
         "ics-model validate, config with mapping.inherit",
+    ),
+    Case(
+        "cli_validate_duplicate_key",
+        "cli",
+        lambda t: ["validate", str(_config(t, "nof:\n  draws: 500\n  draws: 5000\n"))],
+        Exits(2, ("nof.draws: duplicate key", "line 3")),
+        "ics-model validate, nof.draws given twice",
     ),
     Case(
         "cli_rules_check_invalid_rule_set",
