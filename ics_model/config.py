@@ -21,7 +21,7 @@ from ics_model.composite.spec import CompositeSpec
 from ics_model.effects.spec import EffectCurveConfig, EffectPowerConfig
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
-from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
+from ics_model.spec import ConfigError, Frozen, finite_float, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
 
@@ -123,16 +123,16 @@ class RatingsConfig(Frozen):
         records with rating history (``data.locations``), a date also selects the ratings
         then in force (the latest published on or before it) instead of the current ones;
         ``null`` keeps the current ratings.
-    max_age_years : ``null`` (default) = no limit; otherwise a provider whose rating is
-        older than this at ``as_of`` is left out of the views and counted as ``stale`` in
-        the conservation report.
+    max_age_years : ``null`` (default) = no limit; otherwise (finite, above 0, at most 200)
+        a provider whose rating is older than this at ``as_of`` is left out of the views
+        and counted as ``stale`` in the conservation report.
     inherited : ``keep`` (default) or ``exclude`` ratings the ratings file flags as
         inherited (GP file ``inherited_rating_y_n = Y``); excluded ones are counted as
         ``inherited_excluded`` in the conservation report.
     """
 
     as_of: date | None = None
-    max_age_years: float | None = Field(None, gt=0)
+    max_age_years: finite_float(gt=0, le=200) | None = None
     inherited: Literal["keep", "exclude"] = "keep"
 
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -97,6 +98,48 @@ def deep_merge(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str,
 
 class ConfigError(ValueError):
     """A configuration is unreadable or invalid; the message names every bad key path."""
+
+
+def _number(x: float) -> str:
+    """Write a bound for a message: ``1,000,000`` rather than ``1e+06``."""
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def finite_float(
+    *, ge: float | None = None, gt: float | None = None, le: float | None = None
+) -> Any:
+    """Return a float type that must be finite and within the bounds (``Annotated``).
+
+    Every failure (NaN, infinity, out of range, not a number) gets one message naming the
+    whole allowed range, so 1e308 or ``.inf`` in a config never reaches numpy.
+
+    Examples
+    --------
+    >>> class Weighted(Frozen):
+    ...     weight: finite_float(ge=0, le=1e6) = 1.0
+    >>> validate_as(Weighted, {"weight": 1e308}, "spec")
+    Traceback (most recent call last):
+    ...
+    ics_model.spec.ConfigError: invalid spec <dict>:
+      weight: Input should be a finite number greater than or equal to 0 and less than or equal to 1,000,000; given: 1e+308
+    """  # noqa: E501
+    parts = []
+    if ge is not None:
+        parts.append(f"greater than or equal to {_number(ge)}")
+    if gt is not None:
+        parts.append(f"greater than {_number(gt)}")
+    if le is not None:
+        parts.append(f"less than or equal to {_number(le)}")
+    text = " ".join(["Input should be a finite number", " and ".join(parts)]).strip()
+
+    def check(value: Any, handler: Callable[[Any], float]) -> float:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("finite_range", text) from None
+
+    bounds = Field(ge=ge, gt=gt, le=le, allow_inf_nan=False)
+    return Annotated[float, bounds, WrapValidator(check)]
 
 
 def key_path(loc: Sequence[Any], *, prefix: str = "") -> str:
@@ -289,6 +332,7 @@ __all__ = [
     "MAX_YAML_NODES",
     "ConfigError",
     "Frozen",
+    "finite_float",
     "format_error",
     "key_path",
     "parse_yaml",

@@ -1237,6 +1237,73 @@ CASES: list[Case] = [
         "an indicator weight of infinity",
     ),
     Case(
+        "composite_huge_indicator_weight",
+        "config",
+        lambda t: _config(t, _composite_yaml("weight: 1.0e+308")),
+        Raises(
+            ConfigError,
+            (
+                "composite.pillars.q.indicators.0.weight",
+                "finite number greater than or equal to 0 and less than or equal to 1,000,000",
+                "given: 1e+308",
+            ),
+        ),
+        "run config: an indicator weight of 1e308 (its sums overflow to inf)",
+    ),
+    Case(
+        "composite_huge_pillar_weight",
+        "composite",
+        lambda t: {"pillars": {"q": {"weight": 2e6, "indicators": [_indicator()]}}},
+        Raises(
+            ConfigError, ("pillars.q.weight", "less than or equal to 1,000,000", "given: 2000000")
+        ),
+        "a pillar weight of 2,000,000 (above the documented maximum of 1e6)",
+    ),
+    Case(
+        "composite_power_overflow",
+        "composite",
+        lambda t: {"aggregation": "generalised", "p": 1e308},
+        Raises(ConfigError, ("p: Input should be a finite number", "-100", "given: 1e+308")),
+        "generalised mean with p: 1e308 (x ** p overflows)",
+    ),
+    Case(
+        "config_uncertainty_concentration_inf",
+        "config",
+        lambda t: _config(t, "uncertainty:\n  weights: {method: dirichlet, concentration: .inf}\n"),
+        Raises(
+            ConfigError,
+            ("uncertainty.weights.concentration", "greater than 0", "1,000,000", "given: inf"),
+        ),
+        "uncertainty.weights.concentration: .inf",
+    ),
+    Case(
+        "config_gate_threshold_spread_huge",
+        "config",
+        lambda t: _config(t, "uncertainty:\n  gate_threshold_spread: 1.0e+308\n"),
+        Raises(
+            ConfigError,
+            ("uncertainty.gate_threshold_spread", "finite number", "1,000,000", "given: 1e+308"),
+        ),
+        "uncertainty.gate_threshold_spread: 1e308",
+    ),
+    Case(
+        "config_max_age_inf",
+        "config",
+        lambda t: _config(t, "ratings:\n  max_age_years: .inf\n"),
+        Raises(ConfigError, ("ratings.max_age_years", "less than or equal to 200", "given: inf")),
+        "ratings.max_age_years: .inf",
+    ),
+    Case(
+        "config_power_odds_ratio_huge",
+        "config",
+        lambda t: _config(t, "effect:\n  power:\n    odds_ratios: [1, 1.0e+308]\n"),
+        Raises(
+            ConfigError,
+            ("effect.power.odds_ratios", "finite numbers above 0 and at most 1000", "1e+308"),
+        ),
+        "effect.power.odds_ratios with 1e308",
+    ),
+    Case(
         "composite_negative_weight",
         "composite",
         lambda t: {"pillars": {"q": {"indicators": [_indicator(weight=-1)]}}},
