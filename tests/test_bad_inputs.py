@@ -373,6 +373,19 @@ def _billion_laughs() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _scenario_named(tmp: Path, name: str) -> Path:
+    """A copy of the shipped scenario trust_home_share_overall under another name."""
+    from ics_model.scenarios import available_scenarios
+
+    text = available_scenarios()["trust_home_share_overall"].read_text(encoding="utf-8")
+    text = text.replace("name: trust_home_share_overall", f"name: {json.dumps(name)}", 1)
+    return _text(tmp, "mine_scenario.yaml", text)
+
+
+def _scenarios_config(tmp: Path, *names: str) -> Path:
+    return _config(tmp, f"scenarios: {json.dumps(list(names))}\n")
+
+
 def _trust_file_run(tmp: Path, *rows: str, validation: str = "strict") -> list[str]:
     trusts = _providers(tmp, "mine.csv", *rows)
     return _run(tmp, f"data:\n  trust_ratings: {trusts}\n  validation: {validation}\n{FAST}")
@@ -1344,6 +1357,39 @@ CASES: list[Case] = [
         "normalise: softmax",
     ),
     Case(
+        "cli_validate_geometric_with_minmax_from_0",
+        "cli",
+        lambda t: ["validate", str(_config(t, "composite:\n  aggregation: geometric\n"))],
+        Exits(
+            2,
+            (
+                "composite.pillars.quality.indicators.0.normalise",
+                "geometric aggregation needs positive normalised values",
+                "normalise_range: [1, 100]",
+            ),
+        ),
+        "ics-model validate: geometric mean over minmax onto [0, 100] (ics-model run fails "
+        "on any data)",
+    ),
+    Case(
+        "config_uncertainty_zscore_with_geometric",
+        "config",
+        lambda t: _config(
+            t,
+            "composite:\n  aggregation: geometric\n  normalise_range: [1, 100]\n"
+            "uncertainty:\n  normalisation: [minmax, zscore]\n",
+        ),
+        Raises(
+            ConfigError,
+            (
+                "uncertainty.normalisation.1",
+                "composite.aggregation = 'geometric'",
+                "zscore gives negative values",
+            ),
+        ),
+        "uncertainty draws zscore under the composite's geometric mean (the run fails)",
+    ),
+    Case(
         "composite_missing_indicator",
         "cli",
         lambda t: ["validate", str(_config(t, _composite_yaml(source="metric:no_such_metric")))],
@@ -1525,6 +1571,76 @@ CASES: list[Case] = [
         lambda t: ["validate", str(_config(t, "rules:\n  provider_rule_set: bogus\n"))],
         Exits(2, ("rules.provider_rule_set", "bogus")),
         "ics-model validate, rules.provider_rule_set: bogus",
+    ),
+    Case(
+        "cli_validate_scenario_listed_twice",
+        "cli",
+        lambda t: [
+            "validate",
+            str(_scenarios_config(t, "trust_home_share_overall", "trust_home_share_overall")),
+        ],
+        Exits(
+            2,
+            (
+                "scenarios.1: writes scenario_trust_home_share_overall.csv, as scenarios.0",
+                "overwrite each other",
+            ),
+        ),
+        "ics-model validate: the same scenario listed twice",
+    ),
+    Case(
+        "config_scenario_outputs_collide",
+        "config",
+        lambda t: _scenarios_config(
+            t,
+            "trust_home_share_overall",
+            str(_scenario_named(t, "trust_home_share_overall_sweep")),
+        ),
+        Raises(
+            ConfigError,
+            ("scenarios.1: writes scenario_trust_home_share_overall_sweep.csv", "scenarios.0"),
+        ),
+        "a scenario named trust_home_share_overall_sweep beside trust_home_share_overall "
+        "(its table is the other's sweep file)",
+    ),
+    Case(
+        "config_scenario_name_with_path",
+        "config",
+        lambda t: _scenarios_config(t, str(_scenario_named(t, "../../elsewhere"))),
+        Raises(
+            ConfigError,
+            ("scenarios.0", "must not hold a path separator", "given: '../../elsewhere'"),
+        ),
+        "a scenario named ../../elsewhere (its outputs would land outside --out)",
+    ),
+    Case(
+        "cli_uncertainty_draws_too_many",
+        "cli",
+        lambda t: [
+            "uncertainty",
+            str(_config(t, "")),
+            "--draws",
+            "1000000000000",
+            "--out",
+            str(t / "out"),
+        ],
+        Exits(
+            2,
+            (
+                "--draws",
+                "uncertainty.draws",
+                "less than or equal to 10000000",
+                "given: 1000000000000",
+            ),
+        ),
+        "ics-model uncertainty --draws 1000000000000 (no MemoryError: the config's bound)",
+    ),
+    Case(
+        "cli_validate_huge_weight",
+        "cli",
+        lambda t: ["validate", str(_config(t, _composite_yaml("weight: .inf")))],
+        Exits(2, ("composite.pillars.q.indicators.0.weight", "1,000,000", "given: inf")),
+        "ics-model validate: an indicator weight of .inf",
     ),
     Case(
         "cli_direction_for_unknown_metric",

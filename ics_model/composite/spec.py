@@ -317,6 +317,56 @@ def default_composite_spec() -> CompositeSpec:
     return CompositeSpec()
 
 
+#: normalisers whose lowest value is always the lower end of ``normalise_range`` (the
+#: indicator's minimum maps onto it), whenever the indicator varies.
+_REACH_LOWER: Final = frozenset({"minmax", "percentile_rank"})
+
+
+def domain_problems(spec: CompositeSpec, *, prefix: str = "composite") -> list[str]:
+    """List the indicators whose normaliser always breaks their pillar's aggregation.
+
+    A geometric or harmonic mean (and the generalised mean with ``p <= 0``) needs positive
+    values, the generalised mean with ``p > 0`` non-negative ones: ``zscore`` gives
+    negative values, and ``minmax`` or ``percentile_rank`` give the lower end of
+    ``normalise_range`` (0 by default) to the lowest ICS, whenever the indicator varies.
+    Such a composite would fail at run time on any data, so the config check refuses it
+    (``goalposts`` depends on the data and is left to the run). Indicators of weight 0
+    are not checked.
+
+    Examples
+    --------
+    >>> spec = CompositeSpec(aggregation="geometric")
+    >>> domain_problems(spec)[0][:80]
+    'composite.pillars.quality.indicators.0.normalise: geometric aggregation needs po'
+    >>> domain_problems(CompositeSpec(aggregation="geometric", normalise_range=(1, 100)))
+    []
+    """
+    lower = spec.normalise_range[0]
+    problems = []
+    for pname, pillar in spec.pillars.items():
+        method = spec.pillar_aggregation(pname)
+        domain = AGGREGATORS[method].domain(spec.p)
+        if domain == "real":
+            continue
+        for i, ind in enumerate(pillar.indicators):
+            hits_zero = lower <= 0 if domain == "positive" else lower < 0
+            if ind.weight == 0 or not (
+                ind.normalise == "zscore" or (ind.normalise in _REACH_LOWER and hits_zero)
+            ):
+                continue
+            if ind.normalise == "zscore":
+                gives, fix = "negative values", "another normaliser or aggregation"
+            else:
+                gives = f"{lower:g} (the lower end of normalise_range) to the lowest ICS"
+                fix = "normalise_range: [1, 100], or another normaliser or aggregation"
+            problems.append(
+                f"{prefix}.pillars.{pname}.indicators.{i}.normalise: {method} aggregation "
+                f"needs {domain} normalised values, but {ind.normalise} gives {gives} "
+                f"(use {fix}); given: {ind.normalise!r}"
+            )
+    return problems
+
+
 def composite_spec_from_dict(data: Any, *, source: str = "<dict>") -> CompositeSpec:
     """Validate a mapping as a :class:`CompositeSpec`, raising ``ConfigError`` with key paths."""
     return validate_as(CompositeSpec, data, "composite spec", source=source)
@@ -332,5 +382,6 @@ __all__ = [
     "PillarSpec",
     "composite_spec_from_dict",
     "default_composite_spec",
+    "domain_problems",
     "parse_source",
 ]

@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ics_model.composite.methods import AGGREGATORS, NORMALISERS
-from ics_model.composite.spec import CompositeSpec
+from ics_model.composite.spec import CompositeSpec, domain_problems
 from ics_model.spec import Frozen, finite_float
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,36 @@ class UncertaintySpec(Frozen):
         return (lo, hi)
 
 
+def alternative_problems(spec: UncertaintySpec, composite: CompositeSpec) -> list[str]:
+    """List the draws' method combinations that would fail on any data (config check).
+
+    Every normalisation alternative is combined with every aggregation alternative (or the
+    configured ones) on the range the draws use (:meth:`UncertaintySpec.normalise_range_for`)
+    and checked by :func:`~ics_model.composite.spec.domain_problems`; the first problem of
+    each combination is named, with the alternative's key path.
+    """
+    out_range = spec.normalise_range_for(composite)
+    normalisers: list[tuple[str, str | None]] = [
+        (f"uncertainty.normalisation.{i}", n) for i, n in enumerate(spec.normalisation)
+    ] or [("composite", None)]
+    aggregations: list[tuple[str, str]] = [
+        (f"uncertainty.aggregation.{j}", a) for j, a in enumerate(spec.aggregation)
+    ] or [("composite.aggregation", composite.aggregation)]
+    problems = []
+    for npath, normaliser in dict.fromkeys(normalisers):
+        for apath, aggregation in aggregations:
+            if normaliser is None and aggregation == composite.aggregation:
+                continue  # the configured composite: checked on its own
+            variant = composite_variant(composite, normaliser, out_range)
+            variant = variant.model_copy(update={"aggregation": aggregation})
+            found = domain_problems(variant, prefix="composite")
+            if found:
+                problems.append(
+                    f"{npath}: drawn with {apath} = {aggregation!r}, " + found[0].split(": ", 1)[1]
+                )
+    return problems
+
+
 def composite_variant(
     composite: CompositeSpec, normaliser: str | None, out_range: tuple[float, float]
 ) -> CompositeSpec:
@@ -263,5 +293,6 @@ __all__ = [
     "UncertaintyError",
     "UncertaintySpec",
     "WeightsSpec",
+    "alternative_problems",
     "composite_variant",
 ]
