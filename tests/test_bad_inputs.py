@@ -1290,6 +1290,16 @@ CASES: list[Case] = [
         "uncertainty.weights.concentration: .inf",
     ),
     Case(
+        "config_uncertainty_chunk_size_huge",
+        "config",
+        lambda t: _config(t, "uncertainty:\n  draws: 10000000\n  chunk_size: 10000000\n"),
+        Raises(
+            ConfigError,
+            ("uncertainty.chunk_size", "less than or equal to 100000", "given: 10000000"),
+        ),
+        "uncertainty.chunk_size: 10,000,000 (every draw in memory at once)",
+    ),
+    Case(
         "config_gate_threshold_spread_huge",
         "config",
         lambda t: _config(t, "uncertainty:\n  gate_threshold_spread: 1.0e+308\n"),

@@ -129,6 +129,8 @@ class UncertaintySpec(Frozen):
     chunk_size : draws per task; each chunk has its own spawned random stream
         (``np.random.SeedSequence(seed).spawn``), so the results depend on ``seed``,
         ``draws`` and ``chunk_size`` but not on the executor or the order chunks finish.
+        At most 100,000: a chunk's draws are held in memory at once (each ICS x indicator
+        x draw), so the bound keeps a chunk to a few hundred MB.
     seed : random seed.
     weights : :class:`WeightsSpec`.
     normalisation : alternative normalisers, one drawn uniformly per draw for every
@@ -173,7 +175,7 @@ class UncertaintySpec(Frozen):
     """
 
     draws: int = Field(2000, ge=1, le=10_000_000)
-    chunk_size: int = Field(10_000, ge=1)
+    chunk_size: int = Field(10_000, ge=1, le=100_000)
     seed: int = Field(20260601, ge=0)
     weights: WeightsSpec = WeightsSpec()
     normalisation: tuple[str, ...] = ()
