@@ -1646,6 +1646,13 @@ CASES: list[Case] = [
         "ics-model uncertainty --draws 1000000000000 (no MemoryError: the config's bound)",
     ),
     Case(
+        "cli_run_workers_too_many",
+        "cli",
+        lambda t: ["run", str(_config(t, FAST)), "--workers", "100000", "--out", str(t / "out")],
+        Exits(2, ("--workers must be at most", "(local processes), got 100000")),
+        "ics-model run --workers 100000 (would start that many processes)",
+    ),
+    Case(
         "cli_validate_huge_weight",
         "cli",
         lambda t: ["validate", str(_config(t, _composite_yaml("weight: .inf")))],
