@@ -1228,6 +1228,13 @@ CASES: list[Case] = [
         "a principles rule set with bands[0].min_n = 0",
     ),
     Case(
+        "rule_set_duplicate_key",
+        "rule_set",
+        lambda t: _config(t, "kind: principles\nname: mine\nkind: saf\n", "mine.yaml"),
+        Raises(ConfigError, ("rule set", "mine.yaml", "kind: duplicate key", "line 3")),
+        "a rule set YAML with kind given twice",
+    ),
+    Case(
         "rule_set_yaml_syntax_error",
         "rule_set",
         lambda t: _config(t, "kind: saf\nname: [x\n", "broken.yaml"),
