@@ -58,6 +58,11 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(metrics_app, name="metrics")
 
 
+#: the most local processes ``--workers`` may start: 4 per CPU, or 64 on a small machine
+#: (more only queue for the same cores, each holding its own copy of the data).
+MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
+
+
 def _load(config: Path | None) -> RunConfig:
     try:
         return load_config(config)
@@ -170,6 +175,8 @@ def _executor(workers: int, dask: str | None) -> Iterator[Executor | None]:
     """
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}", 2)
+    if workers > MAX_WORKERS:
+        fail(f"--workers must be at most {MAX_WORKERS} (local processes), got {workers}", 2)
     if dask is not None:
         try:
             from distributed import Client
@@ -244,6 +251,8 @@ def report(
 
     if workers is not None and workers < 1:
         fail(f"--workers must be 1 or more, got {workers}", 2)
+    if workers is not None and workers > MAX_WORKERS:
+        fail(f"--workers must be at most {MAX_WORKERS} (drawing processes), got {workers}", 2)
     # the helper process starts first: its imports overlap this process's loading
     with drawing_pool(workers) as pool:
         from ics_model.report import write_report

@@ -21,7 +21,7 @@ from ics_model.composite.spec import CompositeSpec
 from ics_model.effects.spec import EffectCurveConfig, EffectPowerConfig
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
-from ics_model.spec import ConfigError, Frozen, read_yaml, validate_as
+from ics_model.spec import ConfigError, Frozen, finite_float, read_yaml, validate_as
 from ics_model.uncertainty.spec import UncertaintySpec
 
 
@@ -123,16 +123,16 @@ class RatingsConfig(Frozen):
         records with rating history (``data.locations``), a date also selects the ratings
         then in force (the latest published on or before it) instead of the current ones;
         ``null`` keeps the current ratings.
-    max_age_years : ``null`` (default) = no limit; otherwise a provider whose rating is
-        older than this at ``as_of`` is left out of the views and counted as ``stale`` in
-        the conservation report.
+    max_age_years : ``null`` (default) = no limit; otherwise (finite, above 0, at most 200)
+        a provider whose rating is older than this at ``as_of`` is left out of the views
+        and counted as ``stale`` in the conservation report.
     inherited : ``keep`` (default) or ``exclude`` ratings the ratings file flags as
         inherited (GP file ``inherited_rating_y_n = Y``); excluded ones are counted as
         ``inherited_excluded`` in the conservation report.
     """
 
     as_of: date | None = None
-    max_age_years: float | None = Field(None, gt=0)
+    max_age_years: finite_float(gt=0, le=200) | None = None
     inherited: Literal["keep", "exclude"] = "keep"
 
 
@@ -364,17 +364,23 @@ def _file_problems(cfg: RunConfig) -> list[str]:
 def _scenario_problems(cfg: RunConfig) -> list[str]:
     """Scenario names or files a config names that do not exist or are invalid."""
     from ics_model.scenarios import NofScenarioSpec, available_scenarios, get_scenario
+    from ics_model.scenarios.spec import output_collisions
 
     problems = []
+    specs: list[Any] = []  # what the run writes, for the output-name check (None: nothing)
     for i, name in enumerate(cfg.scenarios):
+        specs.append(None)
         try:
             spec = get_scenario(name)
             listed = "scenarios" in cfg.model_fields_set  # the defaults skip NOF quietly
-            if isinstance(spec, NofScenarioSpec) and not cfg.nof.enabled and listed:
-                problems.append(
-                    f"scenarios.{i}: scenario {spec.name!r} is a NOF scenario; it needs "
-                    f"nof.enabled: true; given: {name!r}"
-                )
+            if isinstance(spec, NofScenarioSpec) and not cfg.nof.enabled:
+                if listed:
+                    problems.append(
+                        f"scenarios.{i}: scenario {spec.name!r} is a NOF scenario; it needs "
+                        f"nof.enabled: true; given: {name!r}"
+                    )
+            else:
+                specs[i] = spec
         except KeyError:
             problems.append(
                 f"scenarios.{i}: unknown scenario (allowed: {', '.join(available_scenarios())}, "
@@ -382,6 +388,19 @@ def _scenario_problems(cfg: RunConfig) -> list[str]:
             )
         except ConfigError as exc:
             problems.append(f"scenarios.{i}: {exc}")
+    return problems + output_collisions(specs)
+
+
+def _method_problems(cfg: RunConfig) -> list[str]:
+    """Composite and uncertainty method combinations that fail on any data."""
+    from ics_model.composite.spec import domain_problems
+    from ics_model.uncertainty.spec import alternative_problems
+
+    if cfg.composite is None:
+        return []
+    problems = domain_problems(cfg.composite, prefix="composite")
+    if cfg.uncertainty is not None:
+        problems += alternative_problems(cfg.uncertainty, cfg.composite)
     return problems
 
 
@@ -418,9 +437,9 @@ def check_config(cfg: RunConfig) -> None:
     problems = _file_problems(cfg)
     if not problems:  # references may read the user-indicators file
         problems += _reference_problems(cfg)
-    problems += _scenario_problems(cfg) + _effect_problems(cfg)
+    problems += _method_problems(cfg) + _scenario_problems(cfg) + _effect_problems(cfg)
     if problems:
-        raise ConfigError("invalid config references:\n  " + "\n  ".join(problems))
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
 
 def with_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:

@@ -31,6 +31,7 @@ from ics_model.data.sources import sha256_file
 from ics_model.result import MODELLED_NOTE, Effect, NofRecord, NofScenario, Result, Scenario
 from ics_model.rules.check import CheckResult
 from ics_model.rules.nof import NofCheck
+from ics_model.scenarios.spec import output_stem
 from ics_model.uncertainty import UncertaintyResult
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class OutputError(OSError):
 
 
 def _scenario_tables(sc: Scenario) -> dict[str, pl.DataFrame | dict]:
-    stem = f"scenario_{sc.spec.name}"
+    stem = output_stem(sc.spec)
     tables: dict[str, pl.DataFrame | dict] = {
         f"{stem}.csv": sc.result.providers,
         f"{stem}_by_ics.csv": sc.result.by_ics,
@@ -155,7 +156,7 @@ def output_tables(result: Result) -> dict[str, pl.DataFrame | dict]:
 
 
 def _nof_scenario_tables(sc: NofScenario) -> dict[str, pl.DataFrame | dict]:
-    stem = f"nof_scenario_{sc.spec.name}"
+    stem = output_stem(sc.spec)
     tables: dict[str, pl.DataFrame | dict] = {
         f"{stem}.csv": sc.result.trusts,
         f"{stem}_by_ics.csv": sc.result.by_ics,

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -97,6 +98,48 @@ def deep_merge(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str,
 
 class ConfigError(ValueError):
     """A configuration is unreadable or invalid; the message names every bad key path."""
+
+
+def _number(x: float) -> str:
+    """Write a bound for a message: ``1,000,000`` rather than ``1e+06``."""
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def finite_float(
+    *, ge: float | None = None, gt: float | None = None, le: float | None = None
+) -> Any:
+    """Return a float type that must be finite and within the bounds (``Annotated``).
+
+    Every failure (NaN, infinity, out of range, not a number) gets one message naming the
+    whole allowed range, so 1e308 or ``.inf`` in a config never reaches numpy.
+
+    Examples
+    --------
+    >>> class Weighted(Frozen):
+    ...     weight: finite_float(ge=0, le=1e6) = 1.0
+    >>> validate_as(Weighted, {"weight": 1e308}, "spec")
+    Traceback (most recent call last):
+    ...
+    ics_model.spec.ConfigError: invalid spec <dict>:
+      weight: Input should be a finite number greater than or equal to 0 and less than or equal to 1,000,000; given: 1e+308
+    """  # noqa: E501
+    parts = []
+    if ge is not None:
+        parts.append(f"greater than or equal to {_number(ge)}")
+    if gt is not None:
+        parts.append(f"greater than {_number(gt)}")
+    if le is not None:
+        parts.append(f"less than or equal to {_number(le)}")
+    text = " ".join(["Input should be a finite number", " and ".join(parts)]).strip()
+
+    def check(value: Any, handler: Callable[[Any], float]) -> float:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("finite_range", text) from None
+
+    bounds = Field(ge=ge, gt=gt, le=le, allow_inf_nan=False)
+    return Annotated[float, bounds, WrapValidator(check)]
 
 
 def key_path(loc: Sequence[Any], *, prefix: str = "") -> str:
@@ -195,9 +238,104 @@ def read_yaml(path: str | Path, what: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} {path} is not UTF-8 text: {exc.reason}") from None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{what} {path}: {exc}") from None
 
 
-__all__ = ["ConfigError", "Frozen", "format_error", "key_path", "read_yaml", "validate_as"]
+#: the most nodes a YAML document may expand to, counting every alias as a copy of its
+#: anchor (a run config has a few hundred; a "billion laughs" document, billions).
+MAX_YAML_NODES = 100_000
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def parse_yaml(text: str) -> Any:
+    r"""Parse one YAML document safely, refusing duplicate keys and runaway aliases.
+
+    PyYAML keeps the last of two equal keys in a mapping silently, so a setting written
+    twice would be half-ignored: here a duplicate key at any level is a
+    :class:`ConfigError` naming its key path and both lines. Aliases are expanded, in
+    effect, by whatever reads the data (validation, dumps), so a document whose aliases
+    nest ("billion laughs") is refused when its expansion passes :data:`MAX_YAML_NODES`
+    nodes, before anything is built from it.
+
+    Raises
+    ------
+    yaml.YAMLError
+        The text is not YAML.
+    ConfigError
+        A duplicate key, or an expansion beyond :data:`MAX_YAML_NODES` nodes.
+
+    Examples
+    --------
+    >>> parse_yaml("a: {b: 1, c: 2}")
+    {'a': {'b': 1, 'c': 2}}
+    >>> parse_yaml("a:\n  b: 1\n  b: 2\n")
+    Traceback (most recent call last):
+    ...
+    ics_model.spec.ConfigError: a.b: duplicate key (line 3; first on line 2); given: 'b'
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _short_path(path: Sequence[str], limit: int = 200) -> str:
+    """Return a key path for a message, cut to ``limit`` characters (an alias loop has no end)."""
+    text = key_path(path)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Walk the node graph as its data would expand; raise on a duplicate key or a blow-up."""
+    count = 0
+    stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{_short_path(path, 80)}: the document expands to more than {MAX_YAML_NODES:,} "
+                "values (aliases nested in aliases?); allowed: at most "
+                f"{MAX_YAML_NODES:,} after expanding aliases"
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key, value in node.value:
+                if key.tag == _MERGE_TAG:
+                    stack.append((value, path))
+                    continue
+                name = key.value if isinstance(key, yaml.ScalarNode) else repr(key.value)[:200]
+                ident = (key.tag, name)
+                line = key.start_mark.line + 1
+                if ident in seen:
+                    raise ConfigError(
+                        f"{_short_path((*path, name))}: duplicate key (line {line}; first on "
+                        f"line {seen[ident]}); given: {name[:200]!r}"
+                    )
+                seen[ident] = line
+                stack.append((value, (*path, str(name))))
+
+
+__all__ = [
+    "MAX_YAML_NODES",
+    "ConfigError",
+    "Frozen",
+    "finite_float",
+    "format_error",
+    "key_path",
+    "parse_yaml",
+    "read_yaml",
+    "validate_as",
+]

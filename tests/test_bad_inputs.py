@@ -365,6 +365,27 @@ def _run(tmp: Path, body: str, *files: tuple[str, str]) -> list[str]:
     return ["run", str(_config(tmp, body)), "--out", str(tmp / "out")]
 
 
+def _billion_laughs() -> str:
+    """A "billion laughs" YAML document: 9 aliases deep, 9 copies each."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _scenario_named(tmp: Path, name: str) -> Path:
+    """A copy of the shipped scenario trust_home_share_overall under another name."""
+    from ics_model.scenarios import available_scenarios
+
+    text = available_scenarios()["trust_home_share_overall"].read_text(encoding="utf-8")
+    text = text.replace("name: trust_home_share_overall", f"name: {json.dumps(name)}", 1)
+    return _text(tmp, "mine_scenario.yaml", text)
+
+
+def _scenarios_config(tmp: Path, *names: str) -> Path:
+    return _config(tmp, f"scenarios: {json.dumps(list(names))}\n")
+
+
 def _trust_file_run(tmp: Path, *rows: str, validation: str = "strict") -> list[str]:
     trusts = _providers(tmp, "mine.csv", *rows)
     return _run(tmp, f"data:\n  trust_ratings: {trusts}\n  validation: {validation}\n{FAST}")
@@ -1163,6 +1184,29 @@ CASES: list[Case] = [
         Raises(ConfigError, ("cannot read config", "absent.yaml")),
         "a config path that does not exist",
     ),
+    Case(
+        "config_duplicate_key",
+        "config",
+        lambda t: _config(
+            t, "views:\n  confidence: 0.9\n  sectors: [nhs_trust]\n  confidence: 0.8\n"
+        ),
+        Raises(ConfigError, ("run.yaml", "views.confidence: duplicate key", "line 4", "line 2")),
+        "views.confidence given twice (PyYAML alone keeps the last silently)",
+    ),
+    Case(
+        "config_duplicate_key_in_list",
+        "config",
+        lambda t: _config(t, _composite_yaml("name: b")),
+        Raises(ConfigError, ("composite.pillars.q.indicators.0.name: duplicate key", "line 8")),
+        "an indicator mapping with two name keys",
+    ),
+    Case(
+        "config_yaml_billion_laughs",
+        "config",
+        lambda t: _config(t, _billion_laughs()),
+        Raises(ConfigError, ("run.yaml", "expands to more than 100,000 values")),
+        "nine levels of aliases, each nine copies of the last (10^9 values once expanded)",
+    ),
     # ---------------------------------------------------------------- rule sets
     Case(
         "rule_set_unknown_name",
@@ -1182,6 +1226,13 @@ CASES: list[Case] = [
         ),
         Raises(ConfigError, ("invalid rule set", "mine.yaml", "bands.0.min_n", "given: 0")),
         "a principles rule set with bands[0].min_n = 0",
+    ),
+    Case(
+        "rule_set_duplicate_key",
+        "rule_set",
+        lambda t: _config(t, "kind: principles\nname: mine\nkind: saf\n", "mine.yaml"),
+        Raises(ConfigError, ("rule set", "mine.yaml", "kind: duplicate key", "line 3")),
+        "a rule set YAML with kind given twice",
     ),
     Case(
         "rule_set_yaml_syntax_error",
@@ -1204,6 +1255,83 @@ CASES: list[Case] = [
         lambda t: {"pillars": {"q": {"indicators": [_indicator(weight=math.inf)]}}},
         Raises(ConfigError, ("pillars.q.indicators.0.weight", "finite", "given: inf")),
         "an indicator weight of infinity",
+    ),
+    Case(
+        "composite_huge_indicator_weight",
+        "config",
+        lambda t: _config(t, _composite_yaml("weight: 1.0e+308")),
+        Raises(
+            ConfigError,
+            (
+                "composite.pillars.q.indicators.0.weight",
+                "finite number greater than or equal to 0 and less than or equal to 1,000,000",
+                "given: 1e+308",
+            ),
+        ),
+        "run config: an indicator weight of 1e308 (its sums overflow to inf)",
+    ),
+    Case(
+        "composite_huge_pillar_weight",
+        "composite",
+        lambda t: {"pillars": {"q": {"weight": 2e6, "indicators": [_indicator()]}}},
+        Raises(
+            ConfigError, ("pillars.q.weight", "less than or equal to 1,000,000", "given: 2000000")
+        ),
+        "a pillar weight of 2,000,000 (above the documented maximum of 1e6)",
+    ),
+    Case(
+        "composite_power_overflow",
+        "composite",
+        lambda t: {"aggregation": "generalised", "p": 1e308},
+        Raises(ConfigError, ("p: Input should be a finite number", "-100", "given: 1e+308")),
+        "generalised mean with p: 1e308 (x ** p overflows)",
+    ),
+    Case(
+        "config_uncertainty_concentration_inf",
+        "config",
+        lambda t: _config(t, "uncertainty:\n  weights: {method: dirichlet, concentration: .inf}\n"),
+        Raises(
+            ConfigError,
+            ("uncertainty.weights.concentration", "greater than 0", "1,000,000", "given: inf"),
+        ),
+        "uncertainty.weights.concentration: .inf",
+    ),
+    Case(
+        "config_uncertainty_chunk_size_huge",
+        "config",
+        lambda t: _config(t, "uncertainty:\n  draws: 10000000\n  chunk_size: 10000000\n"),
+        Raises(
+            ConfigError,
+            ("uncertainty.chunk_size", "less than or equal to 100000", "given: 10000000"),
+        ),
+        "uncertainty.chunk_size: 10,000,000 (every draw in memory at once)",
+    ),
+    Case(
+        "config_gate_threshold_spread_huge",
+        "config",
+        lambda t: _config(t, "uncertainty:\n  gate_threshold_spread: 1.0e+308\n"),
+        Raises(
+            ConfigError,
+            ("uncertainty.gate_threshold_spread", "finite number", "1,000,000", "given: 1e+308"),
+        ),
+        "uncertainty.gate_threshold_spread: 1e308",
+    ),
+    Case(
+        "config_max_age_inf",
+        "config",
+        lambda t: _config(t, "ratings:\n  max_age_years: .inf\n"),
+        Raises(ConfigError, ("ratings.max_age_years", "less than or equal to 200", "given: inf")),
+        "ratings.max_age_years: .inf",
+    ),
+    Case(
+        "config_power_odds_ratio_huge",
+        "config",
+        lambda t: _config(t, "effect:\n  power:\n    odds_ratios: [1, 1.0e+308]\n"),
+        Raises(
+            ConfigError,
+            ("effect.power.odds_ratios", "finite numbers above 0 and at most 1000", "1e+308"),
+        ),
+        "effect.power.odds_ratios with 1e308",
     ),
     Case(
         "composite_negative_weight",
@@ -1244,6 +1372,39 @@ CASES: list[Case] = [
             ("pillars.q.indicators.0.normalise", "unknown normaliser 'softmax'", "minmax"),
         ),
         "normalise: softmax",
+    ),
+    Case(
+        "cli_validate_geometric_with_minmax_from_0",
+        "cli",
+        lambda t: ["validate", str(_config(t, "composite:\n  aggregation: geometric\n"))],
+        Exits(
+            2,
+            (
+                "composite.pillars.quality.indicators.0.normalise",
+                "geometric aggregation needs positive normalised values",
+                "normalise_range: [1, 100]",
+            ),
+        ),
+        "ics-model validate: geometric mean over minmax onto [0, 100] (ics-model run fails "
+        "on any data)",
+    ),
+    Case(
+        "config_uncertainty_zscore_with_geometric",
+        "config",
+        lambda t: _config(
+            t,
+            "composite:\n  aggregation: geometric\n  normalise_range: [1, 100]\n"
+            "uncertainty:\n  normalisation: [minmax, zscore]\n",
+        ),
+        Raises(
+            ConfigError,
+            (
+                "uncertainty.normalisation.1",
+                "composite.aggregation = 'geometric'",
+                "zscore gives negative values",
+            ),
+        ),
+        "uncertainty draws zscore under the composite's geometric mean (the run fails)",
     ),
     Case(
         "composite_missing_indicator",
@@ -1356,6 +1517,13 @@ CASES: list[Case] = [
         "ics-model validate, config with mapping.inherit",
     ),
     Case(
+        "cli_validate_duplicate_key",
+        "cli",
+        lambda t: ["validate", str(_config(t, "nof:\n  draws: 500\n  draws: 5000\n"))],
+        Exits(2, ("nof.draws: duplicate key", "line 3")),
+        "ics-model validate, nof.draws given twice",
+    ),
+    Case(
         "cli_rules_check_invalid_rule_set",
         "cli",
         lambda t: [
@@ -1420,6 +1588,83 @@ CASES: list[Case] = [
         lambda t: ["validate", str(_config(t, "rules:\n  provider_rule_set: bogus\n"))],
         Exits(2, ("rules.provider_rule_set", "bogus")),
         "ics-model validate, rules.provider_rule_set: bogus",
+    ),
+    Case(
+        "cli_validate_scenario_listed_twice",
+        "cli",
+        lambda t: [
+            "validate",
+            str(_scenarios_config(t, "trust_home_share_overall", "trust_home_share_overall")),
+        ],
+        Exits(
+            2,
+            (
+                "scenarios.1: writes scenario_trust_home_share_overall.csv, as scenarios.0",
+                "overwrite each other",
+            ),
+        ),
+        "ics-model validate: the same scenario listed twice",
+    ),
+    Case(
+        "config_scenario_outputs_collide",
+        "config",
+        lambda t: _scenarios_config(
+            t,
+            "trust_home_share_overall",
+            str(_scenario_named(t, "trust_home_share_overall_sweep")),
+        ),
+        Raises(
+            ConfigError,
+            ("scenarios.1: writes scenario_trust_home_share_overall_sweep.csv", "scenarios.0"),
+        ),
+        "a scenario named trust_home_share_overall_sweep beside trust_home_share_overall "
+        "(its table is the other's sweep file)",
+    ),
+    Case(
+        "config_scenario_name_with_path",
+        "config",
+        lambda t: _scenarios_config(t, str(_scenario_named(t, "../../elsewhere"))),
+        Raises(
+            ConfigError,
+            ("scenarios.0", "must not hold a path separator", "given: '../../elsewhere'"),
+        ),
+        "a scenario named ../../elsewhere (its outputs would land outside --out)",
+    ),
+    Case(
+        "cli_uncertainty_draws_too_many",
+        "cli",
+        lambda t: [
+            "uncertainty",
+            str(_config(t, "")),
+            "--draws",
+            "1000000000000",
+            "--out",
+            str(t / "out"),
+        ],
+        Exits(
+            2,
+            (
+                "--draws",
+                "uncertainty.draws",
+                "less than or equal to 10000000",
+                "given: 1000000000000",
+            ),
+        ),
+        "ics-model uncertainty --draws 1000000000000 (no MemoryError: the config's bound)",
+    ),
+    Case(
+        "cli_run_workers_too_many",
+        "cli",
+        lambda t: ["run", str(_config(t, FAST)), "--workers", "100000", "--out", str(t / "out")],
+        Exits(2, ("--workers must be at most", "(local processes), got 100000")),
+        "ics-model run --workers 100000 (would start that many processes)",
+    ),
+    Case(
+        "cli_validate_huge_weight",
+        "cli",
+        lambda t: ["validate", str(_config(t, _composite_yaml("weight: .inf")))],
+        Exits(2, ("composite.pillars.q.indicators.0.weight", "1,000,000", "given: inf")),
+        "ics-model validate: an indicator weight of .inf",
     ),
     Case(
         "cli_direction_for_unknown_metric",

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ics_model.composite.methods import AGGREGATORS, MISSING_POLICIES, NORMALISERS, TRANSFORMS
 from ics_model.ratings import INDICATOR_DIRECTIONS, VIEW_KEY_QUESTIONS, IndicatorDirection
-from ics_model.spec import Frozen, validate_as
+from ics_model.spec import Frozen, finite_float, validate_as
 
 #: The label every composite carries.
 LABEL: Final = "modelled composite (no official ICS ratings exist)"
@@ -33,6 +33,15 @@ _NAME = r"^[a-z][a-z0-9_]*$"
 _VIEW_SOURCE = re.compile(r"^view:(?P<sector>[a-z_]+):(?P<kq>[A-Za-z-]+):(?P<column>[a-z0-9_]+)$")
 _METRIC_SOURCE = re.compile(r"^metric:(?P<metric>[a-z0-9_]+)$")
 RESERVED_NAMES: Final = frozenset({"icb_code", "icb_name", "icb_gss", "incomplete"})
+
+#: the largest indicator or pillar weight accepted. Weights are relative (normalised within
+#: the pillar and across pillars), so a ratio of a million to one is already far beyond any
+#: meaningful spec; a bound keeps 1e308 (whose sums overflow to inf) away from numpy.
+MAX_WEIGHT: Final = 1e6
+
+#: the largest absolute exponent ``p`` of the generalised mean: ``100 ** 100`` still fits a
+#: float, while a larger ``p`` overflows on the normalised [0, 100] scale.
+MAX_POWER: Final = 100.0
 
 
 def _registered(kind: str, registry: Mapping[str, Any]) -> AfterValidator:
@@ -115,7 +124,8 @@ class IndicatorSpec(Frozen):
     winsorise : the two quantiles used by ``transform: winsorise``.
     normalise : ``minmax``, ``zscore``, ``rank``, ``percentile_rank`` or ``goalposts``.
     goalposts : ``{lower, upper}``, required by (and only used by) ``normalise: goalposts``.
-    weight : non-negative weight within the pillar (normalised within the pillar).
+    weight : weight within the pillar (normalised within the pillar), finite, from 0 to
+        :data:`MAX_WEIGHT` (1e6).
     """
 
     name: str = Field(pattern=_NAME)
@@ -125,7 +135,7 @@ class IndicatorSpec(Frozen):
     winsorise: tuple[float, float] = (0.05, 0.95)
     normalise: NormaliserName = "minmax"
     goalposts: Goalposts | None = None
-    weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
+    weight: finite_float(ge=0, le=MAX_WEIGHT) = 1.0
 
     @field_validator("name")
     @classmethod
@@ -168,12 +178,13 @@ class PillarSpec(Frozen):
 
     Attributes
     ----------
-    weight : non-negative pillar weight (normalised across pillars).
+    weight : pillar weight (normalised across pillars), finite, from 0 to :data:`MAX_WEIGHT`
+        (1e6).
     aggregation : registry name, or ``null`` for the composite's ``aggregation``.
     indicators : at least one indicator; weights not all zero.
     """
 
-    weight: float = Field(1.0, ge=0.0, allow_inf_nan=False)
+    weight: finite_float(ge=0, le=MAX_WEIGHT) = 1.0
     aggregation: AggregationName | None = None
     indicators: tuple[IndicatorSpec, ...]
 
@@ -233,7 +244,7 @@ class CompositeSpec(Frozen):
     ----------
     aggregation : registry name used across pillars and within pillars without their own
         (``arithmetic``, ``geometric``, ``harmonic``, ``generalised``).
-    p : exponent of the ``generalised`` (power) mean.
+    p : exponent of the ``generalised`` (power) mean, from -100 to 100 (:data:`MAX_POWER`).
     missing : ``error``, ``skip_reweight`` or ``impute_median``.
     normalise_range : output range of the bounded normalisers (``minmax``,
         ``percentile_rank``, ``goalposts``); use ``[1, 100]`` with geometric or harmonic means.
@@ -244,7 +255,7 @@ class CompositeSpec(Frozen):
     """
 
     aggregation: AggregationName = "arithmetic"
-    p: float = Field(1.0, allow_inf_nan=False)
+    p: finite_float(ge=-MAX_POWER, le=MAX_POWER) = 1.0
     missing: MissingPolicyName = "skip_reweight"
     normalise_range: tuple[float, float] = (0.0, 100.0)
     pillars: dict[str, PillarSpec] = Field(default_factory=_default_pillars)
@@ -306,6 +317,56 @@ def default_composite_spec() -> CompositeSpec:
     return CompositeSpec()
 
 
+#: normalisers whose lowest value is always the lower end of ``normalise_range`` (the
+#: indicator's minimum maps onto it), whenever the indicator varies.
+_REACH_LOWER: Final = frozenset({"minmax", "percentile_rank"})
+
+
+def domain_problems(spec: CompositeSpec, *, prefix: str = "composite") -> list[str]:
+    """List the indicators whose normaliser always breaks their pillar's aggregation.
+
+    A geometric or harmonic mean (and the generalised mean with ``p <= 0``) needs positive
+    values, the generalised mean with ``p > 0`` non-negative ones: ``zscore`` gives
+    negative values, and ``minmax`` or ``percentile_rank`` give the lower end of
+    ``normalise_range`` (0 by default) to the lowest ICS, whenever the indicator varies.
+    Such a composite would fail at run time on any data, so the config check refuses it
+    (``goalposts`` depends on the data and is left to the run). Indicators of weight 0
+    are not checked.
+
+    Examples
+    --------
+    >>> spec = CompositeSpec(aggregation="geometric")
+    >>> domain_problems(spec)[0][:80]
+    'composite.pillars.quality.indicators.0.normalise: geometric aggregation needs po'
+    >>> domain_problems(CompositeSpec(aggregation="geometric", normalise_range=(1, 100)))
+    []
+    """
+    lower = spec.normalise_range[0]
+    problems = []
+    for pname, pillar in spec.pillars.items():
+        method = spec.pillar_aggregation(pname)
+        domain = AGGREGATORS[method].domain(spec.p)
+        if domain == "real":
+            continue
+        for i, ind in enumerate(pillar.indicators):
+            hits_zero = lower <= 0 if domain == "positive" else lower < 0
+            if ind.weight == 0 or not (
+                ind.normalise == "zscore" or (ind.normalise in _REACH_LOWER and hits_zero)
+            ):
+                continue
+            if ind.normalise == "zscore":
+                gives, fix = "negative values", "another normaliser or aggregation"
+            else:
+                gives = f"{lower:g} (the lower end of normalise_range) to the lowest ICS"
+                fix = "normalise_range: [1, 100], or another normaliser or aggregation"
+            problems.append(
+                f"{prefix}.pillars.{pname}.indicators.{i}.normalise: {method} aggregation "
+                f"needs {domain} normalised values, but {ind.normalise} gives {gives} "
+                f"(use {fix}); given: {ind.normalise!r}"
+            )
+    return problems
+
+
 def composite_spec_from_dict(data: Any, *, source: str = "<dict>") -> CompositeSpec:
     """Validate a mapping as a :class:`CompositeSpec`, raising ``ConfigError`` with key paths."""
     return validate_as(CompositeSpec, data, "composite spec", source=source)
@@ -313,11 +374,14 @@ def composite_spec_from_dict(data: Any, *, source: str = "<dict>") -> CompositeS
 
 __all__ = [
     "LABEL",
+    "MAX_POWER",
+    "MAX_WEIGHT",
     "CompositeSpec",
     "Goalposts",
     "IndicatorSpec",
     "PillarSpec",
     "composite_spec_from_dict",
     "default_composite_spec",
+    "domain_problems",
     "parse_source",
 ]

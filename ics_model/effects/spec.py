@@ -158,6 +158,10 @@ VERDICTS: Final[dict[str, str]] = {
 #: (:mod:`ics_model.effects.joint`).
 STATISTICS: Final[tuple[str, ...]] = ("median_odds_ratio", "n_significant_dominant", "stouffer_z")
 
+#: the largest odds ratio per SD a power simulation plants: beyond it every simulated
+#: outcome is all 0 or all 1 in each cluster; ``inf`` or 1e308 would overflow the simulation.
+MAX_ODDS_RATIO: Final = 1000.0
+
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -287,6 +291,7 @@ def combination_problem(population: str, outcome: str, model: str) -> str | None
 
 __all__ = [
     "ICS_START",
+    "MAX_ODDS_RATIO",
     "MODEL_OUTCOME_KINDS",
     "OUTCOMES",
     "PERIODS",
@@ -312,7 +317,7 @@ class EffectPowerConfig(Frozen):
     ----------
     enabled : run the simulation in the main job.
     odds_ratios : odds ratios per SD to plant (1 = the null: its power is the false
-        rejection rate).
+        rejection rate); each above 0 and at most 1000 (:data:`MAX_ODDS_RATIO`).
     n_sims : simulations per odds ratio.
     model : the model fitted to every simulated data set.
     seed : random seed (results are identical for a seed whatever the executor).
@@ -327,8 +332,11 @@ class EffectPowerConfig(Frozen):
     @field_validator("odds_ratios")
     @classmethod
     def _positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if not v or any(not (o > 0) for o in v):
-            raise ValueError(f"odds ratios must be positive numbers, got {list(v)}")
+        if not v or any(not (0 < o <= MAX_ODDS_RATIO) for o in v):
+            raise ValueError(
+                f"odds ratios must be finite numbers above 0 and at most {MAX_ODDS_RATIO:g}, "
+                f"got {repr(list(v))[:200]}"
+            )
         return tuple(sorted(set(v)))
 
     @field_validator("model")

@@ -25,6 +25,7 @@ GP practices and key-question gates
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -222,6 +223,61 @@ def load_scenario(path: str | Path) -> ScenarioSpec | NofScenarioSpec:
     return scenario_from_dict(read_yaml(path, "scenario"), source=str(path))
 
 
+#: the endings of the files a scenario writes after its stem (:func:`output_stem`); which
+#: of them appear depends on the run (a sweep, threshold uncertainty).
+OUTPUT_SUFFIXES = (".csv", "_by_ics.csv", "_sweep.csv", "_threshold_uncertainty.csv", ".json")
+
+
+def output_stem(spec: ScenarioSpec | NofScenarioSpec) -> str:
+    """Return the start of the names of a scenario's output files.
+
+    Examples
+    --------
+    >>> output_stem(get_scenario("trust_home_share_overall"))
+    'scenario_trust_home_share_overall'
+    """
+    kind = "nof_scenario" if isinstance(spec, NofScenarioSpec) else "scenario"
+    return f"{kind}_{spec.name}"
+
+
+def output_collisions(specs: Sequence[ScenarioSpec | NofScenarioSpec | None]) -> list[str]:
+    """List the scenarios whose output files would overwrite an earlier one's, or leave the folder.
+
+    Two scenarios with the same name (listed twice, or a file reusing a shipped name), or
+    names such as ``a`` and ``a_sweep`` (``scenario_a_sweep.csv`` is both a's sweep and
+    ``a_sweep``'s own table), write the same file; a name holding a path separator writes
+    outside the output folder. Each problem names ``scenarios.<i>`` of the later scenario;
+    ``None`` stands for a scenario the run will not write (unknown, or skipped).
+
+    Examples
+    --------
+    >>> a = get_scenario("trust_home_share_overall")
+    >>> output_collisions([a, a])
+    ["scenarios.1: writes scenario_trust_home_share_overall.csv, as scenarios.0 does (the outputs would overwrite each other); given: 'trust_home_share_overall'"]
+    """  # noqa: E501
+    problems = []
+    owner: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        if spec is None:
+            continue
+        given = spec.name[:200]
+        if any(sep in spec.name for sep in ("/", "\\")) or spec.name.startswith("."):
+            problems.append(
+                f"scenarios.{i}: the scenario name is used in output file names and must not "
+                f"hold a path separator or start with a dot; given: {given!r}"
+            )
+            continue
+        for name in (output_stem(spec) + suffix for suffix in OUTPUT_SUFFIXES):
+            if name in owner and owner[name] != i:
+                problems.append(
+                    f"scenarios.{i}: writes {name[:200]}, as scenarios.{owner[name]} does (the "
+                    f"outputs would overwrite each other); given: {given!r}"
+                )
+                break
+            owner[name] = i
+    return problems
+
+
 @cache
 def available_scenarios() -> dict[str, Path]:
     """Shipped scenarios of every kind: name -> file."""
@@ -265,6 +321,7 @@ def get_nof_scenario(scenario: Any) -> NofScenarioSpec:
 
 
 __all__ = [
+    "OUTPUT_SUFFIXES",
     "SCENARIO_KINDS",
     "AnyScenario",
     "ScenarioSpec",
@@ -275,6 +332,8 @@ __all__ = [
     "get_nof_scenario",
     "get_scenario",
     "load_scenario",
+    "output_collisions",
+    "output_stem",
     "scenario_from_dict",
     "scenarios_dir",
 ]

@@ -27,8 +27,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ics_model.composite.methods import AGGREGATORS, NORMALISERS
-from ics_model.composite.spec import CompositeSpec
-from ics_model.spec import Frozen
+from ics_model.composite.spec import CompositeSpec, domain_problems
+from ics_model.spec import Frozen, finite_float
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,14 @@ ALTERNATIVE_NORMALISERS = tuple(n for n in NORMALISERS if n != "goalposts")
 #: aggregations whose inputs must be positive: with one of them among the alternatives,
 #: the bounded normalisers map onto [1, 100] in every draw.
 POSITIVE_AGGREGATIONS = frozenset({"geometric", "harmonic"})
+
+#: the largest Dirichlet concentration accepted (beyond it the draws equal the configured
+#: weights to four decimals; ``inf`` or 1e308 would overflow numpy's gamma draws).
+MAX_CONCENTRATION = 1e6
+
+#: the largest gate-threshold spread accepted: gate thresholds are shares, segments or
+#: metric values, none near a million; the bound keeps inf and 1e308 out of the draws.
+MAX_THRESHOLD_SPREAD = 1e6
 
 
 class WeightsSpec(Frozen):
@@ -64,13 +72,14 @@ class WeightsSpec(Frozen):
         - ``none``: the configured weights in every draw.
 
         Zero weights stay zero under every method.
-    concentration : :math:`\kappa > 0`; larger = tighter around the configured weights
-        (50 gives a standard deviation of about 0.07 for a weight of 1/3).
+    concentration : :math:`\kappa > 0`, at most 1e6 (:data:`MAX_CONCENTRATION`); larger =
+        tighter around the configured weights (50 gives a standard deviation of about 0.07
+        for a weight of 1/3; 1e6, about 0.0005, is in effect no perturbation).
     spread : :math:`s \in [0, 1)`, the relative half-width of the uniform perturbation.
     """
 
     method: Literal["dirichlet", "uniform", "none"] = "dirichlet"
-    concentration: float = Field(50.0, gt=0.0, allow_inf_nan=False)
+    concentration: finite_float(gt=0, le=MAX_CONCENTRATION) = 50.0
     spread: float = Field(0.25, ge=0.0, lt=1.0)
 
 
@@ -120,6 +129,8 @@ class UncertaintySpec(Frozen):
     chunk_size : draws per task; each chunk has its own spawned random stream
         (``np.random.SeedSequence(seed).spawn``), so the results depend on ``seed``,
         ``draws`` and ``chunk_size`` but not on the executor or the order chunks finish.
+        At most 100,000: a chunk's draws are held in memory at once (each ICS x indicator
+        x draw), so the bound keeps a chunk to a few hundred MB.
     seed : random seed.
     weights : :class:`WeightsSpec`.
     normalisation : alternative normalisers, one drawn uniformly per draw for every
@@ -160,11 +171,11 @@ class UncertaintySpec(Frozen):
         scenarios: each scenario's swept gate threshold t is drawn uniformly from
         ``[t - spread, t + spread]`` (``draws`` times, seeded) and the Outstanding ratings
         lost are summarised per ICS (``scenario_<name>_threshold_uncertainty.csv``);
-        null = off.
+        finite, above 0 and at most 1e6 (:data:`MAX_THRESHOLD_SPREAD`); null = off.
     """
 
     draws: int = Field(2000, ge=1, le=10_000_000)
-    chunk_size: int = Field(10_000, ge=1)
+    chunk_size: int = Field(10_000, ge=1, le=100_000)
     seed: int = Field(20260601, ge=0)
     weights: WeightsSpec = WeightsSpec()
     normalisation: tuple[str, ...] = ()
@@ -176,7 +187,7 @@ class UncertaintySpec(Frozen):
     ties: Literal["min", "average"] = "min"
     score_scale: Literal["auto", "raw", "0_100"] = "auto"
     sobol: SobolSpec = SobolSpec()
-    gate_threshold_spread: float | None = Field(0.1, gt=0.0)
+    gate_threshold_spread: finite_float(gt=0, le=MAX_THRESHOLD_SPREAD) | None = 0.1
 
     @field_validator("normalisation")
     @classmethod
@@ -228,6 +239,36 @@ class UncertaintySpec(Frozen):
         return (lo, hi)
 
 
+def alternative_problems(spec: UncertaintySpec, composite: CompositeSpec) -> list[str]:
+    """List the draws' method combinations that would fail on any data (config check).
+
+    Every normalisation alternative is combined with every aggregation alternative (or the
+    configured ones) on the range the draws use (:meth:`UncertaintySpec.normalise_range_for`)
+    and checked by :func:`~ics_model.composite.spec.domain_problems`; the first problem of
+    each combination is named, with the alternative's key path.
+    """
+    out_range = spec.normalise_range_for(composite)
+    normalisers: list[tuple[str, str | None]] = [
+        (f"uncertainty.normalisation.{i}", n) for i, n in enumerate(spec.normalisation)
+    ] or [("composite", None)]
+    aggregations: list[tuple[str, str]] = [
+        (f"uncertainty.aggregation.{j}", a) for j, a in enumerate(spec.aggregation)
+    ] or [("composite.aggregation", composite.aggregation)]
+    problems = []
+    for npath, normaliser in dict.fromkeys(normalisers):
+        for apath, aggregation in aggregations:
+            if normaliser is None and aggregation == composite.aggregation:
+                continue  # the configured composite: checked on its own
+            variant = composite_variant(composite, normaliser, out_range)
+            variant = variant.model_copy(update={"aggregation": aggregation})
+            found = domain_problems(variant, prefix="composite")
+            if found:
+                problems.append(
+                    f"{npath}: drawn with {apath} = {aggregation!r}, " + found[0].split(": ", 1)[1]
+                )
+    return problems
+
+
 def composite_variant(
     composite: CompositeSpec, normaliser: str | None, out_range: tuple[float, float]
 ) -> CompositeSpec:
@@ -247,10 +288,13 @@ def composite_variant(
 
 __all__ = [
     "ALTERNATIVE_NORMALISERS",
+    "MAX_CONCENTRATION",
+    "MAX_THRESHOLD_SPREAD",
     "POSITIVE_AGGREGATIONS",
     "SobolSpec",
     "UncertaintyError",
     "UncertaintySpec",
     "WeightsSpec",
+    "alternative_problems",
     "composite_variant",
 ]
