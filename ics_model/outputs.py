@@ -367,7 +367,9 @@ def write_outputs(
 def verify_outputs(folder: str | Path) -> list[str]:
     """Recompute the sha256 of every output listed in ``manifest.json``; list differences.
 
-    Returns an empty list when every file is present and unchanged.
+    Returns an empty list when every file is present and unchanged. Only files of the
+    folder are read: a manifest entry that is absolute, climbs out (``..``), names a
+    sub-folder path, or is a link leading out of the folder is reported, never hashed.
     """
     folder = Path(folder)
     path = folder / MANIFEST
@@ -375,16 +377,30 @@ def verify_outputs(folder: str | Path) -> list[str]:
         man = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise OutputError(f"{path} is not UTF-8 text: not a manifest ics-model wrote") from None
     except json.JSONDecodeError as exc:
         raise OutputError(f"{path} is not valid JSON: {exc}") from None
-    outputs = man.get("outputs")
+    outputs = man.get("outputs") if isinstance(man, dict) else None
     if not isinstance(outputs, dict):
         raise OutputError(f"{path} lists no output hashes")
     problems = []
+    root = folder.resolve()
     for name, expected in sorted(outputs.items()):
+        shown = name if len(name) <= 200 else name[:200] + "..."
+        if Path(name).name != name or name in ("", ".", ".."):
+            problems.append(f"{shown}: not a file of this folder (refused, not read)")
+            continue
         f = folder / name
-        if not f.is_file():
-            problems.append(f"{name}: missing")
-        elif sha256_file(f) != expected:
-            problems.append(f"{name}: changed (sha256 differs from the manifest)")
+        try:
+            if f.is_symlink() and not f.resolve().is_relative_to(root):
+                problems.append(f"{shown}: a link leading out of the folder (refused, not read)")
+            elif not isinstance(expected, str):
+                problems.append(f"{shown}: the manifest gives no sha256")
+            elif not f.is_file():
+                problems.append(f"{shown}: missing")
+            elif sha256_file(f) != expected:
+                problems.append(f"{shown}: changed (sha256 differs from the manifest)")
+        except OSError as exc:  # a name the file system refuses (too long, ...)
+            problems.append(f"{shown}: cannot be read ({exc.strerror or exc})")
     return problems

@@ -79,3 +79,49 @@ def test_inputs_are_never_modified(tmp_path):
     before = {n: sha256_file(s.path) for n, s in SOURCES.items()}
     write_outputs(run(CFG), tmp_path)
     assert {n: sha256_file(s.path) for n, s in SOURCES.items()} == before
+
+
+def _manifest(folder, outputs) -> None:
+    (folder / "manifest.json").write_text(json.dumps({"outputs": outputs}), encoding="utf-8")
+
+
+def test_verify_reads_only_files_of_its_folder(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not an output\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ok.csv").write_text("a\n1\n")
+    (out / "link.csv").symlink_to(secret)
+    digest = sha256_file(out / "ok.csv")
+    _manifest(
+        out,
+        {
+            "ok.csv": digest,
+            "../secret.txt": sha256_file(secret),
+            str(secret): sha256_file(secret),
+            "sub/x.csv": "0" * 64,
+            "link.csv": sha256_file(secret),
+            "x" * 500: "0" * 64,
+        },
+    )
+    problems = verify_outputs(out)
+    assert f"{secret}: not a file of this folder (refused, not read)" in problems
+    assert "../secret.txt: not a file of this folder (refused, not read)" in problems
+    assert "sub/x.csv: not a file of this folder (refused, not read)" in problems
+    assert "link.csv: a link leading out of the folder (refused, not read)" in problems
+    # a name the file system refuses is reported, cut at 200 characters
+    assert f"{'x' * 200}...: cannot be read (File name too long)" in problems
+    assert not any(p.startswith("ok.csv") for p in problems) and len(problems) == 5
+    r = CliRunner().invoke(app, ["verify", str(out)])
+    assert r.exit_code == 1 and "5 output(s) differ" in r.output and "Traceback" not in r.output
+
+
+def test_verify_refuses_a_manifest_that_is_not_utf8_or_not_an_object(tmp_path):
+    (tmp_path / "manifest.json").write_bytes(b'{"outputs": {"\xff": "0"}}')
+    with pytest.raises(OutputError, match="is not UTF-8 text"):
+        verify_outputs(tmp_path)
+    (tmp_path / "manifest.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(OutputError, match="lists no output hashes"):
+        verify_outputs(tmp_path)
+    r = CliRunner().invoke(app, ["verify", str(tmp_path)])
+    assert r.exit_code == 1 and "lists no output hashes" in r.output
