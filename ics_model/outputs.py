@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -318,6 +319,41 @@ def manifest(result: Result, outputs: dict[str, str]) -> dict:
     }
 
 
+_TMP_PREFIX = ".ics_model-"
+_HOST = socket.gethostname().replace("-", "_")[:40] or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_abandoned(out: Path) -> list[Path]:
+    """Remove the temporary folders that killed runs left in ``out``; return them.
+
+    A run writes into ``.ics_model-<host>-<pid>-*`` and moves the files into place only
+    when all are written (the temporary folder is removed even on an error); a run killed
+    outright (SIGKILL, power loss) cannot, and the next run in the folder removes it. Only
+    folders of this host whose process is gone are removed: a live run's never.
+    """
+    removed = []
+    for tmp in out.glob(f"{_TMP_PREFIX}*"):
+        parts = tmp.name[len(_TMP_PREFIX) :].split("-")
+        if not tmp.is_dir() or tmp.is_symlink() or len(parts) < 3 or parts[0] != _HOST:
+            continue
+        if not parts[1].isdigit() or _alive(int(parts[1])):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.info("removed %s, left by a run that was killed", tmp)
+        removed.append(tmp)
+    return removed
+
+
 def write_outputs(
     result: Result,
     out: str | Path,
@@ -335,7 +371,8 @@ def write_outputs(
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".ics_model-", dir=out))
+        remove_abandoned(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{_HOST}-{os.getpid()}-", dir=out))
     except OSError as exc:
         raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
     written: list[Path] = []

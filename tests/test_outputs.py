@@ -125,3 +125,57 @@ def test_verify_refuses_a_manifest_that_is_not_utf8_or_not_an_object(tmp_path):
         verify_outputs(tmp_path)
     r = CliRunner().invoke(app, ["verify", str(tmp_path)])
     assert r.exit_code == 1 and "lists no output hashes" in r.output
+
+
+_KILLED_WRITER = """
+import os, pickle, signal, sys
+from ics_model.outputs import write_outputs
+
+def die(tmp):  # every output written into the temporary folder, none moved yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+with open(sys.argv[1], "rb") as fh:
+    result = pickle.load(fh)
+write_outputs(result, sys.argv[2], _before_move=die)
+"""
+
+
+def test_a_run_killed_while_writing_is_cleaned_up_by_the_next(result, tmp_path):
+    import pickle
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    before = verify_outputs(out)
+    stored = tmp_path / "result.pkl"
+    stored.write_bytes(pickle.dumps(result))
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(stored), str(out)],
+        capture_output=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    left = [p for p in out.iterdir() if p.name.startswith(".ics_model-")]
+    assert len(left) == 1 and (left[0] / "manifest.json").is_file()  # what the kill left
+    assert before == [] and verify_outputs(out) == []  # the earlier outputs are intact
+    write_outputs(result, out)  # the next run
+    assert [p for p in out.iterdir() if p.name.startswith(".ics_model-")] == []
+    assert verify_outputs(out) == []
+
+
+def test_a_live_runs_temporary_folder_is_never_removed(tmp_path):
+    import os
+    import socket
+
+    from ics_model.outputs import remove_abandoned
+
+    host = socket.gethostname().replace("-", "_")[:40] or "host"
+    live = tmp_path / f".ics_model-{host}-{os.getpid()}-abc"
+    other_host = tmp_path / ".ics_model-elsewhere-1-abc"
+    old_style = tmp_path / ".ics_model-abc"
+    for d in (live, other_host, old_style):
+        d.mkdir()
+    assert remove_abandoned(tmp_path) == []
+    assert live.is_dir() and other_host.is_dir() and old_style.is_dir()
