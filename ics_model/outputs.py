@@ -284,11 +284,33 @@ def write_tables(tables: dict[str, pl.DataFrame | dict], out: str | Path) -> lis
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, table in tables.items():
-            _write_one(table, out / name)
-            written.append(out / name)
+            written.append(write_fresh(out / name, lambda p, t=table: _write_one(t, p)))
     except OSError as exc:
         raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
     return written
+
+
+def write_fresh(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write ``target`` through a new file beside it, then rename it into place.
+
+    ``write(path)`` writes a file created fresh by this call (``mkstemp``: exclusive, never
+    an existing file or link), which then replaces ``target`` by rename: a link placed at
+    ``target`` is replaced itself, and whatever it pointed to is never written. The
+    temporary file keeps ``target``'s suffix (writers choose the format by it) and is
+    removed if anything fails.
+    """
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.stem[:60]}.", suffix=target.suffix, dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
 
 
 def _write_one(table: pl.DataFrame | dict, path: Path) -> None:

@@ -26,7 +26,7 @@ import polars as pl
 from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import SOURCES
-from ics_model.outputs import effect_dict
+from ics_model.outputs import effect_dict, write_fresh
 from ics_model.ratings import SECTOR_LABELS
 from ics_model.report_html import EmbeddedBoundaries, draw_map, figures
 from ics_model.report_html import figure as _figure
@@ -567,11 +567,11 @@ def write_report(
     manifest: dict | None = None,
     executor: Executor | None = None,
 ) -> Path:
-    """Write :func:`build_report` to ``path`` (atomically: a temporary file then rename)."""
+    """Write :func:`build_report` to ``path`` (a new temporary file renamed into place).
+
+    A link at ``path`` is replaced, never followed (:func:`ics_model.outputs.write_fresh`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     text = build_report(result, manifest=manifest, executor=executor)
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_fresh(path, lambda p: p.write_text(text, encoding="utf-8"))

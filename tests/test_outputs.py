@@ -2,6 +2,7 @@
 
 import json
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -179,3 +180,35 @@ def test_a_live_runs_temporary_folder_is_never_removed(tmp_path):
         d.mkdir()
     assert remove_abandoned(tmp_path) == []
     assert live.is_dir() and other_host.is_dir() and old_style.is_dir()
+
+
+def test_command_tables_and_the_report_replace_links_never_follow_them(tmp_path):
+    from ics_model.outputs import write_fresh, write_tables
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("a user's own file\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "uncertainty.csv").symlink_to(victim)
+    (out / "report.html").symlink_to(victim)
+    frame = pl.DataFrame({"a": [1, 2]})
+    write_tables({"uncertainty.csv": frame, "summary.json": {"k": 1}}, out)
+    write_fresh(out / "report.html", lambda p: p.write_text("<html></html>", encoding="utf-8"))
+    assert victim.read_text() == "a user's own file\n"  # never written through the link
+    assert not (out / "uncertainty.csv").is_symlink()
+    assert pl.read_csv(out / "uncertainty.csv").equals(frame)
+    assert (out / "report.html").read_text() == "<html></html>"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["report.html", "summary.json", "uncertainty.csv"]  # no temporary left
+
+
+def test_a_failed_fresh_write_leaves_neither_target_nor_temporary_file(tmp_path):
+    from ics_model.outputs import write_fresh
+
+    def fail(path):
+        path.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        write_fresh(tmp_path / "x.csv", fail)
+    assert list(tmp_path.iterdir()) == []
