@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import multiprocessing
 import re
-import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cases_ods import _child_env, _command
+from cases_ods import _command, _run
 from run import Case, Options, Prepared, Side
 
 from ics_model.report import build_report
@@ -38,14 +37,6 @@ from ics_model.report_pool import start_helper
 from ics_model.run_store import load_run
 
 _STAMP = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
-
-
-def _run(cmd: list[str], d: dict[str, Any]) -> None:
-    done = subprocess.run(
-        cmd, env=_child_env(d["pycache"]), capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr[-2000:]}")
 
 
 def _setup(opts: Options) -> Prepared:

@@ -168,11 +168,10 @@ def test_a_run_killed_while_writing_is_cleaned_up_by_the_next(result, tmp_path):
 
 def test_a_live_runs_temporary_folder_is_never_removed(tmp_path):
     import os
-    import socket
 
+    from ics_model.outputs import _HOST as host
     from ics_model.outputs import remove_abandoned
 
-    host = socket.gethostname().replace("-", "_")[:40] or "host"
     live = tmp_path / f".ics_model-{host}-{os.getpid()}-abc"
     other_host = tmp_path / ".ics_model-elsewhere-1-abc"
     old_style = tmp_path / ".ics_model-abc"
