@@ -1134,6 +1134,7 @@ CASES: list[Case] = [
         Raises(DataContractError, ("icb_41.geojson", "41 features where 42 are expected")),
         "the embedded ICB GeoJSON without its first feature",
     ),
+    # ---------------------------------------------------------------- readers: files, sizes, cells
     # ---------------------------------------------------------------- run configs
     Case(
         "config_unknown_key",
@@ -1420,6 +1421,7 @@ CASES: list[Case] = [
         ),
         "ics-model validate: a composite indicator from a metric that does not exist",
     ),
+    # ---------------------------------------------------------------- outputs: where commands write
     # ---------------------------------------------------------------- command line
     Case(
         "cli_unknown_ods_code",
