@@ -19,6 +19,7 @@ from pydantic import Field
 
 from ics_model.composite.spec import CompositeSpec
 from ics_model.effects.spec import EffectCurveConfig, EffectPowerConfig
+from ics_model.inputs import regular_file_problem
 from ics_model.metrics.spec import MetricsConfig
 from ics_model.ratings import DEFAULT_SECTORS, AmbulancePolicy, Rating, Sector
 from ics_model.spec import ConfigError, Frozen, finite_float, read_yaml, validate_as
@@ -349,8 +350,9 @@ def _file_problems(cfg: RunConfig) -> list[str]:
     for key, path in named:
         if path is None:
             continue
-        if not Path(path).is_file():
-            problems.append(f"{key}: no such file; given: {str(path)!r}")
+        problem = regular_file_problem(path)
+        if problem is not None:
+            problems.append(f"{key}: {problem}; given: {str(path)!r}")
         elif not os.access(path, os.R_OK):
             problems.append(f"{key}: the file cannot be read (permissions); given: {str(path)!r}")
     if "location" in cfg.views.sectors and cfg.data.locations is None:

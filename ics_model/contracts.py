@@ -21,6 +21,8 @@ from typing import Literal
 
 import polars as pl
 
+from ics_model.inputs import MAX_ECHO, InputError, clip, echo
+
 Mode = Literal["strict", "lenient"]
 
 VIOLATION_SCHEMA = {
@@ -186,7 +188,7 @@ class Contract:
         )
 
 
-class DataContractError(ValueError):
+class DataContractError(InputError, ValueError):
     """A frame broke its contract; ``violations`` lists every violation found.
 
     The message shows the first violations (row, column, value, problem) and
@@ -202,12 +204,12 @@ class DataContractError(ValueError):
         what = f"contract '{contract}'" if contract != source else "the data contract"
         lines = [f"{n} violation(s) of {what}{where}:"]
         for r in violations.head(20).iter_rows(named=True):
+            column, problem = echo(r["column"], 2 * MAX_ECHO), clip(r["problem"], 2 * MAX_ECHO)
             if r["row"] is None:
-                lines.append(f"  column {r['column']!r}: {r['problem']}")
+                lines.append(f"  column {column}: {problem}")
             else:
                 lines.append(
-                    f"  row {r['row']}, column {r['column']!r}, value {r['value']!r}: "
-                    f"{r['problem']}"
+                    f"  row {r['row']}, column {column}, value {echo(r['value'])}: {problem}"
                 )
         if n > 20:
             lines.append(f"  ... and {n - 20} more (see .violations)")
@@ -254,10 +256,7 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
 
     missing = [c.name for c in contract.columns if c.required and c.name not in frame.columns]
     if missing:
-        add_column(
-            ", ".join(missing),
-            f"missing required column(s); found: {', '.join(frame.columns)}",
-        )
+        add_column(", ".join(missing), missing_columns_problem(frame.columns, contract))
     if not contract.extra_columns:
         extra = [c for c in frame.columns if c not in contract.column_names and c != "source_row"]
         for c in extra:
@@ -413,8 +412,43 @@ def to_quarantine(rows: pl.DataFrame, source: str, reasons: pl.Series | str) -> 
     )
 
 
-def require_columns(found: Sequence[str], required: Iterable[str], source: str) -> None:
-    """Raise a :class:`DataContractError` listing missing and found columns."""
+def missing_columns_problem(
+    found: Sequence[str], required: Iterable[str] | Contract, recognised: int | None = None
+) -> str:
+    """Return the problem text of missing columns: the columns found, or a wrong-file hint.
+
+    When not one required column is among ``found`` the file is probably not the one
+    meant (a config pointing at the wrong file), so its header -- which may be the first
+    line of any file -- is not repeated; otherwise the columns found are listed, cut to
+    :data:`~ics_model.inputs.MAX_ECHO` characters. ``recognised`` is the number of
+    expected columns found, when the caller matched headers by pattern (default: the
+    ``required`` names among ``found``).
+    """
+    if isinstance(required, Contract):
+        required = [c.name for c in required.columns if c.required]
+    if recognised is None:
+        recognised = len(set(required).intersection(found))
+    if not recognised and len(found) == 1 and (sep := next((c for c in ";|" if c in found[0]), "")):
+        return (
+            f"missing required column(s); the file's first line is one field holding {sep!r}: "
+            "separate columns with commas"
+        )
+    if not recognised:
+        return (
+            f"missing required column(s); none is in the file's first line ({len(found)} "
+            "field(s)): is it the right file?"
+        )
+    return f"missing required column(s); found: {clip(', '.join(map(str, found)))}"
+
+
+def require_columns(
+    found: Sequence[str], required: Iterable[str], source: str, recognised: int | None = None
+) -> None:
+    """Raise a :class:`DataContractError` listing missing and found columns.
+
+    ``recognised``: see :func:`missing_columns_problem`.
+    """
+    required = list(required)
     missing = [c for c in required if c not in found]
     if missing:
         v = pl.DataFrame(
@@ -423,7 +457,7 @@ def require_columns(found: Sequence[str], required: Iterable[str], source: str) 
                 "row": [None],
                 "column": [", ".join(missing)],
                 "value": [None],
-                "problem": [f"missing required column(s); found: {', '.join(found)}"],
+                "problem": [missing_columns_problem(found, required, recognised)],
             },
             schema=VIOLATION_SCHEMA,
         )

@@ -5,7 +5,7 @@ scenarios) is a frozen pydantic model derived from :class:`Frozen` and validated
 :func:`validate_as`. A failure raises :class:`ConfigError`, whose message lists every
 problem as ``key.path: what is wrong (allowed: ...); given: value``.
 
-This module sits at the bottom of the package: it imports nothing from ``ics_model``.
+This module sits at the bottom of the package: it imports only :mod:`ics_model.inputs`.
 
 Examples
 --------
@@ -28,6 +28,8 @@ from typing import Annotated, Any, Self, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
+
+from ics_model.inputs import MAX_TEXT_BYTES, InputError, SourceReadError, clip, echo, read_input
 
 T = TypeVar("T")
 
@@ -96,7 +98,7 @@ def deep_merge(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str,
     return out
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A configuration is unreadable or invalid; the message names every bad key path."""
 
 
@@ -173,15 +175,15 @@ def format_error(err: Mapping[str, Any], *, prefix: str = "") -> str:
     ...               "input": "trusts"})
     "views.sectors.0: Input should be 'nhs_trust' or 'gp_practice'; given: 'trusts'"
     """
-    path = key_path(err.get("loc", ()), prefix=prefix)
-    given = err.get("input")
+    path = clip(key_path(err.get("loc", ()), prefix=prefix))
+    given = echo(err.get("input"))
     if err.get("type", "") == "extra_forbidden":
-        return f"{path}: unknown key (given: {given!r})"
+        return f"{path}: unknown key (given: {given})"
     text = f"{path}: {err.get('msg', 'invalid value')}"
     allowed = (err.get("ctx") or {}).get("expected")
     if allowed and "allowed" not in text:
         text += f" (allowed: {allowed})"
-    return f"{text}; given: {given!r}"
+    return f"{text}; given: {given}"
 
 
 def validate_as(
@@ -232,15 +234,18 @@ def read_yaml(path: str | Path, what: str) -> Any:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        data = read_input(path, MAX_TEXT_BYTES)
+    except SourceReadError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.reason}") from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{what} {path} is not UTF-8 text: {exc.reason}") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{what} {path} is not UTF-8 text (line {line}): {exc.reason}") from None
     try:
         return parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: {clip(str(exc), 600)}") from None
     except ConfigError as exc:
         raise ConfigError(f"{what} {path}: {exc}") from None
 
@@ -285,6 +290,10 @@ def parse_yaml(text: str) -> Any:
             return None
         _check_nodes(node)
         return loader.construct_document(node)
+    except RecursionError:
+        raise ConfigError(
+            "the document nests too deeply to read (lists or mappings inside one another)"
+        ) from None
     finally:
         loader.dispose()
 

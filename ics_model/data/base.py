@@ -9,6 +9,9 @@ from pathlib import Path
 import polars as pl
 
 from ics_model.contracts import Validated, empty_quarantine
+from ics_model.inputs import SourceReadError
+
+__all__ = ["Loaded", "SourceReadError", "loaded_from", "source_name"]
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,3 @@ def loaded_from(
 def source_name(path: str | Path) -> str:
     """Return the file name used in messages and reports."""
     return Path(path).name
-
-
-class SourceReadError(OSError):
-    """A file could not be read (missing, unreadable, truncated, wrong format)."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"cannot read {path}: {reason}")

@@ -247,7 +247,8 @@ def read_cqc_ratings(
     kind = hint if hint in ("locations", "providers") else ""
     kind = kind or ("locations" if "location_id" in mapping else "providers")
     required = {**_CQC_REQUIRED, **({"location_id": "Location ID"} if kind == "locations" else {})}
-    require_columns(headers, [lab for c, lab in required.items() if c not in mapping], src)
+    missing = [lab for c, lab in required.items() if c not in mapping]
+    require_columns(headers, missing, src, recognised=len(required) - len(missing))
     notes = list(table.notes)
     if kind == "providers" and "location_id" in mapping:
         notes.append(f"{mapping.pop('location_id')!r} ignored on a Providers sheet")
@@ -381,7 +382,8 @@ def read_gp_practices(path: str | Path, *, mode: Mode = "strict") -> Loaded:
     table = read_table(p, None, r"$^")
     headers = [c for c in table.frame.columns if c != "source_row"]
     mapping = map_headers(headers, _GP_HEADERS, src)
-    require_columns(headers, [lab for c, lab in _GP_REQUIRED.items() if c not in mapping], src)
+    missing = [lab for c, lab in _GP_REQUIRED.items() if c not in mapping]
+    require_columns(headers, missing, src, recognised=len(_GP_REQUIRED) - len(missing))
     text, blank = text_frame(table.frame, mapping, list(_GP_HEADERS), nulls=("NA",))
     text = text.with_columns(pl.col("service", "key_question").fill_null("Overall"))
     rating, status, known = rating_expr_from_text("rating")

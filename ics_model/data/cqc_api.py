@@ -57,6 +57,7 @@ from ics_model.contracts import (
 from ics_model.data.base import Loaded, SourceReadError, source_name
 from ics_model.data.cqc import CQC_RATINGS, OPTIONAL_CQC_COLUMNS, LevelEnum
 from ics_model.data.cqc_tables import date_from_text, read_table
+from ics_model.inputs import clip, open_input, read_input
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def _nested(value: Any) -> Any:
         return None
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return ast.literal_eval(value.strip())
@@ -173,39 +174,48 @@ def _text(value: Any) -> str | None:
 
 def _records(path: Path, src: str) -> tuple[list[tuple[int, Any]], str, list[str]]:
     """Return ``(source_row, record)`` pairs, the layout and notes (bad lines: raw text)."""
-    try:
-        head = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").lstrip()
-    except OSError as exc:
-        raise SourceReadError(path, str(exc)) from exc
+    with open_input(path) as fh:
+        head = fh.read(4096).decode("utf-8-sig", errors="replace").lstrip()
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson") or (suffix != ".csv" and head.startswith("{")):
         return _json_lines(path), "jsonl", []
     if suffix == ".json" or head.startswith("["):
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = json.loads(_json_text(path))
+        except ValueError as exc:
             raise SourceReadError(path, f"not a JSON array of records: {exc}") from exc
+        except RecursionError:
+            raise SourceReadError(path, "JSON nested too deeply to read") from None
         if not isinstance(data, list):
-            raise SourceReadError(path, f"expected a JSON array of records, got {type(data)}")
+            kind = type(data).__name__
+            raise SourceReadError(path, f"expected a JSON array of records, got a {kind}")
         return list(enumerate(data, start=1)), "json", []
     table = read_table(path, None, r"$^")
     rows = table.frame.to_dicts()
     return [(r.pop("source_row"), r) for r in rows], "csv", list(table.notes)
 
 
+def _json_text(path: Path) -> str:
+    """Return the text of a JSON file (UTF-8, optional BOM); SourceReadError names a bad line."""
+    data = read_input(path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceReadError(path, f"not UTF-8 text at line {line}: {exc.reason}") from None
+
+
 def _json_lines(path: Path) -> list[tuple[int, Any]]:
     out: list[tuple[int, Any]] = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceReadError(path, str(exc)) from exc
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(_json_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
             out.append((number, json.loads(line)))
         except ValueError as exc:
             out.append((number, _BadLine(line, str(exc))))
+        except RecursionError:
+            out.append((number, _BadLine(line, "nested too deeply to read")))
     return out
 
 
@@ -531,7 +541,7 @@ def _no_id_column(headers: list[str], src: str) -> None:
             "row": [None],
             "column": ["locationId/providerId"],
             "value": [None],
-            "problem": [f"no location or provider id column; found: {', '.join(headers)}"],
+            "problem": [f"no location or provider id column; found: {clip(', '.join(headers))}"],
         },
         schema=VIOLATION_SCHEMA,
     )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 from pathlib import Path
 from typing import Final, Literal
@@ -32,6 +31,7 @@ from ics_model.data.base import Loaded, SourceReadError
 from ics_model.data.cqc import read_cqc_ratings
 from ics_model.data.cqc_api import read_cqc_api
 from ics_model.data.cqc_tables import file_format
+from ics_model.inputs import open_input, regular_file_problem
 
 LocationsLayout = Literal["api", "latest_ratings"]
 
@@ -47,11 +47,8 @@ def _key(header: str) -> str:
 
 def _head_text(path: Path) -> str:
     """Return the start of a text file, decoded (UTF-16 by its BOM, else UTF-8, lenient)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(_HEAD_BYTES)
-    except OSError as exc:
-        raise SourceReadError(path, str(exc)) from exc
+    with open_input(path) as fh:
+        head = fh.read(_HEAD_BYTES)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return head.decode("utf-16", errors="replace")
     return head.decode("utf-8-sig", errors="replace")
@@ -69,8 +66,9 @@ def locations_layout(path: str | Path) -> LocationsLayout:
         The file cannot be read.
     """
     p = Path(path)
-    if not p.is_file():
-        raise SourceReadError(p, "no such file")
+    problem = regular_file_problem(p)
+    if problem is not None:
+        raise SourceReadError(p, problem)
     if file_format(p) != "csv":
         return "latest_ratings"
     if p.suffix.lower() in _JSON_SUFFIXES:
@@ -78,7 +76,8 @@ def locations_layout(path: str | Path) -> LocationsLayout:
     text = _head_text(p).lstrip()
     if text.startswith(("[", "{")):
         return "api"
-    header = next(csv.reader(io.StringIO(text)), [])
+    first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    header = next(csv.reader([first]), [])
     keys = {_key(h) for h in header}
     if "latestrating" in keys:
         return "latest_ratings"

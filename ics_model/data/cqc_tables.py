@@ -32,6 +32,7 @@ from ics_model.contracts import (
 )
 from ics_model.data.base import SourceReadError
 from ics_model.data.delimited import read_delimited
+from ics_model.inputs import open_input, regular_file_problem
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +70,8 @@ def file_format(path: Path) -> str:
     """Return the file's format (``xlsx``, ``ods`` or ``csv``), by suffix or its first bytes."""
     if path.suffix.lower() in _SPREADSHEETS:
         return _SPREADSHEETS[path.suffix.lower()]
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise SourceReadError(path, str(exc)) from exc
+    with open_input(path) as fh:
+        head = fh.read(4096)
     if head.startswith(b"PK\x03\x04"):
         return "ods" if b"opendocument.spreadsheet" in head else "xlsx"
     return "xls" if head.startswith(b"\xd0\xcf\x11\xe0") else "csv"
@@ -258,10 +256,9 @@ def read_table(
 
     ``sheet`` and ``prefer`` choose a workbook's sheet (see :func:`pick_sheet`).
     """
-    if not path.exists():
-        raise SourceReadError(path, "no such file")
-    if path.is_dir():
-        raise SourceReadError(path, "is a directory, not a file")
+    problem = regular_file_problem(path)
+    if problem is not None:  # a spreadsheet reader would block on a named pipe
+        raise SourceReadError(path, problem)
     fmt = file_format(path)
     if fmt == "csv":
         return read_csv(path)

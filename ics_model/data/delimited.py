@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from ics_model.data.csv_lines import (
     read_lines,
     text_position,
 )
+from ics_model.inputs import open_input
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +101,8 @@ def byte_position(data: bytes | mmap.mmap, offset: int, encoding: str = "utf-8")
 def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
     """Return the bytes of ``path``, memory-mapped (an empty file as ``b""``)."""
     try:
-        with path.open("rb") as fh:
-            if path.stat().st_size == 0:
+        with open_input(path) as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
                 yield b""
                 return
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:

@@ -125,7 +125,7 @@ def _resolve(found: list[str], wanted: dict[str, tuple[str, str]], source: str) 
     mapping = {canon: _find_column(found, regex) for canon, (regex, _) in wanted.items()}
     missing = [wanted[c][1] for c, col in mapping.items() if col is None]
     if missing:
-        require_columns(found, missing, source)
+        require_columns(found, missing, source, recognised=len(wanted) - len(missing))
     return {canon: col for canon, col in mapping.items() if col is not None}
 
 

@@ -29,15 +29,23 @@ from ics_model.contracts import (
 )
 from ics_model.data.base import SourceReadError
 from ics_model.data.delimited import read_delimited
+from ics_model.inputs import MAX_INPUT_BYTES, open_input
 
 
 def _gunzipped(path: Path) -> bytes | None:
     """Return the decompressed bytes of a gzip file, or None for any other file."""
     try:
-        with path.open("rb") as fh:
+        with open_input(path) as fh:
             if fh.read(2) != b"\x1f\x8b":
                 return None
-        return gzip.decompress(path.read_bytes())
+            fh.seek(0)
+            with gzip.GzipFile(fileobj=fh) as gz:
+                data = gz.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise SourceReadError(path, f"decompresses to more than {MAX_INPUT_BYTES:,} bytes")
+        return data
+    except SourceReadError:
+        raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise SourceReadError(path, f"truncated or corrupt gzip data ({exc})") from exc
     except OSError as exc:
