@@ -32,7 +32,8 @@ from ics_model.contracts import (
 )
 from ics_model.data.base import SourceReadError
 from ics_model.data.delimited import read_delimited
-from ics_model.inputs import open_input, regular_file_problem
+from ics_model.data.xlsx_errors import ERROR_VALUES, xlsx_error_cells
+from ics_model.inputs import clip, echo, open_input, regular_file_problem
 
 logger = logging.getLogger(__name__)
 
@@ -80,16 +81,31 @@ def file_format(path: Path) -> str:
 def read_csv(path: Path) -> Table:
     """Read a CSV (or tab-separated) file as text with :func:`read_delimited`.
 
-    Headers are trimmed; a repeated header gets a suffix (``"Name"``, ``"Name_1"``).
+    Headers are trimmed; a repeated header is kept repeated (:func:`keep_doubled_names`).
     A record longer than the header is cut when its extra fields are blank.
     """
     read = read_delimited(path, encodings="text", extra_blank_ok=True)
-    headers: list[str] = []
-    for h in (h.strip() for h in read.header):
-        headers.append(h if h not in headers else f"{h}_{headers.count(h)}")
+    headers = keep_doubled_names([h.strip() for h in read.header])
     tab = ", tab-separated" if read.delimiter == "\t" else ""
     note = f"CSV decoded as {read.encoding}{tab}"
     return Table(_numbered(read.frame, headers), "csv", None, "text-dates", (note,))
+
+
+def keep_doubled_names(headers: Sequence[str]) -> list[str]:
+    """Return unique column names that still read as the file's, repeats included.
+
+    A name repeated in a file gets trailing spaces (``"Name"``, ``"Name "``), which
+    :func:`norm_header` removes: a repeated column the reader needs then matches twice
+    and :func:`map_headers` refuses the file, while a repeated column it does not read
+    is left alone. (A suffix such as ``"Name_1"`` would hide the repeat.)
+    """
+    out: list[str] = []
+    for h in headers:
+        name = h
+        while name in out:
+            name += " "
+        out.append(name)
+    return out
 
 
 def _numbered(frame: pl.DataFrame, header: Sequence[str]) -> pl.DataFrame:
@@ -108,16 +124,37 @@ def pick_sheet(
     the only sheet.
     """
     lookup = {n.strip().lower(): n for n in names}
+    chosen = _pick(path, names, lookup, sheet, prefer)
+    same = [n for n in names if n.strip().lower() == chosen.strip().lower()]
+    if len(same) > 1:
+        raise SourceReadError(
+            path,
+            f"{len(same)} sheets are named {echo(chosen)}: which to read is ambiguous; "
+            "rename or delete the others",
+        )
+    return chosen
+
+
+def _pick(
+    path: Path,
+    names: Sequence[str],
+    lookup: Mapping[str, str],
+    sheet: str | None,
+    prefer: str | None,
+) -> str:
     if sheet is not None:
         if sheet.strip().lower() in lookup:
             return lookup[sheet.strip().lower()]
-        raise SourceReadError(path, f"no sheet named {sheet!r}; sheets: {', '.join(names)}")
+        listed = clip(", ".join(names))
+        raise SourceReadError(path, f"no sheet named {echo(sheet)}; sheets: {listed}")
     for wanted in (*([prefer.strip().lower()] if prefer else []), "locations", "providers"):
         if wanted in lookup:
             return lookup[wanted]
     if len(names) == 1:
         return names[0]
-    raise SourceReadError(path, f"no Locations or Providers sheet; sheets: {', '.join(names)}")
+    raise SourceReadError(
+        path, f"no Locations or Providers sheet; sheets: {clip(', '.join(names))}"
+    )
 
 
 _TABLE_TAG: Final = re.compile(rb"</?table:table[\s>/]")
@@ -212,7 +249,8 @@ def read_spreadsheet(
     try:
         reader = fastexcel.read_excel(str(path))
         name = pick_sheet(path, reader.sheet_names, sheet, prefer)
-        headers = [c.name for c in reader.load_sheet(name, n_rows=0).available_columns()]
+        first = reader.load_sheet(name, header_row=None, n_rows=1, dtypes="string").to_polars()
+        headers = ["" if h is None else h for h in (first.row(0) if first.height else ())]
         dated = [i for i, h in enumerate(headers) if re.fullmatch(date_pattern, norm_header(h))]
         as_text = {i: "string" for i in range(len(headers)) if i not in dated[:1]}
         try:
@@ -246,7 +284,40 @@ def read_spreadsheet(
         elif dtype == pl.String:
             dates = "text-dates"
         frame = frame.with_columns(pl.col(col).cast(pl.String))
+    if len(headers) == frame.width:  # the names as written, a repeated one kept repeated
+        frame = frame.rename(dict(zip(frame.columns, keep_doubled_names(headers), strict=True)))
+    if fmt == "xlsx":
+        frame = _with_error_cells(path, name, frame, notes)
     return Table(_numbered(frame, frame.columns), fmt, name, dates, tuple(notes))
+
+
+def _with_error_cells(
+    path: Path, sheet: str, frame: pl.DataFrame, notes: list[str]
+) -> pl.DataFrame:
+    """Put back the text of the sheet's error cells (``#N/A`` ...), which calamine reads as empty.
+
+    The loaders then report each as an invalid value where they parse the column
+    (strict) or quarantine its row (lenient); elsewhere the text is kept, and a note
+    counts them.
+    """
+    cells = [(r - 1, c, t) for r, c, t in xlsx_error_cells(path, sheet) if r >= 1]
+    cells = [(r, c, t) for r, c, t in cells if r < frame.height and c < frame.width]
+    if not cells:
+        return frame
+    by_column: dict[int, list[tuple[int, str]]] = {}
+    for r, c, t in cells:
+        by_column.setdefault(c, []).append((r, t))
+    columns = []
+    for c, hits in by_column.items():
+        name = frame.columns[c]
+        values = frame.get_column(name).cast(pl.String)
+        values = values.scatter([r for r, _ in hits], [t for _, t in hits])
+        columns.append(values.alias(name))
+    shown = ", ".join(f"{t} in row {r + 2}" for r, _, t in cells[:3])
+    more = f" and {len(cells) - 3} more" if len(cells) > 3 else ""
+    notes.append(f"{len(cells)} error cell(s) read as their error text: {shown}{more}")
+    logger.warning("%s: %d spreadsheet error cell(s), e.g. %s", path.name, len(cells), shown)
+    return frame.with_columns(columns)
 
 
 def read_table(
@@ -274,13 +345,19 @@ def map_headers(headers: Sequence[str], patterns: Mapping[str, str], source: str
             found.setdefault(name, []).append(h)
     clashes = {k: v for k, v in found.items() if len(v) > 1}
     if clashes:
-        rows = [
-            (source, None, ", ".join(hs), None, f"several headers match {k!r}")
-            for k, hs in clashes.items()
-        ]
+        rows = [(source, None, ", ".join(hs), None, _clash(k, hs)) for k, hs in clashes.items()]
         v = pl.DataFrame(rows, schema=VIOLATION_SCHEMA, orient="row")
         raise DataContractError(source, v, source)
     return {k: v[0] for k, v in found.items()}
+
+
+def _clash(field: str, headers: Sequence[str]) -> str:
+    if len({norm_header(h) for h in headers}) == 1:
+        return (
+            f"the column {echo(headers[0].strip())} appears {len(headers)} times: which to read "
+            "is ambiguous; rename or delete the others"
+        )
+    return f"several headers match {field!r}"
 
 
 def text_frame(
@@ -360,7 +437,10 @@ def parse_violations(
             pl.col("source_row").alias("row"),
             pl.lit(col).alias("column"),
             pl.col(col).alias("value"),
-            pl.lit(problem).alias("problem"),
+            pl.when(pl.col(col).is_in(list(ERROR_VALUES)))
+            .then(pl.lit(f"a spreadsheet error value, not data: {problem}"))
+            .otherwise(pl.lit(problem))
+            .alias("problem"),
             "_index",
         )
         for col, parsed, problem in checks

@@ -16,6 +16,8 @@ from typing import Final
 
 import polars as pl
 
+from ics_model.inputs import echo
+
 #: the delimiters understood, as they are written inside a regular expression
 _DELIMITERS: Final = {",": ",", "\t": r"\t"}
 _QUOTED: Final = r'"(?:[^"]|"")*"'
@@ -209,10 +211,10 @@ def first_problem(records: pl.DataFrame, layout: Layout) -> str | None:
         ]
         index = min(filled[0] if filled else width, len(cells) - 1)
         where = f"line {line + record.count(chr(10), 0, cells[index][0])}, column {index + 1}"
-        last = f"the last ({layout.names[-1]!r})" if layout.names else "the last"
+        last = f"the last ({echo(layout.names[-1])})" if layout.names else "the last"
         value = cells[index][1]
-        return f"row {row} has {n} fields, {expected}: {where} holds {value!r}, after {last}"
-    missing = f"column {n + 1} ({layout.names[n]!r}) onwards missing"
+        return f"row {row} has {n} fields, {expected}: {where} holds {echo(value)}, after {last}"
+    missing = f"column {n + 1} ({echo(layout.names[n])}) onwards missing"
     if records.height + layout.first_row - 1 == row and not layout.ends_with_newline:
         return (
             f"row {row} (the last) has {n} of {width} fields and no line end: the file "

@@ -48,7 +48,7 @@ from ics_model.data.csv_lines import (
     read_lines,
     text_position,
 )
-from ics_model.inputs import open_input
+from ics_model.inputs import MAX_FIELD_CHARS, clip, open_input
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,8 @@ def _attempt(file: _Text, *, cut: bool = False):
 
 
 def _summary(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """Return the first line of an exception's message, cut (polars may quote the text)."""
+    return clip(str(exc).strip().splitlines()[0], 300) if str(exc).strip() else type(exc).__name__
 
 
 def read_delimited(
@@ -266,6 +267,7 @@ class _Rules:
 class _Text:
     """The file as polars will read it."""
 
+    path: Path  # the file, for messages
     source: str | bytes  # a path, or UTF-8 bytes
     encoding: str
     text: str | None  # the decoded text, once decoded
@@ -300,7 +302,7 @@ def _prepare(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Ru
     )
     blank = re.match(r"(?:\r?\n)*", head).group()
     delimiter = rules.delimiter or sniff_delimiter(head[len(blank) :].split("\n", 1)[0])
-    return _Text(source, encoding, text, blank.count("\n"), delimiter)
+    return _Text(path, source, encoding, text, blank.count("\n"), delimiter)
 
 
 def _read(path: Path, buf: bytes | mmap.mmap, source: str | bytes, rules: _Rules) -> Delimited:
@@ -370,9 +372,31 @@ def _lone_cr(data: bytes | mmap.mmap) -> bool:
     return data.find(b"\r") >= 0 and _LONE_CR.search(data) is not None
 
 
+def _long_field(frame: pl.DataFrame, first_row: int) -> str | None:
+    """Where ``frame`` holds a field longer than :data:`MAX_FIELD_CHARS`, or None."""
+    if not frame.width:
+        return None
+    longest = frame.select(pl.all().str.len_bytes().max()).row(0)
+    for i, n in enumerate(longest):
+        if n is None or n <= MAX_FIELD_CHARS:
+            continue
+        chars = frame.get_column(frame.columns[i]).str.len_chars()
+        if chars.max() > MAX_FIELD_CHARS:
+            at = int(chars.arg_max())
+            return (
+                f"row {first_row + at}, column {i + 1}: a field of {chars[at]:,} characters, "
+                f"more than the {MAX_FIELD_CHARS:,} read (is it the right file?)"
+            )
+    return None
+
+
 def _delimited(
     frame: pl.DataFrame, rules: _Rules, file: _Text, blank_lines: tuple[int, ...]
 ) -> Delimited:
+    first = 1 + file.skip if rules.columns is not None else 1
+    problem = _long_field(frame, first)
+    if problem is not None:
+        raise SourceReadError(file.path, problem)
     if rules.columns is not None:
         return Delimited((), frame, file.encoding, file.delimiter, 1 + file.skip, blank_lines)
     header = tuple("" if v is None else v for v in frame.row(0))

@@ -11,6 +11,7 @@ violations.
 from __future__ import annotations
 
 import gzip
+import logging
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +30,9 @@ from ics_model.contracts import (
 )
 from ics_model.data.base import SourceReadError
 from ics_model.data.delimited import read_delimited
-from ics_model.inputs import MAX_INPUT_BYTES, open_input
+from ics_model.inputs import MAX_INPUT_BYTES, echo, open_input
+
+logger = logging.getLogger(__name__)
 
 
 def _gunzipped(path: Path) -> bytes | None:
@@ -88,21 +91,68 @@ def read_csv_records(
         extra_blank_ok=False,
         whitespace_is_blank=True,
     )
+    frame = read.frame
     if columns is None:
         header = [h.strip() for h in read.header]
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        if dupes:
-            raise SourceReadError(path, f"duplicate column names: {', '.join(dupes)}")
+        frame, header = _without_unnamed_blank_columns(path, frame, header, read.first_row)
+        _refuse_doubled_names(path, header)
     else:
         header = list(columns)
     first = read.first_row
-    frame = read.frame.rename(dict(zip(read.frame.columns, header, strict=True))).with_columns(
+    frame = frame.rename(dict(zip(frame.columns, header, strict=True))).with_columns(
         pl.int_range(first, first + pl.len(), dtype=pl.Int64).alias("source_row")
     )
     if read.blank_lines:
         blank = pl.int_range(pl.len()).is_in(list(read.blank_lines))
         frame = frame.filter(~blank)
     return header, frame.with_columns([_blank_to_null(h) for h in header])
+
+
+def _without_unnamed_blank_columns(
+    path: Path, frame: pl.DataFrame, header: list[str], first_row: int
+) -> tuple[pl.DataFrame, list[str]]:
+    """Drop columns with no name and no data (a spreadsheet export's trailing commas).
+
+    An unnamed column that holds data is an error: its values cannot be read by name.
+    """
+    unnamed = [i for i, h in enumerate(header) if not h]
+    if not unnamed:
+        return frame, header
+    cols = [frame.columns[i] for i in unnamed]
+    filled = frame.select(
+        [
+            (pl.col(c).str.strip_chars().str.len_bytes() > 0)
+            .fill_null(False)
+            .arg_true()
+            .first()
+            .alias(c)
+            for c in cols
+        ]
+    ).row(0)
+    for i, at in zip(unnamed, filled, strict=True):
+        if at is not None:
+            value = frame.get_column(frame.columns[i])[at]
+            raise SourceReadError(
+                path,
+                f"column {i + 1} has no name in the header but holds data (row "
+                f"{first_row + at}: {echo(value)}); name it or delete it",
+            )
+    logger.info("%s: %d unnamed empty column(s) ignored", path.name, len(unnamed))
+    keep = [i for i in range(len(header)) if i not in set(unnamed)]
+    return frame.select([frame.columns[i] for i in keep]), [header[i] for i in keep]
+
+
+def _refuse_doubled_names(path: Path, header: list[str]) -> None:
+    """Raise when a column name appears twice: which of the two to read is unknowable."""
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header, start=1):
+        if h in seen:
+            raise SourceReadError(
+                path,
+                f"column name {echo(h)} appears twice (columns {seen[h]} and {i}): which "
+                "to read is ambiguous; rename or delete one",
+            )
+        seen[h] = i
 
 
 def _blank_to_null(name: str) -> pl.Expr:
