@@ -47,6 +47,8 @@ class Column:
     pattern : optional regular expression every non-null string value must match in full.
     min_value, max_value : optional inclusive numeric bounds.
     required : a missing optional column is not a violation.
+    finite : a float column must hold finite numbers (no NaN or infinity); ``None``
+        (default) means finite when the column has a bound.
     """
 
     name: str
@@ -58,6 +60,7 @@ class Column:
     max_value: float | None = None
     required: bool = True
     description: str = ""
+    finite: bool | None = None
 
     @classmethod
     def text(
@@ -282,11 +285,17 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
         if col.pattern is not None:
             bad = txt.is_not_null() & ~txt.str.contains(f"^(?:{col.pattern})$")
             checks.append((col.name, f"does not match the pattern {col.pattern!r}", bad, txt))
+        bounded = col.min_value is not None or col.max_value is not None
+        is_float = frame.schema[col.name].is_float()
+        if is_float and (col.finite or (col.finite is None and bounded)):
+            bad = s.is_not_null() & ~s.is_finite()
+            checks.append((col.name, "not a finite number (NaN or infinite)", bad, txt))
+        number = s.is_not_null() & (s.is_finite() if is_float else pl.lit(True))
         if col.min_value is not None:
-            bad = s.is_not_null() & (s < col.min_value)
+            bad = number & (s < col.min_value)
             checks.append((col.name, f"below the minimum {col.min_value}", bad, txt))
         if col.max_value is not None:
-            bad = s.is_not_null() & (s > col.max_value)
+            bad = number & (s > col.max_value)
             checks.append((col.name, f"above the maximum {col.max_value}", bad, txt))
     if contract.key and all(k in frame.columns for k in contract.key):
         # rows with a null key part are reported by the nullability check, not here

@@ -165,7 +165,12 @@ GP_PRACTICES: Final = Contract(
         Column("rating", RatingEnum),
         Column("rating_status", RatingStatusEnum, nullable=False),
         Column("inherited", pl.Boolean),
-        Column("imd_score", pl.Float64, description="IMD 2019 score; higher = more deprived"),
+        Column(
+            "imd_score",
+            pl.Float64,
+            finite=True,
+            description="IMD 2019 score; higher = more deprived",
+        ),
         Column("imd_quintile", pl.Int8, min_value=1, max_value=5, description="1 = most deprived"),
         Column("imd_quintile_source", pl.Int8, min_value=1, max_value=5, description="as in file"),
         Column("icb_name_source", pl.String, description="the file's short ICB name"),
