@@ -57,7 +57,7 @@ from ics_model.contracts import (
 from ics_model.data.base import Loaded, SourceReadError, source_name
 from ics_model.data.cqc import CQC_RATINGS, OPTIONAL_CQC_COLUMNS, LevelEnum
 from ics_model.data.cqc_tables import date_from_text, read_table
-from ics_model.inputs import clip, open_input, read_input
+from ics_model.inputs import clip, echo, open_input, read_input, regular_file_problem
 
 logger = logging.getLogger(__name__)
 
@@ -322,16 +322,38 @@ def _record(
     return rec, current, history, problems
 
 
-def _field_names(headers: list[str]) -> dict[str, str]:
-    """Canonical field -> the header naming it (first match)."""
-    by_key: dict[str, str] = {}
+def _field_names(headers: list[str], src: str) -> dict[str, str]:
+    """Canonical field -> the header naming it (the first of its spellings found).
+
+    A header the reader needs that appears twice (the same name, however spaced or
+    cased) is refused: which of the two to read is ambiguous.
+    """
+    by_key: dict[str, list[str]] = {}
     for h in headers:
-        by_key.setdefault(_key(h), h)
+        by_key.setdefault(_key(h), []).append(h)
     out: dict[str, str] = {}
     for canon, keys in _FIELDS.items():
         found = [by_key[k] for k in keys if k in by_key]
-        if found:
-            out[canon] = found[0]
+        if not found:
+            continue
+        if len(found[0]) > 1:
+            twice = found[0]
+            problem = (
+                f"the column {echo(twice[0].strip())} appears {len(twice)} times: which to "
+                "read is ambiguous; rename or delete the others"
+            )
+            v = pl.DataFrame(
+                {
+                    "contract": ["cqc_api"],
+                    "row": [None],
+                    "column": [", ".join(twice)],
+                    "value": [None],
+                    "problem": [problem],
+                },
+                schema=VIOLATION_SCHEMA,
+            )
+            raise DataContractError("cqc_api", v, src)
+        out[canon] = found[0][0]
     return out
 
 
@@ -460,13 +482,14 @@ def read_cqc_api(path: str | Path, *, mode: Mode = "strict") -> Loaded:
         raise ValueError(f"mode must be 'strict' or 'lenient', got {mode!r}")
     p = Path(path)
     src = source_name(p)
-    if not p.is_file():
-        raise SourceReadError(p, "no such file")
+    problem = regular_file_problem(p)
+    if problem is not None:
+        raise SourceReadError(p, problem)
     records, layout, notes = _records(p, src)
     fields = None
     if layout == "csv":
         headers = list(records[0][1]) if records else []
-        fields = _field_names(headers)
+        fields = _field_names(headers, src)
         if "location_id" not in fields and "provider_id" not in fields:
             _no_id_column(headers, src)
         layout += "-nested" if "current_ratings" in fields else "-flat"
