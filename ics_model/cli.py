@@ -350,20 +350,41 @@ def uncertainty(
 def verify(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'run'.")],
 ) -> None:
-    """Recompute the sha256 of every output listed in the folder's manifest.json."""
-    from ics_model.outputs import OutputError, verify_outputs
+    """Check an output folder against its manifest.json: exit 0 only if it is one run's.
+
+    Recomputes the sha256 of every output the manifest lists, and fails (exit 1) on one
+    missing, changed or outside the folder, and on any file or folder the manifest does
+    not list ("not part of this run", e.g. an earlier run's output). Not checked, and
+    named: files other commands write there (uncertainty, compare and rules check CSVs,
+    HTML reports, GeoPackages); skipped: hidden entries such as the stored run ``.run/``.
+    """
+    from ics_model.output_folder import OutputError, check_folder
 
     try:
-        problems = verify_outputs(folder)
+        found = check_folder(folder)
     except OutputError as exc:
         fail(str(exc), 1)
-    if problems:
-        fail(
-            f"{folder}: {len(problems)} output(s) differ from the manifest:\n  "
-            + "\n  ".join(problems),
-            1,
+    if found.problems or found.extras:
+        counts = []
+        if found.problems:
+            counts.append(f"{len(found.problems)} output(s) differ from the manifest")
+        if found.extras:
+            counts.append(f"{len(found.extras)} file(s) not part of this run")
+        fail(f"{folder}: " + "; ".join(counts) + ":\n  " + "\n  ".join(found.messages), 1)
+    console.print(
+        f"[green]verified[/]: every output in {escape(str(folder))} matches its manifest hash, "
+        "and no other file of a run is there",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if found.others:
+        console.print(
+            "not checked: "
+            + escape(", ".join(found.others))
+            + " (files of other commands, not in the manifest)",
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"[green]verified[/]: every output in {folder} matches its manifest hash")
 
 
 @app.command()
