@@ -1,10 +1,12 @@
 """An output folder: what a command may write there, remove from it, and certify.
 
-:func:`remove_abandoned` clears the temporary folders of killed runs, :func:`remove_stale`
-the outputs of an earlier run that a new run does not write, and :func:`check_folder`
-(``ics-model verify DIR``) recomputes the hashes of ``manifest.json`` and names the files
-of the folder that are not part of its run. Each touches only plain names of files
-directly in the folder, and never follows a link.
+:func:`risky_output_folder` says which folders hold a user's own files (the current one,
+those above it, the root, the home folder); the command line refuses them as output
+folders unless asked. :func:`remove_abandoned` clears the temporary folders of killed
+runs, :func:`remove_stale` the outputs of an earlier run that a new run does not write,
+and :func:`check_folder` (``ics-model verify DIR``) recomputes the hashes of
+``manifest.json`` and names the files of the folder that are not part of its run. Each
+touches only plain names of files directly in the folder, and never follows a link.
 """
 
 from __future__ import annotations
@@ -249,3 +251,29 @@ def verify_outputs(folder: str | Path) -> list[str]:
     list is reported as ``<name>: not part of this run``.
     """
     return check_folder(folder).messages
+
+
+def risky_output_folder(out: str | Path) -> str | None:
+    """Say why ``out`` is no place for a command's outputs, or return None.
+
+    The current folder, a folder above it, the file system root and the home folder hold
+    a user's own files, which outputs of the same name would replace. Links are followed
+    (a link to the current folder is the current folder).
+    """
+    try:
+        where = Path(out).resolve()
+        if where == Path(where.anchor):
+            return "the file system root"
+        try:
+            if where == Path.home().resolve():
+                return "the home folder"
+        except RuntimeError:  # no home folder known
+            pass
+        here = Path.cwd().resolve()
+    except (OSError, RuntimeError, ValueError):  # no current folder; a loop of links; NUL
+        return None
+    if where == here:
+        return "the current folder"
+    if here.is_relative_to(where):
+        return "a folder above the current one"
+    return None

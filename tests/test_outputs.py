@@ -313,3 +313,27 @@ def test_command_files_are_the_files_the_commands_write():
     names = set(uncertainty_tables(unc)) | set(compare_tables(frame))
     names |= set(rules_check_tables(check)) | set(nof_check_tables(check))
     assert names == COMMAND_FILES
+
+
+def test_risky_output_folder_names_the_current_folder_its_parents_root_and_home(
+    tmp_path, monkeypatch
+):
+    from ics_model.output_folder import risky_output_folder
+
+    here = tmp_path / "a" / "b"
+    here.mkdir(parents=True)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "to_here").symlink_to(here)
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert risky_output_folder("") == "the current folder"
+    assert risky_output_folder(".") == "the current folder"
+    assert risky_output_folder(tmp_path / "to_here") == "the current folder"
+    assert risky_output_folder("out/..") == "the current folder"
+    assert risky_output_folder("..") == "a folder above the current one"
+    assert risky_output_folder(tmp_path) == "a folder above the current one"
+    assert risky_output_folder("/") == "the file system root"
+    assert risky_output_folder(tmp_path / "home") == "the home folder"
+    assert risky_output_folder("~") is None  # a folder named "~", not the home folder
+    assert risky_output_folder("out") is None
+    assert risky_output_folder(tmp_path / "a" / "c") is None
