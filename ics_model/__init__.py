@@ -34,7 +34,7 @@ _PUBLIC = {
     "run": "ics_model.pipeline",
     "Result": "ics_model.result",
     "write_outputs": "ics_model.outputs",
-    "verify_outputs": "ics_model.outputs",
+    "verify_outputs": "ics_model.output_folder",
     "DataContractError": "ics_model.contracts",
     "validate": "ics_model.contracts",
     "SourceReadError": "ics_model.data.base",

@@ -23,7 +23,16 @@ from rich.table import Table
 
 from ics_model import __version__
 from ics_model.cli_rules import metrics_app, rules_app
-from ics_model.cli_tables import console, fail, print_summary, short_name, write_tables_or_exit
+from ics_model.cli_tables import (
+    AllowCurrentFolder,
+    console,
+    fail,
+    output_file_or_exit,
+    output_folder_or_exit,
+    print_summary,
+    short_name,
+    write_tables_or_exit,
+)
 from ics_model.config import RunConfig, load_config, with_overrides
 from ics_model.result import Result
 from ics_model.spec import ConfigError
@@ -125,12 +134,16 @@ def run(
         str | None,
         typer.Option(help="Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) to run on."),
     ] = None,
+    allow_current_folder: AllowCurrentFolder = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the main job and write the ICS views, metrics, reports and manifest.
 
-    The run is also stored in ``<out>/.run/`` for ``ics-model report`` to reuse.
+    The run is also stored in ``<out>/.run/`` for ``ics-model report`` to reuse. Outputs
+    of the folder's earlier run (listed by its manifest.json) that this run does not write
+    are removed, unless changed since. ``--out`` may not be the current folder (or one
+    above it, the home folder, the root) without ``--allow-current-folder``.
 
     Examples: ``ics-model run`` (embedded data, configs/default.yaml, outputs/);
     ``ics-model run configs/default.yaml --out results --geo results/ics.gpkg``;
@@ -140,6 +153,8 @@ def run(
     from ics_model.run_store import run_key, store_run
 
     _setup_logging(verbose, quiet)
+    output_folder_or_exit(out, allow_current_folder)
+    output_file_or_exit(geo, "--geo")
     cfg = _load(config)
     if geo is not None and geo.suffix.lower() != ".gpkg":
         fail(f"--geo must name a .gpkg file, got {geo}", 2)
@@ -249,6 +264,7 @@ def report(
     """
     from ics_model.report_pool import drawing_pool
 
+    output_file_or_exit(out, "--out")
     if workers is not None and workers < 1:
         fail(f"--workers must be 1 or more, got {workers}", 2)
     if workers is not None and workers > MAX_WORKERS:
@@ -289,6 +305,7 @@ def uncertainty(
         str | None,
         typer.Option(help="Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) to run on."),
     ] = None,
+    allow_current_folder: AllowCurrentFolder = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Monte Carlo uncertainty and Sobol sensitivity of the modelled composite ranks.
@@ -303,6 +320,7 @@ def uncertainty(
     from ics_model.outputs import uncertainty_tables
 
     _setup_logging(False, quiet)
+    output_folder_or_exit(out, allow_current_folder)
     cfg = _load(config)
     if cfg.composite is None:
         fail("composite is null: there is no composite to analyse", 2)
@@ -350,20 +368,41 @@ def uncertainty(
 def verify(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'run'.")],
 ) -> None:
-    """Recompute the sha256 of every output listed in the folder's manifest.json."""
-    from ics_model.outputs import OutputError, verify_outputs
+    """Check an output folder against its manifest.json: exit 0 only if it is one run's.
+
+    Recomputes the sha256 of every output the manifest lists, and fails (exit 1) on one
+    missing, changed or outside the folder, and on any file or folder the manifest does
+    not list ("not part of this run", e.g. an earlier run's output). Not checked, and
+    named: files other commands write there (uncertainty, compare and rules check CSVs,
+    HTML reports, GeoPackages); skipped: hidden entries such as the stored run ``.run/``.
+    """
+    from ics_model.output_folder import OutputError, check_folder
 
     try:
-        problems = verify_outputs(folder)
+        found = check_folder(folder)
     except OutputError as exc:
         fail(str(exc), 1)
-    if problems:
-        fail(
-            f"{folder}: {len(problems)} output(s) differ from the manifest:\n  "
-            + "\n  ".join(problems),
-            1,
+    if found.problems or found.extras:
+        counts = []
+        if found.problems:
+            counts.append(f"{len(found.problems)} output(s) differ from the manifest")
+        if found.extras:
+            counts.append(f"{len(found.extras)} file(s) not part of this run")
+        fail(f"{folder}: " + "; ".join(counts) + ":\n  " + "\n  ".join(found.messages), 1)
+    console.print(
+        f"[green]verified[/]: every output in {escape(str(folder))} matches its manifest hash, "
+        "and no other file of a run is there",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if found.others:
+        console.print(
+            "not checked: "
+            + escape(", ".join(found.others))
+            + " (files of other commands, not in the manifest)",
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"[green]verified[/]: every output in {folder} matches its manifest hash")
 
 
 @app.command()
@@ -378,12 +417,14 @@ def validate(
 @datasets_app.command("build")
 def datasets_build(
     out: Annotated[Path | None, typer.Option(help="Folder for the processed tables.")] = None,
+    allow_current_folder: AllowCurrentFolder = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Rebuild the processed Parquet tables from datasets/raw (deterministic)."""
     from ics_model.data.build import build_processed, readme_with_sources_table
     from ics_model.data.bundled import datasets_dir
 
+    output_folder_or_exit(out, allow_current_folder)
     _setup_logging(verbose)
     with console.status("Building processed tables..."):
         built = build_processed(out)
@@ -429,6 +470,7 @@ def compare(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write compare.csv here.")] = (
         None
     ),
+    allow_current_folder: AllowCurrentFolder = False,
 ) -> None:
     """Compare the modelled composite of two configs.
 
@@ -438,6 +480,7 @@ def compare(
     from ics_model.composite import compare as compare_composites
     from ics_model.composite import compare_summary
 
+    output_folder_or_exit(out, allow_current_folder)
     _setup_logging(False, quiet=True)
     results = []
     for path in (config_a, config_b):

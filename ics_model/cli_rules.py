@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ics_model.cli_tables import console, fail, write_tables_or_exit
+from ics_model.cli_tables import (
+    AllowCurrentFolder,
+    console,
+    fail,
+    output_folder_or_exit,
+    write_tables_or_exit,
+)
 from ics_model.spec import ConfigError
 
 rules_app = typer.Typer(
@@ -49,12 +55,14 @@ def rules_check(
             "(rule set nof_2025_26 unless --rule-set names another nof rule set).",
         ),
     ] = False,
+    allow_current_folder: AllowCurrentFolder = False,
 ) -> None:
     """Re-derive CQC's published 2018 aggregates and report agreement and disagreements.
 
     With ``--nof``: re-derive every published NOF 2025/26 segment from the average metric
     score and the deficit flag (and each domain segment from its score).
     """
+    output_folder_or_exit(out, allow_current_folder)
     if nof:
         _rules_check_nof("nof_2025_26" if rule_set == "cqc_principles" else rule_set, out)
         return

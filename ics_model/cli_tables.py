@@ -9,7 +9,7 @@ line (:mod:`ics_model.cli`), which with this module is the only place that print
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import polars as pl
 import typer
@@ -45,6 +45,41 @@ def fail(message: str, code: int) -> NoReturn:
     """Print one error line (no traceback) and exit with ``code``."""
     err_console.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+#: the flag that lets a command write into a folder holding a user's own files
+ALLOW_FLAG = "--allow-current-folder"
+AllowCurrentFolder = Annotated[
+    bool,
+    typer.Option(
+        ALLOW_FLAG,
+        help="Let --out be the current folder, a folder above it, the home folder or the "
+        "root (refused otherwise: files of the same name there would be replaced).",
+    ),
+]
+
+
+def output_folder_or_exit(out: Path | None, allowed: bool, option: str = "--out") -> None:
+    """Exit 2 when ``out`` is a folder of a user's own files, unless ``allowed`` by the flag.
+
+    Typer reads ``--out ""`` as ``.``: the current folder, refused like ``--out .``.
+    """
+    from ics_model.output_folder import risky_output_folder
+
+    why = None if out is None or allowed else risky_output_folder(out)
+    if why is not None:
+        fail(
+            f"{option} {str(out)!r} is {why} ({out.resolve()}): outputs written there would "
+            f"replace files of the same name; give them a folder of their own (e.g. {option} "
+            f"outputs), or pass {ALLOW_FLAG} to write there anyway",
+            2,
+        )
+
+
+def output_file_or_exit(path: Path | None, option: str) -> None:
+    """Exit 2 when an option that names a file to write names a folder (``""`` reads ``.``)."""
+    if path is not None and (path.name in ("", ".", "..") or path.is_dir()):
+        fail(f"{option} must name a file to write, got {str(path)!r}: a folder", 2)
 
 
 def write_tables_or_exit(tables: dict[str, Any], out: Path) -> list[Path]:

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,6 +28,18 @@ import polars as pl
 from ics_model import __version__
 from ics_model.config import config_to_dict
 from ics_model.data.sources import sha256_file
+from ics_model.output_folder import (
+    _HOST,
+    _TMP_PREFIX,
+    MANIFEST,
+    OutputError,
+    read_manifest,
+    remove_abandoned,
+    remove_stale,
+)
+from ics_model.output_folder import (
+    verify_outputs as verify_outputs,  # re-exported: ics_model.outputs.verify_outputs
+)
 from ics_model.result import MODELLED_NOTE, Effect, NofRecord, NofScenario, Result, Scenario
 from ics_model.rules.check import CheckResult
 from ics_model.rules.nof import NofCheck
@@ -36,12 +47,6 @@ from ics_model.scenarios.spec import output_stem
 from ics_model.uncertainty import UncertaintyResult
 
 log = logging.getLogger(__name__)
-
-MANIFEST = "manifest.json"
-
-
-class OutputError(OSError):
-    """Outputs could not be written (the message names the path)."""
 
 
 def _scenario_tables(sc: Scenario) -> dict[str, pl.DataFrame | dict]:
@@ -341,41 +346,6 @@ def manifest(result: Result, outputs: dict[str, str]) -> dict:
     }
 
 
-_TMP_PREFIX = ".ics_model-"
-_HOST = socket.gethostname().replace("-", "_")[:40] or "host"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def remove_abandoned(out: Path) -> list[Path]:
-    """Remove the temporary folders that killed runs left in ``out``; return them.
-
-    A run writes into ``.ics_model-<host>-<pid>-*`` and moves the files into place only
-    when all are written (the temporary folder is removed even on an error); a run killed
-    outright (SIGKILL, power loss) cannot, and the next run in the folder removes it. Only
-    folders of this host whose process is gone are removed: a live run's never.
-    """
-    removed = []
-    for tmp in out.glob(f"{_TMP_PREFIX}*"):
-        parts = tmp.name[len(_TMP_PREFIX) :].split("-")
-        if not tmp.is_dir() or tmp.is_symlink() or len(parts) < 3 or parts[0] != _HOST:
-            continue
-        if not parts[1].isdigit() or _alive(int(parts[1])):
-            continue
-        shutil.rmtree(tmp, ignore_errors=True)
-        log.info("removed %s, left by a run that was killed", tmp)
-        removed.append(tmp)
-    return removed
-
-
 def write_outputs(
     result: Result,
     out: str | Path,
@@ -383,6 +353,9 @@ def write_outputs(
     _before_move: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Write a run's outputs into ``out`` (see the module docstring).
+
+    When all are in place, the outputs of the folder's earlier run that this run does not
+    write are removed (:func:`remove_stale`), so that none passes as this run's.
 
     Raises
     ------
@@ -397,6 +370,12 @@ def write_outputs(
         tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{_HOST}-{os.getpid()}-", dir=out))
     except OSError as exc:
         raise OutputError(f"cannot write outputs to {out}: {exc.strerror or exc}") from None
+    try:
+        earlier = read_manifest(out / MANIFEST)["outputs"]
+    except OutputError as exc:  # absent (a new folder), or not one this package wrote
+        earlier = {}
+        if (out / MANIFEST).exists():
+            log.warning("%s; no earlier output is removed", exc)
     written: list[Path] = []
     try:
         hashes = {}
@@ -420,46 +399,5 @@ def write_outputs(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("wrote %d files to %s", len(written), out)
+    remove_stale(out, earlier, keep=hashes)
     return written
-
-
-def verify_outputs(folder: str | Path) -> list[str]:
-    """Recompute the sha256 of every output listed in ``manifest.json``; list differences.
-
-    Returns an empty list when every file is present and unchanged. Only files of the
-    folder are read: a manifest entry that is absolute, climbs out (``..``), names a
-    sub-folder path, or is a link leading out of the folder is reported, never hashed.
-    """
-    folder = Path(folder)
-    path = folder / MANIFEST
-    try:
-        man = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise OutputError(f"{path} is not UTF-8 text: not a manifest ics-model wrote") from None
-    except json.JSONDecodeError as exc:
-        raise OutputError(f"{path} is not valid JSON: {exc}") from None
-    outputs = man.get("outputs") if isinstance(man, dict) else None
-    if not isinstance(outputs, dict):
-        raise OutputError(f"{path} lists no output hashes")
-    problems = []
-    root = folder.resolve()
-    for name, expected in sorted(outputs.items()):
-        shown = name if len(name) <= 200 else name[:200] + "..."
-        if Path(name).name != name or name in ("", ".", ".."):
-            problems.append(f"{shown}: not a file of this folder (refused, not read)")
-            continue
-        f = folder / name
-        try:
-            if f.is_symlink() and not f.resolve().is_relative_to(root):
-                problems.append(f"{shown}: a link leading out of the folder (refused, not read)")
-            elif not isinstance(expected, str):
-                problems.append(f"{shown}: the manifest gives no sha256")
-            elif not f.is_file():
-                problems.append(f"{shown}: missing")
-            elif sha256_file(f) != expected:
-                problems.append(f"{shown}: changed (sha256 differs from the manifest)")
-        except OSError as exc:  # a name the file system refuses (too long, ...)
-            problems.append(f"{shown}: cannot be read ({exc.strerror or exc})")
-    return problems

@@ -12,6 +12,7 @@ A case with a ``bug`` states the behaviour a user should get and is marked
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -183,6 +184,22 @@ def _composite_yaml(extra: str = "", source: str = "metric:self_containment") ->
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class InFolder:
+    """Command-line arguments run with ``cwd`` as the current folder and ``env`` set."""
+
+    args: list[str]
+    cwd: Path
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def _invoke_cli(args: list[str] | InFolder) -> Any:
+    if not isinstance(args, InFolder):
+        return CliRunner().invoke(app, args)
+    with contextlib.chdir(args.cwd):
+        return CliRunner().invoke(app, args.args, env=dict(args.env))
+
+
 KINDS: dict[str, Kind] = {
     "cqc": Kind("read_cqc_ratings", lambda p, m: read_cqc_ratings(p, mode=m), CQC_RATINGS),
     "cqc-child": Kind("read_cqc_ratings (child process)", _cqc_in_child),
@@ -197,7 +214,7 @@ KINDS: dict[str, Kind] = {
     "config": Kind("load_config", lambda p, m: load_config(p)),
     "rule_set": Kind("get_rule_set", lambda x, m: get_rule_set(x)),
     "composite": Kind("composite_spec_from_dict", _composite),
-    "cli": Kind("ics-model", lambda args, m: CliRunner().invoke(app, args)),
+    "cli": Kind("ics-model", lambda args, m: _invoke_cli(args)),
 }
 
 # ============================================================================ input builders
@@ -452,6 +469,143 @@ def _check_location_placed_once(tmp: Path) -> None:
     unmapped = _csv_out(tmp, "unmapped.csv").filter(pl.col("provider_id") == "1-101")
     assert unmapped.height == 1
     assert "E38000244" in unmapped["reason"][0] and "E38000225" in unmapped["reason"][0]
+
+
+# ---------------------------------------------------------------------------- outputs
+
+MINE = "a user's own file\n"
+
+
+def _here(tmp: Path, *own: str) -> Path:
+    """The current folder of a case: ``tmp/here``, holding a user's own files ``own``."""
+    here = tmp / "here"
+    here.mkdir(exist_ok=True)
+    for name in own:
+        _text(here, name, MINE)
+    return here
+
+
+def _in_here(tmp: Path, *args: str, own: tuple[str, ...] = ()) -> InFolder:
+    return InFolder(list(args), _here(tmp, *own))
+
+
+def _check_here_untouched(*own: str) -> Callable[[Path], None]:
+    def check(tmp: Path) -> None:
+        here = tmp / "here"
+        assert sorted(p.name for p in here.iterdir()) == sorted(own)
+        assert all((here / name).read_text() == MINE for name in own)
+
+    return check
+
+
+def _check_written_here(tmp: Path) -> None:
+    summary = tmp / "here" / "rules_check_summary.csv"
+    assert summary.read_text().startswith("level,")  # the user's file of that name replaced
+
+
+def _linked_output(tmp: Path, name: str, *args: str) -> list[str]:
+    """``--out tmp/out`` whose file ``name`` is a link to ``tmp/victim.txt``."""
+    (tmp / "out").mkdir()
+    (tmp / "out" / name).symlink_to(_text(tmp, "victim.txt", MINE))
+    return [*args, "--out", str(tmp / "out")]
+
+
+def _check_link_replaced(name: str) -> Callable[[Path], None]:
+    def check(tmp: Path) -> None:
+        assert (tmp / "victim.txt").read_text() == MINE  # never written through the link
+        target = tmp / "out" / name
+        assert not target.is_symlink() and target.read_text() != MINE
+
+    return check
+
+
+def _earlier_manifest(out: Path, outputs: dict[str, str]) -> None:
+    out.mkdir(exist_ok=True)
+    _text(out, "manifest.json", json.dumps({"outputs": outputs}))
+
+
+def _stale_run(tmp: Path) -> list[str]:
+    """An earlier run's manifest listing old_output.csv, which this run does not write."""
+    (tmp / "out").mkdir()
+    old = _text(tmp / "out", "old_output.csv", "an output of the earlier run\n")
+    _earlier_manifest(tmp / "out", {"old_output.csv": _sha(old)})
+    return _run(tmp, FAST)
+
+
+def _geo_folder(tmp: Path) -> list[str]:
+    (tmp / "ics.gpkg").mkdir()
+    return ["run", "--geo", str(tmp / "ics.gpkg"), "--out", str(tmp / "out")]
+
+
+def _sha(path: Path) -> str:
+    from ics_model.data.sources import sha256_file
+
+    return sha256_file(path)
+
+
+def _verify(tmp: Path, folder: str = "out") -> Any:
+    return CliRunner().invoke(app, ["verify", str(tmp / folder)])
+
+
+def _check_stale_removed(tmp: Path) -> None:
+    assert not (tmp / "out" / "old_output.csv").exists()
+    r = _verify(tmp)
+    assert r.exit_code == 0 and "verified" in r.output, r.output
+
+
+def _foreign_run(tmp: Path) -> list[str]:
+    """An earlier manifest listing files that are not the run's to remove."""
+    out = tmp / "out"
+    (out / "sub").mkdir(parents=True)
+    victim = _text(tmp, "victim.txt", MINE)
+    other = _text(tmp, "other.txt", MINE)
+    sub = _text(out / "sub", "x.csv", MINE)
+    _text(out, "edited.csv", MINE)
+    (out / "link.csv").symlink_to(victim)
+    _earlier_manifest(
+        out,
+        {
+            "../victim.txt": _sha(victim),
+            str(other): _sha(other),
+            "sub/x.csv": _sha(sub),
+            "edited.csv": "0" * 64,  # the earlier run wrote other bytes: edited since
+            "link.csv": _sha(victim),
+        },
+    )
+    return _run(tmp, FAST)
+
+
+def _check_foreign_kept(tmp: Path) -> None:
+    out = tmp / "out"
+    for path in (tmp / "victim.txt", tmp / "other.txt", out / "sub" / "x.csv", out / "edited.csv"):
+        assert path.read_text() == MINE, path
+    assert not (out / "link.csv").is_symlink() and not (out / "link.csv").exists()
+    r = _verify(tmp)  # the edited file stays, and never passes as this run's
+    assert r.exit_code == 1 and "edited.csv: not part of this run" in r.output, r.output
+
+
+def _verify_folder(tmp: Path, listed: dict[str, str] | None = None, *extra: str) -> list[str]:
+    """``verify tmp/out``: a.csv listed with its sha256, and ``listed``; ``extra`` files."""
+    out = tmp / "out"
+    out.mkdir()
+    a = _text(out, "a.csv", "a\n1\n")
+    for name in extra:
+        _text(out, name, "x\n")
+    _earlier_manifest(out, {"a.csv": _sha(a)} | (listed or {}))
+    return ["verify", str(out)]
+
+
+def _verify_with_link_out(tmp: Path) -> list[str]:
+    secret = _text(tmp, "secret.txt", MINE)
+    args = _verify_folder(tmp, {"link.csv": _sha(secret)})
+    (tmp / "out" / "link.csv").symlink_to(secret)
+    return args
+
+
+def _verify_not_utf8(tmp: Path) -> list[str]:
+    args = _verify_folder(tmp)
+    _bytes(tmp / "out", "manifest.json", b'{"outputs": {"\xff.csv": "0"}}')
+    return args
 
 
 # ============================================================================ accepted inputs
@@ -1422,6 +1576,199 @@ CASES: list[Case] = [
         "ics-model validate: a composite indicator from a metric that does not exist",
     ),
     # ---------------------------------------------------------------- outputs: where commands write
+    Case(
+        "cli_run_out_empty",
+        "cli",
+        lambda t: _in_here(t, "run", str(_config(t, FAST)), "--out", "", own=("ics_view.csv",)),
+        Exits(
+            2,
+            (
+                "--out '.' is the current folder",
+                "replace files of the same name",
+                "--allow-current-folder",
+            ),
+            "nothing written; the user's ics_view.csv untouched",
+            _check_here_untouched("ics_view.csv"),
+        ),
+        'ics-model run --out "" (typer reads it as ".", the current folder)',
+    ),
+    Case(
+        "cli_rules_check_out_empty",
+        "cli",
+        lambda t: _in_here(t, "rules", "check", "--out", "", own=("rules_check_summary.csv",)),
+        Exits(
+            2,
+            ("--out '.' is the current folder", "--allow-current-folder"),
+            "the user's rules_check_summary.csv untouched",
+            _check_here_untouched("rules_check_summary.csv"),
+        ),
+        'ics-model rules check --out ""',
+    ),
+    Case(
+        "cli_rules_check_out_dot_with_flag",
+        "cli",
+        lambda t: _in_here(
+            t,
+            "rules",
+            "check",
+            "--out",
+            ".",
+            "--allow-current-folder",
+            own=("rules_check_summary.csv",),
+        ),
+        Exits(0, (), "writes into the current folder, as asked", _check_written_here),
+        "ics-model rules check --out . --allow-current-folder",
+    ),
+    Case(
+        "cli_uncertainty_out_above_current",
+        "cli",
+        lambda t: _in_here(t, "uncertainty", str(_config(t, "")), "--out", str(t)),
+        Exits(2, ("is a folder above the current one", "--allow-current-folder")),
+        "ics-model uncertainty --out the parent of the current folder",
+    ),
+    Case(
+        "cli_compare_out_home",
+        "cli",
+        lambda t: InFolder(
+            [
+                "compare",
+                "configs/default.yaml",
+                "configs/quality_only.yaml",
+                "--out",
+                str(t / "home"),
+            ],
+            REPO,
+            (("HOME", str(t / "home")),),
+        ),
+        Exits(2, ("is the home folder", "--allow-current-folder")),
+        "ics-model compare A B --out the home folder",
+    ),
+    Case(
+        "cli_datasets_build_out_dot",
+        "cli",
+        lambda t: _in_here(t, "datasets", "build", "--out", "."),
+        Exits(
+            2,
+            ("--out '.' is the current folder", "--allow-current-folder"),
+            "",
+            _check_here_untouched(),
+        ),
+        "ics-model datasets build --out .",
+    ),
+    Case(
+        "cli_report_out_empty",
+        "cli",
+        lambda t: _in_here(t, "report", "--out", ""),
+        Exits(
+            2, ("--out must name a file to write, got '.': a folder",), "", _check_here_untouched()
+        ),
+        'ics-model report --out "" (a folder, where an HTML file is meant)',
+    ),
+    Case(
+        "cli_run_geo_folder",
+        "cli",
+        _geo_folder,
+        Exits(2, ("--geo must name a file to write", "ics.gpkg'", "a folder")),
+        "ics-model run --geo naming an existing folder",
+    ),
+    Case(
+        "cli_rules_check_link_at_output",
+        "cli",
+        lambda t: _linked_output(t, "rules_check_summary.csv", "rules", "check"),
+        Exits(
+            0,
+            (),
+            "the link is replaced by the file; the file it led to is untouched",
+            _check_link_replaced("rules_check_summary.csv"),
+        ),
+        "ics-model rules check: a link at out/rules_check_summary.csv to a user's file",
+    ),
+    Case(
+        "cli_rules_check_nof_link_at_output",
+        "cli",
+        lambda t: _linked_output(t, "nof_check_disagreements.csv", "rules", "check", "--nof"),
+        Exits(
+            0,
+            (),
+            "the link is replaced by the file; the file it led to is untouched",
+            _check_link_replaced("nof_check_disagreements.csv"),
+        ),
+        "ics-model rules check --nof: a link at out/nof_check_disagreements.csv to a user's file",
+    ),
+    Case(
+        "cli_rerun_removes_stale_output",
+        "cli",
+        _stale_run,
+        Exits(0, (), "old_output.csv removed; verify passes", _check_stale_removed),
+        "ics-model run into a folder whose earlier manifest lists old_output.csv, "
+        "which this run does not write",
+    ),
+    Case(
+        "cli_rerun_keeps_what_is_not_its_own",
+        "cli",
+        _foreign_run,
+        Exits(
+            0,
+            (),
+            "only link.csv removed (as a link; its target untouched); edited.csv kept, and verify "
+            "fails naming it",
+            _check_foreign_kept,
+        ),
+        "ics-model run: the earlier manifest lists ../victim.txt, an absolute path, sub/x.csv, "
+        "edited.csv (changed since) and link.csv (a link out)",
+    ),
+    Case(
+        "cli_verify_extra_file",
+        "cli",
+        lambda t: _verify_folder(t, None, "b.csv"),
+        Exits(
+            1,
+            ("1 file(s) not part of this run", "b.csv: not part of this run (not in the manifest)"),
+        ),
+        "ics-model verify: a file the manifest does not list (e.g. an earlier run's output)",
+    ),
+    Case(
+        "cli_verify_other_commands_files",
+        "cli",
+        lambda t: _verify_folder(t, None, "report.html", "uncertainty.csv"),
+        Exits(0, ("verified", "not checked: report.html, uncertainty.csv")),
+        "ics-model verify: report.html and uncertainty.csv beside the run's outputs",
+    ),
+    Case(
+        "cli_verify_manifest_climbs_out",
+        "cli",
+        lambda t: _verify_folder(t, {"../secret.txt": _sha(_text(t, "secret.txt", MINE))}),
+        Exits(1, ("../secret.txt: not a file of this folder (refused, not read)",)),
+        "ics-model verify: the manifest lists ../secret.txt",
+    ),
+    Case(
+        "cli_verify_manifest_absolute_path",
+        "cli",
+        lambda t: _verify_folder(t, {str(_text(t, "secret.txt", MINE)): "0" * 64}),
+        Exits(1, ("secret.txt: not a file of this folder (refused, not read)",)),
+        "ics-model verify: the manifest lists an absolute path",
+    ),
+    Case(
+        "cli_verify_manifest_sub_folder_path",
+        "cli",
+        lambda t: _verify_folder(t, {"sub/x.csv": "0" * 64}),
+        Exits(1, ("sub/x.csv: not a file of this folder (refused, not read)",)),
+        "ics-model verify: the manifest lists sub/x.csv",
+    ),
+    Case(
+        "cli_verify_manifest_link_out",
+        "cli",
+        _verify_with_link_out,
+        Exits(1, ("link.csv: a link leading out of the folder (refused, not read)",)),
+        "ics-model verify: the manifest lists link.csv, a link to a file outside the folder",
+    ),
+    Case(
+        "cli_verify_manifest_not_utf8",
+        "cli",
+        _verify_not_utf8,
+        Exits(1, ("manifest.json is not UTF-8 text",)),
+        "ics-model verify: manifest.json holding a byte that is not UTF-8",
+    ),
     # ---------------------------------------------------------------- command line
     Case(
         "cli_unknown_ods_code",

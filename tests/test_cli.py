@@ -492,3 +492,82 @@ def test_installed_script_keeps_exit_codes_and_output(tmp_path):
     assert bad.returncode == 2 and "error:" in bad.stderr and bad.stdout == ""
     usage = script("no-such-command")
     assert usage.returncode == 2 and "No such command" in usage.stderr
+
+
+FOLDER_COMMANDS = [
+    ("run", "--out", ""),
+    ("run", "--out", "."),
+    ("uncertainty", "--out", "."),
+    ("compare", "configs/default.yaml", "configs/quality_only.yaml", "--out", ""),
+    ("rules", "check", "--out", ""),
+    ("rules", "check", "--nof", "--out", "."),
+    ("datasets", "build", "--out", "."),
+]
+
+
+@pytest.mark.parametrize("args", FOLDER_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_every_output_folder_refuses_the_current_folder(args, tmp_path, monkeypatch):
+    mine = tmp_path / "rules_check_summary.csv"
+    mine.write_text("a user's own file\n")
+    monkeypatch.chdir(tmp_path)
+    r = _invoke(*args)
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and len(r.output.strip().splitlines()) == 1
+    assert "--out '.' is the current folder" in lines[0]
+    assert f"({tmp_path})" in lines[0] and "--allow-current-folder" in lines[0]
+    assert [p.name for p in tmp_path.iterdir()] == [mine.name]  # nothing written
+    assert mine.read_text() == "a user's own file\n"
+
+
+def test_the_flag_writes_into_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "rules_check_summary.csv").write_text("a user's own file\n")
+    monkeypatch.chdir(tmp_path)
+    r = _invoke("rules", "check", "--out", ".", "--allow-current-folder")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rules_check_summary.csv").read_text().startswith("level,")
+
+
+def test_every_command_with_an_output_folder_takes_the_same_flag():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    subs = {
+        "run": group.commands["run"],
+        "uncertainty": group.commands["uncertainty"],
+        "compare": group.commands["compare"],
+        "rules check": group.commands["rules"].commands["check"],
+        "datasets build": group.commands["datasets"].commands["build"],
+    }
+    for name, command in subs.items():
+        flags = {o for p in command.params for o in p.opts}
+        assert "--out" in flags and "--allow-current-folder" in flags, name
+
+
+def test_a_folder_or_above_or_home_is_refused_for_an_output_folder(tmp_path, monkeypatch):
+    here = tmp_path / "work"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    r = _invoke("rules", "check", "--out", str(tmp_path))
+    assert r.exit_code == 2 and "is a folder above the current one" in r.output
+    r = _invoke("rules", "check", "--out", str(tmp_path / "home"))
+    assert r.exit_code == 2 and "is the home folder" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("report", "--out", ""), ("report", "--out", "."), ("run", "--geo", "x.gpkg")],
+    ids=["report-empty", "report-dot", "geo-folder"],
+)
+def test_file_options_refuse_a_folder(args, tmp_path, monkeypatch):
+    (tmp_path / "x.gpkg").mkdir()
+    monkeypatch.chdir(tmp_path)
+    r = _invoke(*args, "--out", "o") if args[0] == "run" else _invoke(*args)
+    assert r.exit_code == 2, r.output
+    option = args[1]
+    assert f"error: {option} must name a file to write, got '{args[2] or '.'}': a folder" in (
+        r.output
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gpkg"]

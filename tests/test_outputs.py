@@ -211,3 +211,129 @@ def test_a_failed_fresh_write_leaves_neither_target_nor_temporary_file(tmp_path)
     with pytest.raises(OSError, match="No space left"):
         write_fresh(tmp_path / "x.csv", fail)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rerun_removes_the_earlier_runs_outputs_it_does_not_write(result, tmp_path):
+    write_outputs(result, tmp_path)
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "old_view.csv").write_text("an output of the earlier run\n")
+    (tmp_path / "old_edited.csv").write_text("edited by the user since\n")
+    man["outputs"]["old_view.csv"] = sha256_file(tmp_path / "old_view.csv")
+    man["outputs"]["old_edited.csv"] = "0" * 64  # what the earlier run wrote differs
+    (tmp_path / "manifest.json").write_text(json.dumps(man))
+    assert verify_outputs(tmp_path) == [
+        "old_edited.csv: changed (sha256 differs from the manifest)"
+    ]
+    write_outputs(result, tmp_path)  # the next run does not write either file
+    assert not (tmp_path / "old_view.csv").exists()
+    assert (tmp_path / "old_edited.csv").read_text() == "edited by the user since\n"  # kept
+    assert verify_outputs(tmp_path) == [
+        "old_edited.csv: not part of this run (not in the manifest)"
+    ]
+    (tmp_path / "old_edited.csv").unlink()
+    assert verify_outputs(tmp_path) == []
+
+
+def test_remove_stale_removes_only_unchanged_plain_files_and_links_as_links(tmp_path):
+    from ics_model.output_folder import remove_stale
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("a user's own file\n")
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "dir").mkdir()
+    for name in ("old.csv", "new.csv", "sub/x.csv", ".hidden", "manifest.json"):
+        (out / name).write_text(name)
+    (out / "link.csv").symlink_to(victim)
+    earlier = {
+        name: sha256_file(out / name) for name in ("old.csv", "new.csv", "sub/x.csv", ".hidden")
+    }
+    earlier |= {
+        "link.csv": sha256_file(victim),
+        "manifest.json": sha256_file(out / "manifest.json"),
+        "dir": "0" * 64,
+        "gone.csv": "0" * 64,
+        "../victim.txt": sha256_file(victim),
+        str(victim): sha256_file(victim),
+        "x" * 500: "0" * 64,
+    }
+    removed = remove_stale(out, earlier, keep={"new.csv"})
+    assert removed == [out / "link.csv", out / "old.csv"]
+    assert victim.read_text() == "a user's own file\n"  # the link went, not its target
+    left = sorted(p.name for p in out.iterdir())
+    assert left == [".hidden", "dir", "manifest.json", "new.csv", "sub"]
+    assert (out / "sub" / "x.csv").is_file()
+
+
+def test_check_folder_names_what_is_not_part_of_the_run(tmp_path):
+    from ics_model.output_folder import check_folder
+
+    (tmp_path / "a.csv").write_text("a\n1\n")
+    _manifest(tmp_path, {"a.csv": sha256_file(tmp_path / "a.csv")})
+    for name in ("b.csv", "report.html", "uncertainty.csv", "ics.gpkg", "rules_check_summary.csv"):
+        (tmp_path / name).write_text("x")
+    for name in (".run", ".ics_model-host-1-x", "figures"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "elsewhere.csv").symlink_to(tmp_path / "a.csv")
+    found = check_folder(tmp_path)
+    assert found.problems == []
+    assert found.extras == ["b.csv", "elsewhere.csv", "figures/"]
+    assert found.others == ["ics.gpkg", "report.html", "rules_check_summary.csv", "uncertainty.csv"]
+    assert verify_outputs(tmp_path) == [
+        "b.csv: not part of this run (not in the manifest)",
+        "elsewhere.csv: not part of this run (not in the manifest)",
+        "figures/: not part of this run (not in the manifest)",
+    ]
+    r = CliRunner().invoke(app, ["verify", str(tmp_path)])
+    assert r.exit_code == 1 and "3 file(s) not part of this run" in r.output
+    (tmp_path / "b.csv").unlink()
+    (tmp_path / "elsewhere.csv").unlink()
+    (tmp_path / "figures").rmdir()
+    r = CliRunner().invoke(app, ["verify", str(tmp_path)])
+    assert r.exit_code == 0 and "verified" in r.output
+    assert (
+        "not checked: ics.gpkg, report.html, rules_check_summary.csv, uncertainty.csv" in r.output
+    )
+
+
+def test_command_files_are_the_files_the_commands_write():
+    from types import SimpleNamespace
+
+    from ics_model.output_folder import COMMAND_FILES
+    from ics_model.outputs import (
+        compare_tables,
+        nof_check_tables,
+        rules_check_tables,
+        uncertainty_tables,
+    )
+
+    frame = pl.DataFrame()
+    check = SimpleNamespace(summary=frame, confusion=frame, disagreements=frame)
+    unc = SimpleNamespace(per_ics=frame, draws_summary=frame, sobol=frame)
+    names = set(uncertainty_tables(unc)) | set(compare_tables(frame))
+    names |= set(rules_check_tables(check)) | set(nof_check_tables(check))
+    assert names == COMMAND_FILES
+
+
+def test_risky_output_folder_names_the_current_folder_its_parents_root_and_home(
+    tmp_path, monkeypatch
+):
+    from ics_model.output_folder import risky_output_folder
+
+    here = tmp_path / "a" / "b"
+    here.mkdir(parents=True)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "to_here").symlink_to(here)
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert risky_output_folder("") == "the current folder"
+    assert risky_output_folder(".") == "the current folder"
+    assert risky_output_folder(tmp_path / "to_here") == "the current folder"
+    assert risky_output_folder("out/..") == "the current folder"
+    assert risky_output_folder("..") == "a folder above the current one"
+    assert risky_output_folder(tmp_path) == "a folder above the current one"
+    assert risky_output_folder("/") == "the file system root"
+    assert risky_output_folder(tmp_path / "home") == "the home folder"
+    assert risky_output_folder("~") is None  # a folder named "~", not the home folder
+    assert risky_output_folder("out") is None
+    assert risky_output_folder(tmp_path / "a" / "c") is None
