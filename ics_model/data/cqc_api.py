@@ -269,7 +269,7 @@ def _record(
         return {}, [], [], [("<line>", raw.text[:80], f"not JSON: {raw.error}")]
     if not isinstance(raw, dict):
         return {}, [], [], [("<record>", str(raw)[:80], "a record must be a JSON object")]
-    names = fields if fields is not None else _field_names(list(raw))
+    names = fields if fields is not None else _field_names(list(raw), None)
     rec: dict[str, Any] = {canon: raw.get(header) for canon, header in names.items()}
     for canon, kind in _NESTED.items():
         try:
@@ -322,11 +322,12 @@ def _record(
     return rec, current, history, problems
 
 
-def _field_names(headers: list[str], src: str) -> dict[str, str]:
+def _field_names(headers: list[str], src: str | None) -> dict[str, str]:
     """Canonical field -> the header naming it (the first of its spellings found).
 
-    A header the reader needs that appears twice (the same name, however spaced or
-    cased) is refused: which of the two to read is ambiguous.
+    In a CSV export (``src`` given), a header the reader needs that appears twice (the
+    same name, however spaced or cased) is refused: which of the two to read is
+    ambiguous. A JSON record's keys are distinct; the first spelling is read.
     """
     by_key: dict[str, list[str]] = {}
     for h in headers:
@@ -336,7 +337,7 @@ def _field_names(headers: list[str], src: str) -> dict[str, str]:
         found = [by_key[k] for k in keys if k in by_key]
         if not found:
             continue
-        if len(found[0]) > 1:
+        if len(found[0]) > 1 and src is not None:
             twice = found[0]
             problem = (
                 f"the column {echo(twice[0].strip())} appears {len(twice)} times: which to "
