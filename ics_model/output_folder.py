@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ics_model.data.sources import sha256_file
+from ics_model.inputs import MAX_TEXT_BYTES, SourceReadError, read_input
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +131,19 @@ def read_manifest(path: Path) -> dict:
     Raises
     ------
     OutputError
-        It cannot be read, is not UTF-8 JSON, or lists no outputs (one message).
+        It cannot be read (missing, not a regular file, over 10 MiB), is not UTF-8 JSON,
+        or lists no outputs (one message).
     """
     try:
-        man = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        man = json.loads(read_input(path, MAX_TEXT_BYTES).decode("utf-8"))
+    except SourceReadError as exc:
+        raise OutputError(f"cannot read {path}: {exc.reason}") from None
     except UnicodeDecodeError:
         raise OutputError(f"{path} is not UTF-8 text: not a manifest ics-model wrote") from None
     except json.JSONDecodeError as exc:
         raise OutputError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise OutputError(f"{path} nests too deeply: not a manifest ics-model wrote") from None
     if not isinstance(man, dict) or not isinstance(man.get("outputs"), dict):
         raise OutputError(f"{path} lists no output hashes")
     return man
