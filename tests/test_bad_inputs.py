@@ -18,6 +18,8 @@ import datetime as dt
 import io
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -28,6 +30,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+import xlsxwriter
 from typer.testing import CliRunner
 
 from ics_model.cli import app
@@ -606,6 +609,103 @@ def _verify_not_utf8(tmp: Path) -> list[str]:
     args = _verify_folder(tmp)
     _bytes(tmp / "out", "manifest.json", b'{"outputs": {"\xff.csv": "0"}}')
     return args
+
+
+# ---------------------------------------------------------------------------- readers (files)
+
+PROVIDERS_ROWS_TEXT = [
+    [v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else v for v in row]
+    for row in FX.PROVIDERS_2018_ROWS
+]
+
+
+def _fifo(tmp: Path, name: str) -> Path:
+    path = tmp / name
+    os.mkfifo(path)
+    return path
+
+
+def _sparse(tmp: Path, name: str, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (a hole)."""
+    path = tmp / name
+    with path.open("wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def _xlsx_error_cells(tmp: Path) -> Path:
+    """A Providers sheet whose rows 2 and 3 hold a rating computed by a failing formula."""
+    path = tmp / "errors.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Providers")
+    ws.write_row(0, 0, FX.PROVIDERS_2018_HEADER)
+    for r, row in enumerate(PROVIDERS_ROWS_TEXT, start=1):
+        for c, v in enumerate(row):
+            if v is not None:
+                ws.write_string(r, c, v)
+    ws.write_formula(1, 3, "=1/0", None, "#DIV/0!")
+    ws.write_formula(2, 3, "=NA()", None, "#N/A")
+    wb.close()
+    return path
+
+
+def _renamed_sheet(src: Path, member: str, old: bytes, new: bytes, name: str) -> Path:
+    """``src`` with ``old`` replaced by ``new`` in one zip member (two sheets, one name)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, data.replace(old, new) if info.filename == member else data)
+    return _bytes(src.parent, name, out.getvalue())
+
+
+def _two_sheets_one_name(tmp: Path, fmt: str) -> Path:
+    sheets = [
+        ("Providers", FX.PROVIDERS_2018_HEADER, FX.PROVIDERS_2018_ROWS, "text"),
+        ("Providerz", FX.PROVIDERS_2018_HEADER, FX.PROVIDERS_2018_ROWS[:1], "text"),
+    ]
+    if fmt == "xlsx":
+        src = FX.write_xlsx(tmp / "two.xlsx", sheets)
+        return _renamed_sheet(src, "xl/workbook.xml", b"Providerz", b"Providers", "one.xlsx")
+    src = FX.write_ods(tmp / "two.ods", sheets)
+    return _renamed_sheet(src, "content.xml", b"Providerz", b"Providers", "one.ods")
+
+
+def _column_twice_xlsx(tmp: Path) -> Path:
+    header = [*FX.PROVIDERS_2018_HEADER, "Latest Rating"]
+    rows = [[*row, "Outstanding"] for row in FX.PROVIDERS_2018_ROWS]
+    return FX.write_xlsx(tmp / "twice.xlsx", [("Providers", header, rows, "text")])
+
+
+def _short_message(limit: int = 1000) -> Callable[[BaseException], None]:
+    """The message is short and repeats no input value longer than 200 characters."""
+
+    def check(exc: BaseException) -> None:
+        message = str(exc)
+        assert len(message) < limit, len(message)
+        assert not re.search(r"([xyz])\1{200}", message), "an input value echoed in full"
+
+    return check
+
+
+def _no_secret(exc: BaseException) -> None:
+    assert "hunter2" not in str(exc)
+
+
+def _verify_manifest(tmp: Path, manifest: bytes | None) -> list[str]:
+    """An output folder whose manifest holds ``manifest`` (None: a named pipe)."""
+    folder = tmp / "out"
+    folder.mkdir()
+    if manifest is None:
+        os.mkfifo(folder / "manifest.json")
+    else:
+        (folder / "manifest.json").write_bytes(manifest)
+    return ["verify", str(folder)]
+
+
+def _ui_dropped_columns(loaded: Loaded) -> None:
+    assert loaded.frame.height == 1
+    assert "value" in loaded.frame.columns
 
 
 # ============================================================================ accepted inputs
@@ -1289,6 +1389,197 @@ CASES: list[Case] = [
         "the embedded ICB GeoJSON without its first feature",
     ),
     # ---------------------------------------------------------------- readers: files, sizes, cells
+    Case(
+        "cqc_named_pipe",
+        "cqc-child",
+        lambda t: _fifo(t, "pipe.csv"),
+        Raises(SourceReadError, ("pipe.csv", "not a regular file but a named pipe")),
+        "a named pipe (FIFO) given as the ratings file: refused at once, never waited on",
+    ),
+    Case(
+        "cqc_device",
+        "cqc-child",
+        lambda t: Path("/dev/zero"),
+        Raises(SourceReadError, ("/dev/zero", "not a regular file but a device")),
+        "`/dev/zero` given as the ratings file (an endless read)",
+    ),
+    Case(
+        "cqc_larger_than_limit",
+        "cqc",
+        lambda t: _sparse(t, "huge.csv", 3 * 1024**3),
+        Raises(SourceReadError, ("huge.csv", "3,221,225,472 bytes, more than the")),
+        "a 3 GiB file (over the 2 GiB read)",
+    ),
+    Case(
+        "cqc_field_too_long",
+        "cqc",
+        lambda t: _providers(t, "long.csv", GOOD.replace("RJ1", "z" * 150_000)),
+        Raises(
+            SourceReadError,
+            ("row 2, column 1", "150,000 characters, more than the 100,000"),
+            _short_message(),
+        ),
+        "one field of 150,000 characters",
+    ),
+    Case(
+        "cqc_header_megabytes_message_capped",
+        "cqc",
+        lambda t: _text(t, "wide.csv", "x" * 2_000_000 + "\n" + "\n".join([P_HEADER, GOOD]) + "\n"),
+        Raises(
+            SourceReadError,
+            ("row 2 has 6 fields, header has 1", "more characters"),
+            _short_message(),
+        ),
+        "a first line of 2 MB: the message cuts it at 200 characters",
+    ),
+    Case(
+        "cqc_csv_column_twice",
+        "cqc",
+        lambda t: _providers(
+            t, "twice.csv", GOOD + ",Outstanding", header=P_HEADER + ",Latest Rating"
+        ),
+        Raises(DataContractError, ("twice.csv", "'Latest Rating' appears 2 times")),
+        "CSV with two `Latest Rating` columns (which to read is unknowable)",
+    ),
+    Case(
+        "cqc_xlsx_column_twice",
+        "cqc",
+        _column_twice_xlsx,
+        Raises(DataContractError, ("twice.xlsx", "'Latest Rating' appears 2 times")),
+        "XLSX with two `Latest Rating` columns",
+    ),
+    Case(
+        "cqc_xlsx_two_sheets_one_name",
+        "cqc",
+        lambda t: _two_sheets_one_name(t, "xlsx"),
+        Raises(SourceReadError, ("one.xlsx", "2 sheets are named 'Providers'")),
+        "XLSX with two sheets named Providers (only one would be read)",
+    ),
+    Case(
+        "cqc_ods_two_sheets_one_name",
+        "cqc",
+        lambda t: _two_sheets_one_name(t, "ods"),
+        Raises(SourceReadError, ("one.ods", "2 sheets are named 'Providers'")),
+        "ODS with two sheets named Providers",
+    ),
+    Case(
+        "cqc_xlsx_error_cells",
+        "cqc",
+        _xlsx_error_cells,
+        Raises(
+            DataContractError,
+            ("row 2, column 'rating', value '#DIV/0!'", "row 3", "'#N/A'", "spreadsheet error"),
+        ),
+        "XLSX ratings computed by failing formulas (`#DIV/0!`, `#N/A`), read as empty by the "
+        "spreadsheet reader",
+    ),
+    Case(
+        "cqc_xlsx_error_cells_lenient",
+        "cqc",
+        _xlsx_error_cells,
+        Quarantines((2, 3), "spreadsheet error value", len(FX.PROVIDERS_2018_ROWS) - 2),
+        "the same, lenient",
+    ),
+    Case(
+        "cqc_unrelated_file_not_echoed",
+        "cqc",
+        lambda t: _lines(t, "notes.txt", "my password is hunter2", "second line"),
+        Raises(
+            DataContractError, ("missing required column(s)", "is it the right file?"), _no_secret
+        ),
+        "an unrelated text file: its first line is not repeated as 'columns found'",
+    ),
+    Case(
+        "gp_imd_not_a_number",
+        "gp",
+        lambda t: _lines(t, "gp.csv", GP_HEADER, GP_ONE.replace("29.9", "NaN")),
+        Raises(DataContractError, ("row 2", "'imd_score'", "not a finite number")),
+        "an IMD score of `NaN`",
+    ),
+    Case(
+        "gp_imd_overflows_to_infinity",
+        "gp",
+        lambda t: _lines(t, "gp.csv", GP_HEADER, GP_ONE.replace("29.9", "1e400")),
+        Raises(DataContractError, ("row 2", "'imd_score'", "not a finite number")),
+        "an IMD score of `1e400` (infinite as a float)",
+    ),
+    Case(
+        "ui_column_twice",
+        "ui",
+        lambda t: _lines(t, "ui.csv", UI_HEADER + ",value", "provider,RJ1,collab_member,1,0"),
+        Raises(SourceReadError, ("ui.csv", "'value' appears twice (columns 4 and 5)")),
+        "user indicators with two `value` columns",
+    ),
+    Case(
+        "ui_trailing_empty_columns",
+        "ui",
+        lambda t: _lines(t, "ui.csv", UI_HEADER + ",,", "provider,RJ1,collab_member,1,,"),
+        Returns("read; the two unnamed empty columns are ignored", _ui_dropped_columns),
+        "a spreadsheet export's trailing commas (`value,,`)",
+    ),
+    Case(
+        "ui_unnamed_column_with_data",
+        "ui",
+        lambda t: _lines(t, "ui.csv", UI_HEADER + ",", "provider,RJ1,collab_member,1,7"),
+        Raises(SourceReadError, ("column 5 has no name in the header but holds data", "'7'")),
+        "a column with data but no name",
+    ),
+    Case(
+        "config_nested_too_deeply",
+        "config",
+        lambda t: _config(t, "a: " + "[" * 50_000 + "]" * 50_000 + "\n"),
+        Raises(ConfigError, ("nests too deeply",)),
+        "a YAML document nesting 50,000 lists",
+    ),
+    Case(
+        "config_value_megabytes_capped",
+        "config",
+        lambda t: _config(t, "metrics:\n  enabled: " + "y" * 3_000_000 + "\n"),
+        Raises(ConfigError, ("metrics.enabled", "more characters"), _short_message()),
+        "a config value of 3 MB: the message cuts it at 200 characters",
+    ),
+    Case(
+        "cli_config_named_pipe",
+        "cli",
+        lambda t: ["validate", str(_fifo(t, "run.yaml"))],
+        Exits(2, ("run.yaml", "not a regular file but a named pipe")),
+        "`validate` given a named pipe as the config",
+    ),
+    Case(
+        "cli_config_device",
+        "cli",
+        lambda t: ["run", "/dev/zero", "--out", str(t / "out")],
+        Exits(2, ("/dev/zero", "not a regular file but a device")),
+        "`run /dev/zero`",
+    ),
+    Case(
+        "cli_config_not_utf8",
+        "cli",
+        lambda t: ["validate", str(_bytes(t, "run.yaml", "# café\n".encode("cp1252")))],
+        Exits(2, ("run.yaml", "is not UTF-8 text (line 1)")),
+        "a config saved as cp1252",
+    ),
+    Case(
+        "cli_data_file_named_pipe",
+        "cli",
+        lambda t: _run(t, f"data:\n  trust_ratings: {_fifo(t, 'pipe.csv')}\n{FAST}"),
+        Exits(2, ("data.trust_ratings", "not a regular file but a named pipe")),
+        "a named pipe as `data.trust_ratings`",
+    ),
+    Case(
+        "cli_verify_manifest_named_pipe",
+        "cli",
+        lambda t: _verify_manifest(t, None),
+        Exits(1, ("manifest.json", "not a regular file but a named pipe")),
+        "`verify` on a folder whose manifest.json is a named pipe",
+    ),
+    Case(
+        "cli_verify_manifest_nested_too_deeply",
+        "cli",
+        lambda t: _verify_manifest(t, b"[" * 100_000),
+        Exits(1, ("manifest.json", "nests too deeply")),
+        "`verify` on a manifest of 100,000 nested lists",
+    ),
     # ---------------------------------------------------------------- run configs
     Case(
         "config_unknown_key",
