@@ -1,6 +1,7 @@
 """A CQC locations file in either layout: Latest-ratings sheets and CQC API records."""
 
 import json
+import os
 
 import pytest
 
@@ -81,3 +82,25 @@ def test_the_embedded_care_home_file_is_api_records():
 def test_a_missing_file_is_a_read_error(tmp_path):
     with pytest.raises(SourceReadError, match="no such file"):
         locations_layout(tmp_path / "absent.csv")
+
+
+def test_classic_mac_line_ends_are_read_in_either_layout(tmp_path):
+    """A file whose lines end in CR alone (no LF anywhere) is told apart and read."""
+    flat = tmp_path / "flat_cr.csv"
+    flat.write_bytes(
+        b"CQC Location ID,CQC Provider ID,Rating,Rating Date\r1-A,1-P,Good,2022-11-02\r"
+    )
+    sheet = tmp_path / "sheet_cr.csv"
+    sheet.write_bytes(b"Location ID,Provider ID,Domain,Latest Rating,Publication Date\r")
+    assert [locations_layout(p) for p in (flat, sheet)] == ["api", "latest_ratings"]
+    loaded = read_cqc_locations(flat)
+    assert loaded.frame["location_id"].to_list() == ["1-A"]
+
+
+def test_special_files_are_named(tmp_path):
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(SourceReadError, match="named pipe"):
+        read_cqc_locations(pipe)
+    with pytest.raises(SourceReadError, match="a folder"):
+        read_cqc_locations(tmp_path)
