@@ -15,6 +15,8 @@ written to its own layer.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -165,7 +167,7 @@ def ics_geodataframe(
 
 
 def write_geopackage(result: Result, path: str | Path, *, layer: str = "ics") -> Path:
-    """Write the ICS layer to a GeoPackage (replacing the file).
+    """Write the ICS layer to a GeoPackage (replacing the file, or a link there, by rename).
 
     Areas the run's ICB vintage cannot draw (see :func:`icb_boundaries`) go to a second
     layer, ``not_modelled``, with the reason.
@@ -173,12 +175,21 @@ def write_geopackage(result: Result, path: str | Path, *, layer: str = "ics") ->
     path = Path(path)
     boundaries = icb_boundaries(result.config.mapping.icb_vintage)
     gdf = ics_geodataframe(result, boundaries)
-    if path.exists():
-        path.unlink()
-    gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
     lost = boundaries[boundaries["not_modelled"].notna()]
-    if len(lost):
-        lost[["not_modelled", "geometry"]].to_file(
-            path, layer="not_modelled", driver="GPKG", engine="pyogrio"
-        )
+    # written beside the target under a new name, then renamed into place: a link at
+    # the target is replaced, never written through, and a failed write leaves nothing
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        tmp.unlink()  # the driver creates the file
+        gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+        if len(lost):
+            lost[["not_modelled", "geometry"]].to_file(
+                tmp, layer="not_modelled", driver="GPKG", engine="pyogrio"
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path

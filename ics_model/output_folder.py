@@ -160,8 +160,8 @@ COMMAND_FILES: frozenset[str] = frozenset(
         "rules_check_summary.csv",
         "rules_check_confusion.csv",
         "rules_check_disagreements.csv",
-        "nof_check_summary.csv",
-        "nof_check_disagreements.csv",
+        "rules_check_nof_summary.csv",
+        "rules_check_nof_disagreements.csv",
     }
 )
 #: suffixes of the files of ``report`` (HTML) and ``run --geo`` (GeoPackage)

@@ -269,10 +269,14 @@ def rules_check_tables(check: CheckResult) -> dict[str, pl.DataFrame]:
 
 
 def nof_check_tables(check: NofCheck) -> dict[str, pl.DataFrame]:
-    """Return the files of ``ics-model rules check --nof``: summary and disagreements."""
+    """Return the files of ``ics-model rules check --nof``: summary and disagreements.
+
+    Named ``rules_check_nof_*`` so that they never replace the run's own
+    ``nof_check_summary.csv`` when both are written to one folder.
+    """
     return {
-        "nof_check_summary.csv": check.summary,
-        "nof_check_disagreements.csv": check.disagreements,
+        "rules_check_nof_summary.csv": check.summary,
+        "rules_check_nof_disagreements.csv": check.disagreements,
     }
 
 

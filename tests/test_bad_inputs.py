@@ -1977,14 +1977,14 @@ CASES: list[Case] = [
     Case(
         "cli_rules_check_nof_link_at_output",
         "cli",
-        lambda t: _linked_output(t, "nof_check_disagreements.csv", "rules", "check", "--nof"),
+        lambda t: _linked_output(t, "rules_check_nof_disagreements.csv", "rules", "check", "--nof"),
         Exits(
             0,
             (),
             "the link is replaced by the file; the file it led to is untouched",
-            _check_link_replaced("nof_check_disagreements.csv"),
+            _check_link_replaced("rules_check_nof_disagreements.csv"),
         ),
-        "ics-model rules check --nof: a link at out/nof_check_disagreements.csv to a user's file",
+        "ics-model rules check --nof: a link at out/rules_check_nof_disagreements.csv to a user's file",
     ),
     Case(
         "cli_rerun_removes_stale_output",

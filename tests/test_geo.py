@@ -61,3 +61,21 @@ def test_choropleth_on_2026_polygons_shows_the_area_not_modelled(b26):
         plot.icb_geodataframe(
             pl.DataFrame({"icb_code": ["QNQ"], "value": [1.0]}), icb_boundaries("2026")
         )
+
+
+def test_geopackage_replaces_a_link_at_its_path_and_leaves_no_temporary_file(
+    report_result, tmp_path
+):
+    import geopandas as gpd
+
+    from ics_model.geo import write_geopackage
+
+    mine = tmp_path / "mine.txt"
+    mine.write_text("a user's own file")
+    target = tmp_path / "ics.gpkg"
+    target.symlink_to(mine)
+    write_geopackage(report_result, target)
+    assert mine.read_text() == "a user's own file"  # never written through
+    assert not target.is_symlink()
+    assert len(gpd.read_file(target, layer="ics")) == 42
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ics.gpkg", "mine.txt"]

@@ -337,3 +337,16 @@ def test_risky_output_folder_names_the_current_folder_its_parents_root_and_home(
     assert risky_output_folder("~") is None  # a folder named "~", not the home folder
     assert risky_output_folder("out") is None
     assert risky_output_folder(tmp_path / "a" / "c") is None
+
+
+def test_rules_check_files_never_replace_a_run_output():
+    """``rules check`` (with or without --nof) writes names no run output has."""
+    from types import SimpleNamespace
+
+    from ics_model.output_contracts import FRAME_OUTPUTS
+    from ics_model.outputs import nof_check_tables, rules_check_tables
+
+    frame = pl.DataFrame()
+    check = SimpleNamespace(summary=frame, confusion=frame, disagreements=frame)
+    run_files = {f"{name}{suffix}" for name in FRAME_OUTPUTS for suffix in (".csv", ".parquet")}
+    assert not (set(rules_check_tables(check)) | set(nof_check_tables(check))) & run_files

@@ -112,7 +112,7 @@ def test_cli_rules_check_nof(tmp_path):
     res = CliRunner().invoke(app, ["rules", "check", "--nof", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "agreement 129/129" in res.output
-    summary = pl.read_csv(tmp_path / "nof_check_summary.csv")
+    summary = pl.read_csv(tmp_path / "rules_check_nof_summary.csv")
     assert summary["n_agree"].to_list() == [129, 149, 150, 150, 150, 150]
     bad = CliRunner().invoke(app, ["rules", "check", "--nof", "--rule-set", "ics_shares"])
     assert bad.exit_code == 2 and "a nof rule set is needed" in bad.output
