@@ -235,6 +235,29 @@ def check_ods_xml(path: Path, *, full: bool = False) -> None:
         raise SourceReadError(path, f"not a readable ods workbook: {exc}") from exc
 
 
+#: the most an XLSX or ODS workbook may hold once unzipped (a zip "bomb" expands far more)
+MAX_UNZIPPED_BYTES: Final = 4 * 1024**3
+
+
+def _check_unzipped_size(path: Path) -> None:
+    """Refuse a workbook whose zip members add up to more than :data:`MAX_UNZIPPED_BYTES`.
+
+    The sizes come from the zip's directory, so nothing is inflated to check them; a
+    file that is not a zip is left to the spreadsheet reader, which names it.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return
+    if total > MAX_UNZIPPED_BYTES:
+        raise SourceReadError(
+            path,
+            f"the workbook unzips to {total:,} bytes, more than the {MAX_UNZIPPED_BYTES:,} "
+            "read (a damaged or hostile file?)",
+        )
+
+
 def read_spreadsheet(
     path: Path, fmt: str, sheet: str | None, date_pattern: str, prefer: str | None = None
 ) -> Table:
@@ -244,6 +267,8 @@ def read_spreadsheet(
     default), from the one reader that reads the workbook.
     """
     opts = {"whitespace_as_null": True, "skip_whitespace_tail_rows": True}
+    if fmt in ("xlsx", "ods"):
+        _check_unzipped_size(path)
     if fmt == "ods":
         check_ods_xml(path)
     try:

@@ -136,3 +136,15 @@ def test_prefer_reads_a_sheet_only_when_the_workbook_has_it(cqc_fixtures):
         assert loaded.variant.startswith("locations/")
     both = read_cqc_ratings(fx["workbook_xlsx"], sheet="Locations", prefer="Providers")
     assert both.frame["level"].cast(pl.String).unique().to_list() == ["location"]
+
+
+def test_a_workbook_that_unzips_past_the_limit_is_refused(tmp_path, monkeypatch):
+    import ics_model.data.cqc_tables as tables
+    from ics_model.data.base import SourceReadError
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"0" * 50_000)
+    monkeypatch.setattr(tables, "MAX_UNZIPPED_BYTES", 10_000)
+    with pytest.raises(SourceReadError, match="unzips to 50,000 bytes, more than the 10,000"):
+        tables.read_table(path, None, r"$^")
