@@ -47,8 +47,9 @@ class Column:
     pattern : optional regular expression every non-null string value must match in full.
     min_value, max_value : optional inclusive numeric bounds.
     required : a missing optional column is not a violation.
-    finite : a float column must hold finite numbers (no NaN or infinity); ``None``
-        (default) means finite when the column has a bound.
+    finite : a float column must hold finite numbers: NaN and infinity are reported as
+        such (a source column read from text); off by default, since derived columns
+        may hold an infinite bound (an odds ratio's upper limit).
     """
 
     name: str
@@ -60,7 +61,7 @@ class Column:
     max_value: float | None = None
     required: bool = True
     description: str = ""
-    finite: bool | None = None
+    finite: bool = False
 
     @classmethod
     def text(
@@ -285,12 +286,11 @@ def find_violations(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
         if col.pattern is not None:
             bad = txt.is_not_null() & ~txt.str.contains(f"^(?:{col.pattern})$")
             checks.append((col.name, f"does not match the pattern {col.pattern!r}", bad, txt))
-        bounded = col.min_value is not None or col.max_value is not None
-        is_float = frame.schema[col.name].is_float()
-        if is_float and (col.finite or (col.finite is None and bounded)):
+        finite = col.finite and frame.schema[col.name].is_float()
+        if finite:
             bad = s.is_not_null() & ~s.is_finite()
             checks.append((col.name, "not a finite number (NaN or infinite)", bad, txt))
-        number = s.is_not_null() & (s.is_finite() if is_float else pl.lit(True))
+        number = s.is_not_null() & (s.is_finite() if finite else pl.lit(True))
         if col.min_value is not None:
             bad = number & (s < col.min_value)
             checks.append((col.name, f"below the minimum {col.min_value}", bad, txt))

@@ -703,6 +703,15 @@ def _verify_manifest(tmp: Path, manifest: bytes | None) -> list[str]:
     return ["verify", str(folder)]
 
 
+def _nof_with(tmp: Path, column: str, value: str) -> list[str]:
+    """A run on the embedded NOF extract with one cell of ``column`` (row 5) set to ``value``."""
+    src = raw_path("nof", "nof_2025-26_q3_trustpulse", "trust_profiles.csv")
+    frame = pl.read_csv(src, infer_schema=False)
+    cell = pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(value)).otherwise(pl.col(column))
+    frame.with_columns(cell.alias(column)).write_csv(tmp / "nof.csv")
+    return _run(tmp, f"data:\n  nof: {tmp / 'nof.csv'}\n{FAST}")
+
+
 def _ui_dropped_columns(loaded: Loaded) -> None:
     assert loaded.frame.height == 1
     assert "value" in loaded.frame.columns
@@ -1539,6 +1548,13 @@ CASES: list[Case] = [
         "a config value of 3 MB: the message cuts it at 200 characters",
     ),
     Case(
+        "cli_nof_score_not_a_number",
+        "cli",
+        lambda t: _nof_with(t, "overall_avg_metric_score", "NaN"),
+        Exits(2, ("nof.csv", "row 5", "'avg_metric_score'", "not a finite number")),
+        "a NOF average metric score of `NaN`",
+    ),
+    Case(
         "cli_config_named_pipe",
         "cli",
         lambda t: ["validate", str(_fifo(t, "run.yaml"))],
@@ -1984,7 +2000,8 @@ CASES: list[Case] = [
             "the link is replaced by the file; the file it led to is untouched",
             _check_link_replaced("rules_check_nof_disagreements.csv"),
         ),
-        "ics-model rules check --nof: a link at out/rules_check_nof_disagreements.csv to a user's file",
+        "ics-model rules check --nof: a link at out/rules_check_nof_disagreements.csv to a "
+        "user's file",
     ),
     Case(
         "cli_rerun_removes_stale_output",

@@ -7,6 +7,7 @@ from ics_model.contracts import (
     Column,
     Contract,
     DataContractError,
+    find_violations,
     require_columns,
     snake_case,
     validate,
@@ -105,3 +106,25 @@ def test_lenient_conserves_rows(codes):
     out = validate(df, C, mode="lenient")
     assert out.frame.height + out.quarantine.height == len(codes)
     assert out.frame["code"].is_duplicated().sum() == 0
+
+
+def test_finite_columns_report_nan_and_infinity_as_such():
+    contract = Contract(
+        "c",
+        (
+            Column("score", pl.Float64, min_value=1.0, max_value=4.0, finite=True),
+            Column("ci_upper", pl.Float64, min_value=0.0),  # an odds ratio's upper limit
+        ),
+    )
+    frame = pl.DataFrame(
+        {
+            "score": [2.0, float("nan"), float("inf"), 5.0],
+            "ci_upper": [float("inf"), 1.0, 2.0, 3.0],
+        }
+    )
+    v = find_violations(frame, contract)
+    assert v.select("row", "column", "problem").rows() == [
+        (1, "score", "not a finite number (NaN or infinite)"),
+        (2, "score", "not a finite number (NaN or infinite)"),
+        (3, "score", "above the maximum 4.0"),
+    ]

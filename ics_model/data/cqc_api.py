@@ -97,8 +97,8 @@ _TEXT_EXTRAS: Final = ("postcode", "registration_status", "constituency", "inspe
 #: Columns the API reader adds to :data:`~ics_model.data.cqc.CQC_RATINGS`.
 CQC_API_EXTRAS: Final = (
     Column("postcode", pl.String),
-    Column("latitude", pl.Float64, min_value=-90, max_value=90),
-    Column("longitude", pl.Float64, min_value=-180, max_value=180),
+    Column("latitude", pl.Float64, min_value=-90, max_value=90, finite=True),
+    Column("longitude", pl.Float64, min_value=-180, max_value=180, finite=True),
     Column("registration_status", pl.String, description="e.g. Registered, Deregistered"),
     Column("registration_date", pl.Date),
     Column("number_of_beds", pl.Int64, min_value=0),

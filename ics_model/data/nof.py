@@ -32,7 +32,7 @@ _ODS_CODE: Final = r"[A-Z0-9]{3,6}"
 #: segments 1 (best) to 4, and 5 (intensive support)
 _SEGMENT: Final = {"min_value": 1, "max_value": 5}
 #: metric and domain scores run from 1 (best) to 4
-_SCORE: Final = {"min_value": 1.0, "max_value": 4.0}
+_SCORE: Final = {"min_value": 1.0, "max_value": 4.0, "finite": True}
 _LOWER: Final = " (lower is better)"
 
 #: column of the trust profiles -> column of :data:`NOF_SEGMENTS`, numeric ones

@@ -36,7 +36,7 @@ USER_INDICATORS: Final = Contract(
         Column("level", _S, **_REQ, allowed=frozenset(USER_LEVELS)),
         Column("code", _S, **_REQ, description="ODS trust code or ICB ODS code"),
         Column("indicator", _S, **_REQ, pattern=r"[a-z][a-z0-9_]*", description="snake_case"),
-        Column("value", pl.Float64, **_REQ),
+        Column("value", pl.Float64, **_REQ, finite=True),
         Column("vintage", _S, required=False),
         Column("source", _S, required=False),
         Column("note", _S, required=False),
