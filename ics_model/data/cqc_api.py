@@ -347,7 +347,7 @@ def _field_names(headers: list[str], src: str | None) -> dict[str, str]:
                 {
                     "contract": ["cqc_api"],
                     "row": [None],
-                    "column": [", ".join(twice)],
+                    "column": [twice[0].strip()],
                     "value": [None],
                     "problem": [problem],
                 },

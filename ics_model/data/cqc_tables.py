@@ -370,10 +370,16 @@ def map_headers(headers: Sequence[str], patterns: Mapping[str, str], source: str
             found.setdefault(name, []).append(h)
     clashes = {k: v for k, v in found.items() if len(v) > 1}
     if clashes:
-        rows = [(source, None, ", ".join(hs), None, _clash(k, hs)) for k, hs in clashes.items()]
+        rows = [(source, None, _headers(hs), None, _clash(k, hs)) for k, hs in clashes.items()]
         v = pl.DataFrame(rows, schema=VIOLATION_SCHEMA, orient="row")
         raise DataContractError(source, v, source)
     return {k: v[0] for k, v in found.items()}
+
+
+def _headers(headers: Sequence[str]) -> str:
+    """Return the headers of a clash for a message: one name when it is one name repeated."""
+    names = {h.strip() for h in headers}
+    return names.pop() if len(names) == 1 else ", ".join(headers)
 
 
 def _clash(field: str, headers: Sequence[str]) -> str:
