@@ -136,7 +136,9 @@ def run(
     ] = None,
     allow_current_folder: AllowCurrentFolder = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print the library's progress messages.")
+    ] = False,
 ) -> None:
     """Run the main job and write the ICS views, metrics, reports and manifest.
 
@@ -418,7 +420,9 @@ def validate(
 def datasets_build(
     out: Annotated[Path | None, typer.Option(help="Folder for the processed tables.")] = None,
     allow_current_folder: AllowCurrentFolder = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print the library's progress messages.")
+    ] = False,
 ) -> None:
     """Rebuild the processed Parquet tables from datasets/raw (deterministic)."""
     from ics_model.data.build import build_processed, readme_with_sources_table

@@ -235,12 +235,25 @@ class EffectConfig(Frozen):
 class RunConfig(Frozen):
     """A whole run.
 
-    Sections: ``data``, ``mapping``, ``ratings``, ``views``, ``rules``, ``metrics``,
-    ``composite`` (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none),
-    ``uncertainty`` (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none),
-    ``effect``, ``nof`` (:class:`NofConfig`),
-    ``scenarios`` (names or YAML paths of collaboration-gate and NOF rule scenarios,
-    ``configs/scenarios``; NOF scenarios need ``nof.enabled``).
+    Attributes
+    ----------
+    name : the run's name, shown in outputs, the report and the manifest.
+    description : free text describing the run, kept in the manifest.
+    data : input files (:class:`DataConfig`); ``null`` keys use the embedded data.
+    mapping : how providers are placed in ICSs (:class:`MappingConfig`).
+    ratings : which ratings count and at which date (:class:`RatingsConfig`).
+    views : the sectors and key questions of the ICS views (:class:`ViewsConfig`).
+    rules : the rating rule set for modelled ICS ratings (:class:`RulesConfig`).
+    metrics : partnership and inequality metrics
+        (:class:`~ics_model.metrics.spec.MetricsConfig`).
+    composite : the modelled composite indicator
+        (:class:`~ics_model.composite.spec.CompositeSpec`; ``null`` = none).
+    uncertainty : Monte Carlo uncertainty and Sobol sensitivity of the composite
+        (:class:`~ics_model.uncertainty.spec.UncertaintySpec`; ``null`` = none).
+    effect : the collaboration-and-Outstanding association analysis (:class:`EffectConfig`).
+    nof : NHS Oversight Framework segments and their roll-up (:class:`NofConfig`).
+    scenarios : names or YAML paths of collaboration-gate and NOF rule scenarios
+        (``configs/scenarios``; NOF scenarios need ``nof.enabled``).
     """
 
     name: str = "default"

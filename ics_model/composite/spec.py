@@ -94,6 +94,11 @@ class Goalposts(Frozen):
     Those are the raw units unless ``transform: log`` (then give log units). ``lower`` and
     ``upper`` are the ends of the scale whatever the direction: for ``lower_is_better``
     the value at ``lower`` scores the top of the range.
+
+    Attributes
+    ----------
+    lower : the value that maps to the bottom of the normalised range (finite).
+    upper : the value that maps to the top of the normalised range (finite, above ``lower``).
     """
 
     lower: float
