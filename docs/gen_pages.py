@@ -20,6 +20,19 @@ from ics_model.reference import cli_reference_markdown, config_reference_markdow
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def _load(name: str):
+    """A module of this folder (mkdocs-gen-files runs this script without it on sys.path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+notebook_pages = _load("notebook_pages")
+
 #: the public API, by page section: (title, objects)
 API = (
     (
@@ -158,3 +171,13 @@ PAGES = {
 for page, make in PAGES.items():
     with mkdocs_gen_files.open(page, "w") as fh:
         fh.write(make())
+
+
+def _write_beside(name: str, data: bytes) -> None:
+    with mkdocs_gen_files.open(f"notebooks/{name}", "wb") as fh:
+        fh.write(data)
+
+
+for notebook in sorted(notebook_pages.SOURCES.glob("*.ipynb")):
+    with mkdocs_gen_files.open(f"notebooks/{notebook.stem}.md", "w") as fh:
+        fh.write(notebook_pages.render(notebook, _write_beside))

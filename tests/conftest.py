@@ -98,3 +98,31 @@ def chromium() -> Chromium:
             pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
         pytest.skip("chromium not installed (CI installs it)")
     return Chromium(exe)
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks() -> dict[str, Path]:
+    """The three notebooks executed once per session, kept in ``build/notebooks/``.
+
+    The documentation site renders these executed copies (CI builds it after the tests),
+    so the notebook pages show the charts of the same code and data.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    out = ROOT / "build" / "notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    done = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute()  # raises CellExecutionError with the cell and traceback
+        target = out / path.name
+        nbformat.write(nb, target)
+        done[path.name] = target
+    return done

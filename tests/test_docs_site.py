@@ -124,8 +124,8 @@ def test_changelog_follows_keep_a_changelog():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The site, built as CI builds it."""
+def site(tmp_path_factory, executed_notebooks) -> Path:
+    """The site, built as CI builds it (after the tests have executed the notebooks)."""
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
     done = subprocess.run(
@@ -170,3 +170,25 @@ def test_the_site_shows_the_version_search_and_the_references(site):
     assert "slope_index" in api and "Parameters" in api
     data = (site / "data.html").read_text(encoding="utf-8")
     assert "Open Government Licence" in data
+
+
+def test_notebook_pages_hold_their_charts(site, executed_notebooks):
+    for name in executed_notebooks:
+        stem = Path(name).stem
+        page = (site / "notebooks" / f"{stem}.html").read_text(encoding="utf-8")
+        images = re.findall(rf'<img[^>]+src="({re.escape(stem)}_\d+\.png)"', page)
+        assert len(images) >= 2, f"{stem}: {len(images)} chart(s)"
+        for image in images:
+            data = (site / "notebooks" / image).read_bytes()
+            assert data.startswith(b"\x89PNG") and len(data) > 5_000
+        assert "Outputs not shown" not in page
+
+
+def test_the_version_is_declared_once_and_shown_everywhere(site, report_result, report_html):
+    from ics_model.outputs import manifest
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert __version__ == version
+    assert manifest(report_result, {})["version"] == version
+    assert f"ics_model {version}" in report_html.read_text(encoding="utf-8")
+    assert f"ics_model {version}" in (site / "index.html").read_text(encoding="utf-8")
