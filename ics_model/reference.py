@@ -222,12 +222,30 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+_ROLE = re.compile(r":(?:class|func|meth|data|attr|mod|obj):`~?([^`]+)`")
+
+
+def rst_to_markdown(text: str) -> str:
+    """Turn the reStructuredText of docstrings into Markdown: roles and literals as code.
+
+    Examples
+    --------
+    >>> rst_to_markdown("see :class:`~ics_model.config.DataConfig`; ``null`` = none")
+    'see `DataConfig`; `null` = none'
+    """
+    text = _ROLE.sub(lambda m: f"`{m.group(1).split('.')[-1]}`", text)
+    return text.replace("``", "`")
+
+
 def config_reference_markdown() -> str:
     """Return the configuration reference page: one table row per key path."""
     keys = config_keys()
-    sections: dict[str, list[Key]] = {}
+    sections: dict[str, list[Key]] = {"the run": []}
     for key in keys:
-        sections.setdefault(key.path.split(".")[0], []).append(key)
+        nested = any(k.path.startswith(f"{key.path}.") for k in keys)
+        top = key.path.split(".")[0]
+        section = top if "." in key.path or nested else "the run"
+        sections.setdefault(section, []).append(key)
     lines = [
         "# Configuration reference",
         "",
@@ -239,11 +257,13 @@ def config_reference_markdown() -> str:
         "",
     ]
     for section, rows in sections.items():
-        lines += [f"## `{section}`", ""]
+        lines += [f"## {section}" if section == "the run" else f"## `{section}`", ""]
         lines += ["| key | type | default | bounds | description |", "|---|---|---|---|---|"]
         for k in rows:
-            cells = [f"`{k.path}`", f"`{_cell(k.type)}`", f"`{_cell(k.default)}`", k.bounds]
-            cells.append(_cell(k.description))
+            kind = k.type.replace(" | ", " or ")
+            default = f"`{k.default}`" if k.default else '`""`'
+            cells = [f"`{k.path}`", _cell(kind), _cell(default), k.bounds]
+            cells.append(_cell(rst_to_markdown(k.description)))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -325,7 +345,7 @@ def cli_reference_markdown() -> str:
     for cmd in cli_commands():
         lines += [f"## `{' '.join(cmd.words)}`", "", "```text", cmd.usage, "```", ""]
         if cmd.help:
-            lines += [cmd.help.replace("\b\n", ""), ""]
+            lines += [rst_to_markdown(cmd.help.replace("\b\n", "")), ""]
         if cmd.options:
             lines += ["| option | type | default | description |", "|---|---|---|---|"]
             for names, kind, default, text in cmd.options:
