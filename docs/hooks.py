@@ -18,6 +18,20 @@ def on_config(config):
     return config
 
 
+def on_page_markdown(markdown, page, config, files):
+    """Fill the guides' ``<!-- table: NAME -->`` markers with tables from the embedded data."""
+    if "<!-- table: " not in markdown:
+        return markdown
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("guide_tables.py")
+    spec = importlib.util.spec_from_file_location("guide_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.fill(markdown)
+
+
 def on_post_page(output, page, config):
     """Point the offline search shim at the vendored copy: nothing from another host."""
     depth = page.file.dest_uri.count("/")

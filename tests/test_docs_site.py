@@ -192,3 +192,23 @@ def test_the_version_is_declared_once_and_shown_everywhere(site, report_result, 
     assert manifest(report_result, {})["version"] == version
     assert f"ics_model {version}" in report_html.read_text(encoding="utf-8")
     assert f"ics_model {version}" in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_guides_show_tables_from_the_embedded_data(site):
+    icb = (site / "guides" / "icb-analysts.html").read_text(encoding="utf-8")
+    assert icb.count("<tr>") >= 43 and "<td>QE1</td>" in icb  # the 42 ICBs, by code
+    policy = (site / "guides" / "policy-teams.html").read_text(encoding="utf-8")
+    assert "<td>cqc_principles</td>" in policy and "<td>129</td>" in policy  # NOF segments
+    for page in ("researchers", "icb-analysts", "policy-teams"):
+        html = (site / "guides" / f"{page}.html").read_text(encoding="utf-8")
+        assert "<!-- table:" not in html and '<img alt="' in html
+
+
+def test_an_unknown_guide_table_is_an_error():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("guide_tables", REPO / "docs/guide_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(KeyError, match="unknown guide table 'nope'"):
+        module.fill("text\n<!-- table: nope -->\n")
