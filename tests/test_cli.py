@@ -153,16 +153,13 @@ def test_rules_list_shows_shipped_rule_sets():
     assert r.exit_code == 0 and "cqc_principles" in r.output and "saf_2024" in r.output
 
 
-def test_metrics_list_and_the_docs_catalogue_is_current():
-    from pathlib import Path
-
+def test_metrics_list_prints_the_catalogue_the_site_shows():
     from ics_model.metrics.system import catalogue_markdown
 
     r = _invoke("metrics", "list")
     assert r.exit_code == 0 and "ICS metrics" in r.output
     r = _invoke("metrics", "list", "--markdown")
-    docs = Path(__file__).resolve().parents[1] / "docs" / "METRICS.md"
-    assert r.output == catalogue_markdown() == docs.read_text(encoding="utf-8")
+    assert r.output == catalogue_markdown()  # docs/gen_pages.py writes the same page
 
 
 def test_run_quiet_and_geopackage_export(tmp_path):

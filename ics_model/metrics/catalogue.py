@@ -3,7 +3,8 @@
 Every metric's definition, numerator, denominator, unit, direction (a configurable value
 judgement), source and vintage.
 
-``ics-model metrics list`` prints it; ``docs/METRICS.md`` is :func:`catalogue_markdown`.
+``ics-model metrics list`` prints it; the documentation site's metric catalogue page is
+:func:`catalogue_markdown`.
 """
 
 from __future__ import annotations
@@ -288,7 +289,7 @@ CATALOGUE_BY_METRIC: Final = {e["metric"]: e for e in METRIC_CATALOGUE}
 
 
 def catalogue_markdown() -> str:
-    """Return the metric catalogue as a Markdown table (``docs/METRICS.md``)."""
+    """Return the metric catalogue as a Markdown table (the site's metric catalogue page)."""
     lines = [
         "# Metric catalogue",
         "",
