@@ -168,6 +168,11 @@ def test_the_site_shows_the_version_search_and_the_references(site):
     assert "--allow-current-folder" in cli
     api = (site / "reference" / "api.html").read_text(encoding="utf-8")
     assert "slope_index" in api and "Parameters" in api
+    assert ":class:" not in api  # docstring roles rendered as code
+    # a one-line "name : description" entry lands in the description column, not the type
+    assert (
+        "the run&#39;s name, shown in outputs" in api or "the run's name, shown in outputs" in api
+    )
     data = (site / "data.html").read_text(encoding="utf-8")
     assert "Open Government Licence" in data
 
