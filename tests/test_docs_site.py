@@ -217,3 +217,11 @@ def test_an_unknown_guide_table_is_an_error():
     spec.loader.exec_module(module)
     with pytest.raises(KeyError, match="unknown guide table 'nope'"):
         module.fill("text\n<!-- table: nope -->\n")
+
+
+def test_the_methods_page_shows_the_sii_formula_for_katex(site):
+    page = (site / "methods" / "inequality.html").read_text(encoding="utf-8")
+    assert '<div class="arithmatex">' in page or 'class="arithmatex"' in page
+    assert "SII" in page and "SII = 0.3038" in page  # the worked example (recomputed in
+    # tests/test_docs_methods.py from the page's own table)
+    assert "assets/katex/katex.min.js" in page and "assets/katex-init.js" in page
