@@ -225,3 +225,24 @@ def test_the_methods_page_shows_the_sii_formula_for_katex(site):
     assert "SII" in page and "SII = 0.3038" in page  # the worked example (recomputed in
     # tests/test_docs_methods.py from the page's own table)
     assert "assets/katex/katex.min.js" in page and "assets/katex-init.js" in page
+
+
+def test_search_works_from_the_file_system(site, chromium, tmp_path):
+    """Opened as a file, with no server and no network, the search finds pages."""
+    page = site / "index.html"
+    done = subprocess.run(
+        [
+            chromium.exe,
+            *chromium.flags,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri() + "?q=Wilson",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    found = re.search(r'md-search-result__meta">(\d+) matching document', done.stdout)
+    assert found, done.stdout[-2000:]
+    assert int(found.group(1)) >= 3
