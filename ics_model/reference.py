@@ -12,7 +12,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,20 +52,12 @@ def _models_in(annotation: Any) -> tuple[list[type[BaseModel]], str]:
         return found, how
     if origin is typing.Annotated:
         return _models_in(args[0])
-    if origin in (dict, typing.Mapping) or origin is getattr(typing, "Mapping", None):
+    if origin in (dict, Mapping):  # get_origin(typing.Mapping[...]) is abc.Mapping
         models, _ = _models_in(args[1]) if len(args) == 2 else ([], "")
         return models, "dict" if models else ""
     if origin in (list, tuple, set, frozenset):
         models, _ = _models_in(args[0]) if args else ([], "")
         return models, "list" if models else ""
-    try:
-        from collections.abc import Mapping as _Mapping
-
-        if origin is _Mapping:
-            models, _ = _models_in(args[1])
-            return models, "dict" if models else ""
-    except ImportError:  # pragma: no cover
-        pass
     return [], ""
 
 
